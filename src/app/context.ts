@@ -1,0 +1,98 @@
+import { type AuditEntry, appendAudit } from "../db/audit-append.js";
+import type { Database, Tx } from "../db/client.js";
+import { type StoredActivation, saveActivation } from "../db/repos/activations.js";
+import type { Principal, Role } from "../db/repos/directory.js";
+import type { Activation } from "../domain/activation.js";
+import type { Clock } from "./ports.js";
+
+/** What happened, told to chat and jobs after the transaction that made it true has committed. */
+export type EngineEvent =
+  | { type: "request.changed"; requestId: string }
+  | { type: "approval.needed"; requestId: string; approverIds: string[] }
+  | { type: "holding.job"; jobId: string; runAt: Date }
+  | { type: "activation.active"; activationId: string; endsAt: Date }
+  | { type: "alert"; kind: AlertKind; subject: string; detail: Record<string, unknown> };
+
+export type AlertKind =
+  | "break_glass_used"
+  | "unauthorized_approval"
+  | "grant_failed"
+  | "revoke_failing"
+  | "active_assignment_used";
+
+export interface EventSink {
+  publish(event: EngineEvent): void;
+}
+
+export const noEvents: EventSink = { publish: () => {} };
+
+export interface EngineDeps {
+  db: Database;
+  clock: Clock;
+  events: EventSink;
+}
+
+/** One unit of work: a transaction, its audit entries and the events to publish once it commits. */
+export interface Work {
+  tx: Tx;
+  now: Date;
+  audit(entry: Omit<AuditEntry, "at"> & { at?: Date }): void;
+  emit(event: EngineEvent): void;
+}
+
+export async function inTransaction<T>(deps: EngineDeps, fn: (work: Work) => Promise<T>): Promise<T> {
+  const events: EngineEvent[] = [];
+  const result = await deps.db.transaction(async (tx) => {
+    const entries: AuditEntry[] = [];
+    const now = deps.clock.now();
+    const value = await fn({
+      tx,
+      now,
+      audit: (entry) => entries.push({ ...entry, at: entry.at ?? now }),
+      emit: (event) => events.push(event),
+    });
+    await appendAudit(tx, entries);
+    return value;
+  });
+  for (const event of events) deps.events.publish(event);
+  return result;
+}
+
+/** The audit fields every event about an activation carries. */
+export function activationAudit(a: Activation, who: Pick<Principal, "key">, role: Pick<Role, "key">) {
+  return {
+    subject: who.key,
+    role: role.key,
+    scope: a.scope,
+    requestId: a.requestId,
+    activationId: a.id,
+    justification: a.justification,
+    ticket: a.ticket,
+  };
+}
+
+/** Saves a transition and appends its audit event: the two always travel together. */
+export async function recordTransition(
+  work: Work,
+  stored: StoredActivation,
+  next: Activation,
+  names: { actor: string; subject: Pick<Principal, "key">; role: Pick<Role, "key"> },
+  extra: {
+    decision?: string;
+    approver?: string;
+    data?: Record<string, unknown>;
+    evidence?: Record<string, unknown>;
+  } = {},
+): Promise<StoredActivation> {
+  await saveActivation(work.tx, next, stored.version, extra.evidence);
+  work.audit({
+    event: `activation.${next.status}`,
+    actor: names.actor,
+    ...activationAudit(next, names.subject, names.role),
+    decision: extra.decision ?? null,
+    approver: extra.approver ?? null,
+    data: { from: stored.status, ...("reason" in next ? { reason: next.reason } : {}), ...extra.data },
+  });
+  work.emit({ type: "request.changed", requestId: next.requestId });
+  return { ...next, version: stored.version + 1, origin: stored.origin, basis: stored.basis } as StoredActivation;
+}

@@ -1,0 +1,112 @@
+import { dueToExpire, getActivation, lockRequest, type StoredActivation } from "../db/repos/activations.js";
+import { principalById, rolesByIds } from "../db/repos/directory.js";
+import { beginEnd, close, type EndReason } from "../domain/activation.js";
+import { type Refusal, refuse } from "../domain/refusal.js";
+import { err, ok, type Result } from "../domain/result.js";
+import { type EngineDeps, inTransaction, recordTransition, type Work } from "./context.js";
+import { revokeFor } from "./holdings.js";
+
+/** The user ends their own activation early; the role is revoked on the target right away. */
+export async function deactivate(
+  deps: EngineDeps,
+  activationId: string,
+  userId: string,
+): Promise<Result<StoredActivation, Refusal>> {
+  return inTransaction(deps, async (work) => {
+    const a = await getActivation(work.tx, activationId, true);
+    if (!a) return err(refuse("NOT_FOUND", "This activation does not exist."));
+    if (a.principalId !== userId) return err(refuse("NOT_YOURS", "You can only end your own activations."));
+    const role = (await rolesByIds(work.tx, [a.roleId])).get(a.roleId)!;
+    if (!role.policy.activation.allowEarlyDeactivation) {
+      return err(
+        refuse(
+          "EARLY_DEACTIVATION_DISABLED",
+          `${role.name} cannot be ended early; it ends by itself when its time is up.`,
+        ),
+      );
+    }
+    return endOne(work, a, "deactivated", userId);
+  });
+}
+
+/** An administrator takes an activation away before its end. */
+export async function revokeActivation(
+  deps: EngineDeps,
+  activationId: string,
+  adminId: string,
+  reason: string,
+): Promise<Result<StoredActivation, Refusal>> {
+  return inTransaction(deps, async (work) => {
+    const admin = await principalById(work.tx, adminId);
+    if (!admin?.admin)
+      return err(refuse("NOT_ALLOWED", "Only PIM administrators can revoke someone else's activation."));
+    const a = await getActivation(work.tx, activationId, true);
+    if (!a) return err(refuse("NOT_FOUND", "This activation does not exist."));
+    return endOne(work, a, "revoked", adminId, { reason });
+  });
+}
+
+/** The requester withdraws a request that is still waiting for MFA or approval. */
+export async function cancelRequest(
+  deps: EngineDeps,
+  requestId: string,
+  userId: string,
+): Promise<Result<StoredActivation[], Refusal>> {
+  return inTransaction(deps, async (work) => {
+    const rows = await lockRequest(work.tx, requestId);
+    if (rows.length === 0) return err(refuse("NOT_FOUND", "This request does not exist."));
+    if (rows[0]!.principalId !== userId) return err(refuse("NOT_YOURS", "You can only cancel your own requests."));
+    const who = (await principalById(work.tx, userId))!;
+    const roles = await rolesByIds(
+      work.tx,
+      rows.map((r) => r.roleId),
+    );
+    const after: StoredActivation[] = [];
+    for (const row of rows) {
+      const closed = close(row, "canceled", "Canceled by the requester", who.key, work.now);
+      if (closed.ok)
+        after.push(
+          await recordTransition(work, row, closed.value, {
+            actor: who.key,
+            subject: who,
+            role: roles.get(row.roleId)!,
+          }),
+        );
+    }
+    if (after.length === 0) return err(refuse("WRONG_STATE", "Nothing in this request is waiting any more."));
+    return ok(after);
+  });
+}
+
+/** The sweep: every activation whose time is up starts its revoke, oldest first. */
+export async function expireDueActivations(deps: EngineDeps, limit = 1000): Promise<number> {
+  const ids = await dueToExpire(deps.db, deps.clock.now(), limit);
+  let ended = 0;
+  for (const id of ids) {
+    ended += await inTransaction(deps, async (work) => {
+      const a = await getActivation(work.tx, id, true);
+      // Re-checked under the lock: another replica or an early end may have got there first.
+      if (!a || a.status !== "active" || a.endsAt > work.now) return 0;
+      const done = await endOne(work, a, "expired", "system");
+      return done.ok ? 1 : 0;
+    });
+  }
+  return ended;
+}
+
+export async function endOne(
+  work: Work,
+  a: StoredActivation,
+  reason: EndReason,
+  byId: string,
+  data: Record<string, unknown> = {},
+): Promise<Result<StoredActivation, Refusal>> {
+  const next = beginEnd(a, reason, byId, work.now);
+  if (!next.ok) return next;
+  const subject = (await principalById(work.tx, a.principalId))!;
+  const actor = byId === "system" ? "system" : ((await principalById(work.tx, byId))?.key ?? byId);
+  const role = (await rolesByIds(work.tx, [a.roleId])).get(a.roleId)!;
+  const saved = await recordTransition(work, a, next.value, { actor, subject, role }, { data });
+  await revokeFor(next.value, work);
+  return ok(saved);
+}

@@ -1,0 +1,33 @@
+import { enqueueHoldingJob, type HoldingJobKind } from "../db/repos/outbox.js";
+import type { Activation } from "../domain/activation.js";
+import type { Work } from "./context.js";
+import { newId } from "./ids.js";
+
+/** Enqueues a grant or revoke in the transaction that decided it, so neither can be lost. */
+export async function enqueueHolding(
+  work: Work,
+  kind: HoldingJobKind,
+  holding: { principalId: string; roleId: string; scope: string; until: Date | null },
+  activationId: string | null,
+): Promise<string> {
+  const id = newId("job");
+  await enqueueHoldingJob(work.tx, {
+    id,
+    kind,
+    activationId,
+    runAt: work.now,
+    payload: {
+      principalId: holding.principalId,
+      roleId: holding.roleId,
+      scope: holding.scope,
+      until: holding.until?.toISOString() ?? null,
+    },
+  });
+  work.emit({ type: "holding.job", jobId: id, runAt: work.now });
+  return id;
+}
+
+export const grantFor = (a: Activation, work: Work) =>
+  enqueueHolding(work, "grant", { ...a, until: new Date(work.now.getTime() + a.durationMs) }, a.id);
+
+export const revokeFor = (a: Activation, work: Work) => enqueueHolding(work, "revoke", { ...a, until: null }, a.id);

@@ -1,0 +1,139 @@
+import { createHash } from "node:crypto";
+import { desc, sql } from "drizzle-orm";
+import type { Executor } from "./client.js";
+import { auditEvents } from "./schema/audit.js";
+
+/** What a caller records; `at` comes from the injected clock, never from the database. */
+export interface AuditEntry {
+  at: Date;
+  event: string;
+  /** Principal key of who did it, or "system". */
+  actor: string;
+  subject?: string | null;
+  role?: string | null;
+  scope?: string | null;
+  requestId?: string | null;
+  activationId?: string | null;
+  justification?: string | null;
+  ticket?: string | null;
+  decision?: string | null;
+  approver?: string | null;
+  data?: Record<string, unknown>;
+}
+
+export const GENESIS_HASH = "0".repeat(64);
+/** Serializes appenders so that each event links to the one before it. */
+export const AUDIT_LOCK_KEY = 0x70696d02;
+
+export type AuditContent = Required<Omit<AuditEntry, "data">> & { data: Record<string, unknown> };
+
+/**
+ * The content exactly as the database will hand it back, so that the hash computed now is the
+ * hash a later verify recomputes from the stored row.
+ */
+export function normalizeEntry(entry: AuditEntry): AuditContent {
+  return {
+    at: entry.at,
+    event: storedText(entry.event),
+    actor: storedText(entry.actor),
+    subject: storedTextOrNull(entry.subject),
+    role: storedTextOrNull(entry.role),
+    scope: storedTextOrNull(entry.scope),
+    requestId: storedTextOrNull(entry.requestId),
+    activationId: storedTextOrNull(entry.activationId),
+    justification: storedTextOrNull(entry.justification),
+    ticket: storedTextOrNull(entry.ticket),
+    decision: storedTextOrNull(entry.decision),
+    approver: storedTextOrNull(entry.approver),
+    data: storedJson(entry.data ?? {}),
+  };
+}
+
+/**
+ * Both drivers encode text as UTF-8, which silently turns a lone surrogate (a string cut in the
+ * middle of an emoji, say) into U+FFFD; doing it first keeps the hash equal to the stored text.
+ */
+function storedText(value: string): string {
+  return LONE_SURROGATE.test(value) ? value.replace(LONE_SURROGATE_ALL, "\uFFFD") : value;
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATE_ALL = /\p{Cs}/gu;
+
+function storedTextOrNull(value: string | null | undefined): string | null {
+  return value === null || value === undefined ? null : storedText(value);
+}
+
+/**
+ * jsonb keeps only what JSON can say: undefined members vanish, undefined array items become
+ * null, Dates become strings. Round-tripping through JSON gives the value a later read returns.
+ */
+function storedJson(data: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(data), (_key, value) => (typeof value === "string" ? storedText(value) : value));
+}
+
+/** The hash of an event: SHA-256 over the previous hash and the event's canonical JSON. */
+export function hashEvent(prevHash: string, content: AuditContent): string {
+  return createHash("sha256").update(prevHash).update("\n").update(canonicalJson(content)).digest("hex");
+}
+
+/**
+ * JSON with object keys sorted at every depth and dates as ISO strings with milliseconds.
+ * Members whose value is undefined are left out and undefined array items written as null, as
+ * JSON.stringify does. Loops rather than map/filter: verification runs this once per row.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) out += `${i > 0 ? "," : ""}${canonicalJson(value[i] ?? null)}`;
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  let out = "{";
+  for (const key of Object.keys(record).sort()) {
+    const item = record[key];
+    if (item === undefined) continue;
+    out += `${out.length > 1 ? "," : ""}${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `${out}}`;
+}
+
+/**
+ * Appends events inside the caller's transaction, so an event exists exactly when the change it
+ * describes was committed. Must be called on a transaction (the lock is transaction-scoped).
+ */
+export async function appendAudit(tx: Executor, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await lockAuditChain(tx);
+  const [last] = await tx.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.id)).limit(1);
+  let prevHash = last?.hash ?? GENESIS_HASH;
+  const rows = entries.map((entry) => {
+    const content = normalizeEntry(entry);
+    const hash = hashEvent(prevHash, content);
+    const row = { ...content, prevHash, hash };
+    prevHash = hash;
+    return row;
+  });
+  await tx.insert(auditEvents).values(rows);
+}
+
+/**
+ * Takes the appenders' lock. The last hash must be read by a later statement so that it sees the
+ * previous holder's commit: true under READ COMMITTED (a snapshot per statement), false under
+ * REPEATABLE READ, whose snapshot predates the wait and would fork the chain without an error.
+ * SERIALIZABLE is let through: the stale read conflicts with the concurrent append, so one of
+ * the two transactions fails with a serialization error for the caller to retry (the chain
+ * holds, at the price of many retries when appenders contend).
+ */
+async function lockAuditChain(tx: Executor): Promise<void> {
+  const [session] = await tx
+    .select({ isolation: sql<string>`current_setting('transaction_isolation')` })
+    .from(sql`pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`);
+  if (session?.isolation === "repeatable read") {
+    throw Object.assign(new Error("appendAudit cannot run in a REPEATABLE READ transaction: it would fork the chain"), {
+      code: "AUDIT_ISOLATION",
+    });
+  }
+}

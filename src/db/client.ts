@@ -1,0 +1,79 @@
+import { mkdir } from "node:fs/promises";
+import { PGlite } from "@electric-sql/pglite";
+import type { ExtractTablesWithRelations } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import * as schema from "./schema/index.js";
+
+export type Schema = typeof schema;
+export type Database = PgDatabase<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+/** Anything queries can run on: the database itself or an open transaction. */
+export type Executor = Database | Tx;
+
+export type DatabaseTarget =
+  | { driver: "postgres"; url: string; poolSize?: number }
+  | { driver: "pglite"; dataDir: string | null /* null: in memory */; loadFrom?: Blob };
+
+export interface DbHandle {
+  readonly db: Database;
+  readonly driver: DatabaseTarget["driver"];
+  /** The postgres.js client (real server only), for streaming COPY and reserved connections. */
+  readonly sql: postgres.Sql | null;
+  /** The embedded database (PGlite only). */
+  readonly pglite: PGlite | null;
+  /**
+   * Runs `fn` while one reserved connection holds the session-level advisory lock `key`,
+   * so that concurrent replicas take turns. PGlite has a single connection: no lock is needed.
+   */
+  withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(target: DatabaseTarget): Promise<DbHandle> {
+  return target.driver === "postgres"
+    ? openPostgres(target.url, target.poolSize ?? 10)
+    : openPglite(target.dataDir, target.loadFrom);
+}
+
+function openPostgres(url: string, poolSize: number): DbHandle {
+  const sql = postgres(url, { max: poolSize, onnotice: () => {}, connection: { application_name: "pim-bot" } });
+  const db = drizzlePostgres({ client: sql, schema }) as unknown as Database;
+  return {
+    db,
+    driver: "postgres",
+    sql,
+    pglite: null,
+    async withAdvisoryLock(key, fn) {
+      const reserved = await sql.reserve();
+      try {
+        await reserved`select pg_advisory_lock(${key})`;
+        try {
+          return await fn();
+        } finally {
+          await reserved`select pg_advisory_unlock(${key})`;
+        }
+      } finally {
+        reserved.release();
+      }
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dataDir: string | null, loadFrom?: Blob): Promise<DbHandle> {
+  if (dataDir) await mkdir(dataDir, { recursive: true });
+  const pglite = new PGlite({ ...(dataDir ? { dataDir } : {}), ...(loadFrom ? { loadDataDir: loadFrom } : {}) });
+  await pglite.waitReady;
+  const db = drizzlePglite({ client: pglite, schema }) as unknown as Database;
+  return {
+    db,
+    driver: "pglite",
+    sql: null,
+    pglite,
+    withAdvisoryLock: (_key, fn) => fn(),
+    close: () => pglite.close(),
+  };
+}

@@ -1,0 +1,230 @@
+import { and, eq, inArray, lte, sql } from "drizzle-orm";
+import type { Activation, ActivationStatus } from "../../domain/activation.js";
+import type { Executor } from "../client.js";
+import { activations, approvals } from "../schema/activations.js";
+
+type Row = typeof activations.$inferSelect;
+export type StoredActivation = Activation & { version: number; origin: string; basis: string };
+
+export function toActivation(row: Row): StoredActivation {
+  const base = {
+    id: row.id,
+    requestId: row.requestId,
+    principalId: row.principalId,
+    roleId: row.roleId,
+    scope: row.scope,
+    durationMs: row.durationMs,
+    justification: row.justification,
+    ticket: row.ticket,
+    requestedAt: row.requestedAt,
+    mfaRequired: row.mfaRequired,
+    mfaSatisfiedAt: row.mfaSatisfiedAt,
+    approvalRequired: row.approvalRequired,
+    approvalsNeeded: row.approvalsNeeded,
+    approvalDeadline: row.approvalDeadline,
+    extendsId: row.extendsId,
+    version: row.version,
+    origin: row.origin,
+    basis: row.basis,
+  };
+  const status = row.status as ActivationStatus;
+  switch (status) {
+    case "requested":
+    case "pending_mfa":
+    case "pending_approval":
+    case "activating":
+      return { ...base, status };
+    case "active":
+      return { ...base, status, activatedAt: row.activatedAt!, endsAt: row.endsAt! };
+    case "ending":
+      return {
+        ...base,
+        status,
+        activatedAt: row.activatedAt,
+        endsAt: row.endsAt!,
+        reason: row.reason as never,
+        closedBy: row.closedBy!,
+      };
+    case "ended":
+      return {
+        ...base,
+        status,
+        activatedAt: row.activatedAt,
+        endsAt: row.endsAt!,
+        reason: row.reason as never,
+        closedBy: row.closedBy!,
+        closedAt: row.closedAt!,
+      };
+    case "denied":
+    case "canceled":
+    case "timed_out":
+    case "failed":
+      return { ...base, status, reason: row.reason ?? "", closedBy: row.closedBy ?? "system", closedAt: row.closedAt! };
+    default: {
+      const never: never = status;
+      throw new Error(`unknown activation status ${String(never)}`);
+    }
+  }
+}
+
+/** Columns that change with the state; the facts of a request are written once, at insert. */
+function stateColumns(a: Activation) {
+  return {
+    status: a.status,
+    mfaSatisfiedAt: a.mfaSatisfiedAt,
+    activatedAt: "activatedAt" in a ? a.activatedAt : null,
+    endsAt: "endsAt" in a ? a.endsAt : null,
+    closedAt: "closedAt" in a ? a.closedAt : null,
+    reason: "reason" in a ? a.reason : null,
+    closedBy: "closedBy" in a ? a.closedBy : null,
+  };
+}
+
+export async function insertActivations(
+  tx: Executor,
+  items: { activation: Activation; origin: string; basis: string }[],
+) {
+  if (items.length === 0) return;
+  await tx.insert(activations).values(
+    items.map(({ activation: a, origin, basis }) => ({
+      id: a.id,
+      requestId: a.requestId,
+      principalId: a.principalId,
+      roleId: a.roleId,
+      scope: a.scope,
+      durationMs: a.durationMs,
+      justification: a.justification,
+      ticket: a.ticket,
+      requestedAt: a.requestedAt,
+      origin,
+      basis,
+      extendsId: a.extendsId,
+      mfaRequired: a.mfaRequired,
+      approvalRequired: a.approvalRequired,
+      approvalsNeeded: a.approvalsNeeded,
+      approvalDeadline: a.approvalDeadline,
+      ...stateColumns(a),
+    })),
+  );
+}
+
+export class ConcurrentChangeError extends Error {
+  readonly code = "CONCURRENT_CHANGE";
+}
+
+/** Writes a transition; the version check turns a lost race into an error instead of a double effect. */
+export async function saveActivation(
+  tx: Executor,
+  next: Activation,
+  expectedVersion: number,
+  evidence?: Record<string, unknown>,
+) {
+  const updated = await tx
+    .update(activations)
+    .set({ ...stateColumns(next), ...(evidence ? { mfaEvidence: evidence } : {}), version: expectedVersion + 1 })
+    .where(and(eq(activations.id, next.id), eq(activations.version, expectedVersion)))
+    .returning({ id: activations.id });
+  if (updated.length !== 1) throw new ConcurrentChangeError(`activation ${next.id} changed concurrently`);
+}
+
+export async function getActivation(
+  tx: Executor,
+  id: string,
+  forUpdate = false,
+): Promise<StoredActivation | undefined> {
+  const q = tx.select().from(activations).where(eq(activations.id, id));
+  const [row] = forUpdate ? await q.for("update") : await q;
+  return row ? toActivation(row) : undefined;
+}
+
+/** Every role of a request, locked in id order so two deciders queue instead of deadlocking. */
+export async function lockRequest(tx: Executor, requestId: string): Promise<StoredActivation[]> {
+  const rows = await tx
+    .select()
+    .from(activations)
+    .where(eq(activations.requestId, requestId))
+    .orderBy(activations.id)
+    .for("update");
+  return rows.map(toActivation);
+}
+
+export async function listRequest(tx: Executor, requestId: string): Promise<StoredActivation[]> {
+  const rows = await tx.select().from(activations).where(eq(activations.requestId, requestId)).orderBy(activations.id);
+  return rows.map(toActivation);
+}
+
+export async function listForPrincipal(
+  tx: Executor,
+  principalId: string,
+  statuses: readonly string[],
+): Promise<StoredActivation[]> {
+  const rows = await tx
+    .select()
+    .from(activations)
+    .where(and(eq(activations.principalId, principalId), inArray(activations.status, [...statuses])))
+    .orderBy(activations.requestedAt);
+  return rows.map(toActivation);
+}
+
+/** Active activations whose time is up, oldest first. */
+export async function dueToExpire(tx: Executor, now: Date, limit: number): Promise<string[]> {
+  const rows = await tx
+    .select({ id: activations.id })
+    .from(activations)
+    .where(and(eq(activations.status, "active"), lte(activations.endsAt, now)))
+    .orderBy(activations.endsAt)
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/** Pending requests whose approval deadline has passed. */
+export async function dueToTimeOut(tx: Executor, now: Date, limit: number): Promise<string[]> {
+  const rows = await tx
+    .selectDistinct({ requestId: activations.requestId })
+    .from(activations)
+    .where(
+      and(inArray(activations.status, ["pending_mfa", "pending_approval"]), lte(activations.approvalDeadline, now)),
+    )
+    .limit(limit);
+  return rows.map((r) => r.requestId);
+}
+
+export async function decisionsFor(tx: Executor, activationIds: string[]) {
+  if (activationIds.length === 0) return [];
+  return tx.select().from(approvals).where(inArray(approvals.activationId, activationIds)).orderBy(approvals.decidedAt);
+}
+
+export async function insertDecision(
+  tx: Executor,
+  row: {
+    id: string;
+    activationId: string;
+    requestId: string;
+    approverId: string;
+    decision: "approve" | "deny";
+    comment: string | null;
+    decidedAt: Date;
+  },
+) {
+  await tx.insert(approvals).values(row);
+}
+
+/** How often a principal activated a role since a moment (shown to approvers). */
+export async function countActivationsSince(
+  tx: Executor,
+  principalId: string,
+  roleId: string,
+  since: Date,
+): Promise<number> {
+  const [row] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(activations)
+    .where(
+      and(
+        eq(activations.principalId, principalId),
+        eq(activations.roleId, roleId),
+        sql`${activations.activatedAt} >= ${since}`,
+      ),
+    );
+  return row?.n ?? 0;
+}

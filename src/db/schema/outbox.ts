@@ -1,0 +1,33 @@
+import { index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import { at, createdAt } from "./columns.js";
+
+/**
+ * Durable work enqueued in the same transaction as the state change that needs it:
+ * grants and revokes on targets (and, later, notifications). Claimed with FOR UPDATE SKIP LOCKED.
+ */
+export const outboxJobs = pgTable(
+  "outbox_jobs",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind").notNull(),
+    /** Jobs with the same key run one at a time, in creation order (a grant before its revoke). */
+    key: text("key").notNull(),
+    activationId: text("activation_id"),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    status: text("status", { enum: ["pending", "done", "failed", "canceled"] })
+      .notNull()
+      .default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    runAt: at("run_at").notNull(),
+    lockedUntil: at("locked_until"),
+    lockedBy: text("locked_by"),
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+    finishedAt: at("finished_at"),
+  },
+  (t) => [
+    index("outbox_due_idx").on(t.status, t.runAt),
+    index("outbox_key_idx").on(t.key, t.status),
+    index("outbox_activation_idx").on(t.activationId),
+  ],
+);

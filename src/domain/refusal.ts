@@ -1,0 +1,39 @@
+/** An expected "no": a stable code for the audit log and a sentence for people. */
+export interface Refusal {
+  code: RefusalCode;
+  message: string;
+}
+
+export type RefusalCode =
+  | "UNKNOWN_ROLE"
+  | "UNKNOWN_PRINCIPAL"
+  | "NO_ROLES"
+  | "NOT_ELIGIBLE"
+  | "ELIGIBILITY_NOT_STARTED"
+  | "ELIGIBILITY_EXPIRED"
+  | "SCOPE_NOT_ALLOWED"
+  | "DURATION_INVALID"
+  | "DURATION_OVER_MAX"
+  | "DURATION_PAST_ELIGIBILITY"
+  | "JUSTIFICATION_REQUIRED"
+  | "JUSTIFICATION_TOO_LONG"
+  | "TICKET_REQUIRED"
+  | "TICKET_INVALID"
+  | "ALREADY_ACTIVE"
+  | "ALREADY_PENDING"
+  | "NO_APPROVERS"
+  | "NOT_ENOUGH_APPROVERS"
+  | "SELF_APPROVAL"
+  | "NOT_AN_APPROVER"
+  | "ALREADY_VOTED"
+  | "ALREADY_DECIDED"
+  | "APPROVAL_TIMED_OUT"
+  | "NOT_FOUND"
+  | "NOT_YOURS"
+  | "NOT_ALLOWED"
+  | "WRONG_STATE"
+  | "EARLY_DEACTIVATION_DISABLED"
+  | "MFA_NOT_REQUIRED"
+  | "ASSIGNMENT_INVALID";
+
+export const refuse = (code: RefusalCode, message: string): Refusal => ({ code, message });

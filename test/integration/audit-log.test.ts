@@ -1,0 +1,434 @@
+import { Writable } from "node:stream";
+import { sql } from "drizzle-orm";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type AuditEntry, appendAudit, GENESIS_HASH, hashEvent, normalizeEntry } from "../../src/db/audit-append.js";
+import {
+  type AuditFilter,
+  type BatchOptions,
+  exportAuditCsv,
+  queryAudit,
+  verifyAuditChain,
+} from "../../src/db/audit-log.js";
+import { type DbHandle, openDatabase } from "../../src/db/client.js";
+import {
+  createTestDatabase,
+  describeEachDatabase,
+  describeOnPostgres,
+  type TestDatabase,
+} from "../helpers/databases.js";
+
+const T0 = new Date("2026-03-01T09:00:00.000Z");
+const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
+
+const HEADER =
+  "time,event,actor,subject,role,scope,justification,ticket,decision,approver,request_id,activation_id,hash";
+
+function event(overrides: Partial<AuditEntry> = {}): AuditEntry {
+  return { at: T0, event: "activation.requested", actor: "alice", ...overrides };
+}
+
+async function append(handle: DbHandle, entries: AuditEntry[]): Promise<void> {
+  await handle.db.transaction((tx) => appendAudit(tx, entries));
+}
+
+/** What an attacker with database access might do: switch the guard triggers off for one statement. */
+async function behindTheCodesBack(handle: DbHandle, statement: ReturnType<typeof sql>): Promise<void> {
+  await handle.db.transaction(async (tx) => {
+    await tx.execute(sql`alter table audit_events disable trigger user`);
+    await tx.execute(statement);
+    await tx.execute(sql`alter table audit_events enable trigger user`);
+  });
+}
+
+async function idsOf(handle: DbHandle): Promise<number[]> {
+  return (await queryAudit(handle.db)).map((row) => row.id);
+}
+
+/** drizzle wraps driver errors; the database's own message is in the cause. */
+async function failureText(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error, "expected the statement to be refused").not.toBeNull();
+  const { message, cause } = error as Error & { cause?: Error };
+  return `${message} ${cause?.message ?? ""}`;
+}
+
+class Collector extends Writable {
+  readonly chunks: Buffer[] = [];
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.chunks.push(Buffer.from(chunk));
+    done();
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString("utf8");
+  }
+}
+
+/** Takes a turn of the event loop per write and asks for a pause after 1 KiB. */
+class SlowCollector extends Collector {
+  drains = 0;
+  constructor() {
+    super({ highWaterMark: 1024 });
+    this.on("drain", () => this.drains++);
+  }
+  override _write(chunk: Buffer, encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    setImmediate(() => super._write(chunk, encoding, done));
+  }
+}
+
+async function exportCsv(
+  handle: Pick<DbHandle, "db" | "sql">,
+  filter: AuditFilter = {},
+  options?: BatchOptions,
+): Promise<{ rows: number; csv: string }> {
+  const out = new Collector();
+  const { rows } = await exportAuditCsv(handle, filter, out, options);
+  return { rows, csv: out.text() };
+}
+
+/** Text cells a spreadsheet would run as formulas, and text that tests CSV quoting. */
+const TRICKY: AuditEntry[] = [
+  event({ justification: "restart web, then check", ticket: 'INC-1 "urgent"' }),
+  event({ justification: "line one\nline two\r\nline three\rend" }),
+  event({ justification: '=HYPERLINK("http://evil","x")', ticket: "+1", scope: "-/mg", approver: "@here" }),
+  event({ justification: "\tcmd", ticket: "\r=1", role: "=SUM(A1)" }),
+  event({ justification: "", subject: null, ticket: "", decision: "" }),
+  event({ justification: "\\.", ticket: "back\\slash", scope: "émoji 🎉, ünïcode" }),
+  event({ justification: "'already quoted", ticket: "a=b", decision: "x-y" }),
+  event({ at: new Date("2026-03-01T09:00:00.007Z"), event: "activation.granted", actor: "system" }),
+];
+
+describeEachDatabase("audit log", (driver) => {
+  let handle: TestDatabase;
+  beforeEach(async () => {
+    handle = await createTestDatabase(driver);
+  });
+  afterEach(async () => {
+    await handle.dispose();
+  });
+
+  it("verifies an empty log as the start of a chain", async () => {
+    expect(await verifyAuditChain(handle)).toEqual({ ok: true, checked: 0, lastHash: GENESIS_HASH });
+  });
+
+  it("verifies events appended over several transactions, across batch boundaries", async () => {
+    for (let i = 0; i < 4; i++)
+      await append(handle, [event({ at: minutes(i) }), event({ at: minutes(i), actor: "bob" })]);
+    const rows = await queryAudit(handle.db);
+
+    const report = await verifyAuditChain(handle, { batchSize: 3 });
+
+    expect(report).toEqual({ ok: true, checked: 8, lastHash: rows[7]!.hash });
+    expect(rows[0]!.prevHash).toBe(GENESIS_HASH);
+  });
+
+  it("keeps verifying when text and data hold what the database rewrites", async () => {
+    await append(handle, [
+      // A justification cut in the middle of an emoji, and data JSON cannot say exactly.
+      event({
+        justification: "fix \ud83d",
+        data: { list: [1, undefined, "x\udc00"], nested: { b: 1, a: 2 }, gone: undefined },
+      }),
+      event({ data: { when: new Date("2026-03-01T10:00:00Z"), big: 2 ** 70, small: 1e-7 } }),
+    ]);
+    expect((await verifyAuditChain(handle)).ok).toBe(true);
+  });
+
+  it("points at exactly the row whose content was changed", async () => {
+    await append(handle, [event(), event({ justification: "routine" }), event()]);
+    const [, edited] = await queryAudit(handle.db);
+
+    await behindTheCodesBack(
+      handle,
+      sql`update audit_events set justification = 'nothing to see' where id = ${edited!.id}`,
+    );
+
+    const report = await verifyAuditChain(handle);
+    expect(report).toMatchObject({ ok: false, checked: 1, brokenAt: { id: edited!.id, reason: "hash_mismatch" } });
+    expect(report.ok === false && report.brokenAt.found).toBe(edited!.hash);
+  });
+
+  it("points at the next row when a changed row was also rehashed", async () => {
+    await append(handle, [event(), event({ justification: "routine" }), event()]);
+    const [, rewritten, next] = await queryAudit(handle.db);
+    const forgedHash = hashEvent(rewritten!.prevHash, normalizeEntry({ ...rewritten!, justification: "forged" }));
+
+    await behindTheCodesBack(
+      handle,
+      sql`update audit_events set justification = 'forged', hash = ${forgedHash} where id = ${rewritten!.id}`,
+    );
+
+    expect(await verifyAuditChain(handle)).toEqual({
+      ok: false,
+      checked: 2,
+      brokenAt: { id: next!.id, reason: "prev_mismatch", expected: forgedHash, found: rewritten!.hash },
+    });
+  });
+
+  it("points at the row after a deleted one", async () => {
+    await append(handle, [event(), event(), event(), event()]);
+    const [, , deleted, next] = await queryAudit(handle.db);
+
+    await behindTheCodesBack(handle, sql`delete from audit_events where id = ${deleted!.id}`);
+
+    expect(await verifyAuditChain(handle, { batchSize: 2 })).toMatchObject({
+      ok: false,
+      checked: 2,
+      brokenAt: { id: next!.id, reason: "prev_mismatch", found: deleted!.hash },
+    });
+  });
+
+  it("notices rows deleted from the start of the log", async () => {
+    await append(handle, [event(), event()]);
+    const [first, second] = await queryAudit(handle.db);
+
+    await behindTheCodesBack(handle, sql`delete from audit_events where id = ${first!.id}`);
+
+    expect(await verifyAuditChain(handle)).toEqual({
+      ok: false,
+      checked: 0,
+      brokenAt: { id: second!.id, reason: "missing_predecessor", expected: GENESIS_HASH, found: first!.hash },
+    });
+  });
+
+  it("is refused by the database when anyone updates, deletes or truncates events", async () => {
+    await append(handle, [event()]);
+
+    for (const statement of [
+      sql`update audit_events set justification = 'x'`,
+      sql`delete from audit_events`,
+      sql`truncate audit_events`,
+    ]) {
+      expect(await failureText(handle.db.execute(statement))).toContain("append-only");
+    }
+    expect(await idsOf(handle)).toHaveLength(1);
+    expect((await verifyAuditChain(handle)).ok).toBe(true);
+  });
+
+  it("refuses to append in a REPEATABLE READ transaction, whose snapshot would fork the chain", async () => {
+    const appending = handle.db.transaction((tx) => appendAudit(tx, [event()]), { isolationLevel: "repeatable read" });
+    expect(await failureText(appending)).toContain("REPEATABLE READ");
+  });
+
+  describe("filters", () => {
+    const history: AuditEntry[] = [
+      event({ at: minutes(0), actor: "alice", subject: "alice", role: "db-admin", requestId: "req_1" }),
+      event({
+        at: minutes(1),
+        event: "approval.decided",
+        actor: "bob",
+        subject: "alice",
+        approver: "bob",
+        role: "db-admin",
+        requestId: "req_1",
+        decision: "approve",
+      }),
+      event({
+        at: minutes(2),
+        event: "activation.granted",
+        actor: "system",
+        subject: "alice",
+        role: "db-admin",
+        requestId: "req_1",
+      }),
+      event({ at: minutes(3), actor: "carol", subject: "carol", role: "Global Administrator", requestId: "req_2" }),
+      event({
+        at: minutes(4),
+        event: "approval.decided",
+        actor: "dave",
+        subject: "carol",
+        approver: "dave",
+        role: "Global Administrator",
+        requestId: "req_2",
+        decision: "deny",
+      }),
+    ];
+    const positions = async (filter: AuditFilter) => {
+      const ids = await idsOf(handle);
+      return (await queryAudit(handle.db, filter)).map((row) => ids.indexOf(row.id) + 1);
+    };
+
+    it("filters by time window, principal, role, event and request", async () => {
+      await append(handle, history);
+
+      expect(await positions({})).toEqual([1, 2, 3, 4, 5]);
+      expect(await positions({ from: minutes(1), to: minutes(3) })).toEqual([2, 3]);
+      expect(await positions({ principal: "alice" })).toEqual([1, 2, 3]);
+      expect(await positions({ principal: "bob" })).toEqual([2]);
+      expect(await positions({ principal: "dave" })).toEqual([5]);
+      expect(await positions({ role: "Global Administrator" })).toEqual([4, 5]);
+      expect(await positions({ event: "approval.decided" })).toEqual([2, 5]);
+      expect(await positions({ event: ["activation.requested", "activation.granted"] })).toEqual([1, 3, 4]);
+      expect(await positions({ event: [] })).toEqual([]);
+      expect(await positions({ requestId: "req_2", event: "approval.decided" })).toEqual([5]);
+      expect(await positions({ principal: "alice' or '1'='1" })).toEqual([]);
+    });
+
+    it("pages with limit and afterId", async () => {
+      await append(handle, history);
+
+      const first = await queryAudit(handle.db, { principal: "alice", limit: 2 });
+      const rest = await queryAudit(handle.db, { principal: "alice", limit: 2, afterId: first[1]!.id });
+
+      expect(first.map((row) => row.event)).toEqual(["activation.requested", "approval.decided"]);
+      expect(rest.map((row) => row.event)).toEqual(["activation.granted"]);
+      await expect(queryAudit(handle.db, { limit: -1 })).rejects.toThrow(RangeError);
+    });
+
+    it("exports only the filtered events, through every filter value safely", async () => {
+      await append(handle, history);
+
+      const carol = await exportCsv(handle, { principal: "carol", from: minutes(0), to: minutes(10) });
+      const injected = await exportCsv(handle, {
+        principal: "x' or true --",
+        role: "\\'; drop table audit_events; --",
+      });
+      const limited = await exportCsv(handle, { requestId: "req_1", limit: 2 });
+      const none = await exportCsv(handle, { event: [] });
+
+      expect(carol.rows).toBe(2);
+      expect(carol.csv.split("\n").map((line) => line.split(",").slice(0, 3).join(","))).toEqual([
+        "time,event,actor",
+        "2026-03-01T09:03:00.000Z,activation.requested,carol",
+        "2026-03-01T09:04:00.000Z,approval.decided,dave",
+        "",
+      ]);
+      expect(injected).toEqual({ rows: 0, csv: `${HEADER}\n` });
+      expect(limited.rows).toBe(2);
+      expect(none).toEqual({ rows: 0, csv: `${HEADER}\n` });
+      expect(await idsOf(handle)).toHaveLength(5);
+    });
+  });
+
+  it("exports CSV with a header, RFC 4180 quoting and formulas neutralized", async () => {
+    await append(handle, [
+      event({
+        at: new Date("2026-03-01T09:00:00.120Z"),
+        actor: "alice",
+        subject: "alice",
+        role: "db-admin",
+        scope: "/mg/prod",
+        justification: 'deploy, "hotfix"\nsecond line',
+        ticket: "=1+1",
+        requestId: "req_1",
+        activationId: "act_1",
+      }),
+      event({ event: "approval.decided", actor: "bob", approver: "@bob", decision: "-approve", justification: "" }),
+    ]);
+    const [first, second] = await queryAudit(handle.db);
+
+    const { rows, csv } = await exportCsv(handle);
+
+    expect(rows).toBe(2);
+    expect(csv).toBe(
+      [
+        HEADER,
+        `2026-03-01T09:00:00.120Z,activation.requested,alice,alice,db-admin,/mg/prod,"deploy, ""hotfix""\nsecond line",'=1+1,,,req_1,act_1,${first!.hash}`,
+        `2026-03-01T09:00:00.000Z,approval.decided,bob,,,,"",,'-approve,'@bob,,,${second!.hash}`,
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("neutralizes every formula trigger and quotes what needs quoting", async () => {
+    await append(handle, TRICKY);
+
+    const { rows, csv } = await exportCsv(handle, {}, { batchSize: 3 });
+
+    expect(rows).toBe(TRICKY.length);
+    expect(csv).toContain(`,'-/mg,"'=HYPERLINK(""http://evil"",""x"")",'+1,,'@here,`);
+    expect(csv).toContain(`,'=SUM(A1),`);
+    expect(csv).toContain(`,'\tcmd,"'\r=1",`);
+    expect(csv).toContain(`,"","","",`);
+    expect(csv).toContain(`,"line one\nline two\r\nline three\rend",`);
+    expect(csv).toContain(`,'already quoted,a=b,x-y,`);
+    expect(csv).toContain(`,"émoji 🎉, ünïcode",\\.,back\\slash,`);
+    expect(csv).toContain("2026-03-01T09:00:00.007Z,activation.granted,system,");
+  });
+
+  it("waits for a slow destination and leaves it open", async () => {
+    const many = Array.from({ length: 600 }, (_, i) => event({ justification: `reason ${i} `.repeat(30) }));
+    await append(handle, many);
+    const slow = new SlowCollector();
+
+    const { rows } = await exportAuditCsv(handle, {}, slow);
+
+    expect(rows).toBe(600);
+    expect(slow.drains).toBeGreaterThan(0);
+    expect(slow.writableEnded).toBe(false);
+    expect(slow.text()).toBe((await exportCsv(handle)).csv);
+  });
+
+  it("fails when the destination fails, and the database stays usable", async () => {
+    await append(
+      handle,
+      Array.from({ length: 2000 }, () => event({ justification: "x".repeat(200) })),
+    );
+    const broken = new Writable({
+      write: (_chunk, _encoding, done) => done(new Error("disk full")),
+    });
+
+    await expect(exportAuditCsv(handle, {}, broken)).rejects.toThrow("disk full");
+    expect(await idsOf(handle)).toHaveLength(2000);
+  });
+});
+
+describeOnPostgres("audit log on the PostgreSQL server", () => {
+  let handle: TestDatabase;
+  beforeEach(async () => {
+    handle = await createTestDatabase("postgres");
+  });
+  afterEach(async () => {
+    await handle.dispose();
+  });
+
+  it("writes the same CSV bytes through COPY as through batched reads", async () => {
+    await append(handle, TRICKY);
+    await append(handle, [event({ subject: "alice", role: "db-admin", approver: "bob" })]);
+
+    for (const filter of [{}, { principal: "alice" }, { limit: 3, afterId: 2 }, { event: ["activation.granted"] }]) {
+      const copied = await exportCsv(handle, filter);
+      const batched = await exportCsv({ db: handle.db, sql: null }, filter, { batchSize: 2 });
+      expect(copied.csv).toBe(batched.csv);
+      expect(copied.rows).toBe(batched.rows);
+    }
+  });
+
+  it("keeps one chain when many transactions append at once", async () => {
+    const workers = 8;
+    const perWorker = 50;
+
+    await Promise.all(
+      Array.from({ length: workers }, async (_, w) => {
+        for (let i = 0; i < perWorker; i++) await append(handle, [event({ actor: `worker-${w}`, ticket: String(i) })]);
+      }),
+    );
+
+    expect(await verifyAuditChain(handle)).toMatchObject({ ok: true, checked: workers * perWorker });
+  });
+
+  it("gives its connection back after a COPY to a slow destination or a failing one", async () => {
+    await append(
+      handle,
+      Array.from({ length: 3000 }, () => event({ justification: "y".repeat(200) })),
+    );
+    // One connection: if a COPY left it stuck, the next query would never answer.
+    const single = await openDatabase({ driver: "postgres", url: handle.url!, poolSize: 1 });
+    const count = () => single.sql!`select count(*)::int as n from audit_events`;
+    try {
+      let writes = 0;
+      const failsLater = new Writable({
+        write: (_chunk, _encoding, done) => (++writes > 2 ? done(new Error("client went away")) : done()),
+      });
+
+      expect(await exportAuditCsv(single, {}, new SlowCollector())).toEqual({ rows: 3000 });
+      expect(await count()).toEqual([{ n: 3000 }]);
+      await expect(exportAuditCsv(single, {}, failsLater)).rejects.toThrow("client went away");
+      expect(await count()).toEqual([{ n: 3000 }]);
+    } finally {
+      await single.close();
+    }
+  });
+});
