@@ -4,7 +4,7 @@
  * export on PGlite with fewer rows. See bench/README.md.
  */
 import { spawnSync } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { closeSync, createWriteStream, openSync } from "node:fs";
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -12,7 +12,7 @@ import { finished } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { type AuditEntry, appendAudit, GENESIS_HASH, hashEvent, normalizeEntry } from "../src/db/audit-append.js";
-import { exportAuditCsv, verifyAuditChain } from "../src/db/audit-log.js";
+import { auditCsvCopyStatement, exportAuditCsv, verifyAuditChain } from "../src/db/audit-log.js";
 import { type DbHandle, openDatabase } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
 
@@ -167,17 +167,28 @@ async function exportToFile(handle: DbHandle, file: string): Promise<{ rows: num
 }
 
 /** The anchor: psql's own client-side COPY of the same 13 columns, in id order. */
-function psqlCopy(url: string, file: string): number {
+function psqlCopyColumns(url: string, file: string): number {
   const query =
     "select at, event, actor, subject, role, scope, justification, ticket, decision, approver, request_id, activation_id, hash from audit_events order by id";
+  return timePsql(url, `\\copy (${query}) to '${file}' csv header`);
+}
+
+/** Our exact statement run by psql: the server's share of our time, with no Node.js in the way. */
+function psqlCopyStatement(url: string, statement: string, file: string): number {
+  const out = openSync(file, "w");
+  try {
+    return timePsql(url, statement, out);
+  } finally {
+    closeSync(out);
+  }
+}
+
+function timePsql(url: string, command: string, stdout: number | "pipe" = "pipe"): number {
   const t0 = process.hrtime.bigint();
-  const run = spawnSync(
-    "psql",
-    [url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", `\\copy (${query}) to '${file}' csv header`],
-    {
-      encoding: "utf8",
-    },
-  );
+  const run = spawnSync("psql", [url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", command], {
+    encoding: "utf8",
+    stdio: ["ignore", stdout, "pipe"],
+  });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (run.status !== 0) throw new Error(`psql failed: ${run.stderr || run.error}`);
   return seconds;
@@ -219,10 +230,18 @@ async function benchServer() {
 
     const anchorFile = path.join(scratchDir, "anchor.csv");
     const anchor = await best(RUNS, async () => {
-      const seconds = psqlCopy(url, anchorFile);
+      const seconds = psqlCopyColumns(url, anchorFile);
       return { seconds, bytes: (await stat(anchorFile)).size };
     });
     console.log(`  anchor psql \\copy: ${anchor.best.seconds.toFixed(2)} s (runs ${anchor.all.join(", ")})`);
+
+    const sameStatementFile = path.join(scratchDir, "same-statement.csv");
+    const sameStatement = await best(RUNS, async () => ({
+      seconds: psqlCopyStatement(url, auditCsvCopyStatement(handle.db, {}), sameStatementFile),
+    }));
+    console.log(
+      `  our COPY in psql:   ${sameStatement.best.seconds.toFixed(2)} s (runs ${sameStatement.all.join(", ")})`,
+    );
 
     const ourFile = path.join(scratchDir, "export.csv");
     const exported = await withPeakRss(() => best(RUNS, () => exportToFile(handle, ourFile)));
@@ -242,6 +261,11 @@ async function benchServer() {
       rows: SERVER_ROWS,
       insert: rate(SERVER_ROWS, insert.seconds),
       anchor: { ...anchorRate, bytes: anchor.best.bytes, runs: anchor.all },
+      sameStatementInPsql: {
+        ...rate(SERVER_ROWS, sameStatement.best.seconds),
+        runs: sameStatement.all,
+        sameSizeAsOurs: (await stat(sameStatementFile)).size === ours.bytes,
+      },
       export: {
         ...exportRate,
         bytes: ours.bytes,
@@ -339,12 +363,13 @@ function report(result: {
 audit export — ${n(pg.rows)} rows on PostgreSQL ${pg.serverVersion}
   insert (JS hash chain + COPY FROM)  ${n(pg.insert.rowsPerSecond)} rows/s
   anchor psql \\copy                   ${n(pg.anchor.rowsPerSecond)} rows/s  (${pg.anchor.seconds} s, ${(pg.anchor.bytes / MB).toFixed(0)} MB)
+  our COPY statement run by psql      ${n(pg.sameStatementInPsql.rowsPerSecond)} rows/s  (${pg.sameStatementInPsql.seconds} s: the server's formatting cost)
   exportAuditCsv (COPY TO STDOUT)     ${n(pg.export.rowsPerSecond)} rows/s  (${pg.export.seconds} s, ${(pg.export.bytes / MB).toFixed(0)} MB) = ${pg.export.ratioToAnchor} × anchor
     RSS ${pg.export.rssBeforeMB} MB before, peak sampled ${pg.export.peakRssMB} MB, process maxRSS ${pg.export.maxRssMB} MB
   verifyAuditChain                    ${n(pg.verify.rowsPerSecond)} rows/s  (${pg.verify.seconds} s, peak RSS ${pg.verify.peakRssMB} MB)
 PGlite, ${n(pglite.rows)} rows
   appendAudit (1000 per transaction)  ${n(pglite.insertWithAppendAudit.rowsPerSecond)} rows/s
-  exportAuditCsv (batched reads)      ${n(pglite.export.rowsPerSecond)} rows/s  (${pglite.export.seconds} s, peak RSS ${pglite.export.peakRssMB} MB)
+  exportAuditCsv (batched reads)      ${n(pglite.export.rowsPerSecond)} rows/s  (${pglite.export.seconds} s, RSS ${pglite.export.rssBeforeMB} MB before, peak ${pglite.export.peakRssMB} MB)
   verifyAuditChain                    ${n(pglite.verify.rowsPerSecond)} rows/s  (${pglite.verify.seconds} s)
 targets met: ${JSON.stringify(result.met)}`);
 }

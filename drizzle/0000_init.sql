@@ -69,6 +69,15 @@ CREATE TABLE "audit_events" (
 	"hash" text NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "connector_log_holdings" (
+	"login" text NOT NULL,
+	"role" text NOT NULL,
+	"scope" text NOT NULL,
+	"granted_by" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "connector_log_holdings_login_role_scope_pk" PRIMARY KEY("login","role","scope")
+);
+--> statement-breakpoint
 CREATE TABLE "outbox_jobs" (
 	"id" text PRIMARY KEY NOT NULL,
 	"kind" text NOT NULL,
@@ -134,15 +143,6 @@ CREATE TABLE "scopes" (
 CREATE TABLE "settings" (
 	"key" text PRIMARY KEY NOT NULL,
 	"value" jsonb NOT NULL
-);
---> statement-breakpoint
-CREATE TABLE "connector_log_holdings" (
-	"login" text NOT NULL,
-	"role" text NOT NULL,
-	"scope" text NOT NULL,
-	"granted_by" text,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	CONSTRAINT "connector_log_holdings_login_role_scope_pk" PRIMARY KEY("login","role","scope")
 );
 --> statement-breakpoint
 ALTER TABLE "activations" ADD CONSTRAINT "activations_principal_id_principals_id_fk" FOREIGN KEY ("principal_id") REFERENCES "public"."principals"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint

@@ -124,7 +124,7 @@ export async function exportAuditCsv(
   const sink = new Sink(out);
   try {
     const rows = handle.sql
-      ? await exportWithCopy(handle.sql, copyStatement(handle.db, filter), sink)
+      ? await exportWithCopy(handle.sql, auditCsvCopyStatement(handle.db, filter), sink)
       : await exportByBatches(handle.db, filter, sink, options.batchSize ?? DEFAULT_BATCH_SIZE);
     return { rows };
   } finally {
@@ -235,8 +235,13 @@ const CSV_HEADER = `${["time", ...CSV_TEXT_NAMES, "hash"].join(",")}\n`;
 // ---------------------------------------------------------------------------------------------
 // CSV on the real server: COPY (SELECT …) TO STDOUT
 
-/** COPY cannot take bind parameters, so the filter's values are inlined as escaped literals. */
-function copyStatement(db: Executor, filter: AuditFilter): string {
+/**
+ * The `COPY … TO STDOUT` statement exportAuditCsv runs on the server, for anyone who wants the
+ * same file from psql (`psql -c "<statement>" > audit.csv`). COPY cannot take bind parameters,
+ * so the filter's values are inlined as escaped literals.
+ */
+export function auditCsvCopyStatement(db: Executor, filter: AuditFilter): string {
+  checkFilter(filter);
   const query = db
     .select(csvSelection())
     .from(auditEvents)

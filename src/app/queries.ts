@@ -1,0 +1,278 @@
+import { and, desc, eq, gte, inArray, sql } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
+import {
+  decisionsFor,
+  listForPrincipal,
+  listRequest,
+  type StoredActivation,
+  toActivation,
+} from "../db/repos/activations.js";
+import { heldAssignments, principalsByIds, type Role, rolesByIds } from "../db/repos/directory.js";
+import { activations } from "../db/schema/activations.js";
+import { type ActivationStatus, describeStatus, HOLDING_STATUSES, OPEN_STATUSES } from "../domain/activation.js";
+import { DAY } from "../domain/duration.js";
+import { evaluateEligibility } from "../domain/eligibility.js";
+import type { Policy } from "../domain/policy.js";
+import { approversFor } from "./approvers.js";
+
+export interface PersonView {
+  id: string;
+  key: string;
+  name: string;
+  email: string | null;
+  slackId: string | null;
+  teamsId: string | null;
+}
+
+export interface DecisionView {
+  approver: PersonView;
+  decision: "approve" | "deny";
+  comment: string | null;
+  at: Date;
+}
+
+export interface RoleInRequestView {
+  activationId: string;
+  roleId: string;
+  roleKey: string;
+  roleName: string;
+  scope: string;
+  status: ActivationStatus;
+  statusText: string;
+  activatedAt: Date | null;
+  endsAt: Date | null;
+  reason: string | null;
+  approvalsNeeded: number;
+  approvalsSoFar: number;
+  /** How often the requester activated this role in the last 30 days (shown to approvers). */
+  recentActivations: number;
+  allowEarlyDeactivation: boolean;
+}
+
+/** Everything chat needs to draw a request, for the requester and for its approvers alike. */
+export interface RequestView {
+  requestId: string;
+  requester: PersonView;
+  requestedAt: Date;
+  durationMs: number;
+  justification: string | null;
+  ticket: string | null;
+  origin: string;
+  extendsId: string | null;
+  roles: RoleInRequestView[];
+  /** The furthest-behind state of the request's roles, for a one-line summary. */
+  status: ActivationStatus;
+  approvalDeadline: Date | null;
+  decisions: DecisionView[];
+  /** The users who may decide right now (current policy and membership). */
+  approvers: PersonView[];
+}
+
+const STATUS_ORDER: ActivationStatus[] = [
+  "requested",
+  "pending_mfa",
+  "pending_approval",
+  "activating",
+  "active",
+  "ending",
+  "ended",
+  "failed",
+  "timed_out",
+  "canceled",
+  "denied",
+];
+
+export function person(p: {
+  id: string;
+  key: string;
+  name: string;
+  email: string | null;
+  slackId: string | null;
+  teamsId: string | null;
+}): PersonView {
+  return { id: p.id, key: p.key, name: p.name, email: p.email, slackId: p.slackId, teamsId: p.teamsId };
+}
+
+export async function getRequestView(db: Executor, requestId: string, now: Date): Promise<RequestView | undefined> {
+  const rows = await listRequest(db, requestId);
+  const first = rows[0];
+  if (!first) return undefined;
+  const roles = await rolesByIds(
+    db,
+    rows.map((r) => r.roleId),
+  );
+  const decisions = await decisionsFor(
+    db,
+    rows.map((r) => r.id),
+  );
+  const approverSets = await Promise.all(
+    rows.filter((r) => r.approvalRequired).map((r) => approversFor(db, roles.get(r.roleId)!, r.principalId)),
+  );
+  const approverIds = [...new Set(approverSets.flatMap((s) => [...s]))];
+  const people = await principalsByIds(db, [first.principalId, ...approverIds, ...decisions.map((d) => d.approverId)]);
+  const since = new Date(now.getTime() - 30 * DAY);
+  const counts = await recentCounts(
+    db,
+    first.principalId,
+    rows.map((r) => r.roleId),
+    since,
+  );
+  const seen = new Set<string>();
+  const uniqueDecisions = decisions.filter((d) => {
+    const k = `${d.approverId}|${d.decision}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return {
+    requestId,
+    requester: person(people.get(first.principalId)!),
+    requestedAt: first.requestedAt,
+    durationMs: first.durationMs,
+    justification: first.justification,
+    ticket: first.ticket,
+    origin: first.origin,
+    extendsId: first.extendsId,
+    roles: rows.map((r) => roleInRequest(r, roles.get(r.roleId)!, decisions, counts.get(r.roleId) ?? 0)),
+    status: rows.map((r) => r.status).sort((a, b) => STATUS_ORDER.indexOf(a) - STATUS_ORDER.indexOf(b))[0]!,
+    approvalDeadline: first.approvalDeadline,
+    decisions: uniqueDecisions.map((d) => ({
+      approver: person(people.get(d.approverId)!),
+      decision: d.decision,
+      comment: d.comment,
+      at: d.decidedAt,
+    })),
+    approvers: approverIds.map((id) => person(people.get(id)!)),
+  };
+}
+
+function roleInRequest(
+  a: StoredActivation,
+  role: Role,
+  decisions: { activationId: string; decision: string }[],
+  recent: number,
+): RoleInRequestView {
+  return {
+    activationId: a.id,
+    roleId: role.id,
+    roleKey: role.key,
+    roleName: role.name,
+    scope: a.scope,
+    status: a.status,
+    statusText: describeStatus(a),
+    activatedAt: "activatedAt" in a ? a.activatedAt : null,
+    endsAt: "endsAt" in a ? a.endsAt : null,
+    reason: "reason" in a ? a.reason : null,
+    approvalsNeeded: a.approvalsNeeded,
+    approvalsSoFar: decisions.filter((d) => d.activationId === a.id && d.decision === "approve").length,
+    recentActivations: recent,
+    allowEarlyDeactivation: role.policy.activation.allowEarlyDeactivation,
+  };
+}
+
+async function recentCounts(
+  db: Executor,
+  principalId: string,
+  roleIds: string[],
+  since: Date,
+): Promise<Map<string, number>> {
+  const rows = await db
+    .select({ roleId: activations.roleId, n: sql<number>`count(*)::int` })
+    .from(activations)
+    .where(
+      and(
+        eq(activations.principalId, principalId),
+        inArray(activations.roleId, roleIds),
+        gte(activations.activatedAt, since),
+      ),
+    )
+    .groupBy(activations.roleId);
+  return new Map(rows.map((r) => [r.roleId, r.n]));
+}
+
+export interface EligibleRoleView {
+  roleId: string;
+  roleKey: string;
+  roleName: string;
+  description: string;
+  /** Scopes this user may activate at (each covered by an eligibility in force). */
+  scopes: string[];
+  eligibleUntil: Date | null;
+  policy: Policy["activation"];
+  /** Already active or pending, so a new request would be refused. */
+  busy: boolean;
+}
+
+/** What a user may activate now, with each role's rules (for /elevate and the request form). */
+export async function eligibleRoles(db: Executor, userId: string, now: Date): Promise<EligibleRoleView[]> {
+  const held = await heldAssignments(db, userId);
+  const roles = await rolesByIds(db, [...new Set(held.map((h) => h.roleId))]);
+  const open = await listForPrincipal(db, userId, [...OPEN_STATUSES]);
+  const out: EligibleRoleView[] = [];
+  for (const role of roles.values()) {
+    if (role.retiredAt) continue;
+    const scopes = [
+      ...new Set(held.filter((h) => h.roleId === role.id && h.kind === "eligible").map((h) => h.scope)),
+    ].filter((scope) => evaluateEligibility(held, role.id, scope, now).kind === "eligible");
+    if (scopes.length === 0) continue;
+    const until = held
+      .filter((h) => h.roleId === role.id && h.kind === "eligible")
+      .map((h) => h.endsAt)
+      .reduce<Date | null | undefined>(
+        (acc, end) => (acc === null || end === null ? null : !acc || end > acc ? end : acc),
+        undefined,
+      );
+    out.push({
+      roleId: role.id,
+      roleKey: role.key,
+      roleName: role.name,
+      description: role.description,
+      scopes: scopes.sort(),
+      eligibleUntil: until ?? null,
+      policy: role.policy.activation,
+      busy: open.some((a) => a.roleId === role.id),
+    });
+  }
+  return out.sort((a, b) => a.roleName.localeCompare(b.roleName));
+}
+
+/** A user's open activations and pending requests, newest first. */
+export async function myActivations(db: Executor, userId: string): Promise<StoredActivation[]> {
+  return (await listForPrincipal(db, userId, [...OPEN_STATUSES])).reverse();
+}
+
+/** Requests waiting for this user's decision. */
+export async function pendingForApprover(db: Executor, userId: string, now: Date, limit = 50): Promise<RequestView[]> {
+  const rows = await db
+    .select()
+    .from(activations)
+    .where(eq(activations.status, "pending_approval"))
+    .orderBy(desc(activations.requestedAt))
+    .limit(1000);
+  const requestIds: string[] = [];
+  const roles = await rolesByIds(db, [...new Set(rows.map((r) => r.roleId))]);
+  for (const row of rows.map(toActivation)) {
+    if (requestIds.includes(row.requestId) || row.principalId === userId) continue;
+    const decided = (await decisionsFor(db, [row.id])).some((d) => d.approverId === userId);
+    if (decided) continue;
+    if ((await approversFor(db, roles.get(row.roleId)!, row.principalId)).has(userId)) requestIds.push(row.requestId);
+    if (requestIds.length >= limit) break;
+  }
+  const views = await Promise.all(requestIds.map((id) => getRequestView(db, id, now)));
+  return views.filter((v): v is RequestView => v !== undefined);
+}
+
+/** The activation of a role a user holds now, by role key or name (for `/elevate end <role>`). */
+export async function findHolding(db: Executor, userId: string, roleText: string | null): Promise<StoredActivation[]> {
+  const open = await listForPrincipal(db, userId, [...HOLDING_STATUSES]);
+  if (!roleText) return open;
+  const roles = await rolesByIds(
+    db,
+    open.map((a) => a.roleId),
+  );
+  const t = roleText.trim().toLowerCase();
+  return open.filter((a) => {
+    const role = roles.get(a.roleId)!;
+    return role.key === t || role.name.toLowerCase() === t;
+  });
+}

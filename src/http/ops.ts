@@ -1,0 +1,28 @@
+import type { Registry } from "prom-client";
+import { type HttpServer, sendJson, sendText } from "./server.js";
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+/** /healthz: the process answers. /readyz: its dependencies answer. /metrics: Prometheus. */
+export function mountOps(http: HttpServer, registry: Registry, checks: ReadinessCheck[]): void {
+  http.route("GET", "/healthz", (_req, res) => sendJson(res, 200, { status: "ok" }));
+  http.route("GET", "/readyz", async (_req, res) => {
+    const results = await Promise.all(
+      checks.map(async (c) => {
+        try {
+          await c.check();
+          return { name: c.name, ok: true };
+        } catch (error) {
+          return { name: c.name, ok: false, error: error instanceof Error ? error.message : String(error) };
+        }
+      }),
+    );
+    sendJson(res, results.every((r) => r.ok) ? 200 : 503, { checks: results });
+  });
+  http.route("GET", "/metrics", async (_req, res) =>
+    sendText(res, 200, await registry.metrics(), registry.contentType),
+  );
+}

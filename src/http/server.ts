@@ -1,0 +1,95 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Logger } from "pino";
+
+export type Handler = (req: IncomingMessage, res: ServerResponse) => unknown | Promise<unknown>;
+
+interface Route {
+  method: string;
+  /** An exact path, or a prefix when it ends with "/*". */
+  path: string;
+  handler: Handler;
+}
+
+/**
+ * The one HTTP server: Slack, Teams, MFA pages and the ops endpoints all mount routes here.
+ * Unexpected errors are caught once, logged with the request id, and answered with a bare 500.
+ */
+export class HttpServer {
+  private readonly routes: Route[] = [];
+  readonly server: Server;
+
+  constructor(private readonly log: Logger) {
+    this.server = createServer((req, res) => void this.dispatch(req, res));
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  route(method: string, path: string, handler: Handler): this {
+    this.routes.push({ method: method.toUpperCase(), path, handler });
+    return this;
+  }
+
+  async listen(port: number, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    const address = this.server.address();
+    return typeof address === "object" && address ? address.port : port;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private match(method: string, path: string): Route | "method" | undefined {
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const hit = route.path.endsWith("/*") ? path.startsWith(route.path.slice(0, -1)) : path === route.path;
+      if (!hit) continue;
+      pathMatched = true;
+      if (route.method === method || (route.method === "GET" && method === "HEAD")) return route;
+    }
+    return pathMatched ? "method" : undefined;
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = (req.headers["x-request-id"] as string | undefined) ?? randomUUID();
+    res.setHeader("x-request-id", requestId);
+    const path = new URL(req.url ?? "/", "http://local").pathname;
+    const route = this.match(req.method ?? "GET", path);
+    if (route === undefined) return sendText(res, 404, "Not found");
+    if (route === "method") return sendText(res, 405, "Method not allowed");
+    try {
+      await route.handler(req, res);
+    } catch (error) {
+      this.log.error({ err: error, requestId, path }, "request failed");
+      if (!res.headersSent) sendText(res, 500, "Internal error");
+      else res.end();
+    }
+  }
+}
+
+export function sendText(res: ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8"): void {
+  res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+  res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  sendText(res, status, JSON.stringify(body), "application/json; charset=utf-8");
+}
+
+/** Reads a request body with a size limit, so a huge post cannot exhaust memory. */
+export async function readBody(req: IncomingMessage, limitBytes = 1_000_000): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limitBytes) throw Object.assign(new Error("request body too large"), { code: "BODY_TOO_LARGE" });
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
