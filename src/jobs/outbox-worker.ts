@@ -85,10 +85,10 @@ export class OutboxWorker {
     const until = new Date(now.getTime() + this.opts.leaseMs);
     // One job per holding key at a time, in order: a grant is never overtaken by its own revoke.
     const result = await this.deps.db.execute(sql`
-      update ${outboxJobs} set locked_by = ${this.opts.workerId}, locked_until = ${until}, attempts = attempts + 1
+      update ${outboxJobs} set locked_by = ${this.opts.workerId}, locked_until = ${until.toISOString()}, attempts = attempts + 1
       where id in (
         select j.id from ${outboxJobs} j
-        where j.status = 'pending' and j.run_at <= ${now} and (j.locked_until is null or j.locked_until < ${now})
+        where j.status = 'pending' and j.run_at <= ${now.toISOString()} and (j.locked_until is null or j.locked_until < ${now.toISOString()})
           and not exists (
             select 1 from ${outboxJobs} e
             where e.key = j.key and e.status = 'pending' and e.id <> j.id
@@ -266,8 +266,8 @@ export async function stillHeldBy(
         eq(assignments.roleId, p.roleId),
         eq(assignments.scope, p.scope),
         eq(assignments.kind, "active"),
-        sql`(${assignments.startsAt} is null or ${assignments.startsAt} <= ${now})`,
-        sql`(${assignments.endsAt} is null or ${assignments.endsAt} > ${now})`,
+        sql`(${assignments.startsAt} is null or ${assignments.startsAt} <= ${now.toISOString()})`,
+        sql`(${assignments.endsAt} is null or ${assignments.endsAt} > ${now.toISOString()})`,
       ),
     )
     .limit(1);

@@ -223,7 +223,7 @@ export async function countActivationsSince(
       and(
         eq(activations.principalId, principalId),
         eq(activations.roleId, roleId),
-        sql`${activations.activatedAt} >= ${since}`,
+        sql`${activations.activatedAt} >= ${since.toISOString()}`,
       ),
     );
   return row?.n ?? 0;
