@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import type { Registry } from "prom-client";
 import { type HttpServer, sendJson, sendText } from "./server.js";
 
@@ -7,7 +8,7 @@ export interface ReadinessCheck {
 }
 
 /** /healthz: the process answers. /readyz: its dependencies answer. /metrics: Prometheus. */
-export function mountOps(http: HttpServer, registry: Registry, checks: ReadinessCheck[]): void {
+export function mountOps(http: HttpServer, registry: Registry, checks: ReadinessCheck[], metricsToken?: string): void {
   http.route("GET", "/healthz", (_req, res) => sendJson(res, 200, { status: "ok" }));
   http.route("GET", "/readyz", async (_req, res) => {
     const results = await Promise.all(

@@ -11,11 +11,6 @@ export type DriverName = "pglite" | "postgres";
 
 export const drivers: DriverName[] = TEST_DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 
-if (!TEST_DATABASE_URL && !process.env.PIM_QUIET_SKIPS) {
-  process.env.PIM_QUIET_SKIPS = "1";
-  console.log("[skip] PostgreSQL server suites: TEST_DATABASE_URL is not set; running on PGlite only");
-}
-
 export interface TestDatabase extends DbHandle {
   /** Drops the per-test database (real server) or discards the in-memory one. */
   dispose(): Promise<void>;
