@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNull, or, type SQL, sql } from "drizzle-orm";
 import type { HeldAssignment } from "../../domain/eligibility.js";
 import { BUILT_IN_POLICY, type Policy, type PolicyOverride, resolvePolicy } from "../../domain/policy.js";
+import { PgTransaction } from "drizzle-orm/pg-core";
 import type { Executor } from "../client.js";
 import { assignments } from "../schema/assignments.js";
 import { groupMembers, principals } from "../schema/principals.js";
@@ -12,9 +13,26 @@ export interface Role extends RoleRow {
   policy: Policy;
 }
 
+/**
+ * Principals and roles are read many times in one use case (names for every audit event) but
+ * change only through apply. Inside a transaction they are read once; outside one, every time.
+ */
+const perTransaction = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+function once<T>(tx: Executor, key: string, load: () => Promise<T>): Promise<T> {
+  if (!(tx instanceof PgTransaction)) return load();
+  let cache = perTransaction.get(tx);
+  if (!cache) perTransaction.set(tx, (cache = new Map()));
+  let hit = cache.get(key) as Promise<T> | undefined;
+  if (!hit) cache.set(key, (hit = load()));
+  return hit;
+}
+
 export async function principalById(tx: Executor, id: string): Promise<Principal | undefined> {
-  const [row] = await tx.select().from(principals).where(eq(principals.id, id));
-  return row;
+  return once(tx, `principal:${id}`, async () => {
+    const [row] = await tx.select().from(principals).where(eq(principals.id, id));
+    return row;
+  });
 }
 
 export async function principalByKey(tx: Executor, key: string): Promise<Principal | undefined> {
@@ -123,13 +141,16 @@ export async function heldAssignments(tx: Executor, userId: string, roleIds?: st
 }
 
 export async function defaultsPolicy(tx: Executor): Promise<PolicyOverride | undefined> {
-  const [row] = await tx.select().from(policies).where(isNull(policies.roleId));
-  return row?.settings;
+  return once(tx, "policy:defaults", async () => {
+    const [row] = await tx.select().from(policies).where(isNull(policies.roleId));
+    return row?.settings;
+  });
 }
 
 export async function rolesByIds(tx: Executor, ids: string[]): Promise<Map<string, Role>> {
-  if (ids.length === 0) return new Map();
-  return loadRoles(tx, inArray(roles.id, ids));
+  const unique = [...new Set(ids)].sort();
+  if (unique.length === 0) return new Map();
+  return once(tx, `roles:${unique.join(",")}`, () => loadRoles(tx, inArray(roles.id, unique)));
 }
 
 export async function allRoles(tx: Executor): Promise<Role[]> {
