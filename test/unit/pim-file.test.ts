@@ -113,7 +113,6 @@ describe("the shipped example", () => {
       approvalsNeeded: 2,
       approvalRouting: "channel",
     });
-    expect(role("exchange-admin").connector).toMatchObject({ type: "webhook", timeoutMs: 10_000 });
     expect(role("read-only-prod").resolvedPolicy.activation.requireApproval).toBe(false);
 
     const kinds = pim.assignments.map((a) => `${a.kind}/${a.end === null ? "permanent" : "time-bound"}`);
