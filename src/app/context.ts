@@ -11,14 +11,18 @@ export type EngineEvent =
   | { type: "approval.needed"; requestId: string; approverIds: string[] }
   | { type: "holding.job"; jobId: string; runAt: Date }
   | { type: "activation.active"; activationId: string; endsAt: Date }
-  | { type: "alert"; kind: AlertKind; subject: string; detail: Record<string, unknown> };
+  | { type: "alert"; kind: AlertKind; subject: string; detail: Record<string, unknown> }
+  /** An access review started, got decisions (on these items), closed or was applied: chat redraws it. */
+  | { type: "review.changed"; campaignId: string; change: "started" | "decided" | "closed" | "applied"; itemIds: string[] };
 
 export type AlertKind =
   | "break_glass_used"
   | "unauthorized_approval"
   | "grant_failed"
   | "revoke_failing"
-  | "active_assignment_used";
+  | "active_assignment_used"
+  | "mfa_failures"
+  | "assigned_outside_pim";
 
 export interface EventSink {
   publish(event: EngineEvent): void;

@@ -4,10 +4,12 @@ import { approve, close } from "../domain/activation.js";
 import { checkApprover, type Decision } from "../domain/approval.js";
 import { type Refusal, refuse } from "../domain/refusal.js";
 import { err, ok, type Result } from "../domain/result.js";
+import { checkStepUpEvidence, rolesNeedingStepUp, stepUpRequired } from "./approver-step-up.js";
 import { approversFor } from "./approvers.js";
 import { type EngineDeps, inTransaction, recordTransition, type Work } from "./context.js";
 import { grantFor } from "./holdings.js";
 import { newId } from "./ids.js";
+import type { MfaEvidence } from "./satisfy-mfa.js";
 import { timeOutRequest } from "./time-out.js";
 
 export interface DecideInput {
@@ -15,6 +17,8 @@ export interface DecideInput {
   approverId: string;
   decision: "approve" | "deny";
   comment?: string | null;
+  /** Set only by the MFA pages once the approver passed a step-up (see approver-step-up.ts). */
+  stepUp?: MfaEvidence;
 }
 
 export interface DecideOutcome {
@@ -97,6 +101,12 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
     }
 
     const comment = input.comment?.trim() || null;
+    const guarded = input.decision === "approve" ? mine.map((r) => roles.get(r.roleId)!) : [];
+    if (rolesNeedingStepUp(guarded).length > 0) {
+      if (!input.stepUp) return err(stepUpRequired(work, approver, requester, mine, comment));
+      const accepted = checkStepUpEvidence(guarded, input.stepUp);
+      if (!accepted.ok) return refused(accepted.error);
+    }
     const names = (roleId: string) => ({ actor: approver.key, subject: requester, role: roles.get(roleId)! });
     for (const row of mine) {
       await insertDecision(work.tx, {
@@ -120,7 +130,7 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
         approver: approver.key,
         justification: row.justification,
         ticket: row.ticket,
-        data: { comment },
+        data: input.stepUp ? { comment, stepUp: input.stepUp.method } : { comment },
       });
     }
 

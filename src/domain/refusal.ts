@@ -34,6 +34,10 @@ export type RefusalCode =
   | "WRONG_STATE"
   | "EARLY_DEACTIVATION_DISABLED"
   | "MFA_NOT_REQUIRED"
-  | "ASSIGNMENT_INVALID";
+  | "STEP_UP_REQUIRED"
+  | "ASSIGNMENT_INVALID"
+  | "NOT_A_REVIEWER"
+  | "SELF_REVIEW"
+  | "REVIEW_CLOSED";
 
 export const refuse = (code: RefusalCode, message: string): Refusal => ({ code, message });

@@ -1,0 +1,90 @@
+import { sql } from "drizzle-orm";
+import { bigint, index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { at } from "./columns.js";
+import { principals } from "./principals.js";
+
+/**
+ * One-time step-up links. Only the SHA-256 of the token is kept, so a database leak does not
+ * hand out working links. Each row is bound to one principal and, for activation and approval
+ * links, to one request.
+ */
+export const mfaTokens = pgTable(
+  "mfa_tokens",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull(),
+    purpose: text("purpose", { enum: ["activation", "approval", "enroll"] }).notNull(),
+    principalId: text("principal_id")
+      .notNull()
+      .references(() => principals.id),
+    requestId: text("request_id"),
+    activationId: text("activation_id"),
+    /** Approval links: the approver's comment, applied with the decision once the step-up passes. */
+    comment: text("comment"),
+    /** Forms on the page must echo it back; it is worthless without the token itself. */
+    csrf: text("csrf").notNull(),
+    createdAt: at("created_at").notNull(),
+    expiresAt: at("expires_at").notNull(),
+    usedAt: at("used_at"),
+    /** Enrollment links of someone who already has a factor: set once they proved it. */
+    provenAt: at("proven_at"),
+    failures: integer("failures").notNull().default(0),
+    /** The WebAuthn challenge in flight, if any; cleared when a response is checked. */
+    challenge: text("challenge"),
+  },
+  (t) => [
+    uniqueIndex("mfa_tokens_hash_idx").on(t.tokenHash),
+    index("mfa_tokens_request_idx").on(t.requestId, t.principalId),
+  ],
+);
+
+/** TOTP secrets, AES-256-GCM encrypted. A row with a pending token awaits its first code. */
+export const mfaTotpSecrets = pgTable(
+  "mfa_totp_secrets",
+  {
+    id: text("id").primaryKey(),
+    principalId: text("principal_id")
+      .notNull()
+      .references(() => principals.id),
+    secret: text("secret").notNull(),
+    pendingTokenId: text("pending_token_id"),
+    confirmedAt: at("confirmed_at"),
+    /** The RFC 6238 time step of the last accepted code: that code and older ones never work again. */
+    lastTimeStep: bigint("last_time_step", { mode: "number" }),
+    createdAt: at("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("mfa_totp_confirmed_idx").on(t.principalId).where(sql`${t.confirmedAt} is not null`),
+    index("mfa_totp_pending_idx").on(t.pendingTokenId),
+  ],
+);
+
+/** Registered passkeys; the id is the credential id (base64url) the authenticator chose. */
+export const mfaPasskeys = pgTable(
+  "mfa_passkeys",
+  {
+    id: text("id").primaryKey(),
+    principalId: text("principal_id")
+      .notNull()
+      .references(() => principals.id),
+    publicKey: text("public_key").notNull(),
+    counter: bigint("counter", { mode: "number" }).notNull(),
+    transports: jsonb("transports").$type<string[]>().notNull(),
+    createdAt: at("created_at").notNull(),
+    lastUsedAt: at("last_used_at"),
+  },
+  (t) => [index("mfa_passkeys_principal_idx").on(t.principalId)],
+);
+
+/** OpenID Connect step-ups in flight, keyed by the hash of their state parameter. */
+export const mfaOidcFlows = pgTable("mfa_oidc_flows", {
+  stateHash: text("state_hash").primaryKey(),
+  tokenId: text("token_id")
+    .notNull()
+    .references(() => mfaTokens.id),
+  nonce: text("nonce").notNull(),
+  codeVerifier: text("code_verifier").notNull(),
+  createdAt: at("created_at").notNull(),
+  expiresAt: at("expires_at").notNull(),
+  usedAt: at("used_at"),
+});

@@ -1,0 +1,153 @@
+import QRCode from "qrcode";
+import { stepUpMethods } from "../app/approver-step-up.js";
+import { getRequestView, type RequestView } from "../app/queries.js";
+import type { Executor, Tx } from "../db/client.js";
+import { type Principal, principalById, rolesByIds } from "../db/repos/directory.js";
+import type { MfaMethod } from "../domain/policy.js";
+import { type MethodPlan, planMethods } from "./method-plan.js";
+import type { MfaParts } from "./parts.js";
+import { findToken, type StepUpToken, setChallenge, type TokenProblem } from "./tokens.js";
+
+const ALL_METHODS: MfaMethod[] = ["totp", "passkey", "oidc"];
+
+export interface Notice {
+  tone: "error" | "ok" | "info";
+  text: string;
+}
+
+/** Everything the step-up page shows. */
+export interface StepUpPage {
+  rawToken: string;
+  csrf: string;
+  purpose: StepUpToken["purpose"];
+  person: { name: string };
+  request: RequestView | null;
+  plan: MethodPlan;
+  totpEnrollment: { secret: string; uri: string; qrDataUrl: string } | null;
+  /** WebAuthn options (JSON) for the one passkey offer, if there is one. */
+  passkeyOptions: string | null;
+  notice: Notice | null;
+  expiresAt: Date;
+}
+
+export type Waiting = { ok: true; allowed: MfaMethod[]; request: RequestView | null } | { ok: false; message: string };
+
+/** Whether the request behind a token still waits for this step-up, and which methods it accepts. */
+export async function whatItWaitsFor(tx: Executor, token: StepUpToken, now: Date): Promise<Waiting> {
+  if (token.purpose === "enroll" || !token.requestId) return { ok: true, allowed: ALL_METHODS, request: null };
+  const request = await getRequestView(tx, token.requestId, now);
+  if (!request) return { ok: false, message: "This request no longer exists." };
+  const wanted = token.purpose === "activation" ? "pending_mfa" : "pending_approval";
+  const pending = request.roles.filter((r) => r.status === wanted);
+  if (pending.length === 0) {
+    const what = token.purpose === "activation" ? "MFA" : "approval";
+    return {
+      ok: false,
+      message: `This request is no longer waiting for ${what}: it is ${request.roles[0]!.statusText}.`,
+    };
+  }
+  const roles = [
+    ...(
+      await rolesByIds(
+        tx,
+        pending.map((r) => r.roleId),
+      )
+    ).values(),
+  ];
+  if (token.purpose === "approval") {
+    const methods = stepUpMethods(roles);
+    return {
+      ok: true,
+      allowed: roles.some((r) => r.policy.activation.approverStepUp) ? methods : ALL_METHODS,
+      request,
+    };
+  }
+  const allowed = ALL_METHODS.filter((m) => roles.every((r) => r.policy.activation.mfaMethods.includes(m)));
+  return { ok: true, allowed, request };
+}
+
+export async function planFor(parts: MfaParts, tx: Executor, token: StepUpToken, allowed: MfaMethod[]) {
+  return planMethods({
+    purpose: token.purpose,
+    allowed,
+    serverHas: { totp: parts.totp.enabled, oidc: parts.oidc !== null },
+    enrolled: {
+      totp: await parts.totp.isEnrolled(tx, token.principalId),
+      passkey: (await parts.passkeys.credentialIds(tx, token.principalId)).length > 0,
+    },
+    proven: token.provenAt !== null,
+  });
+}
+
+export type Loaded =
+  | { ok: true; page: StepUpPage }
+  | { ok: false; problem: TokenProblem }
+  | { ok: false; problem: "not_waiting"; message: string };
+
+export async function loadPage(
+  parts: MfaParts,
+  tx: Tx,
+  rawToken: string,
+  now: Date,
+  notice: Notice | null = null,
+): Promise<Loaded> {
+  const found = await findToken(tx, rawToken, now);
+  if (!found.ok) return { ok: false, problem: found.problem };
+  const { token } = found;
+  const waiting = await whatItWaitsFor(tx, token, now);
+  if (!waiting.ok) return { ok: false, problem: "not_waiting", message: waiting.message };
+  const person = (await principalById(tx, token.principalId))!;
+  const plan = await planFor(parts, tx, token, waiting.allowed);
+  let totpEnrollment: StepUpPage["totpEnrollment"] = null;
+  if (plan.offers.some((o) => o.method === "totp" && o.action === "enroll")) {
+    const pending = await parts.totp.pendingEnrollment(
+      tx,
+      token.id,
+      { id: person.id, label: person.email ?? person.key },
+      now,
+    );
+    totpEnrollment = { ...pending, qrDataUrl: await QRCode.toDataURL(pending.uri, { margin: 1, width: 208 }) };
+  }
+  const passkey = plan.offers.find((o) => o.method === "passkey");
+  const passkeyOptions = passkey
+    ? JSON.stringify(await passkeyOptionsFor(parts, tx, token, person, passkey.action))
+    : null;
+  return {
+    ok: true,
+    page: {
+      rawToken,
+      csrf: token.csrf,
+      purpose: token.purpose,
+      person: { name: person.name },
+      request: waiting.request,
+      plan,
+      totpEnrollment,
+      passkeyOptions,
+      notice,
+      expiresAt: token.expiresAt,
+    },
+  };
+}
+
+/**
+ * WebAuthn options for the page, with a fresh challenge kept on the token. They travel in the
+ * page itself and the answer comes back as a form post, so the page needs no fetch at all.
+ */
+export async function passkeyOptionsFor(
+  parts: MfaParts,
+  tx: Tx,
+  token: StepUpToken,
+  person: Principal,
+  action: "enroll" | "verify",
+): Promise<unknown> {
+  const options =
+    action === "enroll"
+      ? await parts.passkeys.registrationOptions(tx, {
+          id: person.id,
+          label: person.email ?? person.key,
+          name: person.name,
+        })
+      : await parts.passkeys.authenticationOptions(tx, person.id);
+  await setChallenge(tx, token.id, options.challenge);
+  return options;
+}

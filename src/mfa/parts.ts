@@ -1,0 +1,26 @@
+import type { EngineDeps } from "../app/context.js";
+import type { OidcStepUp } from "./oidc.js";
+import type { TotpFactor } from "./totp.js";
+import type { PasskeyFactor } from "./webauthn.js";
+
+/** What every MFA step needs: the engine, where the pages live, and the three factors. */
+export interface MfaParts {
+  deps: EngineDeps;
+  /** PUBLIC_URL; links are `<PUBLIC_URL>/mfa/<token>`. */
+  publicUrl: URL;
+  linkTtlMs: number;
+  totp: TotpFactor;
+  passkeys: PasskeyFactor;
+  /** Null when no IdP is configured. */
+  oidc: OidcStepUp | null;
+}
+
+/** An absolute path under PUBLIC_URL (which may itself sit under a path prefix). */
+export function mfaPath(parts: Pick<MfaParts, "publicUrl">, ...segments: string[]): string {
+  const base = parts.publicUrl.pathname.replace(/\/+$/, "");
+  return [base, "mfa", ...segments].join("/");
+}
+
+export function mfaUrl(parts: Pick<MfaParts, "publicUrl">, ...segments: string[]): string {
+  return new URL(mfaPath(parts, ...segments), parts.publicUrl).href;
+}

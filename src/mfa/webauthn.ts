@@ -1,0 +1,145 @@
+import {
+  type AuthenticationResponseJSON,
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+} from "@simplewebauthn/server";
+import { and, eq } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
+import { mfaPasskeys } from "../db/schema/mfa.js";
+
+export interface RelyingParty {
+  /** The host name of PUBLIC_URL. */
+  id: string;
+  name: string;
+  /** The origin of PUBLIC_URL: the only place passkeys may be used from. */
+  origin: string;
+}
+
+export type PasskeyCheck = { ok: true; credentialId: string } | { ok: false; message: string };
+
+/**
+ * Passkeys through @simplewebauthn/server. User verification (PIN, biometrics) is required both
+ * at registration and at every use: a passkey alone is possession, not a second factor.
+ */
+export class PasskeyFactor {
+  constructor(private readonly rp: RelyingParty) {}
+
+  static forPublicUrl(publicUrl: URL): PasskeyFactor {
+    return new PasskeyFactor({ id: publicUrl.hostname, name: "pim-bot", origin: publicUrl.origin });
+  }
+
+  async credentialIds(db: Executor, principalId: string): Promise<{ id: string; transports: string[] }[]> {
+    return db
+      .select({ id: mfaPasskeys.id, transports: mfaPasskeys.transports })
+      .from(mfaPasskeys)
+      .where(eq(mfaPasskeys.principalId, principalId));
+  }
+
+  async registrationOptions(
+    db: Executor,
+    who: { id: string; label: string; name: string },
+  ): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    return generateRegistrationOptions({
+      rpName: this.rp.name,
+      rpID: this.rp.id,
+      userName: who.label,
+      userDisplayName: who.name,
+      userID: new TextEncoder().encode(who.id),
+      attestationType: "none",
+      excludeCredentials: await this.credentialIds(db, who.id),
+      authenticatorSelection: { residentKey: "preferred", userVerification: "required" },
+    });
+  }
+
+  async verifyRegistration(
+    tx: Executor,
+    principalId: string,
+    response: unknown,
+    challenge: string,
+    now: Date,
+  ): Promise<PasskeyCheck> {
+    let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+    try {
+      verified = await verifyRegistrationResponse({
+        response: response as RegistrationResponseJSON,
+        expectedChallenge: challenge,
+        expectedOrigin: this.rp.origin,
+        expectedRPID: this.rp.id,
+        requireUserVerification: true,
+      });
+    } catch (error) {
+      return { ok: false, message: `The passkey could not be registered: ${reason(error)}` };
+    }
+    if (!verified.verified) return { ok: false, message: "The passkey could not be registered." };
+    const { credential } = verified.registrationInfo;
+    await tx.insert(mfaPasskeys).values({
+      id: credential.id,
+      principalId,
+      publicKey: Buffer.from(credential.publicKey).toString("base64url"),
+      counter: credential.counter,
+      transports: credential.transports ?? [],
+      createdAt: now,
+    });
+    return { ok: true, credentialId: credential.id };
+  }
+
+  async authenticationOptions(db: Executor, principalId: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    return generateAuthenticationOptions({
+      rpID: this.rp.id,
+      allowCredentials: await this.credentialIds(db, principalId),
+      userVerification: "required",
+    });
+  }
+
+  async verifyAuthentication(
+    tx: Executor,
+    principalId: string,
+    response: unknown,
+    challenge: string,
+    now: Date,
+  ): Promise<PasskeyCheck> {
+    const id = (response as { id?: unknown } | null)?.id;
+    if (typeof id !== "string") return { ok: false, message: "The browser sent no passkey." };
+    // Looked up with the principal: someone else's passkey is not one of this person's.
+    const [stored] = await tx
+      .select()
+      .from(mfaPasskeys)
+      .where(and(eq(mfaPasskeys.id, id), eq(mfaPasskeys.principalId, principalId)))
+      .for("update");
+    if (!stored) return { ok: false, message: "That passkey is not registered to you." };
+    let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+    try {
+      verified = await verifyAuthenticationResponse({
+        response: response as AuthenticationResponseJSON,
+        expectedChallenge: challenge,
+        expectedOrigin: this.rp.origin,
+        expectedRPID: this.rp.id,
+        credential: {
+          id: stored.id,
+          publicKey: new Uint8Array(Buffer.from(stored.publicKey, "base64url")),
+          counter: stored.counter,
+          transports: stored.transports as never,
+        },
+        requireUserVerification: true,
+      });
+    } catch (error) {
+      return { ok: false, message: `The passkey was not accepted: ${reason(error)}` };
+    }
+    if (!verified.verified) return { ok: false, message: "The passkey was not accepted." };
+    await tx
+      .update(mfaPasskeys)
+      .set({ counter: verified.authenticationInfo.newCounter, lastUsedAt: now })
+      .where(eq(mfaPasskeys.id, stored.id));
+    return { ok: true, credentialId: stored.id };
+  }
+}
+
+function reason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
+}

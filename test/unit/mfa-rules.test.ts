@@ -1,0 +1,119 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { type MethodPlanInput, planMethods } from "../../src/mfa/method-plan.js";
+import { judgeClaims, type StepUpClaims } from "../../src/mfa/oidc.js";
+import { SecretBox } from "../../src/mfa/secret-box.js";
+import { escapeHtml, html } from "../../src/mfa/views/html.js";
+
+describe("which ways of confirming a page offers", () => {
+  const base: MethodPlanInput = {
+    purpose: "activation",
+    allowed: ["totp", "passkey", "oidc"],
+    serverHas: { totp: true, oidc: true },
+    enrolled: { totp: false, passkey: false },
+    proven: false,
+  };
+
+  it("someone with no factor may set one up on the step-up page (trust on first use)", () => {
+    expect(planMethods(base).offers).toEqual([
+      { method: "totp", action: "enroll" },
+      { method: "passkey", action: "enroll" },
+      { method: "oidc", action: "verify" },
+    ]);
+  });
+
+  it("someone with a factor must use it: no new authenticator can be added from a step-up link", () => {
+    const plan = planMethods({ ...base, enrolled: { totp: true, passkey: false } });
+    expect(plan.offers).toEqual([
+      { method: "totp", action: "verify" },
+      { method: "oidc", action: "verify" },
+    ]);
+  });
+
+  it("a factor whose key is gone still counts as a factor", () => {
+    const plan = planMethods({
+      ...base,
+      allowed: ["totp", "passkey"],
+      serverHas: { totp: false, oidc: false },
+      enrolled: { totp: true, passkey: false },
+    });
+    expect(plan.offers).toEqual([]);
+    expect(plan.notes.join(" ")).toContain("PIM_ENCRYPTION_KEY");
+  });
+
+  it("a passkey-only role offers only the passkey, and says how to get one", () => {
+    expect(planMethods({ ...base, allowed: ["passkey"], enrolled: { totp: true, passkey: false } })).toEqual({
+      offers: [],
+      notes: [
+        "This needs a passkey, which you have not set up. Type /elevate mfa setup in chat, then open this link again.",
+      ],
+    });
+  });
+
+  it("an enrollment link asks an existing factor first, then offers set-up", () => {
+    const enroll = { ...base, purpose: "enroll" as const, enrolled: { totp: false, passkey: true } };
+    expect(planMethods(enroll).offers).toEqual([
+      { method: "passkey", action: "verify" },
+      { method: "oidc", action: "verify" },
+    ]);
+    expect(planMethods({ ...enroll, proven: true }).offers).toEqual([
+      { method: "totp", action: "enroll" },
+      { method: "passkey", action: "enroll" },
+    ]);
+  });
+});
+
+describe("what an IdP sign-in must show to count as a step-up", () => {
+  const startedAt = new Date("2026-11-02T09:00:00Z");
+  const fresh = Math.floor(startedAt.getTime() / 1000) + 5;
+  const claims: StepUpClaims = {
+    iss: "https://idp.example",
+    sub: "00u1",
+    email: "Alice@Example.com",
+    emailVerified: true,
+    amr: ["pwd", "mfa"],
+    acr: null,
+    authTime: fresh,
+  };
+  const expected = { email: "alice@example.com", acrValues: [], startedAt };
+
+  it("accepts a fresh MFA sign-in for the same email, in any case", () => {
+    expect(judgeClaims(claims, expected).ok).toBe(true);
+  });
+
+  it("accepts an acr the organisation named instead of amr", () => {
+    const withAcr = { ...claims, amr: ["pwd"], acr: "phr" };
+    expect(judgeClaims(withAcr, expected).ok).toBe(false);
+    expect(judgeClaims(withAcr, { ...expected, acrValues: ["phr", "phrh"] }).ok).toBe(true);
+  });
+
+  it("refuses a sign-in without MFA, an old sign-in, someone else, and an unverified email", () => {
+    const refusal = (c: Partial<StepUpClaims>) => {
+      const r = judgeClaims({ ...claims, ...c }, expected);
+      return r.ok ? null : r.error;
+    };
+    expect(refusal({ amr: ["pwd"] })).toContain("did not use multi-factor authentication");
+    expect(refusal({ authTime: fresh - 3600 })).toContain("reused an earlier sign-in");
+    expect(refusal({ authTime: null })).toContain("did not say when");
+    expect(refusal({ email: "bob@example.com" })).toContain("someone else");
+    expect(refusal({ emailVerified: false })).toContain("not verified");
+  });
+});
+
+describe("secrets at rest", () => {
+  it("open only with the key and the owner they were sealed for", () => {
+    const box = new SecretBox(randomBytes(32));
+    const sealed = box.seal("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "usr_alice");
+    expect(sealed).not.toContain("JBSWY3DP");
+    expect(box.open(sealed, "usr_alice")).toBe("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
+    expect(() => box.open(sealed, "usr_bob")).toThrow();
+    expect(() => new SecretBox(randomBytes(32)).open(sealed, "usr_alice")).toThrow();
+  });
+});
+
+describe("page markup", () => {
+  it("escapes every interpolated value", () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe("&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    expect(html`<p>${"<b>"}${["<i>", html`<em>ok</em>`]}</p>`.value).toBe("<p>&lt;b&gt;&lt;i&gt;<em>ok</em></p>");
+  });
+});
