@@ -21,7 +21,7 @@ const BENCH_DATABASE = "pim_bench_audit";
 const SERVER_ROWS = Number(process.env.BENCH_AUDIT_ROWS ?? 1_000_000);
 const PGLITE_ROWS = Number(process.env.BENCH_AUDIT_PGLITE_ROWS ?? 100_000);
 /** Each export is timed this many times; the best run is the figure (the first warms the caches). */
-const RUNS = 3;
+const RUNS = Number(process.env.BENCH_AUDIT_RUNS ?? 3);
 const TARGETS = { exportRowsPerSecond: 100_000, peakRssMB: 250 };
 
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
@@ -140,7 +140,13 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: numb
 }
 
 /** Samples the process's resident memory every 50 ms while `fn` runs. */
-async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakRssMB: number; rssBeforeMB: number }> {
+interface Measured<T> {
+  value: T;
+  rssBeforeMB: number;
+  peakRssMB: number;
+}
+
+async function withPeakRss<T>(fn: () => Promise<T>): Promise<Measured<T>> {
   const before = process.memoryUsage.rss();
   let peak = before;
   const sampler = setInterval(() => {
@@ -155,7 +161,13 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakRss
   }
 }
 
-async function exportToFile(handle: DbHandle, file: string): Promise<{ rows: number; seconds: number; bytes: number }> {
+interface ExportRun {
+  rows: number;
+  seconds: number;
+  bytes: number;
+}
+
+async function exportToFile(handle: DbHandle, file: string): Promise<ExportRun> {
   const { value: rows, seconds } = await timed(async () => {
     const out = createWriteStream(file);
     const { rows } = await exportAuditCsv(handle, {}, out);
@@ -194,14 +206,9 @@ function timePsql(url: string, command: string, stdout: number | "pipe" = "pipe"
   return seconds;
 }
 
-async function best<T extends { seconds: number }>(
-  runs: number,
-  once: () => Promise<T>,
-): Promise<{ best: T; all: number[] }> {
-  const results: T[] = [];
-  for (let i = 0; i < runs; i++) results.push(await once());
-  const fastest = results.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-  return { best: fastest, all: results.map((r) => round(r.seconds, 3)) };
+function best<T extends { seconds: number }>(runs: T[]): { best: T; all: number[] } {
+  const fastest = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+  return { best: fastest, all: runs.map((r) => round(r.seconds, 3)) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,27 +235,31 @@ async function benchServer() {
     await handle.sql!.unsafe("vacuum analyze audit_events");
     console.log(`  inserted in ${insert.seconds.toFixed(1)} s`);
 
+    // The three are interleaved round by round, so a busy moment on a shared machine hits each alike.
     const anchorFile = path.join(scratchDir, "anchor.csv");
-    const anchor = await best(RUNS, async () => {
-      const seconds = psqlCopyColumns(url, anchorFile);
-      return { seconds, bytes: (await stat(anchorFile)).size };
-    });
-    console.log(`  anchor psql \\copy: ${anchor.best.seconds.toFixed(2)} s (runs ${anchor.all.join(", ")})`);
-
     const sameStatementFile = path.join(scratchDir, "same-statement.csv");
-    const sameStatement = await best(RUNS, async () => ({
-      seconds: psqlCopyStatement(url, auditCsvCopyStatement(handle.db, {}), sameStatementFile),
-    }));
+    const ourFile = path.join(scratchDir, "export.csv");
+    const statement = auditCsvCopyStatement(handle.db, {});
+    const anchorRuns: { seconds: number }[] = [];
+    const sameStatementRuns: { seconds: number }[] = [];
+    const ourRuns: Measured<ExportRun>[] = [];
+    for (let round = 0; round < RUNS; round++) {
+      anchorRuns.push({ seconds: psqlCopyColumns(url, anchorFile) });
+      sameStatementRuns.push({ seconds: psqlCopyStatement(url, statement, sameStatementFile) });
+      ourRuns.push(await withPeakRss(() => exportToFile(handle, ourFile)));
+    }
+    const anchor = best(anchorRuns);
+    const sameStatement = best(sameStatementRuns);
+    const exported = best(ourRuns.map((run) => run.value));
+    const ours = exported.best;
+    if (ours.rows !== SERVER_ROWS) throw new Error(`exported ${ours.rows} rows, expected ${SERVER_ROWS}`);
+    const peakRssMB = Math.max(...ourRuns.map((run) => run.peakRssMB));
+    const maxRssMB = round((process.resourceUsage().maxRSS * 1024) / MB, 1);
+    console.log(`  anchor psql \\copy: ${anchor.best.seconds.toFixed(2)} s (runs ${anchor.all.join(", ")})`);
     console.log(
       `  our COPY in psql:   ${sameStatement.best.seconds.toFixed(2)} s (runs ${sameStatement.all.join(", ")})`,
     );
-
-    const ourFile = path.join(scratchDir, "export.csv");
-    const exported = await withPeakRss(() => best(RUNS, () => exportToFile(handle, ourFile)));
-    const maxRssMB = round((process.resourceUsage().maxRSS * 1024) / MB, 1);
-    const ours = exported.value.best;
-    if (ours.rows !== SERVER_ROWS) throw new Error(`exported ${ours.rows} rows, expected ${SERVER_ROWS}`);
-    console.log(`  exportAuditCsv:     ${ours.seconds.toFixed(2)} s (runs ${exported.value.all.join(", ")})`);
+    console.log(`  exportAuditCsv:     ${ours.seconds.toFixed(2)} s (runs ${exported.all.join(", ")})`);
 
     const verify = await withPeakRss(() => timed(() => verifyAuditChain(handle)));
     if (!verify.value.value.ok)
@@ -260,7 +271,7 @@ async function benchServer() {
       serverVersion: (server as { version: string }).version,
       rows: SERVER_ROWS,
       insert: rate(SERVER_ROWS, insert.seconds),
-      anchor: { ...anchorRate, bytes: anchor.best.bytes, runs: anchor.all },
+      anchor: { ...anchorRate, bytes: (await stat(anchorFile)).size, runs: anchor.all },
       sameStatementInPsql: {
         ...rate(SERVER_ROWS, sameStatement.best.seconds),
         runs: sameStatement.all,
@@ -269,10 +280,10 @@ async function benchServer() {
       export: {
         ...exportRate,
         bytes: ours.bytes,
-        runs: exported.value.all,
+        runs: exported.all,
         ratioToAnchor: round(exportRate.rowsPerSecond / anchorRate.rowsPerSecond, 3),
-        rssBeforeMB: exported.rssBeforeMB,
-        peakRssMB: exported.peakRssMB,
+        rssBeforeMB: ourRuns[0]!.rssBeforeMB,
+        peakRssMB,
         maxRssMB,
       },
       verify: { ...rate(SERVER_ROWS, verify.value.seconds), peakRssMB: verify.peakRssMB },
@@ -291,22 +302,22 @@ async function benchPglite() {
     console.log(`pglite: appending ${PGLITE_ROWS.toLocaleString("en")} events…`);
     const insert = await timed(() => insertChainWithAppend(handle, PGLITE_ROWS));
     const file = path.join(scratchDir, "export-pglite.csv");
-    const exported = await withPeakRss(() => best(RUNS, () => exportToFile(handle, file)));
-    if (exported.value.best.rows !== PGLITE_ROWS) throw new Error(`PGlite exported ${exported.value.best.rows} rows`);
-    console.log(
-      `  exportAuditCsv:     ${exported.value.best.seconds.toFixed(2)} s (runs ${exported.value.all.join(", ")})`,
-    );
+    const runs: Measured<ExportRun>[] = [];
+    for (let round = 0; round < RUNS; round++) runs.push(await withPeakRss(() => exportToFile(handle, file)));
+    const exported = best(runs.map((run) => run.value));
+    if (exported.best.rows !== PGLITE_ROWS) throw new Error(`PGlite exported ${exported.best.rows} rows`);
+    console.log(`  exportAuditCsv:     ${exported.best.seconds.toFixed(2)} s (runs ${exported.all.join(", ")})`);
     const verify = await timed(() => verifyAuditChain(handle));
     if (!verify.value.ok) throw new Error("the PGlite benchmark chain does not verify");
     return {
       rows: PGLITE_ROWS,
       insertWithAppendAudit: rate(PGLITE_ROWS, insert.seconds),
       export: {
-        ...rate(PGLITE_ROWS, exported.value.best.seconds),
-        bytes: exported.value.best.bytes,
-        runs: exported.value.all,
-        rssBeforeMB: exported.rssBeforeMB,
-        peakRssMB: exported.peakRssMB,
+        ...rate(PGLITE_ROWS, exported.best.seconds),
+        bytes: exported.best.bytes,
+        runs: exported.all,
+        rssBeforeMB: runs[0]!.rssBeforeMB,
+        peakRssMB: Math.max(...runs.map((run) => run.peakRssMB)),
       },
       verify: rate(PGLITE_ROWS, verify.seconds),
     };
@@ -325,6 +336,8 @@ function machine() {
     node: process.version,
     platform: `${os.platform()} ${os.release()}`,
     date: new Date().toISOString(),
+    /** Others share these machines: a high load explains noisy runs. */
+    loadAverage: os.loadavg().map((x) => round(x, 2)),
   };
 }
 

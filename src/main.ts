@@ -1,23 +1,40 @@
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
+import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { applyConfig } from "./app/apply-config.js";
 import type { EngineDeps } from "./app/context.js";
 import { EventBus } from "./app/event-bus.js";
+import { AlertTriggers } from "./app/evaluate-alerts.js";
 import { newId } from "./app/ids.js";
+import { ActivityNotices } from "./app/notifications.js";
 import { systemClock } from "./app/ports.js";
+import { ReviewRedraws } from "./app/review-prompts.js";
 import { type ChatPlatform, DisabledPlatform } from "./chat/platform.js";
+import { SlackPlatform } from "./chat/slack/platform.js";
+import { teamsCredentialsProblem } from "./chat/teams/adapter.js";
+import { TeamsPlatform } from "./chat/teams/platform.js";
+import { type AlertHooks, alertHooks } from "./chat/views/alert-hooks.js";
+import { ChatDelivery } from "./chat/views/chat-delivery.js";
+import { ChatNotifier } from "./chat/views/notifier.js";
 import { type Env, parseEnv } from "./config/env.js";
 import { formatPimFileErrors, loadPimFile } from "./config/pim-file.js";
 import { ConnectorRegistry } from "./connectors/registry.js";
 import { type DbHandle, openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
+import { mountAlertsApi } from "./http/alerts-api.js";
 import { mountOps } from "./http/ops.js";
 import { HttpServer } from "./http/server.js";
+import { driftWithAlerts, registerAlertsJob } from "./jobs/alerts-job.js";
+import { CronCoordinator } from "./jobs/cron-coordinator.js";
+import { registerDigestJob } from "./jobs/digest-job.js";
+import { registerExpiringNoticesJob } from "./jobs/notices-job.js";
 import { OutboxWorker } from "./jobs/outbox-worker.js";
+import { ReviewsJob } from "./jobs/reviews-job.js";
 import { Scheduler } from "./jobs/scheduler.js";
 import { createLogger } from "./logger.js";
+import { MfaService } from "./mfa/service.js";
 
 const EXAMPLE_POLICY = fileURLToPath(new URL("../pim.example.yaml", import.meta.url));
 
@@ -33,6 +50,13 @@ export async function start(source: Record<string, string | undefined>): Promise
   const env = parsed.env;
   const log = createLogger(env.LOG_LEVEL);
 
+  // The policy is checked before anything else is touched, so a bad file costs nothing.
+  const policyPath = existsSync(env.PIM_CONFIG) ? env.PIM_CONFIG : EXAMPLE_POLICY;
+  if (policyPath === EXAMPLE_POLICY)
+    log.warn({ PIM_CONFIG: env.PIM_CONFIG }, "no policy file there; using the shipped example policy");
+  const policy = await loadPimFile(policyPath);
+  if (!policy.ok) throw new StartupError(`${policyPath} is invalid:\n${formatPimFileErrors(policy.error)}`);
+
   const handle = await openDatabaseFor(env);
   log.info(
     { driver: handle.driver, where: handle.driver === "pglite" ? env.PGLITE_DIR : "DATABASE_URL" },
@@ -43,15 +67,10 @@ export async function start(source: Record<string, string | undefined>): Promise
   const bus = new EventBus((error, event) => log.error({ err: error, event: event.type }, "event listener failed"));
   const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus };
 
-  const policyPath = existsSync(env.PIM_CONFIG) ? env.PIM_CONFIG : EXAMPLE_POLICY;
-  if (policyPath === EXAMPLE_POLICY)
-    log.warn({ PIM_CONFIG: env.PIM_CONFIG }, "no policy file there; using the shipped example policy");
-  const policy = await loadPimFile(policyPath);
-  if (!policy.ok) throw new StartupError(`${policyPath} is invalid:\n${formatPimFileErrors(policy.error)}`);
   const applied = await applyConfig(deps, policy.value);
   log.info({ file: policyPath, changes: applied.changes }, "policy applied");
 
-  const connectors = new ConnectorRegistry(handle.db);
+  const connectors = new ConnectorRegistry(handle.db, { env: source });
   const workerId = env.WORKER_ID ?? `${hostname()}-${process.pid}-${newId("job").slice(4, 10)}`;
   const worker = new OutboxWorker(deps, connectors, log, { workerId, leaseMs: env.OUTBOX_LEASE });
   const scheduler = new Scheduler(deps, worker, log, {
@@ -59,13 +78,42 @@ export async function start(source: Record<string, string | undefined>): Promise
     timerHorizonMs: 10 * 60_000,
   });
   bus.subscribe(scheduler.onEvent);
+  const cron = new CronCoordinator(handle.db, workerId, log);
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const http = new HttpServer(log);
-  mountOps(http, registry, [{ name: "database", check: async () => void (await handle.db.execute("select 1")) }]);
+  // The MFA pages; chat gets its links from `mfa` (linkFor, approvalLinkFor, startEnrollment).
+  const mfa = MfaService.fromEnv(env, deps, log);
+  mfa.mount(http);
+  mountOps(
+    http,
+    registry,
+    [{ name: "database", check: async () => void (await handle.db.execute("select 1")) }],
+    env.METRICS_TOKEN,
+  );
 
-  const platforms = chatPlatforms(env);
+  // The alerts module posts the engine's alert events itself (with ids, de-duplicated, acknowledgeable).
+  const notifier = new ChatNotifier({ deps, log, postEngineAlerts: false });
+  bus.subscribe(notifier.onEvent);
+
+  // Alerts, access reviews, notices and digests: event listeners, cluster-once jobs, GET /api/alerts.
+  const delivery = new ChatDelivery(notifier, deps, log);
+  const onEventError = (err: unknown) => log.error({ err }, "alerts, reviews or notices failed");
+  const listeners = [
+    new AlertTriggers(deps, delivery, onEventError),
+    new ReviewRedraws(deps, delivery, onEventError),
+    new ActivityNotices(deps, delivery, onEventError),
+  ];
+  for (const listener of listeners) bus.subscribe(listener.onEvent);
+  cron.schedule("drift", "*/5 * * * *", driftWithAlerts(deps, connectors, delivery));
+  registerAlertsJob(cron, deps, delivery);
+  new ReviewsJob(deps, delivery, log).register(cron);
+  registerDigestJob(cron, deps, delivery);
+  registerExpiringNoticesJob(cron, deps, delivery);
+  if (mountAlertsApi(http, handle.db, env.ALERTS_API_TOKEN)) log.info("alerts API at GET /api/alerts");
+
+  const platforms = chatPlatforms(env, deps, log, notifier, alertHooks(deps));
   for (const p of platforms) {
     if (p instanceof DisabledPlatform) log.info({ platform: p.name, why: p.why }, `${p.name} is disabled`);
     p.mount(http);
@@ -80,7 +128,11 @@ export async function start(source: Record<string, string | undefined>): Promise
     port,
     async stop() {
       for (const p of platforms) await p.stop();
+      await notifier.idle();
+      await cron.stop();
+      for (const listener of listeners) await listener.idle();
       await scheduler.stop();
+      await connectors.close();
       await http.close();
       await handle.close();
     },
@@ -93,21 +145,52 @@ function openDatabaseFor(env: Env): Promise<DbHandle> {
     : openDatabase({ driver: "pglite", dataDir: env.PGLITE_DIR });
 }
 
-function chatPlatforms(env: Env): ChatPlatform[] {
+function chatPlatforms(
+  env: Env,
+  deps: EngineDeps,
+  log: Logger,
+  notifier: ChatNotifier,
+  hooks: AlertHooks,
+): ChatPlatform[] {
   const slackMissing = [
     !env.SLACK_BOT_TOKEN && "SLACK_BOT_TOKEN",
     !env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN && "SLACK_SIGNING_SECRET",
   ].filter(Boolean);
   return [
-    new DisabledPlatform(
-      "Slack",
-      slackMissing.length > 0 ? `${slackMissing.join(" and ")} not set` : "not built in this version",
-    ),
-    new DisabledPlatform(
-      "Teams",
-      env.MICROSOFT_APP_ID === undefined ? "MICROSOFT_APP_ID not set" : "not built in this version",
-    ),
+    slackMissing.length > 0
+      ? new DisabledPlatform("Slack", `${slackMissing.join(" and ")} not set`)
+      : new SlackPlatform({
+          deps,
+          log,
+          notifier,
+          botToken: env.SLACK_BOT_TOKEN!,
+          signingSecret: env.SLACK_SIGNING_SECRET,
+          appToken: env.SLACK_APP_TOKEN,
+          apiUrl: env.SLACK_API_URL,
+          hooks,
+        }),
+    teamsPlatform(env, deps, log, notifier, hooks),
   ];
+}
+
+/**
+ * Teams runs authenticated when MICROSOFT_APP_ID is set, unauthenticated only when TEAMS_AUTH=off
+ * says so (the local playground), and not at all otherwise.
+ */
+function teamsPlatform(env: Env, deps: EngineDeps, log: Logger, notifier: ChatNotifier, hooks: AlertHooks): ChatPlatform {
+  if (env.MICROSOFT_APP_ID && env.TEAMS_AUTH === "off")
+    throw new StartupError("TEAMS_AUTH: off cannot be combined with MICROSOFT_APP_ID; unset one of them");
+  if (!env.MICROSOFT_APP_ID && env.TEAMS_AUTH === "on")
+    return new DisabledPlatform("Teams", "MICROSOFT_APP_ID not set (TEAMS_AUTH=off runs it without authentication, locally)");
+  const settings = {
+    appId: env.MICROSOFT_APP_ID ?? null,
+    appPassword: env.MICROSOFT_APP_PASSWORD,
+    tenantId: env.MICROSOFT_APP_TENANT_ID,
+    appType: env.MICROSOFT_APP_TYPE,
+  };
+  const problem = teamsCredentialsProblem(settings);
+  if (problem) throw new StartupError(`Bad configuration: ${problem}`);
+  return new TeamsPlatform({ deps, log, notifier, hooks, ...settings });
 }
 
 export class StartupError extends Error {

@@ -356,8 +356,9 @@ export async function scheduleActiveHolding(work: Work, a: AssignmentRow): Promi
 }
 
 async function enqueueAssignmentJob(work: Work, kind: "grant" | "revoke", a: AssignmentRow, runAt: Date) {
+  const id = newId("job");
   await enqueueHoldingJob(work.tx, {
-    id: newId("job"),
+    id,
     kind,
     activationId: null,
     runAt,
@@ -369,6 +370,8 @@ async function enqueueAssignmentJob(work: Work, kind: "grant" | "revoke", a: Ass
       assignmentId: a.id,
     },
   });
+  // Wakes the scheduler, so the grant runs now and the end is timed to the second.
+  work.emit({ type: "holding.job", jobId: id, runAt });
 }
 
 async function cancelHoldingJobs(tx: Tx, assignmentId: string) {
@@ -381,7 +384,7 @@ async function cancelHoldingJobs(tx: Tx, assignmentId: string) {
 }
 
 async function reconcileSettings(tx: Tx, config: PimConfig, counter: ChangeCounter) {
-  const wanted: Record<string, unknown> = { channels: config.channels, alerts: config.alerts };
+  const wanted: Record<string, unknown> = { channels: config.channels, alerts: config.alerts, reviews: config.reviews };
   const existing = new Map((await tx.select().from(settings)).map((s) => [s.key, s.value]));
   for (const [key, value] of Object.entries(wanted)) {
     if (existing.has(key) && same(existing.get(key), value)) continue;

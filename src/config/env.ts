@@ -53,6 +53,8 @@ export const envSchema = z.object({
   MICROSOFT_APP_PASSWORD: optional,
   MICROSOFT_APP_TENANT_ID: optional,
   MICROSOFT_APP_TYPE: z.enum(["MultiTenant", "SingleTenant", "UserAssignedMSI"]).default("MultiTenant"),
+  /** "off" runs Teams with no app id and no authentication, for the local playground only. */
+  TEAMS_AUTH: z.enum(["on", "off"]).default("on"),
 
   PIM_ENCRYPTION_KEY: optional.refine(
     (v) => v === undefined || Buffer.from(v, "base64").length === 32,

@@ -7,6 +7,7 @@ import { formatDuration } from "../domain/duration.js";
 import { BUILT_IN_POLICY, type Policy, resolvePolicy } from "../domain/policy.js";
 import { scopeCovers } from "../domain/scope.js";
 import { didYouMean } from "./pim-file-messages.js";
+import { checkReviews } from "./pim-file-reviews.js";
 import type { PimFile } from "./pim-file-schema.js";
 
 export type IssuePath = (string | number)[];
@@ -74,6 +75,11 @@ export function checkReferences(file: PimFile): FileIssue[] {
     checkAssignment(directory, assignment, i);
   });
   checkBreakGlass(directory);
+  checkReviews(
+    file.reviews,
+    { users: directory.users, groups: new Set(directory.groups.keys()), roles: new Set(directory.roles.keys()) },
+    directory.report,
+  );
   return issues;
 }
 

@@ -14,6 +14,7 @@ import {
   type Recipient,
 } from "../domain/policy.js";
 import { isValidScope } from "../domain/scope.js";
+import { reviewSchema } from "./pim-file-reviews.js";
 
 const SECOND = 1_000;
 
@@ -317,6 +318,7 @@ export const pimFileSchema = z.strictObject({
   breakGlass: section(uniqueList(key), []),
   channels: section(channelsSchema, {}),
   alerts: section(alertsSchema, {}),
+  reviews: section(z.array(reviewSchema), []),
 });
 
 /** pim.yaml after its shape is checked, before references between sections are. */

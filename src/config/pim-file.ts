@@ -8,7 +8,10 @@ import type { Policy, PolicyOverride } from "../domain/policy.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { checkReferences, type FileIssue, formatPath, type IssuePath, resolveRolePolicy } from "./pim-file-checks.js";
 import { describeIssue } from "./pim-file-messages.js";
+import type { PimReview } from "./pim-file-reviews.js";
 import { type PimFile, pimFileSchema } from "./pim-file-schema.js";
+
+export type { PimReview };
 
 export interface PimFileError {
   /** The setting at fault, such as `roles[3].policy.activation.maxDuration`; `(file)` for the file as a whole. */
@@ -96,6 +99,8 @@ export interface PimConfig {
   breakGlass: string[];
   channels: PimChannels;
   alerts: PimAlertThresholds;
+  /** Access reviews, run by the reviews job (see pim-file-reviews.ts). */
+  reviews: PimReview[];
 }
 
 export async function loadPimFile(path: string): Promise<Result<PimConfig, PimFileError[]>> {
@@ -172,6 +177,7 @@ function toConfig(file: PimFile): PimConfig {
     breakGlass: file.breakGlass,
     channels: file.channels,
     alerts: file.alerts,
+    reviews: file.reviews,
   };
 }
 

@@ -1,6 +1,6 @@
 /** Who is to hold what, as a target sees it. Names, not ids: targets know logins and roles. */
 export interface Holding {
-  /** The principal's login on the target (by default their email). */
+  /** The principal's login on the target (by default their principal key). */
   login: string;
   principalKey: string;
   roleKey: string;
@@ -33,7 +33,24 @@ export interface Connector {
   revoke(req: RevokeRequest): Promise<ConnectorResult>;
   /** Who holds what on the target now, for drift detection; undefined when the target cannot tell. */
   list(): Promise<Holding[] | undefined>;
+  /**
+   * What one holding is on the target. Two holdings with the same key are one grant there, so
+   * neither may be revoked while the other is still needed. A target that ignores scopes (a
+   * PostgreSQL role membership) leaves the scope out. Default: login, role and scope.
+   */
+  targetKey?(holding: Pick<Holding, "login" | "roleKey" | "scope">): string;
+  /** Releases connections; called once at shutdown. */
+  close?(): Promise<void>;
 }
 
 export const retryable = (error: string): ConnectorResult => ({ ok: false, retryable: true, error });
 export const permanent = (error: string): ConnectorResult => ({ ok: false, retryable: false, error });
+
+export function targetKeyOf(connector: Connector, holding: Pick<Holding, "login" | "roleKey" | "scope">): string {
+  return connector.targetKey
+    ? connector.targetKey(holding)
+    : `${holding.login}\u0000${holding.roleKey}\u0000${holding.scope}`;
+}
+
+/** The login a principal has on targets: its key, which pim.yaml keeps to [a-z0-9._-]. */
+export const loginOf = (principal: { key: string }): string => principal.key;

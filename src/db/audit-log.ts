@@ -29,6 +29,7 @@ export interface AuditFilter {
   afterId?: number;
 }
 
+/** `checked` counts the rows found sound: all of them, or those before the first broken link. */
 export type AuditChainReport =
   | { ok: true; checked: number; lastHash: string }
   | { ok: false; checked: number; brokenAt: BrokenLink };
@@ -106,9 +107,11 @@ export async function verifyAuditChain(
  * justification, ticket, decision, approver, request_id, activation_id, hash. An empty cell is
  * a missing value; an empty text is written as "".
  *
- * Auditors open these files in spreadsheets, which run a cell starting with = + - @ (or a tab or
- * carriage return before one) as a formula. Such text cells are written with a leading ' so a
- * justification like `=HYPERLINK(...)` stays text; strip that one character to get the stored value.
+ * Auditors open these files in spreadsheets, which run a cell starting with = + - @ as a formula
+ * (some also after a leading tab or carriage return). So that a justification such as
+ * `=HYPERLINK(...)` stays text, a text cell starting with any of these six characters is written
+ * with a ' in front (OWASP's advice against CSV injection). The file is for reading: the stored
+ * rows, and verifyAuditChain, keep the text as it was written.
  *
  * With a postgres.js client (`handle.sql`) the server formats the rows itself (COPY TO STDOUT);
  * without one (PGlite) rows are read in id-ordered batches and formatted here. Both give the
@@ -295,31 +298,36 @@ function sqlLiteral(value: unknown): string {
 async function exportWithCopy(client: postgres.Sql, statement: string, sink: Sink): Promise<number> {
   const copy = await client.unsafe(statement).readable();
   copy.once("close", () => unpauseConnection(copy));
-  const counter = new CsvRecordCounter();
   try {
-    await forwardCopy(copy, sink, counter);
-    await sink.flush();
+    const records = await forwardCopy(copy, sink);
+    return records - 1; // the header
   } catch (error) {
     await discardRest(copy);
     throw error;
   }
-  return counter.records - 1; // the header
 }
 
-function forwardCopy(copy: Readable, sink: Sink, counter: CsvRecordCounter): Promise<void> {
+/** Writes COPY's output to the sink in batches, pausing the stream while the sink is busy; resolves to the CSV records seen. */
+function forwardCopy(copy: Readable, sink: Sink): Promise<number> {
+  const batch = new ChunkBatch();
+  const counter = new CsvRecordCounter();
+  const writeBatch = async () => {
+    const data = batch.take();
+    counter.count(data);
+    if (data.length > 0) await sink.write(data);
+  };
   return new Promise((resolve, reject) => {
     const fail = (error: unknown) => {
       copy.off("data", onData);
       reject(error);
     };
     const onData = (chunk: Buffer) => {
-      counter.count(chunk);
-      if (!sink.add(chunk)) return;
+      if (!batch.add(chunk)) return;
       copy.pause();
-      sink.flush().then(() => copy.resume(), fail);
+      writeBatch().then(() => copy.resume(), fail);
     };
     copy.on("data", onData);
-    copy.once("end", resolve);
+    copy.once("end", () => writeBatch().then(() => resolve(counter.records), fail));
     copy.once("error", fail);
   });
 }
@@ -429,16 +437,33 @@ function csvField(value: string | null): string {
 // ---------------------------------------------------------------------------------------------
 // Writing to the caller's stream
 
-/** Gathers small pieces into writes of about this size: a write per row would cost more than the row. */
-const FLUSH_BYTES = 64 * 1024;
+/** Gathers COPY's row-sized chunks into writes of about this size: a write per row would cost more than the row. */
+const BATCH_BYTES = 64 * 1024;
+
+class ChunkBatch {
+  private chunks: Buffer[] = [];
+  private size = 0;
+
+  /** Keeps a chunk; true when enough has gathered to write. */
+  add(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    return this.size >= BATCH_BYTES;
+  }
+
+  take(): Buffer {
+    const data = Buffer.concat(this.chunks, this.size);
+    this.chunks = [];
+    this.size = 0;
+    return data;
+  }
+}
 
 /**
  * The caller's stream, written with backpressure. An error the stream emits between our writes
  * is remembered and thrown at the next one, rather than left to crash the process.
  */
 class Sink {
-  private pieces: Buffer[] = [];
-  private size = 0;
   private failure: unknown = null;
   private readonly onError = (error: unknown) => {
     this.failure ??= error;
@@ -446,21 +471,6 @@ class Sink {
 
   constructor(private readonly out: NodeJS.WritableStream) {
     out.on("error", this.onError);
-  }
-
-  /** Keeps a piece for the next flush; true when enough has gathered to flush now. */
-  add(piece: Buffer): boolean {
-    this.pieces.push(piece);
-    this.size += piece.length;
-    return this.size >= FLUSH_BYTES;
-  }
-
-  async flush(): Promise<void> {
-    if (this.size === 0) return;
-    const data = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.size);
-    this.pieces = [];
-    this.size = 0;
-    await this.write(data);
   }
 
   async write(data: string | Buffer): Promise<void> {

@@ -1,129 +1,106 @@
-import { and, eq, gt, lte } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { EngineDeps, EngineEvent } from "../app/context.js";
-import { expireDueActivations } from "../app/end-activation.js";
 import { timeOutDueRequests } from "../app/time-out.js";
-import { activations } from "../db/schema/activations.js";
+import { expireDueBatch } from "./activation-batch.js";
+import { nextWakeAfter } from "./next-wake.js";
 import type { OutboxWorker } from "./outbox-worker.js";
 
 export interface SchedulerOptions {
   /** How often the durable sweep runs (expiry, time-outs, outbox jobs of other replicas, retries). */
   sweepIntervalMs: number;
-  /** Activations ending within this horizon get an in-memory timer for to-the-second expiry. */
+  /** Things due within this horizon get an in-memory timer, so they happen on the second. */
   timerHorizonMs: number;
+  /** Activations ended per transaction. */
+  expiryBatchSize?: number;
 }
 
 /**
- * Keeps time-bound things on time. In-memory timers end activations on the second; a durable
- * sweep catches whatever the timers miss (another replica's activations, a restart), so nothing
- * depends on this process staying up.
+ * Keeps time-bound things on time. One in-memory timer points at the next thing due (an
+ * activation's end, an approval deadline, a scheduled grant or revoke such as an assignment's
+ * end), so it happens on the second; a durable sweep catches whatever no timer covered (another
+ * replica's work, a restart), so nothing depends on this process staying up.
  */
 export class Scheduler {
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt: number | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private running = false;
-  private workerBusy: Promise<void> | undefined;
-  private workerAgain = false;
+  private readonly worker: SingleFlight;
+  private readonly expiry: SingleFlight;
   private sweeping: Promise<void> | undefined;
 
   constructor(
     private readonly deps: EngineDeps,
-    private readonly worker: OutboxWorker,
+    worker: OutboxWorker,
     private readonly log: Logger,
     private readonly opts: SchedulerOptions,
-  ) {}
+  ) {
+    this.worker = new SingleFlight(
+      async () => {
+        await worker.drain();
+      },
+      (error) => this.log.error({ err: error }, "outbox worker round failed"),
+    );
+    this.expiry = new SingleFlight(
+      () => this.expireAll(),
+      (error) => this.log.error({ err: error }, "expiry failed; the sweep will retry"),
+    );
+  }
 
   /** Catches up on everything overdue (oldest first), then keeps sweeping. */
   async start(): Promise<void> {
     this.running = true;
     await this.sweep();
     this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepIntervalMs);
+    this.sweepTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.wakeAt = undefined;
     await this.sweeping;
-    await this.workerBusy;
+    await this.expiry.idle();
+    await this.worker.idle();
+  }
+
+  /** When the in-memory timer will next wake this scheduler, if it is armed. */
+  get nextWake(): Date | undefined {
+    return this.wakeAt === undefined ? undefined : new Date(this.wakeAt);
   }
 
   /** Engine events that need prompt work: new outbox jobs and activations that just started. */
   readonly onEvent = (event: EngineEvent): void => {
     if (!this.running) return;
     if (event.type === "holding.job") {
-      const delay = event.runAt.getTime() - this.deps.clock.now().getTime();
-      if (delay <= 0) this.kickWorker();
-      else if (delay < this.opts.timerHorizonMs) setTimeout(() => this.kickWorker(), delay).unref();
+      if (event.runAt.getTime() <= this.deps.clock.now().getTime()) this.kickWorker();
+      else this.wakeBy(event.runAt);
     }
-    if (event.type === "activation.active") this.armExpiry(event.activationId, event.endsAt);
+    if (event.type === "activation.active") this.wakeBy(event.endsAt);
   };
 
   /** Runs the worker until it finds nothing; a kick while it runs makes it go round once more. */
   kickWorker(): void {
-    if (this.workerBusy) {
-      this.workerAgain = true;
-      return;
-    }
-    this.workerBusy = (async () => {
-      do {
-        this.workerAgain = false;
-        try {
-          await this.worker.drain();
-        } catch (error) {
-          this.log.error({ err: error }, "outbox worker round failed");
-        }
-      } while (this.workerAgain && this.running);
-    })().finally(() => {
-      this.workerBusy = undefined;
-    });
+    this.worker.kick();
   }
 
-  private armExpiry(activationId: string, endsAt: Date): void {
-    const delay = endsAt.getTime() - this.deps.clock.now().getTime();
-    if (delay > this.opts.timerHorizonMs || this.timers.has(activationId)) return;
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(activationId);
-        void this.expireNow();
-      },
-      Math.max(0, delay),
-    );
-    timer.unref();
-    this.timers.set(activationId, timer);
+  /** Ends every activation whose time is up, batch by batch, and starts their revokes at once. */
+  expireNow(): Promise<void> {
+    this.expiry.kick();
+    return this.expiry.idle();
   }
 
-  private async expireNow(): Promise<void> {
-    try {
-      if ((await expireDueActivations(this.deps)) > 0) this.kickWorker();
-    } catch (error) {
-      this.log.error({ err: error }, "expiry failed; the sweep will retry");
-    }
-  }
-
-  /** One durable pass: overdue ends and time-outs, timers for what ends soon, and the outbox. */
+  /** One durable pass: overdue ends and time-outs, the outbox, and the next wake-up. */
   sweep(): Promise<void> {
     this.sweeping ??= (async () => {
       try {
-        let ended = 0;
-        for (let n = await expireDueActivations(this.deps); n > 0; n = await expireDueActivations(this.deps))
-          ended += n;
-        await timeOutDueRequests(this.deps);
-        const now = this.deps.clock.now();
-        const soon = await this.deps.db
-          .select({ id: activations.id, endsAt: activations.endsAt })
-          .from(activations)
-          .where(
-            and(
-              eq(activations.status, "active"),
-              gt(activations.endsAt, now),
-              lte(activations.endsAt, new Date(now.getTime() + this.opts.timerHorizonMs)),
-            ),
-          );
-        for (const a of soon) this.armExpiry(a.id, a.endsAt!);
-        if (ended > 0) this.log.info({ ended }, "ended overdue activations");
+        await this.expireNow();
+        const timedOut = await timeOutDueRequests(this.deps);
+        if (timedOut > 0) this.log.info({ timedOut }, "requests timed out");
         this.kickWorker();
+        await this.planNextWake();
       } catch (error) {
         this.log.error({ err: error }, "sweep failed; it will run again");
       }
@@ -131,5 +108,79 @@ export class Scheduler {
       this.sweeping = undefined;
     });
     return this.sweeping;
+  }
+
+  private async expireAll(): Promise<void> {
+    const batch = this.opts.expiryBatchSize ?? 500;
+    let ended = 0;
+    for (let n = batch; n === batch; ) {
+      n = await expireDueBatch(this.deps, batch);
+      ended += n;
+      // Revokes start while later batches are still being ended.
+      if (n > 0) this.kickWorker();
+    }
+    if (ended > 0) this.log.info({ ended }, "activations expired");
+  }
+
+  private wakeBy(at: Date): void {
+    if (!this.running) return;
+    const delay = at.getTime() - this.deps.clock.now().getTime();
+    if (delay > this.opts.timerHorizonMs) return;
+    if (this.wakeAt !== undefined && this.wakeAt <= at.getTime()) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeAt = at.getTime();
+    this.wakeTimer = setTimeout(() => void this.wake(), Math.max(0, delay));
+    this.wakeTimer.unref();
+  }
+
+  private async wake(): Promise<void> {
+    this.wakeTimer = undefined;
+    this.wakeAt = undefined;
+    try {
+      await this.expireNow();
+      await timeOutDueRequests(this.deps);
+      this.kickWorker();
+      await this.planNextWake();
+    } catch (error) {
+      this.log.error({ err: error }, "timed wake-up failed; the sweep will catch up");
+    }
+  }
+
+  private async planNextWake(): Promise<void> {
+    const next = await nextWakeAfter(this.deps.db, this.deps.clock.now());
+    if (next) this.wakeBy(next);
+  }
+}
+
+/** Runs a task one at a time; a kick while it runs makes it run once more afterwards. */
+class SingleFlight {
+  private busy: Promise<void> | undefined;
+  private again = false;
+  constructor(
+    private readonly task: () => Promise<void>,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  kick(): void {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.task();
+        } catch (error) {
+          this.onError(error);
+        }
+      } while (this.again);
+    })().finally(() => {
+      this.busy = undefined;
+    });
+  }
+
+  async idle(): Promise<void> {
+    while (this.busy) await this.busy;
   }
 }

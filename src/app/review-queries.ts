@@ -1,0 +1,323 @@
+/** Reads of access reviews for chat: reviewers' pages of items, reminders, a campaign's summary. */
+import { and, count, eq, inArray, isNull, sql } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
+import { principalsByIds, resultRows, rolesByIds } from "../db/repos/directory.js";
+import { reviewCampaigns, reviewDecisions, reviewItems } from "../db/schema/reviews.js";
+import type { ReviewDecision, ReviewerMode, UnansweredPolicy } from "../domain/review-rules.js";
+import { chunks } from "./audit-batch.js";
+import { type PersonView, person } from "./queries.js";
+
+export interface ReviewCampaignView {
+  id: string;
+  title: string;
+  definition: string | null;
+  status: "open" | "closed";
+  startsAt: Date;
+  endsAt: Date;
+  reviewerMode: ReviewerMode;
+  unanswered: UnansweredPolicy;
+  inactiveDays: number;
+  autoApply: boolean;
+  appliedAt: Date | null;
+}
+
+export interface ReviewItemView {
+  id: string;
+  holder: { name: string; kind: "user" | "group"; person: PersonView | null };
+  roleKey: string;
+  roleName: string;
+  scope: string;
+  kind: "eligible" | "active";
+  assignmentEndsAt: Date | null;
+  lastActivatedAt: Date | null;
+  activationCount: number;
+  recommendation: ReviewDecision;
+  decision: { decision: ReviewDecision; reason: string | null; by: string; at: Date } | null;
+  outcome: ReviewDecision | null;
+}
+
+/** What one reviewer sees in one message: one item, or a batch of up to PAGE_SIZE. */
+export interface ReviewPage {
+  /** Names the message, so that it is redrawn in place: `<campaign>:<reviewer>:<page>`. */
+  key: string;
+  campaign: ReviewCampaignView;
+  reviewer: PersonView;
+  items: ReviewItemView[];
+  /** 1-based. */
+  page: number;
+  pages: number;
+  /** Items of this reviewer in the campaign, and how many of them still wait for a decision. */
+  total: number;
+  undecided: number;
+}
+
+export interface ReviewReminder {
+  campaign: ReviewCampaignView;
+  reviewer: PersonView;
+  undecided: number;
+}
+
+export interface CampaignSummary {
+  campaign: ReviewCampaignView;
+  items: number;
+  decided: number;
+  keptByDecision: number;
+  removedByDecision: number;
+  keptUnanswered: number;
+  removedUnanswered: number;
+  /** Removed assignments that pim.yaml declares: the next apply restores them unless the file changes. */
+  removedFromFile: number;
+  applied: boolean;
+}
+
+/** Reviewers with more items than this get batched cards; the others one card per item. */
+export const SINGLE_CARDS_UP_TO = 3;
+export const PAGE_SIZE = 10;
+
+type CampaignRow = typeof reviewCampaigns.$inferSelect;
+
+export function campaignView(row: CampaignRow): ReviewCampaignView {
+  return {
+    id: row.id,
+    title: row.settings.title,
+    definition: row.definition,
+    status: row.status,
+    startsAt: row.startsAt,
+    endsAt: row.endsAt,
+    reviewerMode: row.settings.reviewerMode,
+    unanswered: row.settings.unanswered,
+    inactiveDays: row.settings.inactiveDays,
+    autoApply: row.settings.autoApply,
+    appliedAt: row.appliedAt,
+  };
+}
+
+export async function getCampaign(db: Executor, id: string): Promise<CampaignRow | undefined> {
+  const [row] = await db.select().from(reviewCampaigns).where(eq(reviewCampaigns.id, id));
+  return row;
+}
+
+export async function openCampaigns(db: Executor): Promise<CampaignRow[]> {
+  return db.select().from(reviewCampaigns).where(eq(reviewCampaigns.status, "open")).orderBy(reviewCampaigns.endsAt);
+}
+
+/**
+ * Which users review which items: reviewer groups expanded to their (nested) members, and,
+ * unless the campaign is a self-review, no user paired with an assignment they hold themselves
+ * or through a group. Ordered by reviewer, then item.
+ */
+export async function reviewerPairs(
+  db: Executor,
+  campaign: Pick<CampaignRow, "id" | "settings">,
+  options: { users?: string[]; items?: string[]; undecidedOnly?: boolean } = {},
+): Promise<{ itemId: string; userId: string }[]> {
+  const self = campaign.settings.reviewerMode === "self";
+  const users = oneOf(sql`e.user_id`, options.users);
+  const items = oneOf(sql`i.id`, options.items);
+  const undecided = options.undecidedOnly
+    ? sql`not exists (select 1 from review_decisions d where d.item_id = i.id)`
+    : sql`true`;
+  const rows = await db.execute(sql`
+    with recursive
+      expanded(reviewer, user_id) as (
+        select r, r from (select distinct unnest(reviewers) as r from review_items where campaign_id = ${campaign.id}) x
+        union
+        select e.reviewer, gm.member_id from expanded e
+          join group_members gm on gm.group_id = e.user_id and gm.relation = 'member'
+      ),
+      memberships(user_id, group_id) as (
+        select member_id, group_id from group_members where relation = 'member'
+        union
+        select m.user_id, gm.group_id from memberships m
+          join group_members gm on gm.member_id = m.group_id and gm.relation = 'member'
+      )
+    select distinct i.id as item_id, e.user_id
+    from review_items i
+    cross join lateral unnest(i.reviewers) as rv(id)
+    join expanded e on e.reviewer = rv.id
+    join principals p on p.id = e.user_id and p.kind = 'user' and p.retired_at is null
+    where i.campaign_id = ${campaign.id} and ${users} and ${items} and ${undecided}
+      and (${self} or (e.user_id <> i.principal_id and not exists (
+        select 1 from memberships ms where ms.user_id = e.user_id and ms.group_id = i.principal_id)))
+    order by e.user_id, i.id`);
+  return resultRows<{ item_id: string; user_id: string }>(rows).map((r) => ({ itemId: r.item_id, userId: r.user_id }));
+}
+
+/** `column in (…)`, true when no list is given, false for an empty one. */
+function oneOf(column: ReturnType<typeof sql>, values: string[] | undefined) {
+  if (values === undefined) return sql`true`;
+  if (values.length === 0) return sql`false`;
+  return sql`${column} in (${sql.join(
+    values.map((v) => sql`${v}`),
+    sql`, `,
+  )})`;
+}
+
+/** Items as cards show them. */
+export async function itemViews(db: Executor, ids: string[]): Promise<Map<string, ReviewItemView>> {
+  const out = new Map<string, ReviewItemView>();
+  for (const batch of chunks(ids, 2_000)) {
+    const rows = await db
+      .select({ item: reviewItems, decision: reviewDecisions })
+      .from(reviewItems)
+      .leftJoin(reviewDecisions, eq(reviewDecisions.itemId, reviewItems.id))
+      .where(inArray(reviewItems.id, batch));
+    const people = await principalsByIds(db, [
+      ...rows.map((r) => r.item.principalId),
+      ...rows.flatMap((r) => (r.decision ? [r.decision.reviewerId] : [])),
+    ]);
+    const roles = await rolesByIds(
+      db,
+      rows.map((r) => r.item.roleId),
+    );
+    for (const { item, decision } of rows) {
+      const holder = people.get(item.principalId);
+      const role = roles.get(item.roleId);
+      out.set(item.id, {
+        id: item.id,
+        holder: {
+          name: holder?.name ?? item.principalId,
+          kind: holder?.kind ?? "user",
+          person: holder?.kind === "user" ? person(holder) : null,
+        },
+        roleKey: role?.key ?? item.roleId,
+        roleName: role?.name ?? item.roleId,
+        scope: item.scope,
+        kind: item.kind,
+        assignmentEndsAt: item.assignmentEndsAt,
+        lastActivatedAt: item.lastActivatedAt,
+        activationCount: item.activationCount,
+        recommendation: item.recommendation,
+        decision: decision
+          ? {
+              decision: decision.decision,
+              reason: decision.reason,
+              by: people.get(decision.reviewerId)?.name ?? decision.reviewerId,
+              at: decision.decidedAt,
+            }
+          : null,
+        outcome: item.outcome,
+      });
+    }
+  }
+  return out;
+}
+
+/** How a reviewer's items split into messages: stable, since a campaign's items never change. */
+export function paginate<T>(items: T[]): T[][] {
+  const size = items.length <= SINGLE_CARDS_UP_TO ? 1 : PAGE_SIZE;
+  const pages: T[][] = [];
+  for (let i = 0; i < items.length; i += size) pages.push(items.slice(i, i + size));
+  return pages;
+}
+
+export const pageKey = (campaignId: string, reviewerId: string, page: number) => `${campaignId}:${reviewerId}:${page}`;
+
+/**
+ * The pages of a campaign, for every reviewer or for those given; with `onlyItems`, just the
+ * pages that show one of those items (what to redraw after decisions).
+ */
+export async function reviewPages(
+  db: Executor,
+  campaignId: string,
+  options: { reviewers?: string[]; onlyItems?: string[] } = {},
+): Promise<ReviewPage[]> {
+  const campaign = await getCampaign(db, campaignId);
+  if (!campaign) return [];
+  let reviewers = options.reviewers;
+  if (options.onlyItems && !reviewers) {
+    const affected = await reviewerPairs(db, campaign, { items: options.onlyItems });
+    reviewers = [...new Set(affected.map((p) => p.userId))];
+  }
+  const pairs = await reviewerPairs(db, campaign, { users: reviewers });
+  const byReviewer = new Map<string, string[]>();
+  for (const p of pairs) byReviewer.set(p.userId, [...(byReviewer.get(p.userId) ?? []), p.itemId]);
+  const wanted = options.onlyItems ? new Set(options.onlyItems) : null;
+  const chosen: { reviewerId: string; ids: string[]; page: number; pages: number; all: string[] }[] = [];
+  for (const [reviewerId, ids] of byReviewer) {
+    const pages = paginate(ids);
+    pages.forEach((pageIds, i) => {
+      if (!wanted || pageIds.some((id) => wanted.has(id)))
+        chosen.push({ reviewerId, ids: pageIds, page: i + 1, pages: pages.length, all: ids });
+    });
+  }
+  const views = await itemViews(db, [...new Set(chosen.flatMap((c) => c.ids))]);
+  const undecided = await undecidedCounts(db, campaign, [...new Set(chosen.map((c) => c.reviewerId))]);
+  const people = await principalsByIds(
+    db,
+    chosen.map((c) => c.reviewerId),
+  );
+  const view = campaignView(campaign);
+  return chosen.map((c) => ({
+    key: pageKey(campaign.id, c.reviewerId, c.page),
+    campaign: view,
+    reviewer: person(people.get(c.reviewerId)!),
+    items: c.ids.map((id) => views.get(id)!).filter(Boolean),
+    page: c.page,
+    pages: c.pages,
+    total: c.all.length,
+    undecided: undecided.get(c.reviewerId) ?? 0,
+  }));
+}
+
+async function undecidedCounts(db: Executor, campaign: CampaignRow, reviewers: string[]) {
+  const pairs = await reviewerPairs(db, campaign, { users: reviewers, undecidedOnly: true });
+  const out = new Map<string, number>();
+  for (const p of pairs) out.set(p.userId, (out.get(p.userId) ?? 0) + 1);
+  return out;
+}
+
+/** Reviewers with items still undecided, and how many. */
+export async function undecidedByReviewer(db: Executor, campaign: CampaignRow): Promise<ReviewReminder[]> {
+  const pairs = await reviewerPairs(db, campaign, { undecidedOnly: true });
+  const counts = new Map<string, number>();
+  for (const p of pairs) counts.set(p.userId, (counts.get(p.userId) ?? 0) + 1);
+  const people = await principalsByIds(db, [...counts.keys()]);
+  const view = campaignView(campaign);
+  return [...counts].map(([id, n]) => ({ campaign: view, reviewer: person(people.get(id)!), undecided: n }));
+}
+
+export async function campaignSummary(db: Executor, campaignId: string): Promise<CampaignSummary | undefined> {
+  const campaign = await getCampaign(db, campaignId);
+  if (!campaign) return undefined;
+  const rows = await db
+    .select({
+      outcome: reviewItems.outcome,
+      outcomeBy: reviewItems.outcomeBy,
+      source: reviewItems.source,
+      decided: sql<boolean>`${reviewDecisions.itemId} is not null`,
+      n: count(),
+    })
+    .from(reviewItems)
+    .leftJoin(reviewDecisions, eq(reviewDecisions.itemId, reviewItems.id))
+    .where(eq(reviewItems.campaignId, campaignId))
+    .groupBy(reviewItems.outcome, reviewItems.outcomeBy, reviewItems.source, sql`${reviewDecisions.itemId} is not null`);
+  const sum = (pred: (r: (typeof rows)[number]) => boolean) =>
+    rows.filter(pred).reduce((n, r) => n + Number(r.n), 0);
+  return {
+    campaign: campaignView(campaign),
+    items: sum(() => true),
+    decided: sum((r) => r.decided),
+    keptByDecision: sum((r) => r.outcome === "keep" && r.outcomeBy === "decision"),
+    removedByDecision: sum((r) => r.outcome === "remove" && r.outcomeBy === "decision"),
+    keptUnanswered: sum((r) => r.outcome === "keep" && r.outcomeBy === "unanswered"),
+    removedUnanswered: sum((r) => r.outcome === "remove" && r.outcomeBy === "unanswered"),
+    removedFromFile: sum((r) => r.outcome === "remove" && r.source === "file"),
+    applied: campaign.appliedAt !== null,
+  };
+}
+
+/** Open campaigns and the items in them still waiting, for the dashboard and the digest. */
+export async function reviewsInProgress(db: Executor): Promise<{ campaign: ReviewCampaignView; undecided: number }[]> {
+  const campaigns = await openCampaigns(db);
+  const out: { campaign: ReviewCampaignView; undecided: number }[] = [];
+  for (const c of campaigns) {
+    const [row] = await db
+      .select({ n: count() })
+      .from(reviewItems)
+      .leftJoin(reviewDecisions, eq(reviewDecisions.itemId, reviewItems.id))
+      .where(and(eq(reviewItems.campaignId, c.id), isNull(reviewDecisions.itemId)));
+    out.push({ campaign: campaignView(c), undecided: Number(row?.n ?? 0) });
+  }
+  return out;
+}

@@ -1,0 +1,59 @@
+import {
+  type AdaptiveCardInvokeResponse,
+  type AdaptiveCardInvokeValue,
+  TeamsActivityHandler,
+  type TurnContext,
+} from "botbuilder";
+import { helpCard } from "../views/help.js";
+import { onCardAction } from "./actions.js";
+import { onCommand } from "./commands.js";
+import type { Principal, TeamsContext } from "./context.js";
+import { replyCard } from "./reply.js";
+
+const isPersonal = (turn: TurnContext) =>
+  (turn.activity.conversation?.conversationType ?? "personal") === "personal" && !turn.activity.conversation?.isGroup;
+
+/**
+ * The Teams bot: messages are commands, card clicks are Universal Actions, and every activity
+ * (installs and member changes included) refreshes the stored conversation reference, so the
+ * bot can later reach the person or channel on its own.
+ */
+export class PimTeamsBot extends TeamsActivityHandler {
+  constructor(private readonly ctx: TeamsContext) {
+    super();
+    this.onMessage(async (turn, next) => {
+      const me = await this.seen(turn);
+      await onCommand(ctx, turn, me);
+      await next();
+    });
+    this.onConversationUpdate(async (turn, next) => {
+      await this.seen(turn);
+      const botAdded = (turn.activity.membersAdded ?? []).some((m) => m.id === turn.activity.recipient?.id);
+      if (botAdded && isPersonal(turn))
+        await replyCard(
+          turn,
+          helpCard(ctx.command, "Hello! I give privileged roles for a while, when you need them and with approval where the policy asks."),
+          "help",
+        );
+      await next();
+    });
+    this.onInstallationUpdate(async (turn, next) => {
+      await this.seen(turn);
+      await next();
+    });
+  }
+
+  protected override async onAdaptiveCardInvoke(
+    turn: TurnContext,
+    invoke: AdaptiveCardInvokeValue,
+  ): Promise<AdaptiveCardInvokeResponse> {
+    return onCardAction(this.ctx, turn, invoke, await this.seen(turn));
+  }
+
+  /** Who sent the activity (undefined: not in pim.yaml), after storing where the conversation is. */
+  private async seen(turn: TurnContext): Promise<Principal | undefined> {
+    const me = turn.activity.from?.id ? await this.ctx.identity.resolve(turn) : undefined;
+    await this.ctx.conversations.remember(turn.activity, me?.id ?? null);
+    return me;
+  }
+}

@@ -1,0 +1,86 @@
+import type { TurnContext } from "botbuilder";
+import { eligibleRoles, getRequestView, pendingForApprover } from "../../app/queries.js";
+import { rolesByIds } from "../../db/repos/directory.js";
+import { teamsCardAt } from "../../db/repos/teams-conversations.js";
+import { activationNoticeCard } from "../views/activation-notice.js";
+import { approvalCard } from "../views/approval-card.js";
+import type { Card } from "../views/card.js";
+import { helpCard } from "../views/help.js";
+import { pendingListCard } from "../views/pending-list.js";
+import { requestCard } from "../views/request-card.js";
+import { rolesListCard } from "../views/roles-list.js";
+import { statusCard } from "../views/status.js";
+import type { CardView } from "./cards.js";
+import type { Principal, TeamsContext } from "./context.js";
+import { baseConversationId } from "./conversations.js";
+import { myRequests } from "./reply.js";
+
+export interface SourceCard {
+  card: Card;
+  view: CardView;
+  /** Teams user ids whose client redraws the card when they look at it; null: no refresh clause. */
+  refreshFor: string[] | null;
+}
+
+export const VIEWS: CardView[] = ["tracked", "status", "pending", "roles", "help", "form", "extend", "note"];
+
+/**
+ * The card a click or a refresh came from, drawn as it is now for the person looking at it. A
+ * tracked card is found from the message itself (`replyToId` names it in chat_messages), never
+ * from what the card sent back; the other views are redrawn from the database for the clicker.
+ */
+export async function redrawSource(
+  ctx: TeamsContext,
+  turn: TurnContext,
+  me: Principal,
+  view: CardView,
+): Promise<SourceCard | null> {
+  const { db, clock } = ctx.deps;
+  const now = clock.now();
+  switch (view) {
+    case "tracked":
+      return redrawTracked(ctx, turn, me, now);
+    case "status":
+      return { card: statusCard(await myRequests(ctx, me, now), now), view, refreshFor: null };
+    case "pending":
+      return { card: pendingListCard(await pendingForApprover(db, me.id, now)), view, refreshFor: null };
+    case "roles":
+      return { card: rolesListCard(await eligibleRoles(db, me.id, now), ctx.askWho), view, refreshFor: null };
+    case "help":
+      return { card: helpCard(ctx.command), view, refreshFor: null };
+    default:
+      return null;
+  }
+}
+
+async function redrawTracked(ctx: TeamsContext, turn: TurnContext, me: Principal, now: Date): Promise<SourceCard | null> {
+  const { activity } = turn;
+  const conversationId = baseConversationId(activity.conversation?.id ?? "");
+  const row = activity.replyToId ? await teamsCardAt(ctx.deps.db, conversationId, activity.replyToId) : null;
+  if (!row) return null;
+  const personal = activity.conversation?.conversationType !== "channel" && !activity.conversation?.isGroup;
+  const refreshFor = personal && activity.from?.id ? [activity.from.id] : [];
+  const view = await getRequestView(ctx.deps.db, row.subjectId, now);
+  if (!view) return null;
+  const draw = (card: Card): SourceCard => ({ card, view: "tracked", refreshFor });
+  switch (row.kind) {
+    case "requester":
+      // Its step-up link lives with the notifier, which redraws this card itself; keep what is shown.
+      return view.status === "pending_mfa" ? null : draw(requestCard(view, { now }));
+    case "approver":
+      return draw(approvalCard(view, { now, viewerId: row.principalId ?? me.id }));
+    case "channel":
+      // Everyone sees the shared card; the one looking at it sees whether they already decided.
+      return draw(approvalCard(view, { now, viewerId: me.id }));
+    case "notice": {
+      const roles = await rolesByIds(
+        ctx.deps.db,
+        view.roles.map((r) => r.roleId),
+      );
+      const notify = new Set(view.roles.filter((r) => roles.get(r.roleId)?.notify).map((r) => r.roleId));
+      return draw(activationNoticeCard(view, now, notify));
+    }
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,63 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { CloudAdapter, TurnContext } from "botbuilder";
+import { readBody, sendText } from "../../http/server.js";
+
+/** Bot Framework activities are small; a bigger body is refused before it is parsed. */
+const MAX_ACTIVITY_BYTES = 2_000_000;
+
+/**
+ * `POST /api/messages` on the shared server. CloudAdapter.process wants an Express-like request
+ * with a parsed body and a response with status/header/send/end; Node's objects are adapted here.
+ */
+export function activityHandler(adapter: CloudAdapter, logic: (turn: TurnContext) => Promise<void>) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let body: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse((await readBody(req, MAX_ACTIVITY_BYTES)).toString("utf8"));
+      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+      body = parsed as Record<string, unknown>;
+    } catch (error) {
+      const tooLarge = (error as { code?: string }).code === "BODY_TOO_LARGE";
+      sendText(res, tooLarge ? 413 : 400, tooLarge ? "Activity too large" : "The body must be a JSON activity");
+      return;
+    }
+    const reply = responseShim(res);
+    await adapter.process({ body, headers: req.headers, method: req.method }, reply, logic);
+    reply.finish();
+  };
+}
+
+function responseShim(res: ServerResponse) {
+  let status = 200;
+  let payload: string | undefined;
+  let type = "application/json; charset=utf-8";
+  const shim = {
+    socket: res.socket,
+    status(code: number) {
+      status = code;
+      return shim;
+    },
+    header(name: string, value: unknown) {
+      if (!res.headersSent) res.setHeader(name, String(value));
+      return shim;
+    },
+    send(body: unknown) {
+      if (body === undefined || body === null) return shim;
+      if (typeof body === "string") {
+        payload = body;
+        type = "text/plain; charset=utf-8";
+      } else payload = JSON.stringify(body);
+      return shim;
+    },
+    end() {
+      shim.finish();
+      return shim;
+    },
+    finish() {
+      if (res.headersSent || res.writableEnded) return;
+      res.writeHead(status, payload === undefined ? {} : { "content-type": type });
+      res.end(payload);
+    },
+  };
+  return shim;
+}

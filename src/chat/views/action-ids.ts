@@ -1,0 +1,54 @@
+/**
+ * The stable ids of buttons and form fields. They are part of messages already posted, so a
+ * renamed id would break every card in people's chat history: add, never rename.
+ * A button's value names a request, activation, role or alert; never a person.
+ */
+export const ACTIONS = {
+  /** value: request id */
+  approve: "pim.approve",
+  /** value: request id; opens the comment form */
+  deny: "pim.deny",
+  /** value: request id */
+  cancel: "pim.cancel",
+  /** value: activation id */
+  endNow: "pim.end",
+  /** value: activation id; opens the extend form */
+  extend: "pim.extend",
+  /** value: role id, or "" for the form with nothing picked */
+  activate: "pim.activate",
+  /** value: alert id */
+  acknowledge: "pim.alert.ack",
+  /** value: review item id */
+  reviewKeep: "pim.review.keep",
+  /** value: review item id; Slack opens a form for an optional reason first */
+  reviewRemove: "pim.review.remove",
+  /** value: review campaign id; carries out a closed review that was not applied automatically */
+  reviewApply: "pim.review.apply",
+} as const;
+
+export type ActionId = (typeof ACTIONS)[keyof typeof ACTIONS];
+
+/** Forms (modals, task modules) and their fields. */
+export const FORMS = {
+  request: "pim.form.request",
+  deny: "pim.form.deny",
+  extend: "pim.form.extend",
+  /** A review item's removal with its optional reason; the form's metadata is the item id. */
+  reviewRemove: "pim.form.review.remove",
+} as const;
+
+export const FIELDS = {
+  roles: "roles",
+  /** One scope picker per role with several scopes: `scope.<roleId>`. */
+  scopePrefix: "scope.",
+  duration: "duration",
+  justification: "justification",
+  ticket: "ticket",
+  comment: "comment",
+  /** Why a reviewer removes an assignment (optional). */
+  reason: "reason",
+} as const;
+
+export type RequestFormField = "roles" | "duration" | "justification" | "ticket";
+
+export const scopeField = (roleId: string) => `${FIELDS.scopePrefix}${roleId}`;

@@ -1,0 +1,40 @@
+import type { Card, Rich } from "./card.js";
+
+/** What each subcommand does; `command` is how the platform spells it ("/elevate" in Slack). */
+export function helpCard(command: string, note?: string): Card {
+  const line = (sub: string, what: string): Rich => [{ code: `${command}${sub}` }, ` — ${what}`];
+  return {
+    header: "PIM: just-in-time privileged access",
+    tone: "info",
+    summary: `${command} opens the request form; ${command} help lists everything else.`,
+    blocks: [
+      ...(note ? [{ type: "text" as const, text: [note] }] : []),
+      {
+        type: "text",
+        text: [
+          ...line("", "request one or more roles for a while"),
+          "\n",
+          ...line(" status", "your active roles with time left, and your pending requests"),
+          "\n",
+          ...line(" end [role]", "end an active role now"),
+          "\n",
+          ...line(" extend [role]", "ask for more time on an active role"),
+          "\n",
+          ...line(" pending", "requests waiting for your decision"),
+          "\n",
+          ...line(" roles", "what you are eligible for, and each role's rules"),
+          "\n",
+          ...line(" mfa setup", "enroll an MFA method for step-up"),
+          "\n",
+          ...line(" help", "this message"),
+        ],
+      },
+      {
+        type: "context",
+        lines: [
+          ["Nobody holds a privileged role at rest: you ask, it is granted for a while, and every step is audited."],
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,36 @@
+import type { ActivityNotice } from "../../app/notifications.js";
+import { at, type Card, type Rich, who } from "./card.js";
+import { personRef } from "./request-parts.js";
+
+const WHAT: Record<ActivityNotice["kind"], string> = {
+  granted: "was granted",
+  ended: "ended",
+  denied: "was denied",
+  failed: "failed",
+  timed_out: "timed out",
+  approval_needed: "is waiting for approval",
+};
+
+/** An activation's news for the audiences its role's policy names (admins, user:…, group:…). */
+export function policyNoticeCard(n: ActivityNotice): Card {
+  const line: Rich = [who(personRef(n.requester)), "'s ", { strong: n.roleName }, ` at ${n.scope} ${WHAT[n.kind]}`];
+  if (n.kind === "granted" && n.endsAt) line.push(" until ", at(n.endsAt));
+  if (n.reason && n.kind !== "granted") line.push(`: ${n.reason}`);
+  line.push(".");
+  return {
+    header: `${n.roleName} ${WHAT[n.kind]}`,
+    tone:
+      n.kind === "granted"
+        ? "info"
+        : n.kind === "approval_needed"
+          ? "waiting"
+          : n.kind === "ended"
+            ? "muted"
+            : "danger",
+    summary: `${n.requester.name}: ${n.roleName} ${WHAT[n.kind]}`,
+    blocks: [
+      { type: "text", text: line },
+      { type: "context", lines: [[`Request ${n.requestId} · `, at(n.at)]] },
+    ],
+  };
+}

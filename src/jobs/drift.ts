@@ -1,0 +1,251 @@
+import { and, eq, gt, inArray, lte, or } from "drizzle-orm";
+import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
+import { newId } from "../app/ids.js";
+import { type Connector, type Holding, loginOf, targetKeyOf } from "../connectors/connector.js";
+import type { ConnectorRegistry } from "../connectors/registry.js";
+import { enqueueHoldingJob, type HoldingJobKind } from "../db/repos/outbox.js";
+import { activations } from "../db/schema/activations.js";
+import { assignments } from "../db/schema/assignments.js";
+import { auditEvents } from "../db/schema/audit.js";
+import { outboxJobs } from "../db/schema/outbox.js";
+import { principals } from "../db/schema/principals.js";
+import { roles } from "../db/schema/roles.js";
+import { connectorLookup, type RoleTarget } from "./holding-check.js";
+
+export interface DriftFinding {
+  connector: string;
+  login: string;
+  role: string;
+  scope: string;
+}
+
+export interface DriftReport {
+  /** Connectors compared (those that can list what they hold). */
+  compared: number;
+  /** Held on a target with no reason in PIM and no PIM history: granted outside PIM. */
+  unexpected: DriftFinding[];
+  /** Held on a target although PIM ended it: a revoke was enqueued again. */
+  revokedAgain: DriftFinding[];
+  /** Missing on a target although PIM says it is held: a grant was enqueued again. */
+  regranted: DriftFinding[];
+  /** Connectors whose list failed, with why. */
+  failed: { connector: string; error: string }[];
+}
+
+export interface DriftOptions {
+  /** The same unexpected holding is recorded and alerted at most once in this window. */
+  realertAfterMs?: number;
+}
+
+interface Want {
+  principalId: string;
+  roleId: string;
+  scope: string;
+  /** Only holdings whose grant has been confirmed may be called missing. */
+  settled: boolean;
+}
+
+/**
+ * Reconciliation: compares what each connector says it holds with what the database says must
+ * be held. Holdings that are on their way in or out (an activation being granted or ended, a job
+ * pending for the holding) are left alone: the outbox is already dealing with them.
+ */
+export async function detectDrift(
+  deps: EngineDeps,
+  registry: ConnectorRegistry,
+  options: DriftOptions = {},
+): Promise<DriftReport> {
+  const report: DriftReport = { compared: 0, unexpected: [], revokedAgain: [], regranted: [], failed: [] };
+  const allRoles = await deps.db.select({ id: roles.id, key: roles.key, connector: roles.connector }).from(roles);
+  const connectorOf = connectorLookup(registry);
+  const byConnector = new Map<Connector, RoleTarget[]>();
+  for (const role of allRoles) {
+    const connector = connectorOf(role);
+    if (connector) byConnector.set(connector, [...(byConnector.get(connector) ?? []), role]);
+  }
+  for (const [connector, group] of byConnector) {
+    let actual: Holding[] | undefined;
+    try {
+      actual = await connector.list();
+    } catch (error) {
+      report.failed.push({ connector: connector.type, error: error instanceof Error ? error.message : String(error) });
+      continue;
+    }
+    if (!actual) continue;
+    report.compared++;
+    await reconcileOne(deps, connector, group, actual, report, options.realertAfterMs ?? 24 * 3_600_000);
+  }
+  return report;
+}
+
+async function reconcileOne(
+  deps: EngineDeps,
+  connector: Connector,
+  group: RoleTarget[],
+  actual: Holding[],
+  report: DriftReport,
+  realertAfterMs: number,
+): Promise<void> {
+  await inTransaction(deps, async (work) => {
+    const roleIds = group.map((r) => r.id);
+    const roleById = new Map(group.map((r) => [r.id, r]));
+    const { wanted, moving, history } = await databaseView(work, roleIds);
+    const people = await work.tx
+      .select({ id: principals.id, key: principals.key })
+      .from(principals)
+      .where(inArray(principals.id, [...new Set([...wanted, ...moving, ...history].map((w) => w.principalId))]));
+    const keyOf = new Map(people.map((p) => [p.id, p.key]));
+    const keyFor = (w: { principalId: string; roleId: string; scope: string }) => {
+      const principalKey = keyOf.get(w.principalId);
+      const role = roleById.get(w.roleId);
+      if (!principalKey || !role) return undefined;
+      return targetKeyOf(connector, { login: loginOf({ key: principalKey }), roleKey: role.key, scope: w.scope });
+    };
+    const wantedKeys = new Set(wanted.map(keyFor));
+    const movingKeys = new Set(moving.map(keyFor));
+    const actualKeys = new Set(actual.map((h) => targetKeyOf(connector, h)));
+
+    for (const h of actual) {
+      const key = targetKeyOf(connector, h);
+      if (wantedKeys.has(key) || movingKeys.has(key)) continue;
+      const finding = { connector: connector.type, login: h.login, role: h.roleKey, scope: h.scope };
+      const ended = history.find((w) => keyFor(w) === key);
+      if (ended) {
+        await enqueue(work, "revoke", ended);
+        report.revokedAgain.push(finding);
+        work.audit({
+          event: "drift.revoked_again",
+          actor: "system",
+          subject: keyOf.get(ended.principalId) ?? h.login,
+          role: roleById.get(ended.roleId)?.key ?? h.roleKey,
+          scope: ended.scope,
+          data: { connector: connector.type, login: h.login, targetRole: h.roleKey },
+        });
+        continue;
+      }
+      report.unexpected.push(finding);
+      if (await recentlyReported(work, h, realertAfterMs)) continue;
+      work.audit({
+        event: "drift.unexpected_holding",
+        actor: "system",
+        subject: h.login,
+        role: h.roleKey,
+        scope: h.scope,
+        data: { connector: connector.type, login: h.login, pimRoles: group.map((r) => r.key) },
+      });
+      work.emit({
+        type: "alert",
+        kind: "assigned_outside_pim",
+        subject: h.login,
+        detail: { connector: connector.type, role: h.roleKey, scope: h.scope, pimRoles: group.map((r) => r.key) },
+      });
+    }
+
+    for (const w of wanted) {
+      const key = keyFor(w);
+      if (!w.settled || key === undefined || actualKeys.has(key) || movingKeys.has(key)) continue;
+      actualKeys.add(key); // one grant per target holding, however many reasons it has
+      const role = roleById.get(w.roleId)!;
+      await enqueue(work, "grant", w);
+      report.regranted.push({
+        connector: connector.type,
+        login: keyOf.get(w.principalId)!,
+        role: role.key,
+        scope: w.scope,
+      });
+      work.audit({
+        event: "drift.missing_holding",
+        actor: "system",
+        subject: keyOf.get(w.principalId) ?? w.principalId,
+        role: role.key,
+        scope: w.scope,
+        data: { connector: connector.type },
+      });
+    }
+  });
+}
+
+/** What must be held, what is on its way in or out, and what PIM held once and ended. */
+async function databaseView(work: Work, roleIds: string[]) {
+  const now = work.now;
+  const [acts, inForce, ended, pending] = await Promise.all([
+    work.tx
+      .select({
+        id: activations.id,
+        principalId: activations.principalId,
+        roleId: activations.roleId,
+        scope: activations.scope,
+        status: activations.status,
+      })
+      .from(activations)
+      .where(
+        and(inArray(activations.roleId, roleIds), inArray(activations.status, ["activating", "active", "ending"])),
+      ),
+    work.tx
+      .select({
+        id: assignments.id,
+        principalId: assignments.principalId,
+        roleId: assignments.roleId,
+        scope: assignments.scope,
+        startsAt: assignments.startsAt,
+        endsAt: assignments.endsAt,
+      })
+      .from(assignments)
+      .where(and(inArray(assignments.roleId, roleIds), eq(assignments.kind, "active"))),
+    work.tx
+      .selectDistinct({ principalId: activations.principalId, roleId: activations.roleId, scope: activations.scope })
+      .from(activations)
+      .where(and(inArray(activations.roleId, roleIds), inArray(activations.status, ["ended", "failed"]))),
+    // In flight: due, being run, or retrying. A job merely scheduled for later (an assignment's
+    // end) is not: until then the holding is wanted like any other.
+    work.tx
+      .select({ payload: outboxJobs.payload })
+      .from(outboxJobs)
+      .where(and(eq(outboxJobs.status, "pending"), or(lte(outboxJobs.runAt, now), gt(outboxJobs.attempts, 0)))),
+  ]);
+  const inForceNow = inForce.filter((a) => (!a.startsAt || a.startsAt <= now) && (!a.endsAt || now < a.endsAt));
+  const endedAssignments = inForce.filter((a) => a.endsAt && a.endsAt <= now);
+  const wanted: Want[] = [
+    ...acts.filter((a) => a.status !== "ending").map((a) => ({ ...a, settled: a.status === "active" })),
+    ...inForceNow.map((a) => ({ ...a, settled: true })),
+  ];
+  const roleSet = new Set(roleIds);
+  const moving = [
+    ...acts.filter((a) => a.status === "ending" || a.status === "activating"),
+    ...pending
+      .map((j) => j.payload as { principalId: string; roleId: string; scope: string })
+      .filter((p) => roleSet.has(p.roleId)),
+  ];
+  const history = [...ended, ...endedAssignments];
+  return { wanted, moving, history };
+}
+
+async function enqueue(work: Work, kind: HoldingJobKind, w: { principalId: string; roleId: string; scope: string }) {
+  const id = newId("job");
+  await enqueueHoldingJob(work.tx, {
+    id,
+    kind,
+    activationId: null,
+    runAt: work.now,
+    payload: { principalId: w.principalId, roleId: w.roleId, scope: w.scope, until: null, drift: true },
+  });
+  work.emit({ type: "holding.job", jobId: id, runAt: work.now });
+}
+
+async function recentlyReported(work: Work, h: Holding, windowMs: number): Promise<boolean> {
+  const [row] = await work.tx
+    .select({ id: auditEvents.id })
+    .from(auditEvents)
+    .where(
+      and(
+        eq(auditEvents.event, "drift.unexpected_holding"),
+        eq(auditEvents.subject, h.login),
+        eq(auditEvents.role, h.roleKey),
+        eq(auditEvents.scope, h.scope),
+        gt(auditEvents.at, new Date(work.now.getTime() - windowMs)),
+        lte(auditEvents.at, work.now),
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
+}

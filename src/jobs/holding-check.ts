@@ -1,0 +1,135 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { Connector } from "../connectors/connector.js";
+import { targetKeyOf } from "../connectors/connector.js";
+import type { ConnectorRegistry } from "../connectors/registry.js";
+import type { Executor } from "../db/client.js";
+import { activations } from "../db/schema/activations.js";
+import { assignments } from "../db/schema/assignments.js";
+import { principals } from "../db/schema/principals.js";
+import { roles } from "../db/schema/roles.js";
+import { HOLDING_STATUSES } from "../domain/activation.js";
+
+/** The little the worker needs to know of a role: its key and where its grants go. */
+export interface RoleTarget {
+  id: string;
+  key: string;
+  connector: Record<string, unknown>;
+}
+
+export async function roleTargets(db: Executor, ids: string[]): Promise<Map<string, RoleTarget>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({ id: roles.id, key: roles.key, connector: roles.connector })
+    .from(roles)
+    .where(inArray(roles.id, [...new Set(ids)]));
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+export async function principalKeys(db: Executor, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({ id: principals.id, key: principals.key })
+    .from(principals)
+    .where(inArray(principals.id, [...new Set(ids)]));
+  return new Map(rows.map((r) => [r.id, r.key]));
+}
+
+/** A holding the database says must exist on a target now. */
+export interface Reason {
+  kind: "activation" | "assignment";
+  id: string;
+  principalId: string;
+  roleId: string;
+  scope: string;
+}
+
+/**
+ * Every reason the given principals hold something now: activations being granted or active, and
+ * active assignments in force. An `activating` one counts, because its grant is about to run (and
+ * a grant that fails for good is followed by a revoke that looks again).
+ */
+export async function reasonsHeld(db: Executor, principalIds: string[], now: Date): Promise<Reason[]> {
+  if (principalIds.length === 0) return [];
+  const ids = [...new Set(principalIds)];
+  const [acts, asgs] = await Promise.all([
+    db
+      .select({
+        id: activations.id,
+        principalId: activations.principalId,
+        roleId: activations.roleId,
+        scope: activations.scope,
+      })
+      .from(activations)
+      .where(and(inArray(activations.principalId, ids), inArray(activations.status, [...HOLDING_STATUSES]))),
+    db
+      .select({
+        id: assignments.id,
+        principalId: assignments.principalId,
+        roleId: assignments.roleId,
+        scope: assignments.scope,
+      })
+      .from(assignments)
+      .where(
+        and(
+          inArray(assignments.principalId, ids),
+          eq(assignments.kind, "active"),
+          sql`(${assignments.startsAt} is null or ${assignments.startsAt} <= ${now.toISOString()}::timestamptz)`,
+          sql`(${assignments.endsAt} is null or ${assignments.endsAt} > ${now.toISOString()}::timestamptz)`,
+        ),
+      ),
+  ]);
+  return [
+    ...acts.map((a) => ({ kind: "activation" as const, ...a })),
+    ...asgs.map((a) => ({ kind: "assignment" as const, ...a })),
+  ];
+}
+
+/** What a revoke is about, with the reasons it itself stands for excluded. */
+export interface RevokeSubject {
+  principalId: string;
+  login: string;
+  roleId: string;
+  scope: string;
+  exceptActivationId: string | null;
+  exceptAssignmentId: string | null;
+}
+
+/**
+ * Reference counting of holdings: the reason, if any, that the target must keep what a revoke
+ * would take away. Another reason counts when it lands on the same grant on the same target:
+ * the same connector and the same target key (for a PostgreSQL role, any scope of the same login;
+ * two PIM roles may even share one target role).
+ */
+export function keepingReason(
+  subject: RevokeSubject,
+  reasons: Reason[],
+  rolesById: Map<string, RoleTarget>,
+  connectorOf: (role: RoleTarget) => Connector | undefined,
+): string | undefined {
+  const role = rolesById.get(subject.roleId);
+  if (!role) return undefined;
+  const connector = connectorOf(role);
+  if (!connector) return undefined;
+  const key = targetKeyOf(connector, { login: subject.login, roleKey: role.key, scope: subject.scope });
+  for (const r of reasons) {
+    if (r.principalId !== subject.principalId) continue;
+    if (r.kind === "activation" && r.id === subject.exceptActivationId) continue;
+    if (r.kind === "assignment" && r.id === subject.exceptAssignmentId) continue;
+    const other = rolesById.get(r.roleId);
+    if (!other || connectorOf(other) !== connector) continue;
+    if (targetKeyOf(connector, { login: subject.login, roleKey: other.key, scope: r.scope }) === key)
+      return `${r.kind} ${r.id}`;
+  }
+  return undefined;
+}
+
+/** The connector of a role, or undefined when its settings name no available connector. */
+export function connectorLookup(registry: ConnectorRegistry): (role: RoleTarget) => Connector | undefined {
+  return (role) => {
+    try {
+      return registry.forRole(role);
+    } catch {
+      return undefined;
+    }
+  };
+}

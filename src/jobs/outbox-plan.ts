@@ -1,0 +1,155 @@
+import { inArray } from "drizzle-orm";
+import {
+  type Connector,
+  type ConnectorResult,
+  type GrantRequest,
+  loginOf,
+  permanent,
+} from "../connectors/connector.js";
+import type { ConnectorRegistry } from "../connectors/registry.js";
+import type { Executor } from "../db/client.js";
+import type { HoldingJobPayload } from "../db/repos/outbox.js";
+import { activations } from "../db/schema/activations.js";
+import { assignments } from "../db/schema/assignments.js";
+import { isInForce } from "../domain/eligibility.js";
+import { connectorLookup, keepingReason, principalKeys, reasonsHeld, roleTargets } from "./holding-check.js";
+import type { JobRow } from "./outbox-claim.js";
+
+export type JobPayload = HoldingJobPayload & { assignmentId?: string; alertedAt?: string };
+
+/** What one claimed job will do: call a connector, or nothing and why. */
+export interface Plan {
+  job: JobRow;
+  payload: JobPayload;
+  /** The principal's key (its id when it no longer exists), for audit and alerts. */
+  subject: string;
+  roleKey: string;
+  connectorType: string | null;
+  /** Set when no target call is needed: the reason, recorded as a skip. */
+  skip?: string;
+  /** Set when the call cannot be made at all (an unknown connector type). */
+  failure?: ConnectorResult;
+  connector?: Connector;
+  request?: GrantRequest;
+}
+
+/**
+ * Works out, for a batch of claimed jobs at once, what each must do. Both kinds look at the
+ * database as it is now, not as it was when the job was written: a grant whose reason has gone
+ * (the activation ended before its grant ran, the assignment was removed) is skipped, and a revoke
+ * of something another reason still needs is skipped, so the order jobs run in cannot leak a grant.
+ */
+export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: JobRow[], now: Date): Promise<Plan[]> {
+  const payloads = jobs.map((j) => j.payload as JobPayload);
+  const revokes = jobs.filter((j) => j.kind === "revoke").map((j) => (j.payload as JobPayload).principalId);
+  const [keys, reasons, grantStates] = await Promise.all([
+    principalKeys(
+      db,
+      payloads.map((p) => p.principalId),
+    ),
+    reasonsHeld(db, revokes, now),
+    grantTargets(
+      db,
+      jobs.filter((j) => j.kind === "grant"),
+    ),
+  ]);
+  const roles = await roleTargets(db, [...payloads.map((p) => p.roleId), ...reasons.map((r) => r.roleId)]);
+  const connectorOf = connectorLookup(registry);
+
+  return jobs.map((job, i): Plan => {
+    const payload = payloads[i]!;
+    const principalKey = keys.get(payload.principalId);
+    const role = roles.get(payload.roleId);
+    const base = {
+      job,
+      payload,
+      subject: principalKey ?? payload.principalId,
+      roleKey: role?.key ?? payload.roleId,
+      connectorType: null,
+    };
+    if (!principalKey || !role) return { ...base, skip: "the principal or the role no longer exists" };
+    let connector: Connector;
+    try {
+      connector = registry.forRole(role);
+    } catch (error) {
+      return { ...base, failure: permanent(error instanceof Error ? error.message : String(error)) };
+    }
+    const login = loginOf({ key: principalKey });
+    if (job.kind === "grant") {
+      const unwanted = grantStates.unwanted(job, payload, now);
+      if (unwanted) return { ...base, connectorType: connector.type, skip: unwanted };
+    } else {
+      const keep = keepingReason(
+        {
+          principalId: payload.principalId,
+          login,
+          roleId: payload.roleId,
+          scope: payload.scope,
+          exceptActivationId: job.activationId,
+          exceptAssignmentId: payload.assignmentId ?? null,
+        },
+        reasons,
+        roles,
+        connectorOf,
+      );
+      if (keep) return { ...base, connectorType: connector.type, skip: `still held: ${keep}` };
+    }
+    return {
+      ...base,
+      connectorType: connector.type,
+      connector,
+      request: {
+        login,
+        principalKey,
+        roleKey: role.key,
+        scope: payload.scope,
+        until: payload.until ? new Date(payload.until) : null,
+        activationId: job.activationId,
+        idempotencyKey: job.id,
+      },
+    };
+  });
+}
+
+/** Whether each grant still has its reason: an activation still being granted, an assignment in force. */
+async function grantTargets(db: Executor, grants: JobRow[]) {
+  const activationIds = grants.map((j) => j.activationId).filter((id): id is string => id !== null);
+  const assignmentIds = grants
+    .map((j) => (j.payload as JobPayload).assignmentId)
+    .filter((id): id is string => typeof id === "string");
+  const [acts, asgs] = await Promise.all([
+    activationIds.length === 0
+      ? []
+      : db
+          .select({ id: activations.id, status: activations.status })
+          .from(activations)
+          .where(inArray(activations.id, activationIds)),
+    assignmentIds.length === 0
+      ? []
+      : db
+          .select({
+            id: assignments.id,
+            kind: assignments.kind,
+            startsAt: assignments.startsAt,
+            endsAt: assignments.endsAt,
+          })
+          .from(assignments)
+          .where(inArray(assignments.id, assignmentIds)),
+  ]);
+  const statusOf = new Map(acts.map((a) => [a.id, a.status]));
+  const assignmentOf = new Map(asgs.map((a) => [a.id, a]));
+  return {
+    unwanted(job: JobRow, payload: JobPayload, now: Date): string | undefined {
+      if (job.activationId) {
+        const status = statusOf.get(job.activationId);
+        return status === "activating" ? undefined : `the activation is ${status ?? "gone"}; nothing to grant`;
+      }
+      if (payload.assignmentId) {
+        const a = assignmentOf.get(payload.assignmentId);
+        if (a?.kind !== "active") return "the assignment was removed; nothing to grant";
+        if (!isInForce(a, now)) return "the assignment is not in force; nothing to grant";
+      }
+      return undefined;
+    },
+  };
+}

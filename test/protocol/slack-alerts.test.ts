@@ -1,0 +1,85 @@
+import { afterEach, beforeEach, expect, it } from "vitest";
+import type { AlertView } from "../../src/chat/views/alert.js";
+import { describeEachDatabase } from "../helpers/databases.js";
+import { SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
+import { type SlackWorld, startSlackWorld } from "../support/slack/slack-world.js";
+
+describeEachDatabase("Slack: the alert channel", (driver) => {
+  let w: SlackWorld;
+  let d: SlackDriver;
+  const acknowledged: [string, string][] = [];
+  const alert: AlertView = {
+    id: "alr_too_many_admins",
+    severity: "low",
+    title: "Too many global administrators",
+    text: "6 people hold Global Administrator; the threshold is 5.",
+    fields: [{ label: "Holders", value: "6" }],
+    at: new Date("2026-11-02T09:00:00Z"),
+    acknowledgeable: true,
+  };
+
+  beforeEach(async () => {
+    acknowledged.length = 0;
+    w = await startSlackWorld(driver, {
+      hooks: {
+        acknowledgeAlert: async (alertId, principalId) => {
+          acknowledged.push([alertId, principalId]);
+          return { ...alert, acknowledgedBy: { person: { name: "Erin Eve", slackId: "U0ERIN" }, at: alert.at } };
+        },
+      },
+    });
+    d = slackScenarioWorld(w).driver as SlackDriver;
+  });
+  afterEach(async () => {
+    expect(w.api.violations).toEqual([]);
+    await w.dispose();
+  });
+
+  const channel = () => w.api.messagesIn("C0ALERTS").map((m) => d.snapshot(m));
+
+  it("posts break-glass use at once, and the notice of a role marked notify", async () => {
+    const dbAdmin = await w.engine.role("db-admin");
+    const form = await d.pickRoles("glass", await d.openForm("glass"), [dbAdmin]);
+    const errors = await d.submitted(
+      await w.slack.submit("U0GLASS", form, {
+        roles: { options: [dbAdmin] },
+        justification: "Identity provider is down",
+        ticket: "INC-999999",
+      }),
+    );
+    expect(errors).toEqual({});
+    await w.runJobs();
+    const texts = channel().map((c) => c.text).join("\n---\n");
+    expect(texts).toContain("Alert: Break-glass account used");
+    expect(texts).toContain("Break Glass activated Database Administrator");
+    expect(await slackScenarioWorld(w).held("glass", "db-admin")).toBe(true);
+  });
+
+  it("posts the engine's alert events generically, with their details as fields", async () => {
+    w.deps.events.publish({
+      type: "alert",
+      kind: "grant_failed",
+      subject: "alice",
+      detail: { activationId: "act_123", reason: "connection refused" },
+    });
+    await w.settle();
+    const [posted] = channel();
+    expect(posted!.text).toContain("Alert: A grant failed");
+    expect(posted!.text).toContain("Activation id\nact_123");
+    expect(posted!.text).toContain("Reason\nconnection refused");
+    expect(posted!.buttons).toEqual([]);
+  });
+
+  it("redraws an alert in place when someone acknowledges it", async () => {
+    await w.notifier.showAlert(alert);
+    const [message] = w.api.messagesIn("C0ALERTS");
+    expect(d.snapshot(message!).buttons).toEqual(["Acknowledge"]);
+    await w.slack.clickInMessage("U0ERIN", message!, "pim.alert.ack");
+    await w.settle();
+    expect(acknowledged).toEqual([["alr_too_many_admins", await w.engine.user("erin")]]);
+    expect(w.api.messagesIn("C0ALERTS")).toHaveLength(1);
+    const now = d.snapshot(message!);
+    expect(now.text).toContain("acknowledged by Erin Eve at 09:00 UTC");
+    expect(now.buttons).toEqual([]);
+  });
+});

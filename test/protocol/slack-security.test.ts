@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { requestActivation } from "../../src/app/request-activation.js";
+import { queryAudit } from "../../src/db/audit-log.js";
+import { listForPrincipal } from "../../src/db/repos/activations.js";
+import { describeEachDatabase } from "../helpers/databases.js";
+import { type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
+import { SIGNING_SECRET, sign } from "../support/slack/slack-sender.js";
+import { type SlackWorld, startSlackWorld } from "../support/slack/slack-world.js";
+
+/** What is defended at the Slack door: forged, replayed and unauthorized requests. */
+describeEachDatabase("Slack: refused requests", (driver) => {
+  let w: SlackWorld;
+  let d: SlackDriver;
+  let requestId: string;
+
+  beforeAll(async () => {
+    w = await startSlackWorld(driver);
+    d = slackScenarioWorld(w).driver as SlackDriver;
+    expect(
+      await d.request("alice", { roles: ["db-admin"], duration: "1h", justification: "Fix", ticket: "INC-123456" }),
+    ).toEqual({});
+    requestId = (await listForPrincipal(w.deps.db, await w.engine.user("alice"), ["pending_approval"]))[0]!.requestId;
+  });
+  afterAll(() => w.dispose());
+  beforeEach(() => {
+    w.api.calls.length = 0;
+  });
+
+  const commandBody = () =>
+    new URLSearchParams({
+      command: "/elevate",
+      text: "",
+      user_id: "U0BOB",
+      team_id: "T0PIM",
+      channel_id: "D0BOB",
+      response_url: w.api.responseUrl("U0BOB", "D0BOB"),
+      trigger_id: w.api.mintTrigger("U0BOB"),
+    }).toString();
+
+  it("refuses a request signed with the wrong secret, and does nothing", async () => {
+    const sent = await w.slack.raw(commandBody(), "application/x-www-form-urlencoded", { secret: "not-the-secret" });
+    expect(sent.status).toBe(401);
+    await w.settle();
+    expect(w.api.callsOf("views.open")).toHaveLength(0);
+  });
+
+  it("refuses a correctly signed request whose timestamp is more than 5 minutes old (a replay)", async () => {
+    const sixMinutesAgo = Math.floor(Date.now() / 1000) - 6 * 60;
+    const sent = await w.slack.raw(commandBody(), "application/x-www-form-urlencoded", { timestamp: sixMinutesAgo });
+    expect(sent.status).toBe(401);
+    const fresh = await w.slack.raw(commandBody(), "application/x-www-form-urlencoded");
+    expect(fresh.status).toBe(200);
+  });
+
+  it("refuses a body changed after it was signed", async () => {
+    const body = commandBody();
+    const signed = sign(SIGNING_SECRET, Math.floor(Date.now() / 1000), body);
+    const sent = await w.slack.raw(body.replace("U0BOB", "U0ERIN"), "application/x-www-form-urlencoded", {
+      signature: signed,
+    });
+    expect(sent.status).toBe(401);
+  });
+
+  it("refuses an Approve click from someone who is not an approver, audits it and alerts the channel", async () => {
+    const bobsCard = (await w.card("bob", "approver", requestId))!;
+    // Frank replays Bob's button: the payload is genuine Slack, only the clicker is Frank.
+    const sent = await w.slack.clickInMessage("U0FRANK", bobsCard, "pim.approve");
+    expect(sent.status).toBe(200);
+    await w.settle();
+    expect((await d.notes("frank")).join("\n")).toContain("You are not an approver for this request.");
+    const refused = await queryAudit(w.deps.db, { event: "approval.refused", requestId });
+    expect(refused.map((r) => [r.actor, r.data.code])).toContainEqual(["frank", "NOT_AN_APPROVER"]);
+    const alerts = w.api.messagesIn("C0ALERTS").map((m) => d.snapshot(m).text);
+    expect(alerts.join("\n")).toContain("Unauthorized approval attempt (frank)");
+    expect((await listForPrincipal(w.deps.db, await w.engine.user("alice"), ["pending_approval"])).length).toBe(1);
+  });
+
+  it("refuses the requester approving their own request, whatever the button says", async () => {
+    const bobsCard = (await w.card("bob", "approver", requestId))!;
+    await w.slack.clickInMessage("U0ALICE", bobsCard, "pim.approve");
+    await w.settle();
+    expect((await d.notes("alice")).join("\n")).toContain("You cannot approve or deny your own request.");
+    const refused = await queryAudit(w.deps.db, { event: "approval.refused", requestId });
+    expect(refused.map((r) => [r.actor, r.data.code])).toContainEqual(["alice", "SELF_APPROVAL"]);
+  });
+
+  it("refuses someone Slack knows but PIM does not, politely, and audits the attempt", async () => {
+    const bobsCard = (await w.card("bob", "approver", requestId))!;
+    await w.slack.clickInMessage("U0STRANGE", bobsCard, "pim.approve");
+    await w.slack.command("U0STRANGE", "status");
+    await w.settle();
+    const notes = (await d.notes("stranger")).join("\n");
+    expect(notes).toContain("I don't know who you are in PIM yet");
+    const unknown = await queryAudit(w.deps.db, { event: "chat.identity_unknown" });
+    expect(unknown.map((r) => [r.actor, r.data.attempted])).toEqual(
+      expect.arrayContaining([
+        ["slack:U0STRANGE", "approve"],
+        ["slack:U0STRANGE", "/elevate status"],
+      ]),
+    );
+    expect((await queryAudit(w.deps.db, { event: "approval.approve", requestId })).length).toBe(0);
+  });
+
+  it("refuses ending someone else's activation with a forged button value", async () => {
+    const reader = await w.engine.role("reader");
+    const granted = await requestActivation(w.deps, {
+      requesterId: await w.engine.user("grace"),
+      roles: [{ roleId: reader }],
+      durationMs: 3_600_000,
+      justification: "Read the logs",
+      origin: "api",
+    });
+    if (!granted.ok) throw new Error(granted.error.message);
+    await w.runJobs();
+    const gracesCard = (await w.card("grace", "requester", granted.value.requestId))!;
+    await w.slack.clickInMessage("U0BOB", gracesCard, "pim.end");
+    await w.settle();
+    expect((await d.notes("bob")).join("\n")).toContain("You can only end your own activations.");
+    expect(await slackScenarioWorld(w).held("grace", "reader")).toBe(true);
+  });
+
+  it("sent every Block Kit payload within Slack's limits", () => {
+    expect(w.api.violations).toEqual([]);
+  });
+});
