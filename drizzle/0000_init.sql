@@ -70,6 +70,7 @@ CREATE TABLE "assignments" (
 --> statement-breakpoint
 CREATE TABLE "audit_events" (
 	"id" bigserial PRIMARY KEY NOT NULL,
+	"lane" smallint DEFAULT 0 NOT NULL,
 	"at" timestamp with time zone NOT NULL,
 	"event" text NOT NULL,
 	"actor" text NOT NULL,
@@ -322,6 +323,7 @@ CREATE INDEX "alerts_status_idx" ON "alerts" USING btree ("status","severity","o
 CREATE INDEX "alerts_rule_idx" ON "alerts" USING btree ("rule","status");--> statement-breakpoint
 CREATE INDEX "assignments_principal_idx" ON "assignments" USING btree ("principal_id");--> statement-breakpoint
 CREATE INDEX "assignments_role_idx" ON "assignments" USING btree ("role_id");--> statement-breakpoint
+CREATE INDEX "audit_lane_idx" ON "audit_events" USING btree ("lane","id");--> statement-breakpoint
 CREATE INDEX "audit_at_idx" ON "audit_events" USING btree ("at");--> statement-breakpoint
 CREATE INDEX "audit_subject_idx" ON "audit_events" USING btree ("subject","at");--> statement-breakpoint
 CREATE INDEX "audit_role_idx" ON "audit_events" USING btree ("role","at");--> statement-breakpoint

@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
-import { desc, sql } from "drizzle-orm";
-import type { Executor } from "./client.js";
+import { createHash, randomInt } from "node:crypto";
+import { desc, eq, sql } from "drizzle-orm";
+import { type Executor, resultRows } from "./client.js";
 import { auditEvents } from "./schema/audit.js";
 
 /** What a caller records; `at` comes from the injected clock, never from the database. */
@@ -25,14 +25,23 @@ export const GENESIS_HASH = "0".repeat(64);
 /** Serializes appenders so that each event links to the one before it. */
 export const AUDIT_LOCK_KEY = 0x70696d02;
 
-export type AuditContent = Required<Omit<AuditEntry, "data">> & { data: Record<string, unknown> };
+export type AuditContent = Required<Omit<AuditEntry, "data">> & { data: Record<string, unknown>; lane: number };
+
+/**
+ * The log is several hash chains ("lanes") interleaved in one table. Each lane is serialized by
+ * its own advisory lock, so up to this many transactions append at once instead of queueing
+ * behind one lock held through every commit. Within a lane, id order is commit order (the id is
+ * drawn under the lane's lock), and removing or editing any row breaks its lane's chain.
+ */
+export const AUDIT_LANES = 8;
 
 /**
  * The content exactly as the database will hand it back, so that the hash computed now is the
  * hash a later verify recomputes from the stored row.
  */
-export function normalizeEntry(entry: AuditEntry): AuditContent {
+export function normalizeEntry(entry: AuditEntry, lane = 0): AuditContent {
   return {
+    lane,
     at: entry.at,
     event: storedText(entry.event),
     actor: storedText(entry.actor),
@@ -106,11 +115,16 @@ export function canonicalJson(value: unknown): string {
  */
 export async function appendAudit(tx: Executor, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  await lockAuditChain(tx);
-  const [last] = await tx.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.id)).limit(1);
+  const lane = await claimLane(tx);
+  const [last] = await tx
+    .select({ hash: auditEvents.hash })
+    .from(auditEvents)
+    .where(eq(auditEvents.lane, lane))
+    .orderBy(desc(auditEvents.id))
+    .limit(1);
   let prevHash = last?.hash ?? GENESIS_HASH;
   const rows = entries.map((entry) => {
-    const content = normalizeEntry(entry);
+    const content = normalizeEntry(entry, lane);
     const hash = hashEvent(prevHash, content);
     const row = { ...content, prevHash, hash };
     prevHash = hash;
@@ -119,21 +133,46 @@ export async function appendAudit(tx: Executor, entries: AuditEntry[]): Promise<
   await tx.insert(auditEvents).values(rows);
 }
 
+/** The lane a transaction appends to, kept for its life: a second append must not take another. */
+const lanes = new WeakMap<object, number>();
+
 /**
- * Takes the appenders' lock. The last hash must be read by a later statement so that it sees the
+ * Takes a lane's lock for the rest of the transaction. The last hash must be read by a later statement so that it sees the
  * previous holder's commit: true under READ COMMITTED (a snapshot per statement), false under
  * REPEATABLE READ, whose snapshot predates the wait and would fork the chain without an error.
  * SERIALIZABLE is let through: the stale read conflicts with the concurrent append, so one of
  * the two transactions fails with a serialization error for the caller to retry (the chain
  * holds, at the price of many retries when appenders contend).
  */
-async function lockAuditChain(tx: Executor): Promise<void> {
-  const [session] = await tx
-    .select({ isolation: sql<string>`current_setting('transaction_isolation')` })
-    .from(sql`pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`);
-  if (session?.isolation === "repeatable read") {
+async function claimLane(tx: Executor): Promise<number> {
+  const held = lanes.get(tx);
+  if (held !== undefined) return held;
+  const offset = randomInt(AUDIT_LANES);
+  // The first free lane, tried from a random start so that appenders spread out.
+  const free = resultRows<{ lane: number; isolation: string }>(
+    await tx.execute(sql`
+      select ((l + ${offset}) % ${AUDIT_LANES})::int as lane, current_setting('transaction_isolation') as isolation
+      from generate_series(0, ${AUDIT_LANES - 1}) as l
+      where pg_try_advisory_xact_lock(${AUDIT_LOCK_KEY}, ((l + ${offset}) % ${AUDIT_LANES})::int)
+      limit 1`),
+  )[0];
+  let lane = free?.lane;
+  let isolation = free?.isolation;
+  if (lane === undefined) {
+    // Every lane is busy: queue on one.
+    const [row] = resultRows<{ isolation: string }>(
+      await tx.execute(
+        sql`select current_setting('transaction_isolation') as isolation from pg_advisory_xact_lock(${AUDIT_LOCK_KEY}, ${offset}::int)`,
+      ),
+    );
+    lane = offset;
+    isolation = row?.isolation;
+  }
+  if (isolation === "repeatable read") {
     throw Object.assign(new Error("appendAudit cannot run in a REPEATABLE READ transaction: it would fork the chain"), {
       code: "AUDIT_ISOLATION",
     });
   }
+  lanes.set(tx, lane);
+  return lane;
 }

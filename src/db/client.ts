@@ -77,3 +77,9 @@ async function openPglite(dataDir: string | null, loadFrom?: Blob): Promise<DbHa
     close: () => pglite.close(),
   };
 }
+
+/** postgres.js returns an array of rows, PGlite an object with `rows`. */
+export function resultRows<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}

@@ -153,7 +153,10 @@ describeEachDatabase("audit log", (driver) => {
   it("points at the next row when a changed row was also rehashed", async () => {
     await append(handle, [event(), event({ justification: "routine" }), event()]);
     const [, rewritten, next] = await queryAudit(handle.db);
-    const forgedHash = hashEvent(rewritten!.prevHash, normalizeEntry({ ...rewritten!, justification: "forged" }));
+    const forgedHash = hashEvent(
+      rewritten!.prevHash,
+      normalizeEntry({ ...rewritten!, justification: "forged" }, rewritten!.lane),
+    );
 
     await behindTheCodesBack(
       handle,

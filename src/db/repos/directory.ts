@@ -1,8 +1,11 @@
 import { and, eq, inArray, isNull, or, type SQL, sql } from "drizzle-orm";
+import { PgTransaction } from "drizzle-orm/pg-core";
 import type { HeldAssignment } from "../../domain/eligibility.js";
 import { BUILT_IN_POLICY, type Policy, type PolicyOverride, resolvePolicy } from "../../domain/policy.js";
-import { PgTransaction } from "drizzle-orm/pg-core";
-import type { Executor } from "../client.js";
+import { type Executor, resultRows } from "../client.js";
+
+export { resultRows };
+
 import { assignments } from "../schema/assignments.js";
 import { groupMembers, principals } from "../schema/principals.js";
 import { policies, roles, settings } from "../schema/roles.js";
@@ -184,10 +187,4 @@ async function loadRoles(tx: Executor, where: SQL | undefined): Promise<Map<stri
 export async function getSetting<T>(tx: Executor, key: string): Promise<T | undefined> {
   const [row] = await tx.select().from(settings).where(eq(settings.key, key));
   return row?.value as T | undefined;
-}
-
-/** postgres.js returns an array of rows, PGlite an object with `rows`. */
-export function resultRows<T>(result: unknown): T[] {
-  if (Array.isArray(result)) return result as T[];
-  return ((result as { rows?: T[] }).rows ?? []) as T[];
 }

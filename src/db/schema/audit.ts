@@ -1,4 +1,4 @@
-import { bigserial, index, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import { bigserial, index, jsonb, pgTable, smallint, text } from "drizzle-orm/pg-core";
 import { at } from "./columns.js";
 
 /**
@@ -10,6 +10,8 @@ export const auditEvents = pgTable(
   "audit_events",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** Which of the interleaved hash chains the event belongs to (see AUDIT_LANES). */
+    lane: smallint("lane").notNull().default(0),
     at: at("at").notNull(),
     event: text("event").notNull(),
     actor: text("actor").notNull(),
@@ -27,6 +29,7 @@ export const auditEvents = pgTable(
     hash: text("hash").notNull(),
   },
   (t) => [
+    index("audit_lane_idx").on(t.lane, t.id),
     index("audit_at_idx").on(t.at),
     index("audit_subject_idx").on(t.subject, t.at),
     index("audit_role_idx").on(t.role, t.at),
