@@ -69,7 +69,7 @@ async function main() {
       runs.push(await expireBatch(setup, run, replicas));
       const r = runs.at(-1)!;
       console.log(
-        `run ${run + 1}: ${BATCH} revokes confirmed; lag p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`,
+        `run ${run + 1}: ${BATCH} revokes confirmed; lag p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms; node CPU ${r.nodeCpuMs} ms`,
       );
     }
     for (const r of replicas) await r.stop();
@@ -130,6 +130,8 @@ async function fill(handle: DbHandle) {
 }
 
 interface RunFigures {
+  /** CPU time this process spent from the update to the last confirmation (PostgreSQL's is not counted). */
+  nodeCpuMs: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -147,6 +149,7 @@ async function expireBatch(handle: DbHandle, run: number, replicas: { scheduler:
   // In steady state every replica's sweep has seen an end this close long before it comes.
   await Promise.all(replicas.map((r) => r.scheduler.sweep()));
   const started = Date.now();
+  const cpuBefore = process.cpuUsage();
   for (;;) {
     const [row] = await sqlc<{ n: number }[]>`
       select count(*)::int as n from activations where id = any(${ids}) and status = 'ended'`;
@@ -154,6 +157,7 @@ async function expireBatch(handle: DbHandle, run: number, replicas: { scheduler:
     if (Date.now() - started > 120_000) throw new Error(`only ${row!.n} of ${BATCH} ended after 2 minutes`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  const cpu = process.cpuUsage(cpuBefore);
   const rows = await sqlc<{ lag: number }[]>`
     select extract(epoch from (closed_at - ends_at)) * 1000 as lag from activations where id = any(${ids})`;
   const [held] = await sqlc<{ n: number }[]>`
@@ -161,6 +165,7 @@ async function expireBatch(handle: DbHandle, run: number, replicas: { scheduler:
   if (held!.n !== 0) throw new Error(`${held!.n} holdings were not revoked`);
   const lags = rows.map((r) => Math.round(Number(r.lag)));
   return {
+    nodeCpuMs: Math.round((cpu.user + cpu.system) / 1000),
     p50Ms: percentile(lags, 50),
     p99Ms: percentile(lags, 99),
     maxMs: Math.max(...lags),

@@ -1,196 +1,44 @@
 /**
- * `npm run playground`: pim-bot on Teams without a tenant. Starts the bot (embedded PGlite, the
- * example policy, Teams authentication off, bound to 127.0.0.1) and two Microsoft 365 Agents
- * Playgrounds pointed at it: one where Sam Rivera asks for access, one where Dana Park approves.
- *
- * The example policy is used with two changes the playground cannot do without: step-up MFA is
- * off (the playground has no authenticator or passkey) and every role uses the log connector
- * (nothing real to grant on). Everything else — approvers, limits, cards — is the example's.
+ * `npm run playground`: pim-bot on Teams without a tenant, in two browser tabs. See
+ * scripts/playground-demo.ts for what runs; `--screenshot <file.png>` walks through the demo in
+ * headless Chromium instead and saves the requester's view (docs/images/teams-playground.png).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseDocument } from "yaml";
-import { start } from "../src/main.js";
+import { startDemo } from "./playground-demo.js";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const BOT_PORT = Number(process.env.PLAYGROUND_BOT_PORT ?? 3978);
-const TENANT = "7c1f3a52-4b6e-4d2a-9f80-1e2d3c4b5a69";
-/** A Teams channel id the playground's team shows, so alerts and notices land somewhere visible. */
-const ALERTS_CHANNEL = "19:pim-alerts@thread.tacv2";
-
-interface TenantUser {
-  key: string;
-  name: string;
-  email: string;
-  teamsId: string;
-}
-
-export interface PlaygroundPerson extends TenantUser {
-  port: number;
-  role: string;
-}
-
-
-/** People of the example policy (pim.example.yaml); the playground wants exactly five besides the current user. */
-const TENANT_USERS: TenantUser[] = [
-  { key: "sam", name: "Sam Rivera", email: "sam.rivera@example.com", teamsId: "8c1d4e2f-6a3b-4c9d-8e7f-1a2b3c4d5e6f" },
-  { key: "dana", name: "Dana Park", email: "dana.park@example.com", teamsId: "5b3e1c7a-2d4f-4e8b-9a61-0c2f7d9e3b14" },
-  { key: "alice", name: "Alice Adams", email: "alice.adams@example.com", teamsId: "2f4a6c1e-9b8d-4a7f-b3e2-5d6c7a8b9c0d" },
-  { key: "raj", name: "Raj Patel", email: "raj.patel@example.com", teamsId: "9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4" },
-  { key: "bob", name: "Bob Brown", email: "bob.brown@example.com", teamsId: "4d3c2b1a-0f9e-48d7-b6a5-f4e3d2c1b0a9" },
-  // On Slack only in the example; the playground just needs someone in the fifth seat.
-  { key: "carol", name: "Carol Chen", email: "carol.chen@example.com", teamsId: "d4c3b2a1-6e5f-4a7b-8c9d-0e1f2a3b4c5d" },
-];
-
-const seat = (key: string) => TENANT_USERS.find((u) => u.key === key)!;
+const botPort = Number(process.env.PLAYGROUND_BOT_PORT ?? 3978);
 const basePort = Number(process.env.PLAYGROUND_PORT ?? 56150);
 
-/** Who gets a playground of their own: Sam asks for Global Administrator, Dana (security team) approves. */
-export const PEOPLE: PlaygroundPerson[] = [
-  { ...seat("sam"), port: basePort, role: "requester" },
-  { ...seat("dana"), port: basePort + 1, role: "approver" },
-];
-
-/** The example policy, made to work without MFA hardware or real targets. */
-export async function playgroundPolicy(): Promise<string> {
-  const doc = parseDocument(await readFile(join(ROOT, "pim.example.yaml"), "utf8"));
-  doc.setIn(["defaults", "activation", "requireMfa"], false);
-  const roles = doc.get("roles") as { items: unknown[] };
-  roles.items.forEach((_, i) => {
-    doc.setIn(["roles", i, "connector"], doc.createNode({ type: "log" }));
-    if (doc.hasIn(["roles", i, "policy", "activation", "approverStepUp"]))
-      doc.setIn(["roles", i, "policy", "activation", "approverStepUp"], false);
-    if (doc.hasIn(["roles", i, "policy", "activation", "approvalChannel"]))
-      doc.setIn(["roles", i, "policy", "activation", "approvalChannel"], doc.createNode({ teams: ALERTS_CHANNEL }));
-  });
-  doc.setIn(["channels"], doc.createNode({ teams: { alerts: ALERTS_CHANNEL, approvals: ALERTS_CHANNEL } }));
-  return doc.toString();
-}
-
-/** The playground's own configuration: who the current user is, and a team whose channel takes alerts. */
-export function playgroundConfig(person: PlaygroundPerson): string {
-  const others = TENANT_USERS.filter((p) => p.key !== person.key);
-  const user = (p: TenantUser, indent: string) =>
-    [
-      `id: 29:${p.key}`,
-      `name: ${p.name}`,
-      `userPrincipleName: ${p.email}`,
-      `aadObjectId: ${p.teamsId}`,
-      `givenName: ${p.name.split(" ")[0]}`,
-      `surname: ${p.name.split(" ")[1]}`,
-      `email: ${p.email}`,
-    ].join(`\n${indent}`);
-  return `version: "0.1.1"
-tenantId: ${TENANT}
-bot:
-  id: 28:pim-bot-playground
-  name: PIM
-currentUser:
-  ${user(person, "  ")}
-users:
-${others.map((p) => `  - ${user(p, "    ")}`).join("\n")}
-personalChat:
-  id: a:playground-${person.key}
-groupChat:
-  id: 19:playground-group@thread.v2
-  name: Group Chat
-team:
-  id: 19:playground-team@thread.tacv2
-  name: Security
-  aadGroupId: 3f8e2d1c-0b9a-4876-a5b4-c3d2e1f0a9b8
-  channels:
-    - id: ${ALERTS_CHANNEL}
-      name: pim-alerts
-`;
-}
-
-/** The playground CLI from node_modules, run with Node itself (no global install, no download). */
-export function playgroundCli(): string {
-  return createRequire(import.meta.url).resolve("@microsoft/m365agentsplayground/cli.js");
-}
-
-export function startPlayground(person: PlaygroundPerson, configPath: string, botEndpoint: string): ChildProcess {
-  return spawn(
-    process.execPath,
-    [playgroundCli(), "--app-endpoint", botEndpoint, "--channel-id", "msteams", "--port", String(person.port), "--disable-telemetry"],
-    {
-      env: { ...process.env, M365_AGENTS_PLAYGROUND_CONFIG_PATH: configPath, BROWSER: "none" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-}
-
-/** Resolves once the playground answers HTTP on its port, or fails with what it printed. */
-export async function waitForPlayground(child: ChildProcess, port: number, timeoutMs = 30_000): Promise<void> {
-  let output = "";
-  child.stdout?.on("data", (chunk) => (output += chunk));
-  child.stderr?.on("data", (chunk) => (output += chunk));
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the playground exited (${child.exitCode}):\n${output}`);
-    const up = await fetch(`http://127.0.0.1:${port}/`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 200));
+async function main(argv: string[]): Promise<void> {
+  const shotAt = argv.indexOf("--screenshot");
+  const demo = await startDemo({ botPort, basePort, logLevel: process.env.LOG_LEVEL });
+  if (shotAt >= 0) {
+    const { screenshotTour } = await import("./playground-tour.js");
+    try {
+      await screenshotTour(demo, argv[shotAt + 1] ?? "docs/images/teams-playground.png");
+    } finally {
+      await demo.stop();
+    }
+    return;
   }
-  throw new Error(`the playground did not answer on port ${port} within ${timeoutMs} ms:\n${output}`);
-}
-
-async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "pim-playground-"));
-  const policyPath = join(dir, "pim.yaml");
-  await writeFile(policyPath, await playgroundPolicy());
-  const bot = await start({
-    ...process.env,
-    PORT: String(BOT_PORT),
-    HOST: "127.0.0.1",
-    PUBLIC_URL: `http://localhost:${BOT_PORT}`,
-    PGLITE_DIR: join(dir, "data"),
-    PIM_CONFIG: policyPath,
-    TEAMS_AUTH: "off",
-    MICROSOFT_APP_ID: "",
-    SLACK_BOT_TOKEN: "",
-    SLACK_SIGNING_SECRET: "",
-    SLACK_APP_TOKEN: "",
-    DATABASE_URL: "",
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
-  });
-  const endpoint = `http://127.0.0.1:${bot.port}/api/messages`;
-  const children: ChildProcess[] = [];
-  const shutdown = async () => {
-    for (const child of children) if (child.exitCode === null && child.pid) process.kill(child.pid);
-    await bot.stop();
-    await rm(dir, { recursive: true, force: true });
-    process.exit(0);
-  };
-  process.once("SIGINT", () => void shutdown());
-  process.once("SIGTERM", () => void shutdown());
-  for (const person of PEOPLE) {
-    const configPath = join(dir, `${person.key}.yml`);
-    await writeFile(configPath, playgroundConfig(person));
-    const child = startPlayground(person, configPath, endpoint);
-    children.push(child);
-    await waitForPlayground(child, person.port);
-  }
+  const shutdown = () => void demo.stop().then(() => process.exit(0));
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+  const [sam, dana] = demo.people;
   console.log(`
-pim-bot is running on ${endpoint} (Teams authentication OFF: local use only).
+pim-bot is running at ${demo.botEndpoint} (Teams authentication OFF: local use only).
 
-  ${PEOPLE.map((p) => `${p.name.padEnd(11)} (${p.role.padEnd(9)}) → http://localhost:${p.port}`).join("\n  ")}
+  ${demo.people.map((p) => `${p.name.padEnd(11)} (${p.role}) → http://localhost:${p.port}`).join("\n  ")}
 
-Try it: in Sam's playground type "elevate", pick Global Administrator, write why, press Request.
-Dana's playground gets the approval card: press Approve. Sam's card turns Active; press End now.
-Ctrl+C stops everything (the demo database lives in ${dir} and is removed).
+Open both pages first (a playground shows what arrives while its page is open). Then in
+${sam!.name}'s, type "elevate", tick Global Administrator, say why, press Request. ${dana!.name}'s shows
+the approval card: press Approve. ${sam!.name}'s card turns Active; press End now.
+Ctrl+C stops everything and removes the demo database (${demo.dir}).
 `);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().catch((error) => {
+  main(process.argv.slice(2)).catch((error) => {
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);
   });

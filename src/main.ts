@@ -12,6 +12,7 @@ import { ActivityNotices } from "./app/notifications.js";
 import { systemClock } from "./app/ports.js";
 import { ReviewRedraws } from "./app/review-prompts.js";
 import { type ChatPlatform, DisabledPlatform } from "./chat/platform.js";
+import type { SlackHooks } from "./chat/slack/context.js";
 import { SlackPlatform } from "./chat/slack/platform.js";
 import { teamsCredentialsProblem } from "./chat/teams/adapter.js";
 import { TeamsPlatform } from "./chat/teams/platform.js";
@@ -113,7 +114,14 @@ export async function start(source: Record<string, string | undefined>): Promise
   registerExpiringNoticesJob(cron, deps, delivery);
   if (mountAlertsApi(http, handle.db, env.ALERTS_API_TOKEN)) log.info("alerts API at GET /api/alerts");
 
-  const platforms = chatPlatforms(env, deps, log, notifier, alertHooks(deps));
+  // Step-up links on chat cards and `/elevate mfa setup` come from the MFA module.
+  const mfaHooks = {
+    mfaLinkFor: (requestId: string, activationId: string, principalId: string) =>
+      mfa.linkFor(requestId, activationId, principalId),
+    approvalStepUpLinkFor: (requestId: string, approverId: string) => mfa.approvalLinkFor(requestId, approverId),
+    startMfaEnrollment: (principalId: string) => mfa.startEnrollment(principalId),
+  };
+  const platforms = chatPlatforms(env, deps, log, notifier, { ...alertHooks(deps), ...mfaHooks });
   for (const p of platforms) {
     if (p instanceof DisabledPlatform) log.info({ platform: p.name, why: p.why }, `${p.name} is disabled`);
     p.mount(http);
@@ -150,7 +158,7 @@ function chatPlatforms(
   deps: EngineDeps,
   log: Logger,
   notifier: ChatNotifier,
-  hooks: AlertHooks,
+  hooks: AlertHooks & SlackHooks,
 ): ChatPlatform[] {
   const slackMissing = [
     !env.SLACK_BOT_TOKEN && "SLACK_BOT_TOKEN",

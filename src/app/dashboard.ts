@@ -17,7 +17,9 @@ export interface RoleAssignmentCounts {
 
 /** The admin's dashboard counts on the home tab: per role, eligible against standing access. */
 export async function assignmentCounts(db: Executor, now: Date): Promise<RoleAssignmentCounts[]> {
-  const inForce = sql`(${assignments.startsAt} is null or ${assignments.startsAt} <= ${now}) and (${assignments.endsAt} is null or ${assignments.endsAt} > ${now})`;
+  // A raw template does not map a Date the way a column does; postgres.js takes the ISO text.
+  const at = now.toISOString();
+  const inForce = sql`(${assignments.startsAt} is null or ${assignments.startsAt} <= ${at}) and (${assignments.endsAt} is null or ${assignments.endsAt} > ${at})`;
   const rows = await db
     .select({
       roleId: roles.id,

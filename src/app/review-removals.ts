@@ -4,7 +4,6 @@ import { getActivation } from "../db/repos/activations.js";
 import { groupsOf, heldAssignments, resultRows } from "../db/repos/directory.js";
 import { holdingKey } from "../db/repos/outbox.js";
 import { activations } from "../db/schema/activations.js";
-import { outboxJobs } from "../db/schema/outbox.js";
 import type { reviewCampaigns } from "../db/schema/reviews.js";
 import { evaluateEligibility } from "../domain/eligibility.js";
 import { scopeCovers } from "../domain/scope.js";
@@ -30,7 +29,8 @@ export interface RemovedAssignment {
 }
 
 /**
- * Deletes every assignment the campaign decided to remove (one statement), audits each removal,
+ * Deletes every assignment the campaign decided to remove (one statement; a campaign is applied
+ * once, which its callers check), audits each removal,
  * cancels the grants and scheduled revokes still queued for them, and enqueues an immediate revoke
  * for each active one in force, so the connector takes the holding away.
  */
@@ -55,8 +55,7 @@ export async function removeReviewedAssignments(
     await work.tx.execute(sql`
       with removed as (
         delete from assignments a using review_items i
-        where i.campaign_id = ${campaign.id} and i.outcome = 'remove' and i.applied_at is null
-          and a.id = i.assignment_id
+        where i.campaign_id = ${campaign.id} and i.outcome = 'remove' and a.id = i.assignment_id
         returning a.id, i.id as item_id, a.principal_id, a.role_id, a.scope, a.kind, a.starts_at, a.source, i.outcome_by
       )
       select removed.*, p.key as principal_key, r.key as role_key
@@ -80,8 +79,7 @@ export async function removeReviewedAssignments(
   await work.tx.execute(sql`
     update outbox_jobs set status = 'canceled'
     where status = 'pending' and activation_id is null and payload->>'assignmentId' in (
-      select assignment_id from review_items
-      where campaign_id = ${campaign.id} and outcome = 'remove' and applied_at is null)`);
+      select assignment_id from review_items where campaign_id = ${campaign.id} and outcome = 'remove')`);
 
   const revokes = removed
     .filter((a) => a.kind === "active" && (a.startsAt === null || a.startsAt <= work.now))
@@ -96,7 +94,11 @@ export async function removeReviewedAssignments(
       };
       return { id: newId("job"), kind: "revoke", key: holdingKey(payload), activationId: null, payload, runAt: work.now };
     });
-  for (const batch of chunks(revokes, 2_000)) await work.tx.insert(outboxJobs).values(batch);
+  for (const batch of chunks(revokes, 10_000))
+    await work.tx.execute(sql`
+      insert into outbox_jobs (id, kind, key, activation_id, payload, run_at)
+      select id, kind, key, null, payload, ${work.now.toISOString()}::timestamptz
+      from json_to_recordset(${JSON.stringify(batch)}::json) as x(id text, kind text, key text, payload jsonb)`);
   if (revokes[0]) work.emit({ type: "holding.job", jobId: revokes[0].id, runAt: work.now });
 
   await auditMany(

@@ -34,6 +34,13 @@ export interface Connector {
   /** Who holds what on the target now, for drift detection; undefined when the target cannot tell. */
   list(): Promise<Holding[] | undefined>;
   /**
+   * Optional, for targets that can do many in one round trip: the same as calling `grant` for
+   * each, one result per request, in order. The worker uses it when a batch has several.
+   */
+  grantMany?(reqs: GrantRequest[]): Promise<ConnectorResult[]>;
+  /** Optional: the same as calling `revoke` for each, one result per request, in order. */
+  revokeMany?(reqs: RevokeRequest[]): Promise<ConnectorResult[]>;
+  /**
    * What one holding is on the target. Two holdings with the same key are one grant there, so
    * neither may be revoked while the other is still needed. A target that ignores scopes (a
    * PostgreSQL role membership) leaves the scope out. Default: login, role and scope.

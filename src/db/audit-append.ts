@@ -176,3 +176,45 @@ async function claimLane(tx: Executor): Promise<number> {
   lanes.set(tx, lane);
   return lane;
 }
+
+/** Rows per statement of appendAuditBulk: one JSON parameter each, a few MB at most. */
+const BULK_CHUNK = 5_000;
+
+/**
+ * appendAudit for thousands of events in one transaction (an access review closing over 50,000
+ * assignments): the same lane, chain and hashes, but the rows travel as one JSON parameter per
+ * chunk, which the server unpacks many times faster than a VALUES list of 16 parameters a row.
+ * Ids are drawn in the order of the JSON array, so the chain's order is the entries' order.
+ */
+export async function appendAuditBulk(tx: Executor, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const lane = await claimLane(tx);
+  const [last] = await tx
+    .select({ hash: auditEvents.hash })
+    .from(auditEvents)
+    .where(eq(auditEvents.lane, lane))
+    .orderBy(desc(auditEvents.id))
+    .limit(1);
+  let prevHash = last?.hash ?? GENESIS_HASH;
+  const rows = entries.map((entry) => {
+    const content = normalizeEntry(entry, lane);
+    const hash = hashEvent(prevHash, content);
+    const row = { ...content, at: content.at.toISOString(), prevHash, hash };
+    prevHash = hash;
+    return row;
+  });
+  for (let i = 0; i < rows.length; i += BULK_CHUNK) {
+    const chunk = JSON.stringify(rows.slice(i, i + BULK_CHUNK));
+    await tx.execute(sql`
+      insert into audit_events (lane, at, event, actor, subject, role, scope, request_id, activation_id,
+        justification, ticket, decision, approver, data, prev_hash, hash)
+      select x.lane, x.at, x.event, x.actor, x.subject, x.role, x.scope, x."requestId", x."activationId",
+        x.justification, x.ticket, x.decision, x.approver, x.data, x."prevHash", x.hash
+      from rows from (json_to_recordset(${chunk}::json) as (lane smallint, at timestamptz, event text,
+        actor text, subject text, role text, scope text, "requestId" text, "activationId" text,
+        justification text, ticket text, decision text, approver text, data jsonb, "prevHash" text, hash text))
+        with ordinality as x(lane, at, event, actor, subject, role, scope, "requestId", "activationId",
+        justification, ticket, decision, approver, data, "prevHash", hash, n)
+      order by x.n`);
+  }
+}

@@ -8,6 +8,7 @@ import { assignments } from "../db/schema/assignments.js";
 import { principals } from "../db/schema/principals.js";
 import { roles } from "../db/schema/roles.js";
 import { HOLDING_STATUSES } from "../domain/activation.js";
+import { inIds } from "./id-list.js";
 
 /** The little the worker needs to know of a role: its key and where its grants go. */
 export interface RoleTarget {
@@ -21,7 +22,7 @@ export async function roleTargets(db: Executor, ids: string[]): Promise<Map<stri
   const rows = await db
     .select({ id: roles.id, key: roles.key, connector: roles.connector })
     .from(roles)
-    .where(inArray(roles.id, [...new Set(ids)]));
+    .where(inIds(roles.id, [...new Set(ids)]));
   return new Map(rows.map((r) => [r.id, r]));
 }
 
@@ -30,7 +31,7 @@ export async function principalKeys(db: Executor, ids: string[]): Promise<Map<st
   const rows = await db
     .select({ id: principals.id, key: principals.key })
     .from(principals)
-    .where(inArray(principals.id, [...new Set(ids)]));
+    .where(inIds(principals.id, [...new Set(ids)]));
   return new Map(rows.map((r) => [r.id, r.key]));
 }
 
@@ -60,7 +61,7 @@ export async function reasonsHeld(db: Executor, principalIds: string[], now: Dat
         scope: activations.scope,
       })
       .from(activations)
-      .where(and(inArray(activations.principalId, ids), inArray(activations.status, [...HOLDING_STATUSES]))),
+      .where(and(inIds(activations.principalId, ids), inArray(activations.status, [...HOLDING_STATUSES]))),
     db
       .select({
         id: assignments.id,
@@ -71,7 +72,7 @@ export async function reasonsHeld(db: Executor, principalIds: string[], now: Dat
       .from(assignments)
       .where(
         and(
-          inArray(assignments.principalId, ids),
+          inIds(assignments.principalId, ids),
           eq(assignments.kind, "active"),
           sql`(${assignments.startsAt} is null or ${assignments.startsAt} <= ${now.toISOString()}::timestamptz)`,
           sql`(${assignments.endsAt} is null or ${assignments.endsAt} > ${now.toISOString()}::timestamptz)`,

@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { outboxJobs } from "../db/schema/outbox.js";
+import { inIds } from "./id-list.js";
 
 export type JobRow = typeof outboxJobs.$inferSelect;
 
@@ -44,5 +45,5 @@ export async function extendLeases(db: Database, ids: string[], workerId: string
   await db
     .update(outboxJobs)
     .set({ lockedUntil: until })
-    .where(and(inArray(outboxJobs.id, ids), eq(outboxJobs.lockedBy, workerId), eq(outboxJobs.status, "pending")));
+    .where(and(inIds(outboxJobs.id, ids), eq(outboxJobs.lockedBy, workerId), eq(outboxJobs.status, "pending")));
 }

@@ -7,6 +7,8 @@ import type { ConnectorResult } from "../connectors/connector.js";
 import { enqueueHoldingJob } from "../db/repos/outbox.js";
 import { outboxJobs } from "../db/schema/outbox.js";
 import { confirmRevokes } from "./activation-batch.js";
+import { inIds } from "./id-list.js";
+import { withBatchedAudit } from "./batch-audit.js";
 import type { Plan } from "./outbox-plan.js";
 
 export interface RetryPolicy {
@@ -43,48 +45,47 @@ export function backoffMs(
  */
 export async function completeAttempts(deps: EngineDeps, policy: RetryPolicy, attempts: Attempt[]): Promise<void> {
   if (attempts.length === 0) return;
-  await inTransaction(deps, async (work) => {
-    const owned = await work.tx
-      .select({ id: outboxJobs.id })
-      .from(outboxJobs)
-      .where(
-        and(
-          inArray(
-            outboxJobs.id,
-            attempts.map((a) => a.plan.job.id),
-          ),
-          eq(outboxJobs.lockedBy, policy.workerId),
-          eq(outboxJobs.status, "pending"),
-        ),
-      )
-      .orderBy(outboxJobs.id)
-      .for("update");
-    const mine = new Set(owned.map((o) => o.id));
-    const ours = attempts.filter((a) => mine.has(a.plan.job.id));
-    const succeeded = ours.filter((a) => a.outcome.ok);
-    if (succeeded.length > 0)
-      await work.tx
-        .update(outboxJobs)
-        .set({ status: "done", finishedAt: work.now, lockedBy: null, lockedUntil: null, lastError: null })
-        .where(
-          inArray(
-            outboxJobs.id,
-            succeeded.map((a) => a.plan.job.id),
-          ),
-        );
+  await inTransaction(deps, (unit) => withBatchedAudit(unit, async (work) => {
+    const ownedBy = (ids: string[]) =>
+      and(inIds(outboxJobs.id, ids), eq(outboxJobs.lockedBy, policy.workerId), eq(outboxJobs.status, "pending"));
+    const successes = attempts.filter((a) => a.outcome.ok);
+    const done = new Set(
+      successes.length === 0
+        ? []
+        : (
+            await work.tx
+              .update(outboxJobs)
+              .set({ status: "done", finishedAt: work.now, lockedBy: null, lockedUntil: null, lastError: null })
+              .where(ownedBy(successes.map((a) => a.plan.job.id)))
+              .returning({ id: outboxJobs.id })
+          ).map((r) => r.id),
+    );
+    const succeeded = successes.filter((a) => done.has(a.plan.job.id));
     for (const a of succeeded)
       auditAttempt(work, policy, a, { detail: a.outcome.ok ? (a.outcome.detail ?? null) : null });
-    for (const a of ours) if (!a.outcome.ok) await recordFailure(work, policy, a, a.outcome);
+
+    const failures = attempts.filter((a) => !a.outcome.ok);
+    if (failures.length > 0) {
+      const owned = await work.tx
+        .select({ id: outboxJobs.id })
+        .from(outboxJobs)
+        .where(ownedBy(failures.map((a) => a.plan.job.id)))
+        .orderBy(outboxJobs.id)
+        .for("update");
+      const mine = new Set(owned.map((o) => o.id));
+      for (const a of failures)
+        if (mine.has(a.plan.job.id) && !a.outcome.ok) await recordFailure(work, policy, a, a.outcome);
+    }
 
     for (const a of succeeded)
       if (a.plan.job.kind === "grant" && a.plan.job.activationId) await grantConfirmed(work, a.plan.job.activationId);
+    const revoked = succeeded.filter((a) => a.plan.job.kind === "revoke" && a.plan.job.activationId);
     await confirmRevokes(
       work,
-      succeeded
-        .filter((a) => a.plan.job.kind === "revoke" && a.plan.job.activationId)
-        .map((a) => a.plan.job.activationId!),
+      revoked.map((a) => a.plan.job.activationId!),
+      new Map(revoked.map((a) => [a.plan.job.activationId!, { subject: a.plan.subject, role: a.plan.roleKey }])),
     );
-  });
+  }));
 }
 
 async function recordFailure(

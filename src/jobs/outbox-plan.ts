@@ -13,6 +13,7 @@ import { activations } from "../db/schema/activations.js";
 import { assignments } from "../db/schema/assignments.js";
 import { isInForce } from "../domain/eligibility.js";
 import { connectorLookup, keepingReason, principalKeys, reasonsHeld, roleTargets } from "./holding-check.js";
+import { inIds } from "./id-list.js";
 import type { JobRow } from "./outbox-claim.js";
 
 export type JobPayload = HoldingJobPayload & { assignmentId?: string; alertedAt?: string };
@@ -123,7 +124,7 @@ async function grantTargets(db: Executor, grants: JobRow[]) {
       : db
           .select({ id: activations.id, status: activations.status })
           .from(activations)
-          .where(inArray(activations.id, activationIds)),
+          .where(inIds(activations.id, activationIds)),
     assignmentIds.length === 0
       ? []
       : db
@@ -134,7 +135,7 @@ async function grantTargets(db: Executor, grants: JobRow[]) {
             endsAt: assignments.endsAt,
           })
           .from(assignments)
-          .where(inArray(assignments.id, assignmentIds)),
+          .where(inIds(assignments.id, assignmentIds)),
   ]);
   const statusOf = new Map(acts.map((a) => [a.id, a.status]));
   const assignmentOf = new Map(asgs.map((a) => [a.id, a]));

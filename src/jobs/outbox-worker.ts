@@ -21,7 +21,7 @@ export interface OutboxWorkerOptions extends RetryPolicy {
 
 export const DEFAULT_WORKER_OPTIONS: Omit<OutboxWorkerOptions, "workerId"> = {
   leaseMs: 30_000,
-  batchSize: 250,
+  batchSize: 500,
   concurrency: 16,
   completionLingerMs: 10,
   maxGrantAttempts: 8,
@@ -69,8 +69,9 @@ export class OutboxWorker {
       const completions = new CompletionQueue(plans.length, this.opts.completionLingerMs, (batch) =>
         this.complete(batch, inFlight),
       );
-      await runLimited(plans, this.opts.concurrency, async (plan, order) => {
-        completions.push({ plan, order, ...(await this.attempt(plan)) });
+      await runLimited(callUnits(plans), this.opts.concurrency, async (unit) => {
+        const outcomes = await this.attempt(unit.map((u) => u.plan));
+        for (const [i, u] of unit.entries()) completions.push({ plan: u.plan, order: u.order, ...outcomes[i]! });
       });
       await completions.idle();
     } finally {
@@ -90,16 +91,30 @@ export class OutboxWorker {
     return total;
   }
 
-  private async attempt(plan: Plan): Promise<{ outcome: ConnectorResult; skipped: boolean }> {
-    if (plan.skip) return { outcome: { ok: true, detail: plan.skip }, skipped: true };
-    if (plan.failure) return { outcome: plan.failure, skipped: false };
-    const { connector, request } = plan;
+  /** Runs one call, or one batched call for several plans of the same connector and kind. */
+  private async attempt(plans: Plan[]): Promise<{ outcome: ConnectorResult; skipped: boolean }[]> {
+    const first = plans[0]!;
+    if (plans.length === 1) {
+      if (first.skip) return [{ outcome: { ok: true, detail: first.skip }, skipped: true }];
+      if (first.failure) return [{ outcome: first.failure, skipped: false }];
+    }
+    const connector = first.connector!;
     try {
-      const outcome = plan.job.kind === "grant" ? await connector!.grant(request!) : await connector!.revoke(request!);
-      return { outcome, skipped: false };
+      const requests = plans.map((p) => p.request!);
+      const outcomes =
+        plans.length === 1
+          ? [first.job.kind === "grant" ? await connector.grant(requests[0]!) : await connector.revoke(requests[0]!)]
+          : first.job.kind === "grant"
+            ? await connector.grantMany!(requests)
+            : await connector.revokeMany!(requests);
+      if (outcomes.length !== plans.length)
+        throw new Error(
+          `the ${connector.type} connector answered ${outcomes.length} results for ${plans.length} calls`,
+        );
+      return outcomes.map((outcome) => ({ outcome, skipped: false }));
     } catch (error) {
       // A connector that throws has broken its contract; its target may still come back.
-      return { outcome: { ok: false, retryable: true, error: errorText(error) }, skipped: false };
+      return plans.map(() => ({ outcome: { ok: false, retryable: true, error: errorText(error) }, skipped: false }));
     }
   }
 
@@ -181,15 +196,40 @@ class CompletionQueue {
   }
 }
 
-async function runLimited<T>(items: T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      await fn(items[index]!, index);
-    }
+    while (next < items.length) await fn(items[next++]!);
   });
   await Promise.all(lanes);
+}
+
+const MAX_CALLS_PER_BATCH = 500;
+
+/**
+ * How a batch of plans becomes target calls: plans for a connector that takes many at once go
+ * together, by kind; every other plan is a call of its own. Skips and failures need no call.
+ */
+function callUnits(plans: Plan[]): { plan: Plan; order: number }[][] {
+  const units: { plan: Plan; order: number }[][] = [];
+  const batched = new Map<unknown, Map<string, { plan: Plan; order: number }[]>>();
+  plans.forEach((plan, order) => {
+    const c = plan.connector;
+    const many = c && !plan.skip && !plan.failure && (plan.job.kind === "grant" ? c.grantMany : c.revokeMany);
+    if (!many) {
+      units.push([{ plan, order }]);
+      return;
+    }
+    const byKind = batched.get(c) ?? new Map<string, { plan: Plan; order: number }[]>();
+    batched.set(c, byKind);
+    const group = byKind.get(plan.job.kind) ?? [];
+    byKind.set(plan.job.kind, group);
+    group.push({ plan, order });
+  });
+  for (const byKind of batched.values())
+    for (const group of byKind.values())
+      for (let i = 0; i < group.length; i += MAX_CALLS_PER_BATCH) units.push(group.slice(i, i + MAX_CALLS_PER_BATCH));
+  return units;
 }
 
 function errorText(error: unknown): string {

@@ -2,7 +2,13 @@ import type { Logger } from "pino";
 import type { EngineDeps } from "../app/context.js";
 import type { Delivery } from "../app/delivery.js";
 import { sendReminders } from "../app/review-prompts.js";
-import { campaignsDue, claimDueReminders, closeReview, declaredReviews, startDeclaredReview } from "../app/run-review.js";
+import {
+  campaignsDue,
+  claimDueReminders,
+  closeReview,
+  declaredReviews,
+  startDeclaredReview,
+} from "../app/run-review.js";
 import type { PimReview } from "../config/pim-file.js";
 import { DAY, MINUTE } from "../domain/duration.js";
 import { recurrenceCron } from "../domain/review-rules.js";
@@ -47,7 +53,10 @@ export class ReviewsJob {
       const started = await startDeclaredReview(this.deps, review, slot);
       if (!started) continue;
       outcome.started.push(started.campaign.id);
-      this.log.info({ review: review.name, campaignId: started.campaign.id, items: started.items }, "access review started");
+      this.log.info(
+        { review: review.name, campaignId: started.campaign.id, items: started.items },
+        "access review started",
+      );
     }
     for (const campaign of await claimDueReminders(this.deps)) {
       outcome.reminded.push(campaign.id);

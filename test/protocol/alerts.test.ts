@@ -81,7 +81,8 @@ describeEachDatabase("alerts, rule by rule", (driver) => {
     const trail = await w.db
       .select({ event: auditEvents.event })
       .from(auditEvents)
-      .where(sql`${auditEvents.data}->>'condition' = ${condition}`);
+      .where(sql`${auditEvents.data}->>'condition' = ${condition}`)
+      .orderBy(auditEvents.id);
     expect(trail.map((t) => t.event)).toEqual(["alert.opened", "alert.resolved"]);
     expect(w.slackApi.violations).toEqual([]);
     expect(w.errors).toEqual([]);
@@ -185,7 +186,7 @@ describeEachDatabase("alerts, rule by rule", (driver) => {
 
   it("an unauthorized approval attempt", async () => {
     const asked = await requestActivation(w.deps, {
-      requesterId: await w.principalId("alice"),
+      requesterId: await w.principalId("bob"),
       roles: [{ roleId: await w.engine.role("db-admin") }],
       durationMs: HOUR,
       justification: "fix",

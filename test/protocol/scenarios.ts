@@ -232,8 +232,20 @@ export const SCENARIOS: Scenario[] = [
     steps: [
       { do: "request", user: "alice", roles: ["db-admin"], duration: "1h", ...asked() },
       { do: "cancel", user: "alice" },
-      { expect: "card", user: "alice", kind: "requester", shows: ["Canceled", "You canceled this request."], buttons: [] },
-      { expect: "card", user: "carol", kind: "approver", shows: ["Canceled", "The requester canceled this request."], buttons: [] },
+      {
+        expect: "card",
+        user: "alice",
+        kind: "requester",
+        shows: ["Canceled", "You canceled this request."],
+        buttons: [],
+      },
+      {
+        expect: "card",
+        user: "carol",
+        kind: "approver",
+        shows: ["Canceled", "The requester canceled this request."],
+        buttons: [],
+      },
       { do: "approve", user: "carol", stale: true },
       { expect: "note", user: "carol", shows: ["already canceled"] },
       { expect: "held", user: "alice", role: "db-admin", held: false },

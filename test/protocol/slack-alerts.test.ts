@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { AlertView } from "../../src/chat/views/alert.js";
 import { describeEachDatabase } from "../helpers/databases.js";
-import { SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
+import { type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
 import { type SlackWorld, startSlackWorld } from "../support/slack/slack-world.js";
 
 describeEachDatabase("Slack: the alert channel", (driver) => {
@@ -49,7 +49,9 @@ describeEachDatabase("Slack: the alert channel", (driver) => {
     );
     expect(errors).toEqual({});
     await w.runJobs();
-    const texts = channel().map((c) => c.text).join("\n---\n");
+    const texts = channel()
+      .map((c) => c.text)
+      .join("\n---\n");
     expect(texts).toContain("Alert: Break-glass account used");
     expect(texts).toContain("Break Glass activated Database Administrator");
     expect(await slackScenarioWorld(w).held("glass", "db-admin")).toBe(true);

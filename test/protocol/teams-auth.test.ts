@@ -47,8 +47,12 @@ describeEachDatabase("Teams: authentication with an app id", (driver) => {
   }
 
   const stored = async () =>
-    (await w.deps.db.select().from(teamsConversations).where(eq(teamsConversations.conversationId, where.conversationId)))
-      .length === 1;
+    (
+      await w.deps.db
+        .select()
+        .from(teamsConversations)
+        .where(eq(teamsConversations.conversationId, where.conversationId))
+    ).length === 1;
 
   const claims = () => ({ aud: APP_ID, serviceurl: w.connector.serviceUrl, tid: TENANT_ID });
 
@@ -80,14 +84,20 @@ describeEachDatabase("Teams: authentication with an app id", (driver) => {
   });
 
   it("refuses a token for another service URL, so nobody can point replies elsewhere", async () => {
-    expect((await refresh(`Bearer ${issuer.token({ ...claims(), serviceurl: "https://evil.example/" })}`)).status).toBe(401);
+    expect((await refresh(`Bearer ${issuer.token({ ...claims(), serviceurl: "https://evil.example/" })}`)).status).toBe(
+      401,
+    );
     expect(await stored()).toBe(false);
   });
 
   it("refuses an expired token and one from another issuer", async () => {
     const past = Math.floor(Date.now() / 1000) - 7200;
-    expect((await refresh(`Bearer ${issuer.token({ ...claims(), iat: past, nbf: past, exp: past + 600 })}`)).status).toBe(401);
-    expect((await refresh(`Bearer ${issuer.token({ ...claims(), iss: "https://sts.evil.example/" })}`)).status).toBe(401);
+    expect(
+      (await refresh(`Bearer ${issuer.token({ ...claims(), iat: past, nbf: past, exp: past + 600 })}`)).status,
+    ).toBe(401);
+    expect((await refresh(`Bearer ${issuer.token({ ...claims(), iss: "https://sts.evil.example/" })}`)).status).toBe(
+      401,
+    );
     expect((await refresh("Basic YWxpY2U6c2VjcmV0")).status).toBe(401);
     expect(await stored()).toBe(false);
   });

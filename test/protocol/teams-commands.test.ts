@@ -107,7 +107,9 @@ describeEachDatabase("Teams: commands, installs and who is who", (driver) => {
 
   it("reads a command in a channel with the bot @mentioned", async () => {
     const channel = { conversationId: "19:ops@thread.tacv2;messageid=171", kind: "channel" as const };
-    expect(await say("alice", "<at>PIM</at> help", channel)).toContain("elevate pending — requests waiting for your decision");
+    expect(await say("alice", "<at>PIM</at> help", channel)).toContain(
+      "elevate pending — requests waiting for your decision",
+    );
     const [row] = await w.deps.db
       .select()
       .from(teamsConversations)
@@ -135,7 +137,11 @@ describeEachDatabase("Teams: reaching approvers proactively", (driver) => {
     ).toEqual({});
     const bob = teamsUser("bob");
     const created = w.connector.created.find((c) => c.memberId === bob.aadObjectId);
-    expect(created).toEqual({ conversationId: `a:dm-${bob.aadObjectId}`, memberId: bob.aadObjectId, tenantId: TENANT_ID });
+    expect(created).toEqual({
+      conversationId: `a:dm-${bob.aadObjectId}`,
+      memberId: bob.aadObjectId,
+      tenantId: TENANT_ID,
+    });
     const bobsCard = await w.card("bob", "approver");
     expect(bobsCard?.conversationId).toBe(created!.conversationId);
     // Carol installed the app: her stored chat is used, none is created.

@@ -8,7 +8,10 @@ import { startTeamsWorld, type TeamsWorld, teamsUser } from "../support/teams/te
 type Json = Record<string, unknown>;
 
 const ids = (card: Json) => readCard(card).inputs.map((i) => i.id);
-const choices = (card: Json, id: string) => readCard(card).inputs.find((i) => i.id === id)!.choices.map((c) => c.title);
+const choices = (card: Json, id: string) =>
+  readCard(card)
+    .inputs.find((i) => i.id === id)!
+    .choices.map((c) => c.title);
 const HOUR = 3_600_000;
 
 describeEachDatabase("Teams: the request form", (driver) => {
@@ -50,7 +53,11 @@ describeEachDatabase("Teams: the request form", (driver) => {
   it("shows a missing justification and a wrong ticket on the card, under their fields, keeping what was typed", async () => {
     const dbAdmin = await w.engine.role("db-admin");
     const form = await d.openForm("alice");
-    const noReason = await d.submitForm("alice", form, { roles: dbAdmin, duration: String(HOUR), ticket: "INC-123456" });
+    const noReason = await d.submitForm("alice", form, {
+      roles: dbAdmin,
+      duration: String(HOUR),
+      ticket: "INC-123456",
+    });
     expect(fieldErrors(noReason)).toEqual({
       justification: "Database Administrator requires a justification: say why you need it.",
     });
@@ -62,7 +69,12 @@ describeEachDatabase("Teams: the request form", (driver) => {
     });
     expect(fieldErrors(badTicket)).toEqual({ ticket: "Ticket must look like INC-123456." });
     const kept = Object.fromEntries(readCard(badTicket).inputs.map((i) => [i.id, i.value]));
-    expect(kept).toMatchObject({ roles: dbAdmin, justification: "Fix the index", ticket: "JIRA-1", duration: String(HOUR) });
+    expect(kept).toMatchObject({
+      roles: dbAdmin,
+      justification: "Fix the index",
+      ticket: "JIRA-1",
+      duration: String(HOUR),
+    });
     // The refused form stays in the chat with its errors, not just in the clicker's view.
     const stored = w.connector.message(form.conversationId, form.id)!;
     expect(fieldErrors(cardOf(stored.activity)!)).toEqual({ ticket: "Ticket must look like INC-123456." });
@@ -75,10 +87,14 @@ describeEachDatabase("Teams: the request form", (driver) => {
       roles: "Pick at least one role.",
     });
     const reader = await w.engine.role("reader");
-    expect(fieldErrors(await d.submitForm("alice", form, { roles: reader, duration: String(9 * HOUR), justification: "x" }))).toEqual({
+    expect(
+      fieldErrors(await d.submitForm("alice", form, { roles: reader, duration: String(9 * HOUR), justification: "x" })),
+    ).toEqual({
       duration: "Reader can be active for at most 8h; you asked for 9h.",
     });
-    expect(fieldErrors(await d.submitForm("alice", form, { roles: reader, duration: "soon", justification: "x" }))).toEqual({
+    expect(
+      fieldErrors(await d.submitForm("alice", form, { roles: reader, duration: "soon", justification: "x" })),
+    ).toEqual({
       duration: "Pick how long you need it.",
     });
     expect(fieldErrors(await d.submitForm("alice", form, { roles: "rol_forged", justification: "x" }))).toEqual({
@@ -103,18 +119,29 @@ describeEachDatabase("Teams: the request form", (driver) => {
 
   it("extends an active role from its card: the extension form comes next, and the extension goes through policy", async () => {
     const form = await d.openForm("alice");
-    await d.submitForm("alice", form, { roles: await w.engine.role("reader"), duration: String(HOUR), justification: "Logs" });
+    await d.submitForm("alice", form, {
+      roles: await w.engine.role("reader"),
+      duration: String(HOUR),
+      justification: "Logs",
+    });
     await w.runJobs();
     const card = (await w.card("alice", "requester"))!;
     const where = { conversationId: card.conversationId, kind: "personal" as const };
     const before = w.connector.inConversation(card.conversationId).length;
-    const answer = readCard(answeredCard(await d.clickButton(teamsUser("alice"), where, card, cardOf(card.activity)!, "Extend")));
+    const answer = readCard(
+      answeredCard(await d.clickButton(teamsUser("alice"), where, card, cardOf(card.activity)!, "Extend")),
+    );
     expect(answer.notices).toEqual(["The extension form is the next message."]);
-    const extendForm = w.connector.inConversation(card.conversationId).slice(before).find((m) => readCard(cardOf(m.activity)!).text.includes("Extend Reader"))!;
+    const extendForm = w.connector
+      .inConversation(card.conversationId)
+      .slice(before)
+      .find((m) => readCard(cardOf(m.activity)!).text.includes("Extend Reader"))!;
     const extendCard = cardOf(extendForm.activity)!;
     expect(readCard(extendCard).inputs.find((i) => i.id === "justification")!.value).toBe("Logs");
     const sent = answeredCard(
-      await d.clickButton(teamsUser("alice"), where, extendForm, extendCard, "Ask for more time", { duration: String(4 * HOUR) }),
+      await d.clickButton(teamsUser("alice"), where, extendForm, extendCard, "Ask for more time", {
+        duration: String(4 * HOUR),
+      }),
     );
     expect(readCard(sent).text).toContain("Extension requested");
     await w.runJobs();

@@ -41,7 +41,9 @@ describeEachDatabase("Teams: refused clicks", (driver) => {
     const refused = await queryAudit(w.deps.db, { event: "approval.refused", requestId });
     expect(refused.map((r) => [r.actor, r.data.code])).toContainEqual(["frank", "NOT_AN_APPROVER"]);
     await w.settle();
-    const alerts = w.connector.inConversation("19:pim-alerts@thread.tacv2").map((m) => readCard(cardOf(m.activity)!).text);
+    const alerts = w.connector
+      .inConversation("19:pim-alerts@thread.tacv2")
+      .map((m) => readCard(cardOf(m.activity)!).text);
     expect(alerts.join("\n")).toContain("Unauthorized approval attempt (frank)");
     expect(await listForPrincipal(w.deps.db, await w.engine.user("alice"), ["pending_approval"])).toHaveLength(1);
   });
@@ -68,10 +70,16 @@ describeEachDatabase("Teams: refused clicks", (driver) => {
     const bobsCard = (await w.card("bob", "approver", requestId))!;
     const frank = teamsUser("frank");
     // Frank's client sends Bob's display name: identity is the Entra id and member list, never the name.
-    const sent = await w.teams.click({ ...frank, name: "Bob Brown" }, w.teams.personal(frank), bobsCard.id, "pim.approve", {
-      value: requestId,
-      view: "tracked",
-    });
+    const sent = await w.teams.click(
+      { ...frank, name: "Bob Brown" },
+      w.teams.personal(frank),
+      bobsCard.id,
+      "pim.approve",
+      {
+        value: requestId,
+        view: "tracked",
+      },
+    );
     expect(readCard(answeredCard(sent)).text).toContain("You are not an approver for this request.");
   });
 

@@ -4,7 +4,7 @@
  * clock, against DATABASE_URL. Prints one JSON line {"ready":true} once running; SIGTERM stops
  * it cleanly, SIGKILL is what the tests use to simulate a crash.
  *
- *   DATABASE_URL=postgres://… WORKER_ID=w1 LEASE_MS=2000 node --import tsx test/support/worker-process.ts
+ *   DATABASE_URL=postgres://… WORKER_ID=w1 LEASE_MS=2000 [BATCH_SIZE=50] node --import tsx test/support/worker-process.ts
  */
 import pino from "pino";
 import type { EngineDeps } from "../../src/app/context.js";
@@ -24,6 +24,7 @@ const connectors = new ConnectorRegistry(handle.db, { env });
 const worker = new OutboxWorker(deps, connectors, log, {
   workerId: env.WORKER_ID ?? `proc-${process.pid}`,
   leaseMs: Number(env.LEASE_MS ?? 30_000),
+  ...(env.BATCH_SIZE ? { batchSize: Number(env.BATCH_SIZE) } : {}),
 });
 
 let stopping = false;
@@ -34,6 +35,7 @@ if (env.WORKER_MODE === "scheduler") {
   const scheduler = new Scheduler(deps, worker, log, {
     sweepIntervalMs: Number(env.SWEEP_MS ?? 1_000),
     timerHorizonMs: 10 * 60_000,
+    ...(env.BATCH_SIZE ? { expiryBatchSize: Number(env.BATCH_SIZE) } : {}),
   });
   bus.subscribe(scheduler.onEvent);
   await scheduler.start();

@@ -17,7 +17,8 @@ import { readCard, unescapeMarkdown } from "../support/teams/read-card.js";
 
 type Json = Record<string, unknown>;
 
-const EVIL = "[click](https://evil.example) <at>Everyone</at> **now** _x_ ~y~ `z` # h > q {{DATE(2017-02-14T06:08:39Z, SHORT)}}";
+const EVIL =
+  "[click](https://evil.example) <at>Everyone</at> **now** _x_ ~y~ `z` # h > q {{DATE(2017-02-14T06:08:39Z, SHORT)}}";
 
 /** Every string Teams reads as markdown: TextBlock text and facts. TextRuns are never markdown. */
 function markdownOf(card: unknown): string[] {
@@ -85,7 +86,11 @@ describe("Teams cards: within Teams' limits", () => {
       tone: "info",
       summary: "big",
       blocks: [
-        ...Array.from({ length: 40 }, (_, i) => ({ type: "quote" as const, label: `Quote ${i}`, text: "€".repeat(3_000) })),
+        ...Array.from({ length: 40 }, (_, i) => ({
+          type: "quote" as const,
+          label: `Quote ${i}`,
+          text: "€".repeat(3_000),
+        })),
         { type: "buttons", buttons: [{ kind: "action", action: "pim.approve", value: "req_1", label: "Approve" }] },
       ],
     };

@@ -1,17 +1,11 @@
 import type { App, RespondFn, SlashCommand } from "@slack/bolt";
 import { deactivate } from "../../app/end-activation.js";
-import {
-  findHolding,
-  getRequestView,
-  myActivations,
-  pendingForApprover,
-  type RequestView,
-} from "../../app/queries.js";
+import { findHolding, getRequestView, myActivations, pendingForApprover, type RequestView } from "../../app/queries.js";
 import { rolesByIds } from "../../db/repos/directory.js";
 import type { Card } from "../views/card.js";
 import { helpCard } from "../views/help.js";
-import { requestableRoles } from "../views/request-form.js";
 import { pendingListCard } from "../views/pending-list.js";
+import { requestableRoles } from "../views/request-form.js";
 import { rolesListCard } from "../views/roles-list.js";
 import { statusCard } from "../views/status.js";
 import type { Principal, SlackContext } from "./context.js";

@@ -1,10 +1,11 @@
 import type { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TurnContext } from "botbuilder";
-import { decide, type DecideRefusal } from "../../app/decide.js";
+import { type DecideRefusal, decide } from "../../app/decide.js";
 import { cancelRequest, deactivate } from "../../app/end-activation.js";
 import { getRequestView } from "../../app/queries.js";
 import { ACTIONS, FORMS } from "../views/action-ids.js";
 import { alreadyDecidedLine } from "../views/approval-card.js";
 import { plainText, type Rich } from "../views/card.js";
+import { redrawSource, VIEWS } from "./card-source.js";
 import {
   adaptiveCard,
   CARD_CONTENT_TYPE,
@@ -15,7 +16,6 @@ import {
   REFRESH_VERB,
   renderCard,
 } from "./cards.js";
-import { redrawSource, VIEWS } from "./card-source.js";
 import type { Principal, TeamsContext } from "./context.js";
 import { openExtendForm, submitExtendForm } from "./extend-flow.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";
@@ -42,7 +42,10 @@ const messageResponse = (text: string): AdaptiveCardInvokeResponse => ({
   value: text as unknown as Record<string, unknown>,
 });
 
-const attention = (text: Rich | string): Notice => ({ text: typeof text === "string" ? [text] : text, tone: "attention" });
+const attention = (text: Rich | string): Notice => ({
+  text: typeof text === "string" ? [text] : text,
+  tone: "attention",
+});
 const good = (text: string): Notice => ({ text: [text], tone: "good" });
 
 /**
@@ -154,7 +157,8 @@ const HANDLERS: Record<string, Handler> = {
   },
 
   [ACTIONS.acknowledge]: async (ctx, _turn, me, alertId) => {
-    if (!ctx.hooks.acknowledgeAlert) return { notice: attention("Acknowledging alerts is not available in this version.") };
+    if (!ctx.hooks.acknowledgeAlert)
+      return { notice: attention("Acknowledging alerts is not available in this version.") };
     const alert = await ctx.hooks.acknowledgeAlert(alertId, me.id);
     if (alert) await ctx.notifier.showAlert(alert);
     return { notice: good(alert ? `Acknowledged: ${alert.title}.` : "This alert is gone.") };

@@ -76,7 +76,12 @@ export function createTeamsAdapter(settings: TeamsAuthSettings, log: Logger): Cl
   const adapter = new CloudAdapter(new StrictAuthentication(options));
   adapter.onTurnError = async (turn: TurnContext, error: Error) => {
     log.error(
-      { err: error, activityType: turn.activity.type, activityId: turn.activity.id, conversation: turn.activity.conversation?.id },
+      {
+        err: error,
+        activityType: turn.activity.type,
+        activityId: turn.activity.id,
+        conversation: turn.activity.conversation?.id,
+      },
       "teams turn failed",
     );
     if (turn.activity.type === "message")

@@ -22,38 +22,47 @@ export class PimTeamsBot extends TeamsActivityHandler {
   constructor(private readonly ctx: TeamsContext) {
     super();
     this.onMessage(async (turn, next) => {
-      const me = await this.seen(turn);
+      const { me } = await this.seen(turn);
       await onCommand(ctx, turn, me);
       await next();
     });
     this.onConversationUpdate(async (turn, next) => {
-      await this.seen(turn);
+      const { isNew } = await this.seen(turn);
       const botAdded = (turn.activity.membersAdded ?? []).some((m) => m.id === turn.activity.recipient?.id);
-      if (botAdded && isPersonal(turn))
-        await replyCard(
-          turn,
-          helpCard(ctx.command, "Hello! I give privileged roles for a while, when you need them and with approval where the policy asks."),
-          "help",
-        );
+      if (botAdded && isNew) await this.welcome(turn);
       await next();
     });
     this.onInstallationUpdate(async (turn, next) => {
-      await this.seen(turn);
+      const { isNew } = await this.seen(turn);
+      if (turn.activity.action === "add" && isNew) await this.welcome(turn);
       await next();
     });
+  }
+
+  /** Teams repeats install events (the playground on every page load): a chat is greeted once, when first seen. */
+  private async welcome(turn: TurnContext): Promise<void> {
+    if (!isPersonal(turn)) return;
+    await replyCard(
+      turn,
+      helpCard(
+        this.ctx.command,
+        "Hello! I give privileged roles for a while, when you need them and with approval where the policy asks.",
+      ),
+      "help",
+    );
   }
 
   protected override async onAdaptiveCardInvoke(
     turn: TurnContext,
     invoke: AdaptiveCardInvokeValue,
   ): Promise<AdaptiveCardInvokeResponse> {
-    return onCardAction(this.ctx, turn, invoke, await this.seen(turn));
+    return onCardAction(this.ctx, turn, invoke, (await this.seen(turn)).me);
   }
 
   /** Who sent the activity (undefined: not in pim.yaml), after storing where the conversation is. */
-  private async seen(turn: TurnContext): Promise<Principal | undefined> {
+  private async seen(turn: TurnContext): Promise<{ me: Principal | undefined; isNew: boolean }> {
     const me = turn.activity.from?.id ? await this.ctx.identity.resolve(turn) : undefined;
-    await this.ctx.conversations.remember(turn.activity, me?.id ?? null);
-    return me;
+    const isNew = await this.ctx.conversations.remember(turn.activity, me?.id ?? null);
+    return { me, isNew };
   }
 }

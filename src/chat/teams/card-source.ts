@@ -53,7 +53,12 @@ export async function redrawSource(
   }
 }
 
-async function redrawTracked(ctx: TeamsContext, turn: TurnContext, me: Principal, now: Date): Promise<SourceCard | null> {
+async function redrawTracked(
+  ctx: TeamsContext,
+  turn: TurnContext,
+  me: Principal,
+  now: Date,
+): Promise<SourceCard | null> {
   const { activity } = turn;
   const conversationId = baseConversationId(activity.conversation?.id ?? "");
   const row = activity.replyToId ? await teamsCardAt(ctx.deps.db, conversationId, activity.replyToId) : null;

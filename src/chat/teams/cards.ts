@@ -55,7 +55,17 @@ export function escapeMarkdown(text: string): string {
 
 /** TextRuns are never markdown, but Teams still expands `{{DATE(…)}}` in them: break the braces apart. */
 export function runText(text: string): string {
-  return text.replace(/\{\{/g, "{\u200b{").replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
+  return stripControls(text.replace(/\{\{/g, "{\u200b{"));
+}
+
+/** Control characters other than tab and newlines: invisible, and some clients refuse them. */
+function stripControls(text: string): string {
+  let out = "";
+  for (const ch of text) {
+    const code = ch.charCodeAt(0);
+    if (code >= 0x20 || code === 0x09 || code === 0x0a || code === 0x0d) out += ch;
+  }
+  return out;
 }
 
 /** Cuts text to `max` characters with a marker, never inside a surrogate pair. */
@@ -212,7 +222,13 @@ export function noticeBlocks(notice: NonNullable<RenderOptions["notice"]>): Json
 }
 
 export function adaptiveCard(body: Json[], extra: Json = {}): Json {
-  return { type: "AdaptiveCard", $schema: "http://adaptivecards.io/schemas/adaptive-card.json", version: CARD_VERSION, body, ...extra };
+  return {
+    type: "AdaptiveCard",
+    $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
+    version: CARD_VERSION,
+    body,
+    ...extra,
+  };
 }
 
 /** A refresh clause: Teams calls back with REFRESH_VERB when one of these users looks at the card. */

@@ -57,10 +57,18 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     await replyCard(turn, statusCard(await myRequests(ctx, me, now), now), "status");
   },
   roles: async (ctx, turn, me) => {
-    await replyCard(turn, rolesListCard(await eligibleRoles(ctx.deps.db, me.id, ctx.deps.clock.now()), ctx.askWho), "roles");
+    await replyCard(
+      turn,
+      rolesListCard(await eligibleRoles(ctx.deps.db, me.id, ctx.deps.clock.now()), ctx.askWho),
+      "roles",
+    );
   },
   pending: async (ctx, turn, me) => {
-    await replyCard(turn, pendingListCard(await pendingForApprover(ctx.deps.db, me.id, ctx.deps.clock.now())), "pending");
+    await replyCard(
+      turn,
+      pendingListCard(await pendingForApprover(ctx.deps.db, me.id, ctx.deps.clock.now())),
+      "pending",
+    );
   },
   end: async (ctx, turn, me, args) => {
     const holding = (await findHolding(ctx.deps.db, me.id, args || null)).filter((a) => a.status === "active");
@@ -69,7 +77,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     if (holding.length > 1) return SUBCOMMANDS.status!(ctx, turn, me, "");
     const ended = await deactivate(ctx.deps, holding[0]!.id, me.id);
     const role = (await rolesByIds(ctx.deps.db, [holding[0]!.roleId])).get(holding[0]!.roleId);
-    await replyNote(turn, ended.ok ? `Ending ${role?.name ?? "the role"} now; it is being revoked.` : ended.error.message);
+    await replyNote(
+      turn,
+      ended.ok ? `Ending ${role?.name ?? "the role"} now; it is being revoked.` : ended.error.message,
+    );
   },
   extend: async (ctx, turn, me, args) => {
     const holding = (await findHolding(ctx.deps.db, me.id, args || null)).filter((a) => a.status === "active");

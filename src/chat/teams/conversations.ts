@@ -1,9 +1,4 @@
-import {
-  type Activity,
-  type CloudAdapter,
-  type ConversationParameters,
-  type ConversationReference,
-} from "botbuilder";
+import type { Activity, CloudAdapter, ConversationParameters, ConversationReference } from "botbuilder";
 import type { Logger } from "pino";
 import type { EngineDeps } from "../../app/context.js";
 import type { PersonView } from "../../app/queries.js";
@@ -56,10 +51,13 @@ export class TeamsConversations {
     return Boolean(person.teamsId) || this.reachable.has(person.id);
   }
 
-  /** Stores the reference an incoming activity carries (every message, click and install refreshes it). */
-  async remember(activity: Partial<Activity>, principalId: string | null): Promise<void> {
+  /**
+   * Stores the reference an incoming activity carries (every message, click and install
+   * refreshes it); true when the conversation was not known before.
+   */
+  async remember(activity: Partial<Activity>, principalId: string | null): Promise<boolean> {
     const conversation = activity.conversation;
-    if (!conversation?.id || !activity.serviceUrl) return;
+    if (!conversation?.id || !activity.serviceUrl) return false;
     const kind = kindOf(conversation.conversationType);
     const personal = kind === "personal";
     const tenantId =
@@ -74,8 +72,10 @@ export class TeamsConversations {
       serviceUrl: activity.serviceUrl,
       botId: activity.recipient?.id ?? null,
     };
+    const known = await teamsConversationById(this.deps.db, ref.conversationId);
     await saveTeamsConversation(this.deps.db, ref, this.deps.clock.now());
     if (personal && principalId) this.reachable.add(principalId);
+    return !known;
   }
 
   /** The reference to post into a conversation: the stored one, else the latest region and bot id seen. */
@@ -136,7 +136,16 @@ export class TeamsConversations {
     if (!created) return null;
     await saveTeamsConversation(
       this.deps.db,
-      { conversationId: created, kind: "personal", aadObjectId, userId: null, principalId, tenantId, serviceUrl, botId },
+      {
+        conversationId: created,
+        kind: "personal",
+        aadObjectId,
+        userId: null,
+        principalId,
+        tenantId,
+        serviceUrl,
+        botId,
+      },
       this.deps.clock.now(),
     );
     this.reachable.add(principalId);

@@ -34,7 +34,12 @@ export async function openExtendForm(
   return null;
 }
 
-export async function submitExtendForm(ctx: TeamsContext, me: Principal, activationId: string, data: Json): Promise<Json> {
+export async function submitExtendForm(
+  ctx: TeamsContext,
+  me: Principal,
+  activationId: string,
+  data: Json,
+): Promise<Json> {
   const form = readExtendSubmission(data);
   const found = await extendable(ctx, me, activationId);
   if (typeof found === "string") return noteCard(found);

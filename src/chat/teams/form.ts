@@ -8,7 +8,7 @@ import { formatDuration } from "../../domain/duration.js";
 import { FIELDS, FORMS, scopeField } from "../views/action-ids.js";
 import type { Card } from "../views/card.js";
 import type { DurationChoice, FormRole, RequestFormModel, RequestSubmission } from "../views/request-form.js";
-import { adaptiveCard, fitCard, headerOf, type Json, richBlocks, textBlock, truncate } from "./cards.js";
+import { adaptiveCard, fitCard, headerOf, type Json, richBlocks, truncate } from "./cards.js";
 
 /** What was typed last time, so a redrawn form keeps it. */
 export interface FormValues {
@@ -67,7 +67,11 @@ function justificationInput(required: boolean, maxLength: number, value: string 
 /** The roles that need a field, when nothing is picked yet: the form shows it for them by name. */
 const forNames = (roles: FormRole[]) => roles.map((r) => r.roleName).join(", ");
 
-export function requestFormCard(model: RequestFormModel, values: Partial<FormValues> = {}, errors: CardErrors = {}): Json {
+export function requestFormCard(
+  model: RequestFormModel,
+  values: Partial<FormValues> = {},
+  errors: CardErrors = {},
+): Json {
   if (model.roles.length === 0) return nothingToRequest(model);
   const picked = model.selected.length > 0;
   const roleIds = values.roleIds ?? model.selected.map((r) => r.roleId);
@@ -108,7 +112,12 @@ export function requestFormCard(model: RequestFormModel, values: Partial<FormVal
     : "Each role has its own maximum; a longer pick is refused with the limit.";
   body.push(...durationInput(model.durations, values.durationMs ?? model.defaultDurationMs, hint, errors));
   body.push(
-    ...justificationInput(model.justificationRequired, model.justificationMaxLength, values.justification ?? null, errors),
+    ...justificationInput(
+      model.justificationRequired,
+      model.justificationMaxLength,
+      values.justification ?? null,
+      errors,
+    ),
   );
 
   const ticketRoles = (picked ? model.selected : model.roles).filter((r) => r.requireTicket);
@@ -136,7 +145,9 @@ export function requestFormCard(model: RequestFormModel, values: Partial<FormVal
     );
   body.push({
     type: "ActionSet",
-    actions: [{ type: "Action.Execute", title: "Request", verb: FORMS.request, style: "positive", data: { view: "form" } }],
+    actions: [
+      { type: "Action.Execute", title: "Request", verb: FORMS.request, style: "positive", data: { view: "form" } },
+    ],
   });
   return fitCard(adaptiveCard(body, { fallbackText: "Request access: pick roles, a duration and a justification." }));
 }
@@ -167,7 +178,14 @@ export function readRequestSubmission(data: Json): RequestSubmission {
       scopes[key.slice(FIELDS.scopePrefix.length)] = value;
   const ms = Number(data[FIELDS.duration]);
   return {
-    roleIds: [...new Set(roles.split(",").map((r) => r.trim()).filter(Boolean))],
+    roleIds: [
+      ...new Set(
+        roles
+          .split(",")
+          .map((r) => r.trim())
+          .filter(Boolean),
+      ),
+    ],
     scopes,
     durationMs: Number.isFinite(ms) && ms > 0 ? ms : null,
     justification: text(data, FIELDS.justification),

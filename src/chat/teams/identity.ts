@@ -45,7 +45,13 @@ export class TeamsIdentity {
       work.audit({
         event: "chat.identity_unknown",
         actor: `teams:${from?.aadObjectId ?? from?.id ?? "unknown"}`,
-        data: { platform: "teams", teamsUserId: from?.id ?? null, aadObjectId: from?.aadObjectId ?? null, email, attempted },
+        data: {
+          platform: "teams",
+          teamsUserId: from?.id ?? null,
+          aadObjectId: from?.aadObjectId ?? null,
+          email,
+          attempted,
+        },
       }),
     );
   }

@@ -75,7 +75,8 @@ export class TeamsPlatform implements ChatPlatform {
 
   async start(): Promise<void> {
     await this.conversations.load();
-    if (this.opts.appId) this.opts.log.info({ platform: "teams", appId: this.opts.appId }, "Teams is ready at POST /api/messages");
+    if (this.opts.appId)
+      this.opts.log.info({ platform: "teams", appId: this.opts.appId }, "Teams is ready at POST /api/messages");
     else
       this.opts.log.warn(
         { platform: "teams", auth: "off" },

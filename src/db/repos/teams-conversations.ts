@@ -77,7 +77,10 @@ export async function personalConversationOf(
 }
 
 /** The most recently seen conversation that tells a service URL (and tenant) to use for a new one. */
-export async function latestTeamsConversation(db: Executor, tenantId: string | null): Promise<TeamsConversation | null> {
+export async function latestTeamsConversation(
+  db: Executor,
+  tenantId: string | null,
+): Promise<TeamsConversation | null> {
   const [row] = await db
     .select()
     .from(teamsConversations)

@@ -14,7 +14,18 @@ import { createEngine, type EngineHarness } from "../../helpers/engine.js";
 import { BOT_TOKEN, SlackApiStandIn, type StoredMessage } from "./slack-api.js";
 import { SIGNING_SECRET, SlackSender } from "./slack-sender.js";
 
-export const testLog = pino({ level: process.env.TEST_LOG ?? "silent" });
+/** Errors logged by pim-bot during a test; a world with any fails its test when disposed. */
+const loggedErrors: string[] = [];
+export const testLog = pino(
+  { level: process.env.TEST_LOG ?? "error" },
+  {
+    write(line: string) {
+      const entry = JSON.parse(line) as { level: number; msg: string; err?: { message?: string } };
+      if (entry.level >= 50) loggedErrors.push(`${entry.msg}: ${entry.err?.message ?? ""}`);
+      if (process.env.TEST_LOG) process.stderr.write(line);
+    },
+  },
+);
 
 /** People in the Slack workspace; stranger is in Slack but not in pim.yaml, grace only by email. */
 export const SLACK_PEOPLE = [
@@ -61,6 +72,7 @@ export interface SlackWorldOptions {
 
 /** pim-bot's engine and Slack platform on a real HTTP server, with Slack's API stood in locally. */
 export async function startSlackWorld(driver: DriverName, opts: SlackWorldOptions = {}): Promise<SlackWorld> {
+  loggedErrors.length = 0;
   const engine = await createEngine(driver, opts.fixture ?? "slack.yaml");
   const api = await new SlackApiStandIn().start();
   for (const p of SLACK_PEOPLE) api.addUser({ id: p.id, name: p.name, email: p.email });
@@ -127,6 +139,8 @@ export async function startSlackWorld(driver: DriverName, opts: SlackWorldOption
       await http.close();
       await api.stop();
       await engine.dispose();
+      const errors = loggedErrors.splice(0);
+      if (errors.length > 0) throw new Error(`pim-bot logged errors:\n${errors.join("\n")}`);
     },
   };
 }

@@ -109,7 +109,13 @@ export class BotConnectorStandIn {
       const refused = this.check(`POST ${base}`, body ?? {});
       if (refused) return send(refused.status, refused.body);
       const id = `m${++this.seq}`;
-      this.messages.push({ conversationId: base, id, activity: body ?? {}, versions: [body ?? {}], replyToId: activityId ?? null });
+      this.messages.push({
+        conversationId: base,
+        id,
+        activity: body ?? {},
+        versions: [body ?? {}],
+        replyToId: activityId ?? null,
+      });
       return send(201, { id });
     }
     if (req.method === "PUT" && what === "activities" && activityId) {

@@ -61,7 +61,8 @@ export function readCard(card: Json): ReadCard {
         for (const item of (element.items as Json[]) ?? []) visit(item);
         break;
       case "ColumnSet":
-        for (const column of (element.columns as Json[]) ?? []) for (const item of (column.items as Json[]) ?? []) visit(item);
+        for (const column of (element.columns as Json[]) ?? [])
+          for (const item of (column.items as Json[]) ?? []) visit(item);
         break;
       case "ActionSet":
         for (const a of (element.actions as Json[]) ?? []) buttons.push(buttonOf(a));
@@ -73,7 +74,10 @@ export function readCard(card: Json): ReadCard {
             type: String(element.type),
             label: String(element.label ?? ""),
             value: element.value as string | undefined,
-            choices: ((element.choices as Json[]) ?? []).map((c) => ({ title: String(c.title), value: String(c.value) })),
+            choices: ((element.choices as Json[]) ?? []).map((c) => ({
+              title: String(c.title),
+              value: String(c.value),
+            })),
           });
           lines.push(String(element.label ?? ""));
         }

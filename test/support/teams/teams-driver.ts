@@ -71,10 +71,21 @@ export class TeamsDriver implements ChatDriver {
     return { ...values, ...typed };
   }
 
-  async clickButton(user: TeamsUser, where: Where, message: StoredActivity, card: Json, label: string, typed: Json = {}) {
+  async clickButton(
+    user: TeamsUser,
+    where: Where,
+    message: StoredActivity,
+    card: Json,
+    label: string,
+    typed: Json = {},
+  ) {
     const button = readCard(card).buttons.find((b) => b.label === label || b.label.startsWith(`${label} `));
-    if (!button?.verb) throw new Error(`no "${label}" button on the card: ${readCard(card).buttons.map((b) => b.label)}`);
-    const sent = await this.w.teams.click(user, where, message.id, button.verb, { ...this.inputsOf(card, typed), ...button.data });
+    if (!button?.verb)
+      throw new Error(`no "${label}" button on the card: ${readCard(card).buttons.map((b) => b.label)}`);
+    const sent = await this.w.teams.click(user, where, message.id, button.verb, {
+      ...this.inputsOf(card, typed),
+      ...button.data,
+    });
     await this.w.settle();
     return sent;
   }
@@ -96,7 +107,11 @@ export class TeamsDriver implements ChatDriver {
     const roleIds = await Promise.all(ask.roles.map((key) => this.w.engine.role(key)));
     const duration = parseDuration(ask.duration);
     if (!duration.ok) throw new Error(duration.error);
-    const typed: Json = { roles: roleIds.join(","), duration: String(duration.value), justification: ask.justification ?? "" };
+    const typed: Json = {
+      roles: roleIds.join(","),
+      duration: String(duration.value),
+      justification: ask.justification ?? "",
+    };
     if (ask.ticket !== undefined) typed.ticket = ask.ticket;
     const answer = await this.submitForm(user, await this.openForm(user), typed);
     return fieldErrors(answer);
@@ -120,7 +135,14 @@ export class TeamsDriver implements ChatDriver {
     opts: { stale?: boolean; typed?: Json } = {},
   ): Promise<ReadCard> {
     const activity = opts.stale ? target.message.versions[0]! : target.message.activity;
-    const sent = await this.clickButton(teamsUser(user), target.where, target.message, cardOf(activity)!, label, opts.typed);
+    const sent = await this.clickButton(
+      teamsUser(user),
+      target.where,
+      target.message,
+      cardOf(activity)!,
+      label,
+      opts.typed,
+    );
     const answer = readCard(answeredCard(sent));
     this.note(user, answer.notices.length > 0 || answer.buttons.length > 0 ? answer.notices : [answer.text]);
     return answer;
@@ -141,13 +163,21 @@ export class TeamsDriver implements ChatDriver {
   async endNow(user: string): Promise<void> {
     const message = await this.w.card(user, "requester");
     if (!message) throw new Error(`${user} has no request card`);
-    await this.clickOn(user, { message, where: { conversationId: message.conversationId, kind: "personal" } }, "End now");
+    await this.clickOn(
+      user,
+      { message, where: { conversationId: message.conversationId, kind: "personal" } },
+      "End now",
+    );
   }
 
   async cancel(user: string): Promise<void> {
     const message = await this.w.card(user, "requester");
     if (!message) throw new Error(`${user} has no request card`);
-    await this.clickOn(user, { message, where: { conversationId: message.conversationId, kind: "personal" } }, "Cancel request");
+    await this.clickOn(
+      user,
+      { message, where: { conversationId: message.conversationId, kind: "personal" } },
+      "Cancel request",
+    );
   }
 
   async card(user: string | null, kind: CardKind): Promise<CardView | undefined> {

@@ -41,7 +41,10 @@ export class TeamsSender {
 
   /** The user's 1:1 chat with the bot: the one the bot opened for them, or the one Teams would make. */
   personal(user: TeamsUser): Where {
-    return { conversationId: this.connector.createdFor(user.aadObjectId) ?? `a:dm-${user.aadObjectId}`, kind: "personal" };
+    return {
+      conversationId: this.connector.createdFor(user.aadObjectId) ?? `a:dm-${user.aadObjectId}`,
+      kind: "personal",
+    };
   }
 
   activity(user: TeamsUser, where: Where, fields: Json): Json {
@@ -59,7 +62,9 @@ export class TeamsSender {
       conversation,
       channelData: {
         tenant: { id: TENANT_ID },
-        ...(where.kind === "channel" ? { team: { id: "19:team@thread.tacv2" }, channel: { id: where.conversationId.split(";")[0] } } : {}),
+        ...(where.kind === "channel"
+          ? { team: { id: "19:team@thread.tacv2" }, channel: { id: where.conversationId.split(";")[0] } }
+          : {}),
       },
       locale: "en-US",
       ...fields,
@@ -99,14 +104,21 @@ export class TeamsSender {
   /** The app added to a team: the channel's conversation is stored so posts can go there. */
   installInTeam(user: TeamsUser, channelId: string): Promise<Sent> {
     return this.post(
-      this.activity(user, { conversationId: channelId, kind: "channel" }, { type: "conversationUpdate", membersAdded: [{ id: BOT_ID }] }),
+      this.activity(
+        user,
+        { conversationId: channelId, kind: "channel" },
+        { type: "conversationUpdate", membersAdded: [{ id: BOT_ID }] },
+      ),
     );
   }
 
   async post(activity: Json): Promise<Sent> {
     const res = await fetch(this.endpoint, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(this.authorization ? { authorization: this.authorization } : {}) },
+      headers: {
+        "content-type": "application/json",
+        ...(this.authorization ? { authorization: this.authorization } : {}),
+      },
       body: JSON.stringify(activity),
     });
     const text = await res.text();
@@ -117,7 +129,10 @@ export class TeamsSender {
       json = undefined;
     }
     if (json?.type === "application/vnd.microsoft.card.adaptive")
-      this.connector.checkAnswer(`invoke ${String((activity.value as Json | undefined)?.action && ((activity.value as Json).action as Json).verb)}`, json.value as Json);
+      this.connector.checkAnswer(
+        `invoke ${String((activity.value as Json | undefined)?.action && ((activity.value as Json).action as Json).verb)}`,
+        json.value as Json,
+      );
     return { status: res.status, text, json };
   }
 }

@@ -13,7 +13,7 @@ import { OutboxWorker } from "../../../src/jobs/outbox-worker.js";
 import type { DriverName } from "../../helpers/databases.js";
 import { createEngine, type EngineHarness } from "../../helpers/engine.js";
 import { BotConnectorStandIn, type StoredActivity } from "./connector.js";
-import { type TeamsUser, TeamsSender } from "./teams-sender.js";
+import { TeamsSender, type TeamsUser } from "./teams-sender.js";
 
 export const testLog = pino({ level: process.env.TEST_LOG ?? "silent" });
 
@@ -22,13 +22,23 @@ export const testLog = pino({ level: process.env.TEST_LOG ?? "silent" });
  * pim.yaml by email only (found through the member list); stranger is not in pim.yaml at all.
  */
 export const TEAMS_PEOPLE: (TeamsUser & { email: string })[] = [
-  { key: "alice", name: "Alice Adams", email: "alice@example.com", aadObjectId: "11111111-1111-4111-8111-111111111111" },
+  {
+    key: "alice",
+    name: "Alice Adams",
+    email: "alice@example.com",
+    aadObjectId: "11111111-1111-4111-8111-111111111111",
+  },
   { key: "bob", name: "Bob Brown", email: "bob@example.com", aadObjectId: "22222222-2222-4222-8222-222222222222" },
   { key: "carol", name: "Carol Chen", email: "carol@example.com", aadObjectId: "33333333-3333-4333-8333-333333333333" },
   { key: "dave", name: "Dave Dale", email: "dave@example.com", aadObjectId: "44444444-4444-4444-8444-444444444444" },
   { key: "erin", name: "Erin Eve", email: "erin@example.com", aadObjectId: "55555555-5555-4555-8555-555555555555" },
   { key: "frank", name: "Frank Fox", email: "frank@example.com", aadObjectId: "66666666-6666-4666-8666-666666666666" },
-  { key: "grace", name: "Grace Green", email: "grace@example.com", aadObjectId: "77777777-7777-4777-8777-777777777777" },
+  {
+    key: "grace",
+    name: "Grace Green",
+    email: "grace@example.com",
+    aadObjectId: "77777777-7777-4777-8777-777777777777",
+  },
   {
     key: "stranger",
     name: "Sam Stranger",
@@ -73,7 +83,13 @@ export async function startTeamsWorld(driver: DriverName, opts: TeamsWorldOption
   const engine = await createEngine(driver, opts.fixture ?? "slack.yaml");
   const connector = await new BotConnectorStandIn().start();
   for (const p of TEAMS_PEOPLE)
-    connector.addMember({ id: p.id, name: p.name, aadObjectId: p.aadObjectId, email: p.email, userPrincipalName: p.email });
+    connector.addMember({
+      id: p.id,
+      name: p.name,
+      aadObjectId: p.aadObjectId,
+      email: p.email,
+      userPrincipalName: p.email,
+    });
   const bus = new EventBus((error) => testLog.error({ err: error }, "listener failed"));
   const events: EngineEvent[] = [];
   const deps: EngineDeps = {

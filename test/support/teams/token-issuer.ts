@@ -24,7 +24,13 @@ export class TokenIssuer {
       const base = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
       res.setHeader("content-type", "application/json");
       if (req.url === "/.well-known/openidconfiguration")
-        return res.end(JSON.stringify({ issuer: CHANNEL_ISSUER, jwks_uri: `${base}/keys`, id_token_signing_alg_values_supported: ["RS256"] }));
+        return res.end(
+          JSON.stringify({
+            issuer: CHANNEL_ISSUER,
+            jwks_uri: `${base}/keys`,
+            id_token_signing_alg_values_supported: ["RS256"],
+          }),
+        );
       if (req.url === "/keys") {
         this.keyFetches++;
         const jwk = this.key.publicKey.export({ format: "jwk" });
@@ -49,7 +55,9 @@ export class TokenIssuer {
   token(claims: Record<string, unknown>, signWith: KeyObject = this.key.privateKey): string {
     const now = Math.floor(Date.now() / 1000);
     const header = b64url(JSON.stringify({ alg: "RS256", typ: "JWT", kid: this.kid }));
-    const payload = b64url(JSON.stringify({ iss: CHANNEL_ISSUER, iat: now, nbf: now - 60, exp: now + 3600, ...claims }));
+    const payload = b64url(
+      JSON.stringify({ iss: CHANNEL_ISSUER, iat: now, nbf: now - 60, exp: now + 3600, ...claims }),
+    );
     const signature = createSign("RSA-SHA256").update(`${header}.${payload}`).sign(signWith);
     return `${header}.${payload}.${b64url(signature)}`;
   }
