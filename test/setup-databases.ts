@@ -1,0 +1,7 @@
+import { afterAll } from "vitest";
+import { drainDatabasePool } from "./helpers/databases.js";
+
+// Test databases are reused within a test file; when the file ends they are closed and dropped.
+afterAll(async () => {
+  await drainDatabasePool();
+});
