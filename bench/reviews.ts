@@ -9,7 +9,9 @@ import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import type { EngineDeps } from "../src/app/context.js";
 import { systemClock } from "../src/app/ports.js";
-import { closeReview, recordDecisions, startReview } from "../src/app/run-review.js";
+import { recordDecisions } from "../src/app/review-decisions.js";
+import { closeReview } from "../src/app/run-review.js";
+import { startReview } from "../src/app/start-review.js";
 import { openDatabase } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
 import { DAY } from "../src/domain/duration.js";
@@ -83,7 +85,9 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
 }
 
 async function ours(sql: Sql, deps: EngineDeps) {
-  const start = await timed(() => startReview(deps, { definition: null, occurrenceAt: null, settings, durationMs: 14 * DAY, startedBy: "bench" }));
+  const start = await timed(() =>
+    startReview(deps, { definition: null, occurrenceAt: null, settings, durationMs: 14 * DAY, startedBy: "bench" }),
+  );
   const campaign = start.value!.campaign;
   const items = await sql<{ id: string; reviewer: string }[]>`
     select id, reviewers[1] as reviewer from review_items where campaign_id = ${campaign.id} order by id`;
@@ -95,7 +99,11 @@ async function ours(sql: Sql, deps: EngineDeps) {
       const outcome = await recordDecisions(
         deps,
         reviewer,
-        ids.map((itemId, n) => ({ itemId, decision: n % 2 === 0 ? ("keep" as const) : ("remove" as const), reason: n % 2 ? "not needed" : null })),
+        ids.map((itemId, n) => ({
+          itemId,
+          decision: n % 2 === 0 ? ("keep" as const) : ("remove" as const),
+          reason: n % 2 ? "not needed" : null,
+        })),
       );
       if (!outcome.ok || outcome.value.refused.length > 0) throw new Error("a decision was refused");
       recorded += outcome.value.recorded;
@@ -179,8 +187,10 @@ async function main() {
           `close+apply ${seconds(mine.closeAndApplyMs)}s removing ${mine.removed} (anchor ${seconds(floor.closeAndApplyMs)}s)`,
       );
     }
-    const best = <K extends keyof (typeof runs)[number]["ours"] & keyof (typeof runs)[number]["anchor"]>(k: K, of: "ours" | "anchor") =>
-      Math.min(...runs.map((r) => r[of][k] as number));
+    const best = <K extends keyof (typeof runs)[number]["ours"] & keyof (typeof runs)[number]["anchor"]>(
+      k: K,
+      of: "ours" | "anchor",
+    ) => Math.min(...runs.map((r) => r[of][k] as number));
     const figures = {
       startMs: best("startMs", "ours"),
       decisionsMs: best("decisionsMs", "ours"),
@@ -191,7 +201,8 @@ async function main() {
       decisionsMs: best("decisionsMs", "anchor"),
       closeAndApplyMs: best("closeAndApplyMs", "anchor"),
     };
-    const applyMs = figures.decisionsMs + figures.closeAndApplyMs;
+    // The two steps of one round together: the best round, not the sum of each step's best.
+    const applyMs = Math.min(...runs.map((r) => r.ours.decisionsMs + r.ours.closeAndApplyMs));
     const result = {
       assignments: ASSIGNMENTS,
       reviewers: runs[0]!.ours.reviewers,

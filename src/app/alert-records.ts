@@ -29,8 +29,7 @@ export type AlertRow = typeof alerts.$inferSelect;
 
 export async function toAlertRecords(db: Executor, rows: AlertRow[]): Promise<AlertRecord[]> {
   const keys = [...new Set(rows.map((r) => r.acknowledgedBy).filter((k): k is string => k !== null))];
-  const people =
-    keys.length === 0 ? [] : await db.select().from(principals).where(inArray(principals.key, keys));
+  const people = keys.length === 0 ? [] : await db.select().from(principals).where(inArray(principals.key, keys));
   const byKey = new Map(people.map((p) => [p.key, person(p)]));
   return rows.map((r) => ({
     id: r.id,

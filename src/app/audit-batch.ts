@@ -11,10 +11,3 @@ export async function auditMany(work: Work, entries: Omit<AuditEntry, "at">[]): 
     entries.map((e) => ({ ...e, at: work.now })),
   );
 }
-
-/** Splits a list for statements with one parameter per item. */
-export function chunks<T>(items: T[], size = 5_000): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}

@@ -54,7 +54,10 @@ async function commonFacts(db: Executor, from: Date, to: Date) {
     .select({ title: alerts.title, severity: alerts.severity, openedAt: alerts.openedAt })
     .from(alerts)
     .where(ne(alerts.status, "resolved"))
-    .orderBy(sql`case ${alerts.severity} when 'high' then 0 when 'medium' then 1 else 2 end`, sql`${alerts.openedAt} desc`)
+    .orderBy(
+      sql`case ${alerts.severity} when 'high' then 0 when 'medium' then 1 else 2 end`,
+      sql`${alerts.openedAt} desc`,
+    )
     .limit(TOP);
   return {
     activationsByRole: byRole.map((r) => ({ roleName: r.roleName, count: Number(r.count) })),

@@ -11,7 +11,8 @@ import { type Refusal, refuse } from "../domain/refusal.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { alertThresholds, conditionsOf, SCHEDULED_RULES } from "./alert-facts.js";
 import { type AlertRecord, type AlertRow, getAlert, toAlertRecords } from "./alert-records.js";
-import { auditMany, chunks } from "./audit-batch.js";
+import { auditMany } from "./audit-batch.js";
+import { chunks } from "./chunks.js";
 import { type EngineDeps, type EngineEvent, inTransaction, type Work } from "./context.js";
 import type { Delivery } from "./delivery.js";
 import { newId } from "./ids.js";
@@ -160,7 +161,8 @@ async function reconcile(
   }
 
   const seen = existing.filter((e) => unique.has(e.conditionKey)).map((e) => e.id);
-  for (const ids of chunks(seen)) await work.tx.update(alerts).set({ lastSeenAt: work.now }).where(inArray(alerts.id, ids));
+  for (const ids of chunks(seen))
+    await work.tx.update(alerts).set({ lastSeenAt: work.now }).where(inArray(alerts.id, ids));
 
   const ruleSet = new Set<string>(scope.rules);
   const cleared = existing
@@ -198,8 +200,7 @@ async function reconcile(
 }
 
 function detailsOf(c: AlertCondition): Details {
-  const connector = c.rule === "assigned_outside_pim" ? c.fields.find((f) => f.label === "Connector")?.value : undefined;
-  return connector ? { fields: c.fields, connector } : { fields: c.fields };
+  return c.source ? { fields: c.fields, connector: c.source } : { fields: c.fields };
 }
 
 /** Cards for what opened, redraws for what resolved; a card only for alerts that had one. */

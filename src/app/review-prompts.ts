@@ -23,7 +23,11 @@ export async function sendPrompts(
 }
 
 /** Reminds each reviewer who still has undecided items in this campaign. */
-export async function sendReminders(deps: Pick<EngineDeps, "db">, delivery: Delivery, campaignId: string): Promise<number> {
+export async function sendReminders(
+  deps: Pick<EngineDeps, "db">,
+  delivery: Delivery,
+  campaignId: string,
+): Promise<number> {
   const campaign = await getCampaign(deps.db, campaignId);
   if (!campaign) return 0;
   let reached = 0;
@@ -33,7 +37,11 @@ export async function sendReminders(deps: Pick<EngineDeps, "db">, delivery: Deli
 }
 
 /** The summary in the alert channel (redrawn once applied), and every prompt redrawn as closed. */
-export async function announceClosed(deps: Pick<EngineDeps, "db">, delivery: Delivery, campaignId: string): Promise<void> {
+export async function announceClosed(
+  deps: Pick<EngineDeps, "db">,
+  delivery: Delivery,
+  campaignId: string,
+): Promise<void> {
   const summary = await campaignSummary(deps.db, campaignId);
   if (!summary) return;
   await delivery.toAlertChannel({ type: "review.summary", summary }, { subjectId: campaignId, kind: "review_summary" });

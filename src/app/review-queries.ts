@@ -4,7 +4,7 @@ import type { Executor } from "../db/client.js";
 import { principalsByIds, resultRows, rolesByIds } from "../db/repos/directory.js";
 import { reviewCampaigns, reviewDecisions, reviewItems } from "../db/schema/reviews.js";
 import type { ReviewDecision, ReviewerMode, UnansweredPolicy } from "../domain/review-rules.js";
-import { chunks } from "./audit-batch.js";
+import { chunks } from "./chunks.js";
 import { type PersonView, person } from "./queries.js";
 
 export interface ReviewCampaignView {
@@ -291,9 +291,13 @@ export async function campaignSummary(db: Executor, campaignId: string): Promise
     .from(reviewItems)
     .leftJoin(reviewDecisions, eq(reviewDecisions.itemId, reviewItems.id))
     .where(eq(reviewItems.campaignId, campaignId))
-    .groupBy(reviewItems.outcome, reviewItems.outcomeBy, reviewItems.source, sql`${reviewDecisions.itemId} is not null`);
-  const sum = (pred: (r: (typeof rows)[number]) => boolean) =>
-    rows.filter(pred).reduce((n, r) => n + Number(r.n), 0);
+    .groupBy(
+      reviewItems.outcome,
+      reviewItems.outcomeBy,
+      reviewItems.source,
+      sql`${reviewDecisions.itemId} is not null`,
+    );
+  const sum = (pred: (r: (typeof rows)[number]) => boolean) => rows.filter(pred).reduce((n, r) => n + Number(r.n), 0);
   return {
     campaign: campaignView(campaign),
     items: sum(() => true),

@@ -7,7 +7,8 @@ import { activations } from "../db/schema/activations.js";
 import type { reviewCampaigns } from "../db/schema/reviews.js";
 import { evaluateEligibility } from "../domain/eligibility.js";
 import { scopeCovers } from "../domain/scope.js";
-import { auditMany, chunks } from "./audit-batch.js";
+import { auditMany } from "./audit-batch.js";
+import { chunks } from "./chunks.js";
 import type { Work } from "./context.js";
 import { endOne } from "./end-activation.js";
 import { newId } from "./ids.js";
@@ -92,7 +93,14 @@ export async function removeReviewedAssignments(
         assignmentId: a.id,
         reviewId: campaign.id,
       };
-      return { id: newId("job"), kind: "revoke", key: holdingKey(payload), activationId: null, payload, runAt: work.now };
+      return {
+        id: newId("job"),
+        kind: "revoke",
+        key: holdingKey(payload),
+        activationId: null,
+        payload,
+        runAt: work.now,
+      };
     });
   for (const batch of chunks(revokes, 10_000))
     await work.tx.execute(sql`
@@ -150,7 +158,9 @@ export async function endReviewedActivations(
     );
   for (const a of live) {
     const holders = new Set([a.principalId, ...(await groupsOf(work.tx, a.principalId))]);
-    const cause = eligible.find((r) => r.roleId === a.roleId && holders.has(r.principalId) && scopeCovers(r.scope, a.scope));
+    const cause = eligible.find(
+      (r) => r.roleId === a.roleId && holders.has(r.principalId) && scopeCovers(r.scope, a.scope),
+    );
     if (!cause) continue;
     const held = await heldAssignments(work.tx, a.principalId, [a.roleId]);
     if (evaluateEligibility(held, a.roleId, a.scope, work.now).kind === "eligible") continue;

@@ -57,8 +57,9 @@ function keyList() {
 const RECURRENCE_HELP =
   'must be one-time, weekly, monthly, quarterly, semiannually, annually or a cron expression such as "0 9 1 * *"';
 
-const recurrence = z.string({ error: (iss) => (iss.input === undefined ? "is required" : RECURRENCE_HELP) }).transform(
-  (written, ctx): ReviewRecurrence => {
+const recurrence = z
+  .string({ error: (iss) => (iss.input === undefined ? "is required" : RECURRENCE_HELP) })
+  .transform((written, ctx): ReviewRecurrence => {
     const text = written.trim();
     if (text === "one-time") return { kind: "one-time" };
     if ((RECURRENCE_PRESETS as string[]).includes(text)) return { kind: text as RecurrencePreset };
@@ -72,8 +73,7 @@ const recurrence = z.string({ error: (iss) => (iss.input === undefined ? "is req
     }
     ctx.addIssue({ code: "custom", message: RECURRENCE_HELP });
     return z.NEVER;
-  },
-);
+  });
 
 const timestamp = z.iso
   .datetime({ offset: true, error: "must be a date and time with a time zone, such as 2026-12-01T09:00:00Z" })
@@ -147,7 +147,10 @@ export const reviewSchema = z
     }
 
     if (r.start === undefined && kind !== "cron")
-      issue(["start"], `is required for a ${kind} review: it is when the ${kind === "one-time" ? "review" : "first one"} starts`);
+      issue(
+        ["start"],
+        `is required for a ${kind} review: it is when the ${kind === "one-time" ? "review" : "first one"} starts`,
+      );
     if (r.start && kind !== "one-time" && kind !== "cron" && kind !== "weekly") {
       const day = wallClock(r.start, r.timezone).day;
       if (day > 28)
@@ -159,13 +162,9 @@ export const reviewSchema = z
 
     const remindersMs: number[] = [];
     r.reminders.forEach((written, i) => {
-      const parsed = parseDuration(written);
-      if (!parsed.ok) return issue(["reminders", i], parsed.error);
-      if (parsed.value < MINUTE) return issue(["reminders", i], "must be at least 1m");
-      if (parsed.value >= durationMs)
-        return issue(["reminders", i], `must be shorter than the review itself (${formatDuration(durationMs)})`);
-      if (remindersMs.includes(parsed.value)) return issue(["reminders", i], `"${written}" is listed twice`);
-      remindersMs.push(parsed.value);
+      const problem = reminderProblem(written, durationMs, remindersMs);
+      if (typeof problem === "string") issue(["reminders", i], problem);
+      else remindersMs.push(problem);
     });
 
     return {
@@ -186,6 +185,16 @@ export const reviewSchema = z
       remindersMs: remindersMs.sort((a, b) => b - a),
     };
   });
+
+/** A reminder's offset in ms, or why it cannot be one. */
+function reminderProblem(written: string, durationMs: number, taken: number[]): number | string {
+  const parsed = parseDuration(written);
+  if (!parsed.ok) return parsed.error;
+  if (parsed.value < MINUTE) return "must be at least 1m";
+  if (parsed.value >= durationMs) return `must be shorter than the review itself (${formatDuration(durationMs)})`;
+  if (taken.includes(parsed.value)) return `"${written}" is listed twice`;
+  return parsed.value;
+}
 
 function days(ms: number): string {
   return ms % DAY === 0 ? `${ms / DAY}d` : formatDuration(ms);
@@ -220,7 +229,11 @@ export function checkReviews(
       if (!names.users.has(name) && !names.groups.has(name))
         report(path, `unknown user or group "${name}"${didYouMean(name, [...names.users, ...names.groups])}`);
     };
-    review.reviewers.principals.forEach((name, j) => principal(name, at("reviewers", j)));
-    review.fallbackReviewers.forEach((name, j) => principal(name, at("fallbackReviewers", j)));
+    review.reviewers.principals.forEach((name, j) => {
+      principal(name, at("reviewers", j));
+    });
+    review.fallbackReviewers.forEach((name, j) => {
+      principal(name, at("fallbackReviewers", j));
+    });
   });
 }

@@ -73,6 +73,8 @@ export interface AlertCondition {
   /** The principal or role the condition is about, for filtering. */
   subject: string | null;
   fields: AlertField[];
+  /** Where it was observed, when only that source can say it cleared (a connector's type). */
+  source?: string;
 }
 
 // ── facts ──────────────────────────────────────────────────────────────────────────────────
@@ -190,7 +192,10 @@ export function tooManyGlobalAdmins(f: {
       fields: [
         { label: "Holders of critical roles", value: String(admins.length) },
         { label: "Share of privileged users", value: `${round(percent)}%` },
-        { label: "Who", value: shown.join(", ") + (admins.length > shown.length ? ` and ${admins.length - shown.length} more` : "") },
+        {
+          label: "Who",
+          value: shown.join(", ") + (admins.length > shown.length ? ` and ${admins.length - shown.length} more` : ""),
+        },
       ],
     }),
   ];
@@ -296,6 +301,7 @@ export function assignedOutsidePim(f: { unexpected: UnexpectedHoldingFact[] }): 
         title: "Role assigned outside PIM",
         text: `${h.login} holds ${h.role} at ${h.scope} on the ${h.connector} target, but PIM never granted it.`,
         subject: h.login,
+        source: h.connector,
         fields: [
           { label: "Login", value: h.login },
           { label: "Role on the target", value: h.role },

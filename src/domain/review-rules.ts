@@ -78,7 +78,9 @@ export function reviewersFor(holder: Holder, settings: ReviewSettings, adminIds:
   if (settings.reviewerMode === "self") return [holder.id];
   const others = (ids: string[]) => [...new Set(ids)].filter((id) => id !== holder.id);
   const chosen =
-    settings.reviewerMode === "manager" ? others(holder.managerId ? [holder.managerId] : []) : others(settings.reviewerIds);
+    settings.reviewerMode === "manager"
+      ? others(holder.managerId ? [holder.managerId] : [])
+      : others(settings.reviewerIds);
   if (chosen.length > 0) return chosen;
   const fallback = others(settings.fallbackIds);
   return fallback.length > 0 ? fallback : others(adminIds);
@@ -106,9 +108,7 @@ export function checkReviewer(reviewer: Reviewer, item: ReviewableItem, mode: Re
   if (!item.reviewers.some((id) => mine.has(id)))
     return err(refuse("NOT_A_REVIEWER", "You are not a reviewer of this assignment."));
   if (mode !== "self" && mine.has(item.holderId))
-    return err(
-      refuse("SELF_REVIEW", "You cannot review your own access; another reviewer decides it."),
-    );
+    return err(refuse("SELF_REVIEW", "You cannot review your own access; another reviewer decides it."));
   return ok(true);
 }
 

@@ -45,18 +45,26 @@ function digest(text: string): Buffer {
   return createHash("sha256").update(text).digest();
 }
 
-function listParam<T extends string>(raw: string | null, allowed: T[], name: string): { value: T[] } | { error: string } {
+function listParam<T extends string>(
+  raw: string | null,
+  allowed: T[],
+  name: string,
+): { value: T[] } | { error: string } {
   if (raw === null || raw.trim() === "") return { value: [] };
   const values = raw.split(",").map((v) => v.trim().toLowerCase());
   const bad = values.find((v) => !allowed.includes(v as T));
-  if (bad !== undefined) return { error: `${name} must be one or more of ${allowed.join(", ")} (comma-separated); got "${bad.slice(0, 40)}"` };
+  if (bad !== undefined)
+    return {
+      error: `${name} must be one or more of ${allowed.join(", ")} (comma-separated); got "${bad.slice(0, 40)}"`,
+    };
   return { value: values as T[] };
 }
 
 function limitParam(raw: string | null): { value: number } | { error: string } {
   if (raw === null || raw.trim() === "") return { value: 500 };
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) return { error: `limit must be a whole number from 1 to ${MAX_LIMIT}` };
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT)
+    return { error: `limit must be a whole number from 1 to ${MAX_LIMIT}` };
   return { value: n };
 }
 

@@ -1,6 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { Connector } from "../connectors/connector.js";
-import { targetKeyOf } from "../connectors/connector.js";
+import { type Connector, targetKeyOf } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
 import { activations } from "../db/schema/activations.js";

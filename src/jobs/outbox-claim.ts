@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { outboxJobs } from "../db/schema/outbox.js";
 import { inIds } from "./id-list.js";

@@ -1,14 +1,13 @@
-import { and, eq, inArray } from "drizzle-orm";
-import type { EngineDeps } from "../app/context.js";
-import { inTransaction, type Work } from "../app/context.js";
+import { and, eq } from "drizzle-orm";
+import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
 import { grantConfirmed, grantFailed } from "../app/holding-results.js";
 import { newId } from "../app/ids.js";
 import type { ConnectorResult } from "../connectors/connector.js";
 import { enqueueHoldingJob } from "../db/repos/outbox.js";
 import { outboxJobs } from "../db/schema/outbox.js";
 import { confirmRevokes } from "./activation-batch.js";
-import { inIds } from "./id-list.js";
 import { withBatchedAudit } from "./batch-audit.js";
+import { inIds } from "./id-list.js";
 import type { Plan } from "./outbox-plan.js";
 
 export interface RetryPolicy {
@@ -45,47 +44,49 @@ export function backoffMs(
  */
 export async function completeAttempts(deps: EngineDeps, policy: RetryPolicy, attempts: Attempt[]): Promise<void> {
   if (attempts.length === 0) return;
-  await inTransaction(deps, (unit) => withBatchedAudit(unit, async (work) => {
-    const ownedBy = (ids: string[]) =>
-      and(inIds(outboxJobs.id, ids), eq(outboxJobs.lockedBy, policy.workerId), eq(outboxJobs.status, "pending"));
-    const successes = attempts.filter((a) => a.outcome.ok);
-    const done = new Set(
-      successes.length === 0
-        ? []
-        : (
-            await work.tx
-              .update(outboxJobs)
-              .set({ status: "done", finishedAt: work.now, lockedBy: null, lockedUntil: null, lastError: null })
-              .where(ownedBy(successes.map((a) => a.plan.job.id)))
-              .returning({ id: outboxJobs.id })
-          ).map((r) => r.id),
-    );
-    const succeeded = successes.filter((a) => done.has(a.plan.job.id));
-    for (const a of succeeded)
-      auditAttempt(work, policy, a, { detail: a.outcome.ok ? (a.outcome.detail ?? null) : null });
+  await inTransaction(deps, (unit) =>
+    withBatchedAudit(unit, async (work) => {
+      const ownedBy = (ids: string[]) =>
+        and(inIds(outboxJobs.id, ids), eq(outboxJobs.lockedBy, policy.workerId), eq(outboxJobs.status, "pending"));
+      const successes = attempts.filter((a) => a.outcome.ok);
+      const done = new Set(
+        successes.length === 0
+          ? []
+          : (
+              await work.tx
+                .update(outboxJobs)
+                .set({ status: "done", finishedAt: work.now, lockedBy: null, lockedUntil: null, lastError: null })
+                .where(ownedBy(successes.map((a) => a.plan.job.id)))
+                .returning({ id: outboxJobs.id })
+            ).map((r) => r.id),
+      );
+      const succeeded = successes.filter((a) => done.has(a.plan.job.id));
+      for (const a of succeeded)
+        auditAttempt(work, policy, a, { detail: a.outcome.ok ? (a.outcome.detail ?? null) : null });
 
-    const failures = attempts.filter((a) => !a.outcome.ok);
-    if (failures.length > 0) {
-      const owned = await work.tx
-        .select({ id: outboxJobs.id })
-        .from(outboxJobs)
-        .where(ownedBy(failures.map((a) => a.plan.job.id)))
-        .orderBy(outboxJobs.id)
-        .for("update");
-      const mine = new Set(owned.map((o) => o.id));
-      for (const a of failures)
-        if (mine.has(a.plan.job.id) && !a.outcome.ok) await recordFailure(work, policy, a, a.outcome);
-    }
+      const failures = attempts.filter((a) => !a.outcome.ok);
+      if (failures.length > 0) {
+        const owned = await work.tx
+          .select({ id: outboxJobs.id })
+          .from(outboxJobs)
+          .where(ownedBy(failures.map((a) => a.plan.job.id)))
+          .orderBy(outboxJobs.id)
+          .for("update");
+        const mine = new Set(owned.map((o) => o.id));
+        for (const a of failures)
+          if (mine.has(a.plan.job.id) && !a.outcome.ok) await recordFailure(work, policy, a, a.outcome);
+      }
 
-    for (const a of succeeded)
-      if (a.plan.job.kind === "grant" && a.plan.job.activationId) await grantConfirmed(work, a.plan.job.activationId);
-    const revoked = succeeded.filter((a) => a.plan.job.kind === "revoke" && a.plan.job.activationId);
-    await confirmRevokes(
-      work,
-      revoked.map((a) => a.plan.job.activationId!),
-      new Map(revoked.map((a) => [a.plan.job.activationId!, { subject: a.plan.subject, role: a.plan.roleKey }])),
-    );
-  }));
+      for (const a of succeeded)
+        if (a.plan.job.kind === "grant" && a.plan.job.activationId) await grantConfirmed(work, a.plan.job.activationId);
+      const revoked = succeeded.filter((a) => a.plan.job.kind === "revoke" && a.plan.job.activationId);
+      await confirmRevokes(
+        work,
+        revoked.map((a) => a.plan.job.activationId!),
+        new Map(revoked.map((a) => [a.plan.job.activationId!, { subject: a.plan.subject, role: a.plan.roleKey }])),
+      );
+    }),
+  );
 }
 
 async function recordFailure(

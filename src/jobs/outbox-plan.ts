@@ -1,4 +1,3 @@
-import { inArray } from "drizzle-orm";
 import {
   type Connector,
   type ConnectorResult,

@@ -53,6 +53,11 @@ export class OutboxWorker {
     return this.opts.workerId;
   }
 
+  /** What a batch of jobs created already claimed for this worker must carry (see expireAndClaimBatch). */
+  get claimant(): { workerId: string; leaseMs: number } {
+    return { workerId: this.opts.workerId, leaseMs: this.opts.leaseMs };
+  }
+
   /** Claims due jobs and runs them; returns how many were claimed. */
   async runOnce(): Promise<number> {
     const jobs = await claimJobs(this.deps.db, {
@@ -61,7 +66,13 @@ export class OutboxWorker {
       leaseMs: this.opts.leaseMs,
       limit: this.opts.batchSize,
     });
-    if (jobs.length === 0) return 0;
+    await this.runClaimed(jobs);
+    return jobs.length;
+  }
+
+  /** Runs jobs this worker holds the claim of: plans them, calls the targets, records the outcomes. */
+  async runClaimed(jobs: JobRow[]): Promise<void> {
+    if (jobs.length === 0) return;
     const inFlight = new Set(jobs.map((j) => j.id));
     const heartbeat = setInterval(() => this.renewLeases([...inFlight]), Math.max(200, this.opts.leaseMs / 3));
     try {
@@ -77,7 +88,6 @@ export class OutboxWorker {
     } finally {
       clearInterval(heartbeat);
     }
-    return jobs.length;
   }
 
   /** Runs until nothing is due (used at start-up and by tests). */

@@ -2,13 +2,8 @@ import type { Logger } from "pino";
 import type { EngineDeps } from "../app/context.js";
 import type { Delivery } from "../app/delivery.js";
 import { sendReminders } from "../app/review-prompts.js";
-import {
-  campaignsDue,
-  claimDueReminders,
-  closeReview,
-  declaredReviews,
-  startDeclaredReview,
-} from "../app/run-review.js";
+import { campaignsDue, claimDueReminders, closeReview } from "../app/run-review.js";
+import { declaredReviews, startDeclaredReview } from "../app/start-review.js";
 import type { PimReview } from "../config/pim-file.js";
 import { DAY, MINUTE } from "../domain/duration.js";
 import { recurrenceCron } from "../domain/review-rules.js";

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { EngineDeps, EngineEvent } from "../app/context.js";
 import { timeOutDueRequests } from "../app/time-out.js";
-import { expireDueBatch } from "./activation-batch.js";
+import { expireAndClaimBatch } from "./activation-batch.js";
 import { nextWakeAfter } from "./next-wake.js";
 import type { OutboxWorker } from "./outbox-worker.js";
 
@@ -26,18 +26,20 @@ export class Scheduler {
   private sweepTimer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly worker: SingleFlight;
+  /** Revokes this scheduler is running itself, straight after ending their activations. */
+  private readonly runs = new Set<Promise<void>>();
   private readonly expiry: SingleFlight;
   private sweeping: Promise<void> | undefined;
 
   constructor(
     private readonly deps: EngineDeps,
-    worker: OutboxWorker,
+    private readonly outbox: OutboxWorker,
     private readonly log: Logger,
     private readonly opts: SchedulerOptions,
   ) {
     this.worker = new SingleFlight(
       async () => {
-        await worker.drain();
+        await outbox.drain();
       },
       (error) => this.log.error({ err: error }, "outbox worker round failed"),
     );
@@ -63,6 +65,7 @@ export class Scheduler {
     this.wakeAt = undefined;
     await this.sweeping;
     await this.expiry.idle();
+    await Promise.all([...this.runs]);
     await this.worker.idle();
   }
 
@@ -110,16 +113,28 @@ export class Scheduler {
     return this.sweeping;
   }
 
+  /**
+   * Ends what is due, batch by batch. Each batch's revokes are written claimed by this process's
+   * worker and run at once, while the next batch is being ended.
+   */
   private async expireAll(): Promise<void> {
     const batch = this.opts.expiryBatchSize ?? 500;
     let ended = 0;
     for (let n = batch; n === batch; ) {
-      n = await expireDueBatch(this.deps, batch);
+      const done = await expireAndClaimBatch(this.deps, batch, this.outbox.claimant);
+      n = done.ended;
       ended += n;
-      // Revokes start while later batches are still being ended.
-      if (n > 0) this.kickWorker();
+      if (done.claimed.length > 0) this.track(this.outbox.runClaimed(done.claimed));
+      if (done.claimed.length < n) this.kickWorker();
     }
     if (ended > 0) this.log.info({ ended }, "activations expired");
+  }
+
+  private track(run: Promise<void>): void {
+    const tracked = run
+      .catch((error) => this.log.error({ err: error }, "revokes failed; they run again after their lease"))
+      .finally(() => this.runs.delete(tracked));
+    this.runs.add(tracked);
   }
 
   private wakeBy(at: Date): void {

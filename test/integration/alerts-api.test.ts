@@ -2,8 +2,8 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { applyConfig } from "../../src/app/apply-config.js";
 import { noDelivery } from "../../src/app/delivery.js";
 import { acknowledgeAlert, evaluateAlerts } from "../../src/app/evaluate-alerts.js";
-import { HttpServer } from "../../src/http/server.js";
 import { mountAlertsApi } from "../../src/http/alerts-api.js";
+import { HttpServer } from "../../src/http/server.js";
 import { describeEachDatabase } from "../helpers/databases.js";
 import { createEngine, type EngineHarness, loadFixture, silentLogger } from "../helpers/engine.js";
 
@@ -31,14 +31,19 @@ describeEachDatabase("GET /api/alerts", (driver) => {
 
   const get = (query = "", token: string | null = TOKEN) =>
     fetch(`${base}${query}`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
-  type Listed = { alerts: { id: string; condition: string; severity: string; status: string; acknowledgedBy: string | null }[] };
+  type Listed = {
+    alerts: { id: string; condition: string; severity: string; status: string; acknowledgedBy: string | null }[];
+  };
   const list = async (query: string) => (await (await get(query)).json()) as Listed;
 
   it("answers with the alerts as JSON, filtered by status and severity", async () => {
     const all = await get();
     expect(all.status).toBe(200);
     expect(all.headers.get("content-type")).toContain("application/json");
-    const body = (await all.json()) as { alerts: { condition: string; severity: string; status: string }[]; count: number };
+    const body = (await all.json()) as {
+      alerts: { condition: string; severity: string; status: string }[];
+      count: number;
+    };
     expect(body.alerts.map((a) => a.condition).sort()).toEqual([
       "role_without_mfa:db-admin",
       "role_without_mfa:hook",
@@ -82,7 +87,9 @@ describeEachDatabase("GET /api/alerts", (driver) => {
     expect(mountAlertsApi(off, engine.handle.db, undefined)).toBe(false);
     const port = await off.listen(0, "127.0.0.1");
     try {
-      expect((await fetch(`http://127.0.0.1:${port}/api/alerts`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+      expect(
+        (await fetch(`http://127.0.0.1:${port}/api/alerts`, { headers: { authorization: `Bearer ${TOKEN}` } })).status,
+      ).toBe(404);
     } finally {
       await off.close();
     }

@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { afterEach, expect, it } from "vitest";
 import { applyConfig } from "../../src/app/apply-config.js";
 import { requestActivation } from "../../src/app/request-activation.js";
-import { queryAudit } from "../../src/db/audit-log.js";
+import { queryAudit, verifyAuditChain } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { HOUR } from "../../src/domain/duration.js";
@@ -77,6 +77,7 @@ describeEachDatabase("precise expiry", (driver) => {
       oldestFirst,
     );
     for (const u of users) expect(await held(h, u)).toBe(false);
+    expect(await verifyAuditChain(h.handle)).toMatchObject({ ok: true });
   });
 
   it("ends an activation within a second of its end time on the real timer", async () => {

@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { afterEach, expect, it } from "vitest";
 import { requestActivation } from "../../src/app/request-activation.js";
-import { queryAudit } from "../../src/db/audit-log.js";
+import { queryAudit, verifyAuditChain } from "../../src/db/audit-log.js";
 import { activations } from "../../src/db/schema/activations.js";
 import { outboxJobs } from "../../src/db/schema/outbox.js";
 import { HOUR } from "../../src/domain/duration.js";
@@ -98,6 +98,8 @@ describeOnPostgres("two replicas on one database", () => {
     const jobs = await e.deps.db.select().from(outboxJobs).where(eq(outboxJobs.kind, "revoke"));
     expect(jobs).toHaveLength(COUNT);
     expect(jobs.every((j) => j.status === "done" && j.attempts === 1)).toBe(true);
+    // Two processes appending batches to the audit log at once left it verifiable.
+    expect(await verifyAuditChain(e.handle)).toMatchObject({ ok: true });
 
     const ended = await e.deps.db.select({ closedAt: activations.closedAt }).from(activations);
     const lags = ended.map((a) => a.closedAt!.getTime() - endsAt.getTime()).sort((x, y) => x - y);

@@ -6,14 +6,14 @@
 import { and, eq, sql } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { applyConfig } from "../../src/app/apply-config.js";
+import { inTransaction } from "../../src/app/context.js";
 import { decide } from "../../src/app/decide.js";
 import { deactivate } from "../../src/app/end-activation.js";
 import { evaluateAlerts } from "../../src/app/evaluate-alerts.js";
-import { inTransaction } from "../../src/app/context.js";
 import { requestActivation } from "../../src/app/request-activation.js";
+import { ACTIONS } from "../../src/chat/views/action-ids.js";
 import type { PimConfig } from "../../src/config/pim-file.js";
 import { ConnectorRegistry } from "../../src/connectors/registry.js";
-import { ACTIONS } from "../../src/chat/views/action-ids.js";
 import { alerts } from "../../src/db/schema/alerts.js";
 import { auditEvents } from "../../src/db/schema/audit.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
@@ -23,7 +23,12 @@ import { OutboxWorker } from "../../src/jobs/outbox-worker.js";
 import { describeEachDatabase } from "../helpers/databases.js";
 import { loadFixture } from "../helpers/engine.js";
 import { eventually } from "../support/harness.js";
-import { ALERT_CHANNEL, type ReviewWorld, startReviewWorld, TEAMS_ALERT_CHANNEL } from "../support/reviews/reviews-world.js";
+import {
+  ALERT_CHANNEL,
+  type ReviewWorld,
+  startReviewWorld,
+  TEAMS_ALERT_CHANNEL,
+} from "../support/reviews/reviews-world.js";
 import { readBlocks } from "../support/slack/read-message.js";
 import { testLog } from "../support/slack/slack-world.js";
 import { cardOf, readCard } from "../support/teams/read-card.js";
@@ -42,7 +47,8 @@ describeEachDatabase("alerts, rule by rule", (driver) => {
     w.slackApi
       .messagesIn(ALERT_CHANNEL)
       .filter((m) => readBlocks(m.versions[0]!.blocks, (id) => w.slackApi.userName(id)).text.includes(words));
-  const nowSays = (m: { blocks: Record<string, unknown>[] }) => readBlocks(m.blocks, (id) => w.slackApi.userName(id)).text;
+  const nowSays = (m: { blocks: Record<string, unknown>[] }) =>
+    readBlocks(m.blocks, (id) => w.slackApi.userName(id)).text;
   const rows = (condition: string) => w.db.select().from(alerts).where(eq(alerts.conditionKey, condition));
   const evaluateAll = () => evaluateAlerts(w.deps, w.delivery);
   const apply = (change: (c: PimConfig) => void) => {
@@ -106,7 +112,15 @@ describeEachDatabase("alerts, rule by rule", (driver) => {
     const more = (c: PimConfig) => {
       c.alerts.tooManyGlobalAdmins = { count: 2, percent: 30 };
       for (const principal of ["alice", "bob"])
-        c.assignments.push({ principal, role: "global-admin", scope: "/", kind: "eligible", start: null, end: null, justification: null });
+        c.assignments.push({
+          principal,
+          role: "global-admin",
+          scope: "/",
+          kind: "eligible",
+          start: null,
+          end: null,
+          justification: null,
+        });
     };
     await apply(more);
     const alert = await lifecycle("too_many_global_admins", "Too many global administrators", () =>
@@ -127,7 +141,9 @@ describeEachDatabase("alerts, rule by rule", (driver) => {
 
   it("eligible and not activated for N days; cleared by an activation", async () => {
     await apply((c) => (c.alerts.staleEligibleDays = 300));
-    await lifecycle("stale_eligible:frank:reader", "Frank Fox has been eligible for Reader", () => activate("frank", "reader"));
+    await lifecycle("stale_eligible:frank:reader", "Frank Fox has been eligible for Reader", () =>
+      activate("frank", "reader"),
+    );
   });
 
   it("a role activated too often; cleared as the window passes", async () => {
@@ -166,21 +182,23 @@ describeEachDatabase("alerts, rule by rule", (driver) => {
       origin: "api",
     });
     expect(asked.ok).toBe(true);
-    await eventually(async () => cards("The emergency account glass")[0], 1_000, "the break-glass alert in the channel");
+    await eventually(
+      async () => cards("The emergency account glass")[0],
+      1_000,
+      "the break-glass alert in the channel",
+    );
     expect(performance.now() - started).toBeLessThan(1_000);
     await w.runJobs();
     const activationId = asked.ok ? asked.value.activations[0]!.id : "";
-    await lifecycle(
-      "break_glass_used:glass",
-      "The emergency account glass",
-      async () => {
-        expect((await deactivate(w.deps, activationId, glass)).ok).toBe(true);
-        await w.runJobs();
-        w.clock.advance(DAY);
-      },
-    );
+    await lifecycle("break_glass_used:glass", "The emergency account glass", async () => {
+      expect((await deactivate(w.deps, activationId, glass)).ok).toBe(true);
+      await w.runJobs();
+      w.clock.advance(DAY);
+    });
     // Teams' alert channel got it too.
-    const teams = w.connector.inConversation(TEAMS_ALERT_CHANNEL).filter((m) => readCard(cardOf(m.activity) ?? {}).text.includes("The emergency account glass"));
+    const teams = w.connector
+      .inConversation(TEAMS_ALERT_CHANNEL)
+      .filter((m) => readCard(cardOf(m.activity) ?? {}).text.includes("The emergency account glass"));
     expect(teams).toHaveLength(1);
   });
 
@@ -194,7 +212,11 @@ describeEachDatabase("alerts, rule by rule", (driver) => {
     });
     if (!asked.ok) throw new Error(asked.error.message);
     // Frank is no approver of db-admin.
-    const tried = await decide(w.deps, { requestId: asked.value.requestId, approverId: await w.principalId("frank"), decision: "approve" });
+    const tried = await decide(w.deps, {
+      requestId: asked.value.requestId,
+      approverId: await w.principalId("frank"),
+      decision: "approve",
+    });
     expect(tried).toMatchObject({ ok: false, error: { code: "NOT_AN_APPROVER" } });
     await w.settle();
     await lifecycle("unauthorized_approval:frank", "frank tried to decide a request they may not decide", async () =>
@@ -207,7 +229,12 @@ describeEachDatabase("alerts, rule by rule", (driver) => {
     // What the MFA pages record for each wrong code (src/mfa/step-up.ts), three times in ten minutes.
     for (let i = 1; i <= 3; i++) {
       await inTransaction(w.deps, async (work) =>
-        work.audit({ event: "mfa.failed", actor: "bob", subject: "bob", data: { method: "totp", purpose: "activation", failures: i } }),
+        work.audit({
+          event: "mfa.failed",
+          actor: "bob",
+          subject: "bob",
+          data: { method: "totp", purpose: "activation", failures: i },
+        }),
       );
       w.clock.advance(5 * MINUTE);
     }
@@ -224,7 +251,9 @@ describeEachDatabase("alerts, rule by rule", (driver) => {
     });
     expect(asked.ok).toBe(true);
     await w.runJobs();
-    await lifecycle("grant_failed:alice:hook:/", "Granting hook at / to alice failed", async () => w.clock.advance(DAY));
+    await lifecycle("grant_failed:alice:hook:/", "Granting hook at / to alice failed", async () =>
+      w.clock.advance(DAY),
+    );
   });
 
   it("a revoke that keeps failing; cleared once it goes through", async () => {
@@ -237,7 +266,11 @@ describeEachDatabase("alerts, rule by rule", (driver) => {
       let revokesFail = true;
       receiver.answer((d) => ({ status: d.event.type === "revoke" && revokesFail ? 503 : 200 }));
       const registry = new ConnectorRegistry(w.db, { env: { PIM_TEST_HOOK_SECRET: receiver.secret } });
-      const worker = new OutboxWorker(w.deps, registry, testLog, { workerId: "alerts-test", revokeAlertAfter: 2, random: () => 0.5 });
+      const worker = new OutboxWorker(w.deps, registry, testLog, {
+        workerId: "alerts-test",
+        revokeAlertAfter: 2,
+        random: () => 0.5,
+      });
       const run = async () => {
         await w.settle();
         await worker.drain();
@@ -281,8 +314,14 @@ describeEachDatabase("alerts, rule by rule", (driver) => {
     expect((await rows("stale_eligible:frank:reader"))[0]!.status).toBe("open");
 
     expect((await w.slack.clickInMessage("U0ERIN", card, ACTIONS.acknowledge)).status).toBe(200);
-    await eventually(async () => (nowSays(card).includes("acknowledged by Erin Eve") ? true : undefined), 5_000, "the card acknowledged");
-    expect(await rows("stale_eligible:frank:reader")).toMatchObject([{ id: row!.id, status: "acknowledged", acknowledgedBy: "erin" }]);
+    await eventually(
+      async () => (nowSays(card).includes("acknowledged by Erin Eve") ? true : undefined),
+      5_000,
+      "the card acknowledged",
+    );
+    expect(await rows("stale_eligible:frank:reader")).toMatchObject([
+      { id: row!.id, status: "acknowledged", acknowledgedBy: "erin" },
+    ]);
     expect(readBlocks(card.blocks, () => undefined).buttons).toEqual([]);
 
     // Still unresolved: the next evaluation opens nothing new; once it clears it is resolved.
@@ -291,7 +330,10 @@ describeEachDatabase("alerts, rule by rule", (driver) => {
     await activate("frank", "reader");
     await evaluateAll();
     expect(await rows("stale_eligible:frank:reader")).toMatchObject([{ id: row!.id, status: "resolved" }]);
-    const acks = await w.db.select().from(auditEvents).where(and(eq(auditEvents.event, "alert.acknowledged"), eq(auditEvents.actor, "erin")));
+    const acks = await w.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.event, "alert.acknowledged"), eq(auditEvents.actor, "erin")));
     expect(acks).toHaveLength(1);
   });
 });

@@ -6,12 +6,12 @@ import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { applyConfig } from "../../src/app/apply-config.js";
 import { sendWeeklyDigests } from "../../src/app/digest.js";
+import { deactivate } from "../../src/app/end-activation.js";
 import { evaluateAlerts } from "../../src/app/evaluate-alerts.js";
 import { EXPIRING_LEAD_MS, sendExpiringNotices } from "../../src/app/notifications.js";
-import { deactivate } from "../../src/app/end-activation.js";
 import { myActivations } from "../../src/app/queries.js";
 import { requestActivation } from "../../src/app/request-activation.js";
-import { startReview } from "../../src/app/run-review.js";
+import { startReview } from "../../src/app/start-review.js";
 import { ACTIONS } from "../../src/chat/views/action-ids.js";
 import { reviewItems } from "../../src/db/schema/reviews.js";
 import { DAY, HOUR, MINUTE } from "../../src/domain/duration.js";
@@ -31,7 +31,8 @@ describeEachDatabase("notifications and digests", (driver) => {
   });
 
   const says = (m: { blocks: Record<string, unknown>[] }) => readBlocks(m.blocks, (id) => w.slackApi.userName(id));
-  const inDm = (channel: string, words: string) => w.slackApi.messagesIn(channel).filter((m) => says(m).text.includes(words));
+  const inDm = (channel: string, words: string) =>
+    w.slackApi.messagesIn(channel).filter((m) => says(m).text.includes(words));
 
   const activeOf = async (userId: string) =>
     (await myActivations(w.db, userId)).filter((a) => a.status === "active").map((a) => a.id);
@@ -70,7 +71,9 @@ describeEachDatabase("notifications and digests", (driver) => {
 
   it("tells the audiences the role's policy names, and only what needs action under criticalOnly", async () => {
     const config = loadFixture("reviews.yaml");
-    config.roles.find((r) => r.key === "reader")!.policy.notifications = { activation: ["admins", "user:frank", "alert_channel"] };
+    config.roles.find((r) => r.key === "reader")!.policy.notifications = {
+      activation: ["admins", "user:frank", "alert_channel"],
+    };
     await applyConfig(w.deps, config);
     await activate("alice", "reader");
     await w.settle();
@@ -141,7 +144,15 @@ describeEachDatabase("notifications and digests", (driver) => {
   it("gives a reviewer with many items batched cards, with Keep and Remove per item", async () => {
     const config = loadFixture("reviews.yaml");
     for (const principal of ["bob", "carol", "frank", "glass", "dave"])
-      config.assignments.push({ principal, role: "hook", scope: "/", kind: "eligible", start: null, end: null, justification: null });
+      config.assignments.push({
+        principal,
+        role: "hook",
+        scope: "/",
+        kind: "eligible",
+        start: null,
+        end: null,
+        justification: null,
+      });
     await applyConfig(w.deps, config);
     const started = await startReview(w.deps, {
       definition: null,
@@ -171,14 +182,22 @@ describeEachDatabase("notifications and digests", (driver) => {
     expect(read.text).toContain("6 of your 6 items still to decide");
 
     // The third item's Keep decides the third item only.
-    const items = await w.db.select().from(reviewItems).where(eq(reviewItems.campaignId, started!.campaign.id)).orderBy(reviewItems.id);
+    const items = await w.db
+      .select()
+      .from(reviewItems)
+      .where(eq(reviewItems.campaignId, started!.campaign.id))
+      .orderBy(reviewItems.id);
     const third = read.buttons.filter((b) => b.label === "Keep")[2]!;
     expect(third.value).toBe(items[2]!.id);
     expect((await w.slack.clickInMessage("U0ERIN", cards[0]!, third.actionId)).status).toBe(200);
     await eventually(
       async () => {
         await w.settle();
-        return says(w.slackApi.message(cards[0]!.channel, cards[0]!.ts)!).text.includes("5 of your 6 items still to decide") || undefined;
+        return (
+          says(w.slackApi.message(cards[0]!.channel, cards[0]!.ts)!).text.includes(
+            "5 of your 6 items still to decide",
+          ) || undefined
+        );
       },
       5_000,
       "the batched card redrawn",

@@ -2,6 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { ACTIONS, FIELDS, FORMS } from "../../src/chat/views/action-ids.js";
+import { verifyAuditChain } from "../../src/db/audit-log.js";
 import { assignments } from "../../src/db/schema/assignments.js";
 import { auditEvents } from "../../src/db/schema/audit.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
@@ -10,7 +11,12 @@ import { reviewCampaigns, reviewItems } from "../../src/db/schema/reviews.js";
 import { DAY, MINUTE } from "../../src/domain/duration.js";
 import { describeEachDatabase } from "../helpers/databases.js";
 import { eventually } from "../support/harness.js";
-import { ALERT_CHANNEL, type ReviewWorld, startReviewWorld, TEAMS_ALERT_CHANNEL } from "../support/reviews/reviews-world.js";
+import {
+  ALERT_CHANNEL,
+  type ReviewWorld,
+  startReviewWorld,
+  TEAMS_ALERT_CHANNEL,
+} from "../support/reviews/reviews-world.js";
 import { readBlocks } from "../support/slack/read-message.js";
 import type { StoredMessage } from "../support/slack/slack-api.js";
 import { cardOf, readCard } from "../support/teams/read-card.js";
@@ -126,13 +132,18 @@ describeEachDatabase("an access review, start to finish, on Slack and Teams", (d
     expect((await w.job.run()).reminded).toEqual([campaignId]);
     await w.settle();
     expect(teamsCards(w, dave, "Reminder: Monthly access review")).toHaveLength(1);
-    expect(latestCard(teamsCards(w, dave, "Reminder")[0]!).text).toContain("2 items of Monthly access review still wait");
+    expect(latestCard(teamsCards(w, dave, "Reminder")[0]!).text).toContain(
+      "2 items of Monthly access review still wait",
+    );
     expect(slackCards(w, "D0ERIN", "Reminder")).toEqual([]);
 
     // Dave removes Carol's standing access from Teams: Remove posts a form, its button records it.
     const daveUser = teamsUser("dave");
     const where = { conversationId: dave, kind: "personal" as const };
-    const removeClick = await w.teams.click(daveUser, where, carolCard.id, ACTIONS.reviewRemove, { value: latestCard(carolCard).buttons[1]!.data.value, view: "tracked" });
+    const removeClick = await w.teams.click(daveUser, where, carolCard.id, ACTIONS.reviewRemove, {
+      value: latestCard(carolCard).buttons[1]!.data.value,
+      view: "tracked",
+    });
     expect(removeClick.status).toBe(200);
     await w.settle();
     const form = teamsCards(w, dave, "Remove this access?").at(-1)!;
@@ -151,7 +162,9 @@ describeEachDatabase("an access review, start to finish, on Slack and Teams", (d
     expect((await w.job.run()).reminded).toEqual([campaignId]);
     await w.settle();
     expect(teamsCards(w, dave, "Reminder")).toHaveLength(2);
-    expect(latestCard(teamsCards(w, dave, "Reminder")[1]!).text).toContain("1 item of Monthly access review still wait");
+    expect(latestCard(teamsCards(w, dave, "Reminder")[1]!).text).toContain(
+      "1 item of Monthly access review still wait",
+    );
 
     // The end: decisions and the recommendation for silence are applied, removals audited, revoked.
     w.clock.set(new Date(START.getTime() + 7 * DAY + MINUTE));
@@ -168,7 +181,9 @@ describeEachDatabase("an access review, start to finish, on Slack and Teams", (d
     // Carol's standing access is gone from the target (Alice's own activation is not the review's business).
     expect((await w.db.select().from(logHoldings)).map((h) => h.login)).toEqual(["alice"]);
     const revokes = await w.db.select().from(outboxJobs).where(sql`${outboxJobs.payload}->>'reviewId' = ${campaignId}`);
-    expect(revokes.map((j) => [j.kind, j.status, (j.payload as Json).principalId])).toEqual([["revoke", "done", carolId]]);
+    expect(revokes.map((j) => [j.kind, j.status, (j.payload as Json).principalId])).toEqual([
+      ["revoke", "done", carolId],
+    ]);
 
     const removed = await w.db
       .select()
@@ -185,8 +200,13 @@ describeEachDatabase("an access review, start to finish, on Slack and Teams", (d
       ["erin", "alice", "keep", null],
       ["erin", "bob", "remove", "Moved to the data team"],
     ]);
-    expect(await w.db.select({ event: auditEvents.event }).from(auditEvents).where(eq(auditEvents.event, "review.applied"))).toHaveLength(1);
-    const [items] = await w.db.select({ n: sql<number>`count(*)::int` }).from(reviewItems).where(sql`${reviewItems.appliedAt} is not null`);
+    expect(
+      await w.db.select({ event: auditEvents.event }).from(auditEvents).where(eq(auditEvents.event, "review.applied")),
+    ).toHaveLength(1);
+    const [items] = await w.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(reviewItems)
+      .where(sql`${reviewItems.appliedAt} is not null`);
     expect(items!.n).toBe(4);
 
     // The summary in both alert channels; every prompt redrawn without buttons.
@@ -211,6 +231,8 @@ describeEachDatabase("an access review, start to finish, on Slack and Teams", (d
     expect(told.text).toContain("has ended; decisions can no longer change");
     const [campaign] = await w.db.select().from(reviewCampaigns).where(eq(reviewCampaigns.id, campaignId));
     expect(campaign).toMatchObject({ status: "closed", appliedBy: "system" });
+    // Everything above, removals included, is one unbroken, verifiable audit chain.
+    expect(await verifyAuditChain({ db: w.db })).toMatchObject({ ok: true });
     expect(w.slackApi.violations).toEqual([]);
     expect(w.connector.violations).toEqual([]);
     expect(w.errors).toEqual([]);
@@ -238,11 +260,19 @@ describe.each(["slack", "teams"] as const)("a reviewer's own access (%s)", (plat
     expect(item!.principalId).toBe(await w.principalId("dave"));
 
     // Dave is in Security but holds the role himself: no card for him, and a forged click is refused.
-    expect(teamsCards(w, w.connector.createdFor(teamsUser("dave").aadObjectId) ?? "none", "Global Administrator")).toEqual([]);
-    const forged = await w.teams.click(teamsUser("dave"), w.teams.personal(teamsUser("dave")), "no-such-message", ACTIONS.reviewKeep, {
-      value: item!.id,
-      view: "tracked",
-    });
+    expect(
+      teamsCards(w, w.connector.createdFor(teamsUser("dave").aadObjectId) ?? "none", "Global Administrator"),
+    ).toEqual([]);
+    const forged = await w.teams.click(
+      teamsUser("dave"),
+      w.teams.personal(teamsUser("dave")),
+      "no-such-message",
+      ACTIONS.reviewKeep,
+      {
+        value: item!.id,
+        view: "tracked",
+      },
+    );
     expect(forged.status).toBe(200);
     const refusals = await w.db.select().from(auditEvents).where(eq(auditEvents.event, "review.refused"));
     expect(refusals.map((r) => [r.actor, r.subject, r.data.code])).toEqual([["dave", "dave", "SELF_REVIEW"]]);
@@ -255,10 +285,16 @@ describe.each(["slack", "teams"] as const)("a reviewer's own access (%s)", (plat
     } else {
       const chat = w.teams.personal(teamsUser("erin")).conversationId;
       const card = teamsCards(w, chat, "Dave Dale — Global Administrator")[0]!;
-      const sent = await w.teams.click(teamsUser("erin"), { conversationId: chat, kind: "personal" }, card.id, ACTIONS.reviewKeep, {
-        value: item!.id,
-        view: "tracked",
-      });
+      const sent = await w.teams.click(
+        teamsUser("erin"),
+        { conversationId: chat, kind: "personal" },
+        card.id,
+        ACTIONS.reviewKeep,
+        {
+          value: item!.id,
+          view: "tracked",
+        },
+      );
       expect(readCard((sent.json as Json).value as Json).text).toContain("Kept by Erin Eve");
     }
     const decided = await w.db.select().from(auditEvents).where(eq(auditEvents.event, "review.decided"));

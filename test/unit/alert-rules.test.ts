@@ -8,13 +8,13 @@ import {
   type HoldingFact,
   INCIDENT_WINDOW_MS,
   mfaFailures,
-  revokesFailing,
   RULE_SEVERITY,
+  revokesFailing,
   rolesWithoutMfa,
   staleEligibility,
   tooManyGlobalAdmins,
-  unauthorizedApprovals,
   type UserFact,
+  unauthorizedApprovals,
 } from "../../src/domain/alert-rules.js";
 import { DAY, HOUR, MINUTE } from "../../src/domain/duration.js";
 
@@ -29,8 +29,18 @@ const roles = [
 
 describe("too many global administrators", () => {
   const holdings = (admins: number, others: number): HoldingFact[] => [
-    ...Array.from({ length: admins }, (_, i) => ({ user: `u${i}`, role: "global-admin", kind: "eligible" as const, since: daysAgo(1) })),
-    ...Array.from({ length: others }, (_, i) => ({ user: `u${admins + i}`, role: "reader", kind: "eligible" as const, since: daysAgo(1) })),
+    ...Array.from({ length: admins }, (_, i) => ({
+      user: `u${i}`,
+      role: "global-admin",
+      kind: "eligible" as const,
+      since: daysAgo(1),
+    })),
+    ...Array.from({ length: others }, (_, i) => ({
+      user: `u${admins + i}`,
+      role: "reader",
+      kind: "eligible" as const,
+      since: daysAgo(1),
+    })),
   ];
   const thresholds = { ...DEFAULT_THRESHOLDS, tooManyGlobalAdmins: { count: 2, percent: 30 } };
 
@@ -124,7 +134,9 @@ describe("frequent activations", () => {
 describe("incidents", () => {
   it("keeps a break-glass use alerted for the incident window, and while the role is held", () => {
     const use = { user: "glass", role: "global-admin", scope: "/", at: now, holding: false };
-    expect(breakGlassUsed({ now, uses: [use] }).map((c) => [c.id, c.severity])).toEqual([["break_glass_used:glass", "high"]]);
+    expect(breakGlassUsed({ now, uses: [use] }).map((c) => [c.id, c.severity])).toEqual([
+      ["break_glass_used:glass", "high"],
+    ]);
     const later = new Date(now.getTime() + INCIDENT_WINDOW_MS);
     expect(breakGlassUsed({ now: later, uses: [use] })).toEqual([]);
     expect(breakGlassUsed({ now: later, uses: [{ ...use, holding: true }] })).toHaveLength(1);
@@ -145,7 +157,9 @@ describe("incidents", () => {
     const t = { ...DEFAULT_THRESHOLDS, mfaFailures: { count: 3, windowMs: HOUR } };
     const at = (m: number) => new Date(now.getTime() - m * MINUTE);
     const failures = [at(1), at(10), at(59), at(61)].map((d) => ({ user: "bob", at: d }));
-    expect(mfaFailures({ now, thresholds: t, failures }).map((c) => [c.id, c.severity])).toEqual([["mfa_failures:bob", "medium"]]);
+    expect(mfaFailures({ now, thresholds: t, failures }).map((c) => [c.id, c.severity])).toEqual([
+      ["mfa_failures:bob", "medium"],
+    ]);
     expect(mfaFailures({ now, thresholds: t, failures: failures.slice(1) })).toEqual([]);
   });
 

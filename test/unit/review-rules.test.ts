@@ -4,9 +4,9 @@ import {
   checkReviewer,
   dueReminders,
   outcomeOf,
+  type ReviewSettings,
   recommend,
   recurrenceCron,
-  type ReviewSettings,
   reviewersFor,
   wallClock,
 } from "../../src/domain/review-rules.js";
@@ -31,7 +31,9 @@ describe("who reviews", () => {
   const bob = { id: "usr_bob", kind: "user" as const, managerId: "usr_erin" };
   it("is the holder in a self-review (a group's members, through the group)", () => {
     expect(reviewersFor(bob, settings({ reviewerMode: "self" }), [])).toEqual(["usr_bob"]);
-    expect(reviewersFor({ id: "grp_dba", kind: "group", managerId: null }, settings({ reviewerMode: "self" }), [])).toEqual(["grp_dba"]);
+    expect(
+      reviewersFor({ id: "grp_dba", kind: "group", managerId: null }, settings({ reviewerMode: "self" }), []),
+    ).toEqual(["grp_dba"]);
   });
   it("is the manager, else the fallback reviewers, else the administrators", () => {
     expect(reviewersFor(bob, settings(), ["usr_admin"])).toEqual(["usr_erin"]);
@@ -42,9 +44,9 @@ describe("who reviews", () => {
   it("never makes the holder their own reviewer outside a self-review", () => {
     const named = settings({ reviewerMode: "named", reviewerIds: ["usr_bob"], fallbackIds: ["usr_bob", "usr_carol"] });
     expect(reviewersFor(bob, named, ["usr_bob"])).toEqual(["usr_carol"]);
-    expect(reviewersFor(bob, settings({ reviewerMode: "named", reviewerIds: ["usr_bob"] }), ["usr_bob", "usr_erin"])).toEqual([
-      "usr_erin",
-    ]);
+    expect(
+      reviewersFor(bob, settings({ reviewerMode: "named", reviewerIds: ["usr_bob"] }), ["usr_bob", "usr_erin"]),
+    ).toEqual(["usr_erin"]);
   });
 });
 
@@ -52,17 +54,25 @@ describe("who may decide", () => {
   const item = { holderId: "usr_bob", reviewers: ["grp_sec"] };
   it("a reviewer directly or through a group", () => {
     expect(checkReviewer({ id: "usr_erin", groupIds: ["grp_sec"] }, item, "named").ok).toBe(true);
-    expect(checkReviewer({ id: "usr_carol", groupIds: [] }, item, "named")).toMatchObject({ ok: false, error: { code: "NOT_A_REVIEWER" } });
+    expect(checkReviewer({ id: "usr_carol", groupIds: [] }, item, "named")).toMatchObject({
+      ok: false,
+      error: { code: "NOT_A_REVIEWER" },
+    });
   });
   it("not the holder, nor a member of the holding group, unless it is a self-review", () => {
     const own = { holderId: "usr_bob", reviewers: ["grp_sec"] };
-    expect(checkReviewer({ id: "usr_bob", groupIds: ["grp_sec"] }, own, "named")).toMatchObject({ ok: false, error: { code: "SELF_REVIEW" } });
+    expect(checkReviewer({ id: "usr_bob", groupIds: ["grp_sec"] }, own, "named")).toMatchObject({
+      ok: false,
+      error: { code: "SELF_REVIEW" },
+    });
     const groupHeld = { holderId: "grp_dba", reviewers: ["grp_sec"] };
     expect(checkReviewer({ id: "usr_erin", groupIds: ["grp_sec", "grp_dba"] }, groupHeld, "manager")).toMatchObject({
       ok: false,
       error: { code: "SELF_REVIEW" },
     });
-    expect(checkReviewer({ id: "usr_bob", groupIds: [] }, { holderId: "usr_bob", reviewers: ["usr_bob"] }, "self").ok).toBe(true);
+    expect(
+      checkReviewer({ id: "usr_bob", groupIds: [] }, { holderId: "usr_bob", reviewers: ["usr_bob"] }, "self").ok,
+    ).toBe(true);
   });
 });
 
@@ -70,9 +80,15 @@ describe("recommendations and outcomes", () => {
   it("recommends removing an eligibility not activated within N days", () => {
     const old = new Date(now.getTime() - 90 * DAY);
     expect(recommend({ kind: "eligible", since: old, lastActivatedAt: null }, 30, now)).toBe("remove");
-    expect(recommend({ kind: "eligible", since: old, lastActivatedAt: new Date(now.getTime() - 31 * DAY) }, 30, now)).toBe("remove");
-    expect(recommend({ kind: "eligible", since: old, lastActivatedAt: new Date(now.getTime() - 29 * DAY) }, 30, now)).toBe("keep");
-    expect(recommend({ kind: "eligible", since: new Date(now.getTime() - 5 * DAY), lastActivatedAt: null }, 30, now)).toBe("keep");
+    expect(
+      recommend({ kind: "eligible", since: old, lastActivatedAt: new Date(now.getTime() - 31 * DAY) }, 30, now),
+    ).toBe("remove");
+    expect(
+      recommend({ kind: "eligible", since: old, lastActivatedAt: new Date(now.getTime() - 29 * DAY) }, 30, now),
+    ).toBe("keep");
+    expect(
+      recommend({ kind: "eligible", since: new Date(now.getTime() - 5 * DAY), lastActivatedAt: null }, 30, now),
+    ).toBe("keep");
     expect(recommend({ kind: "active", since: old, lastActivatedAt: null }, 30, now)).toBe("keep");
   });
   it("takes the decision, else what the review says about silence", () => {

@@ -4,7 +4,9 @@
  * The clicker is whoever Slack says clicked; the button's value only names the item.
  */
 import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand, types, webApi } from "@slack/bolt";
-import { applyReview, declaredReviews, recordDecision, startReviewFromChat } from "../../app/run-review.js";
+import { recordDecision } from "../../app/review-decisions.js";
+import { applyReview } from "../../app/run-review.js";
+import { declaredReviews, startReviewFromChat } from "../../app/start-review.js";
 import type { Principal } from "../../db/repos/directory.js";
 import { ACTIONS, FIELDS, FORMS } from "../views/action-ids.js";
 import { LIMITS, plain } from "./blocks.js";
@@ -99,7 +101,10 @@ function removeModal(itemId: string): types.ModalView {
     blocks: [
       {
         type: "section",
-        text: { type: "plain_text", text: "The assignment is removed when the review ends (and revoked if it is held now)." },
+        text: {
+          type: "plain_text",
+          text: "The assignment is removed when the review ends (and revoked if it is held now).",
+        },
       },
       {
         type: "input",

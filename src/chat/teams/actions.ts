@@ -27,7 +27,7 @@ import { cardActivity } from "./surface.js";
 type Notice = { text: Rich; tone: "good" | "attention" | "warning" | "default" };
 type Handler = (ctx: TeamsContext, turn: TurnContext, me: Principal, value: string, data: Json) => Promise<Outcome>;
 /** What a click leads to: the card that replaces the clicked one, or the clicked card redrawn with a notice. */
-type Outcome = { card: Json; persist: boolean } | { notice: Notice | null };
+type Outcome = { card: Json; persist: boolean } | { notice: Notice | null; sync?: string };
 
 export const cardResponse = (card: Json): AdaptiveCardInvokeResponse => ({
   statusCode: 200,
@@ -78,6 +78,8 @@ export async function onCardAction(
     return cardResponse(outcome.card);
   }
   const source = await redrawSource(ctx, turn, me, view);
+  // Other copies are redrawn after the clicker's card is drawn, so the answer is not kept waiting.
+  if (outcome.sync) void ctx.notifier.syncRequest(outcome.sync);
   if (!source)
     return outcome.notice
       ? cardResponse(adaptiveCard(noticeBlocks(outcome.notice), { fallbackText: plainText(outcome.notice.text) }))
@@ -124,16 +126,20 @@ const HANDLERS: Record<string, Handler> = {
       comment: commentOf(data, requestId),
     });
     // An approval short of the count changes no state, so no event redraws the other copies: ask for it.
-    void ctx.notifier.syncRequest(requestId);
-    return { notice: decided.ok ? null : attention(await decideText(ctx, requestId, decided.error)) };
+    return {
+      notice: decided.ok ? null : attention(await decideText(ctx, requestId, decided.error)),
+      sync: requestId,
+    };
   },
 
   [ACTIONS.deny]: async (ctx, _turn, me, requestId, data) => {
     const comment = commentOf(data, requestId);
     if (!comment) return { notice: attention("Say why you deny it in the comment box; the requester reads it.") };
     const decided = await decide(ctx.deps, { requestId, approverId: me.id, decision: "deny", comment });
-    void ctx.notifier.syncRequest(requestId);
-    return { notice: decided.ok ? null : attention(await decideText(ctx, requestId, decided.error)) };
+    return {
+      notice: decided.ok ? null : attention(await decideText(ctx, requestId, decided.error)),
+      sync: requestId,
+    };
   },
 
   [ACTIONS.cancel]: async (ctx, _turn, me, requestId) => {

@@ -72,10 +72,9 @@ export class TeamsConversations {
       serviceUrl: activity.serviceUrl,
       botId: activity.recipient?.id ?? null,
     };
-    const known = await teamsConversationById(this.deps.db, ref.conversationId);
-    await saveTeamsConversation(this.deps.db, ref, this.deps.clock.now());
+    const inserted = await saveTeamsConversation(this.deps.db, ref, this.deps.clock.now());
     if (personal && principalId) this.reachable.add(principalId);
-    return !known;
+    return inserted;
   }
 
   /** The reference to post into a conversation: the stored one, else the latest region and bot id seen. */

@@ -4,8 +4,10 @@
  * administrators. The clicker is the activity's verified sender; the card's data names the item.
  */
 import type { TurnContext } from "botbuilder";
+import { recordDecision } from "../../app/review-decisions.js";
 import { campaignSummary, reviewPages } from "../../app/review-queries.js";
-import { applyReview, declaredReviews, recordDecision, startReviewFromChat } from "../../app/run-review.js";
+import { applyReview } from "../../app/run-review.js";
+import { declaredReviews, startReviewFromChat } from "../../app/start-review.js";
 import { teamsCardAt } from "../../db/repos/teams-conversations.js";
 import type { ReviewDecision } from "../../domain/review-rules.js";
 import { ACTIONS, FIELDS, FORMS } from "../views/action-ids.js";
@@ -31,7 +33,9 @@ async function clickedCard(ctx: TeamsContext, turn: TurnContext, notice: Notice 
   const refreshFor = activity.from?.id ? [activity.from.id] : [];
   if (row.kind === "review") {
     const [campaignId, reviewerId] = row.subjectId.split(":");
-    const page = (await reviewPages(ctx.deps.db, campaignId!, { reviewers: [reviewerId!] })).find((p) => p.key === row.subjectId);
+    const page = (await reviewPages(ctx.deps.db, campaignId!, { reviewers: [reviewerId!] })).find(
+      (p) => p.key === row.subjectId,
+    );
     if (!page) return null;
     return renderCard(reviewPromptCard(page, ctx.deps.clock.now()), { view: "tracked", refreshFor, notice });
   }
@@ -86,7 +90,10 @@ export const REVIEW_HANDLERS: Record<string, Handler> = {
 
   [ACTIONS.reviewRemove]: async (ctx, turn, _me, itemId) => {
     await replyJson(turn, removeFormCard(itemId), "Remove this access?");
-    const card = await clickedCard(ctx, turn, { text: ["Give a reason (optional) in the form below."], tone: "default" });
+    const card = await clickedCard(ctx, turn, {
+      text: ["Give a reason (optional) in the form below."],
+      tone: "default",
+    });
     return card ? { card, persist: false } : { notice: null };
   },
 
@@ -109,7 +116,12 @@ export const REVIEW_HANDLERS: Record<string, Handler> = {
 };
 
 /** `elevate review <review name | role>`: an administrator starts an access review now. */
-export async function reviewSubcommand(ctx: TeamsContext, turn: TurnContext, me: Principal, args: string): Promise<void> {
+export async function reviewSubcommand(
+  ctx: TeamsContext,
+  turn: TurnContext,
+  me: Principal,
+  args: string,
+): Promise<void> {
   const started = await startReviewFromChat(ctx.deps, me.id, args, await declaredReviews(ctx.deps.db));
   await replyNote(
     turn,

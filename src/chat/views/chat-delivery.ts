@@ -125,7 +125,10 @@ export class ChatDelivery implements Delivery {
     try {
       return (await work()) !== false;
     } catch (error) {
-      this.log.warn({ err: error, platform: surface.platform, subject: key?.subjectId }, "could not deliver a chat message");
+      this.log.warn(
+        { err: error, platform: surface.platform, subject: key?.subjectId },
+        "could not deliver a chat message",
+      );
       return false;
     }
   }

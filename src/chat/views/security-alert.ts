@@ -1,5 +1,5 @@
 import type { AlertRecord } from "../../app/alert-records.js";
-import { type AlertView, alertCard } from "./alert.js";
+import type { AlertView } from "./alert.js";
 import type { Card } from "./card.js";
 import { personRef } from "./request-parts.js";
 

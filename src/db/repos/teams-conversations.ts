@@ -1,4 +1,4 @@
-import { and, desc, eq, isNotNull, or } from "drizzle-orm";
+import { and, desc, eq, isNotNull, or, sql } from "drizzle-orm";
 import type { Executor } from "../client.js";
 import { chatMessages } from "../schema/chat-messages.js";
 import { teamsConversations } from "../schema/teams-conversations.js";
@@ -27,9 +27,12 @@ const toConversation = (row: typeof teamsConversations.$inferSelect): TeamsConve
   botId: row.botId,
 });
 
-/** Stores or refreshes a conversation reference; a known principal is never forgotten by a later unmapped sighting. */
-export async function saveTeamsConversation(db: Executor, ref: TeamsConversation, at: Date): Promise<void> {
-  await db
+/**
+ * Stores or refreshes a conversation reference; a known principal is never forgotten by a later
+ * unmapped sighting. True when the conversation was new (the row was inserted, not updated).
+ */
+export async function saveTeamsConversation(db: Executor, ref: TeamsConversation, at: Date): Promise<boolean> {
+  const [row] = await db
     .insert(teamsConversations)
     .values({ ...ref, updatedAt: at })
     .onConflictDoUpdate({
@@ -44,7 +47,9 @@ export async function saveTeamsConversation(db: Executor, ref: TeamsConversation
         ...(ref.tenantId ? { tenantId: ref.tenantId } : {}),
         ...(ref.botId ? { botId: ref.botId } : {}),
       },
-    });
+    })
+    .returning({ inserted: sql<boolean>`(xmax = 0)` });
+  return row?.inserted === true;
 }
 
 export async function teamsConversationById(db: Executor, conversationId: string): Promise<TeamsConversation | null> {

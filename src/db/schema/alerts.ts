@@ -36,9 +36,7 @@ export const alerts = pgTable(
     postedAt: at("posted_at"),
   },
   (t) => [
-    uniqueIndex("alerts_unresolved_condition_idx")
-      .on(t.conditionKey)
-      .where(sql`${t.status} <> 'resolved'`),
+    uniqueIndex("alerts_unresolved_condition_idx").on(t.conditionKey).where(sql`${t.status} <> 'resolved'`),
     index("alerts_status_idx").on(t.status, t.severity, t.openedAt),
     index("alerts_rule_idx").on(t.rule, t.status),
   ],

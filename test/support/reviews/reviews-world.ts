@@ -40,10 +40,17 @@ export async function startReviewWorld(driver: DriverName, opts: ReviewWorldOpti
   const engine: EngineHarness = await createEngine(driver, opts.fixture ?? "reviews.yaml");
   const notOnSlack = new Set(opts.notOnSlack ?? ["dave"]);
   const slackApi = await new SlackApiStandIn().start();
-  for (const p of SLACK_PEOPLE) if (!notOnSlack.has(p.key)) slackApi.addUser({ id: p.id, name: p.name, email: p.email });
+  for (const p of SLACK_PEOPLE)
+    if (!notOnSlack.has(p.key)) slackApi.addUser({ id: p.id, name: p.name, email: p.email });
   const connector = await new BotConnectorStandIn().start();
   for (const p of TEAMS_PEOPLE)
-    connector.addMember({ id: p.id, name: p.name, aadObjectId: p.aadObjectId, email: p.email, userPrincipalName: p.email });
+    connector.addMember({
+      id: p.id,
+      name: p.name,
+      aadObjectId: p.aadObjectId,
+      email: p.email,
+      userPrincipalName: p.email,
+    });
 
   const errors: unknown[] = [];
   const onError = (error: unknown) => {
@@ -134,7 +141,10 @@ export async function startReviewWorld(driver: DriverName, opts: ReviewWorldOpti
       await settle();
     },
     async principalId(key: string) {
-      const [row] = await engine.handle.db.select({ id: principals.id }).from(principals).where(eq(principals.key, key));
+      const [row] = await engine.handle.db
+        .select({ id: principals.id })
+        .from(principals)
+        .where(eq(principals.key, key));
       if (!row) throw new Error(`no principal ${key}`);
       return row.id;
     },
