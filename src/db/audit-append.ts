@@ -115,6 +115,11 @@ export function canonicalJson(value: unknown): string {
  */
 export async function appendAudit(tx: Executor, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
+  await tx.insert(auditEvents).values(await chainOn(tx, entries));
+}
+
+/** Takes a lane and links the entries onto its last event, in order. */
+async function chainOn(tx: Executor, entries: AuditEntry[]) {
   const lane = await claimLane(tx);
   const [last] = await tx
     .select({ hash: auditEvents.hash })
@@ -123,14 +128,13 @@ export async function appendAudit(tx: Executor, entries: AuditEntry[]): Promise<
     .orderBy(desc(auditEvents.id))
     .limit(1);
   let prevHash = last?.hash ?? GENESIS_HASH;
-  const rows = entries.map((entry) => {
+  return entries.map((entry) => {
     const content = normalizeEntry(entry, lane);
     const hash = hashEvent(prevHash, content);
     const row = { ...content, prevHash, hash };
     prevHash = hash;
     return row;
   });
-  await tx.insert(auditEvents).values(rows);
 }
 
 /** The lane a transaction appends to, kept for its life: a second append must not take another. */
@@ -188,21 +192,7 @@ const BULK_CHUNK = 5_000;
  */
 export async function appendAuditBulk(tx: Executor, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  const lane = await claimLane(tx);
-  const [last] = await tx
-    .select({ hash: auditEvents.hash })
-    .from(auditEvents)
-    .where(eq(auditEvents.lane, lane))
-    .orderBy(desc(auditEvents.id))
-    .limit(1);
-  let prevHash = last?.hash ?? GENESIS_HASH;
-  const rows = entries.map((entry) => {
-    const content = normalizeEntry(entry, lane);
-    const hash = hashEvent(prevHash, content);
-    const row = { ...content, at: content.at.toISOString(), prevHash, hash };
-    prevHash = hash;
-    return row;
-  });
+  const rows = (await chainOn(tx, entries)).map((row) => ({ ...row, at: row.at.toISOString() }));
   for (let i = 0; i < rows.length; i += BULK_CHUNK) {
     const chunk = JSON.stringify(rows.slice(i, i + BULK_CHUNK));
     await tx.execute(sql`
