@@ -12,7 +12,12 @@
  * round is the figure (the machine is shared). Redraws of other cards are waited for between
  * clicks and are not in the figure.
  */
-import { ActivityHandler, type AdaptiveCardInvokeResponse, CloudAdapter, ConfigurationBotFrameworkAuthentication } from "botbuilder";
+import {
+  ActivityHandler,
+  type AdaptiveCardInvokeResponse,
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+} from "botbuilder";
 import pino from "pino";
 import type { EngineDeps } from "../src/app/context.js";
 import { EventBus } from "../src/app/event-bus.js";
@@ -94,7 +99,11 @@ async function startBareBot(connector: BotConnectorStandIn) {
   }
   const bot = new Bare();
   const http = new HttpServer(log);
-  http.route("POST", "/api/messages", activityHandler(adapter, (turn) => bot.run(turn)));
+  http.route(
+    "POST",
+    "/api/messages",
+    activityHandler(adapter, (turn) => bot.run(turn)),
+  );
   const port = await http.listen(0, "127.0.0.1");
   return { http, sender: new TeamsSender(`http://127.0.0.1:${port}/api/messages`, connector) };
 }
@@ -150,7 +159,11 @@ async function main(): Promise<void> {
       round.status!.push(await timed(() => ours.message(user(requests.indexOf(requestId)), "status")));
     }
     rounds.push(round);
-    console.log(`round ${r + 1}: ${Object.entries(round).map(([k, v]) => `${k} p50 ${summary(v).p50} ms`).join(", ")}`);
+    console.log(
+      `round ${r + 1}: ${Object.entries(round)
+        .map(([k, v]) => `${k} p50 ${summary(v).p50} ms`)
+        .join(", ")}`,
+    );
   }
   const best = (key: string) => rounds.map((round) => summary(round[key]!)).sort((a, b) => a.p50 - b.p50)[0]!;
   const result = {

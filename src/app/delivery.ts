@@ -4,7 +4,7 @@
  */
 import type { AlertRecord } from "./alert-records.js";
 import type { Digest } from "./digest.js";
-import type { ActivityNotice, ExpiringNotice } from "./notifications.js";
+import type { ActivityNotice, ExpiringNotice, RemovalsNotice } from "./notifications.js";
 import type { PersonView } from "./queries.js";
 import type { CampaignSummary, ReviewPage, ReviewReminder } from "./review-queries.js";
 
@@ -17,6 +17,7 @@ export type ChatMessage =
   | { type: "review.summary"; summary: CampaignSummary }
   | { type: "expiring"; notice: ExpiringNotice }
   | { type: "activity"; notice: ActivityNotice }
+  | { type: "removals"; notice: RemovalsNotice }
   | { type: "digest"; digest: Digest };
 
 /**

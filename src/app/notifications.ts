@@ -5,7 +5,7 @@
  * notifier's job; this adds the other audiences, the expiring-soon notice and notices that must
  * go out once per cluster (claimed in notices_sent).
  */
-import { and, eq, gt, lte } from "drizzle-orm";
+import { and, eq, gt, isNotNull, lte } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import {
   adminIds,
@@ -17,6 +17,9 @@ import {
 } from "../db/repos/directory.js";
 import { activations } from "../db/schema/activations.js";
 import { noticesSent } from "../db/schema/notices.js";
+import { principals } from "../db/schema/principals.js";
+import { reviewCampaigns, reviewItems } from "../db/schema/reviews.js";
+import { roles } from "../db/schema/roles.js";
 import { MINUTE } from "../domain/duration.js";
 import type { NotificationSettings, Recipient } from "../domain/policy.js";
 import type { EngineDeps, EngineEvent } from "./context.js";
@@ -230,6 +233,90 @@ export async function sendExpiringNotices(
     };
     if (await delivery.toPerson(person(holder), { type: "expiring", notice }, { subjectId: a.id, kind: "expiring" }))
       told++;
+  }
+  return told;
+}
+
+// ── assignment changes ─────────────────────────────────────────────────────────────────────
+
+export interface RemovalsNotice {
+  review: string;
+  /** The first of them, for the message; `total` says how many there were. */
+  removals: { holder: string; roleName: string; scope: string; kind: "eligible" | "active" }[];
+  total: number;
+  /** True when the person told lost these themselves. */
+  own: boolean;
+}
+
+const REMOVALS_SHOWN = 20;
+
+/**
+ * Once a review's removals are applied, tells the audiences each role's policy names for
+ * assignment changes (by default the administrators; `requester` is the holder): one message per
+ * person, listing what was removed, once across the cluster.
+ */
+export async function notifyReviewRemovals(
+  deps: Pick<EngineDeps, "db" | "clock">,
+  delivery: Delivery,
+  campaignId: string,
+): Promise<number> {
+  const { db, clock } = deps;
+  const [campaign] = await db.select().from(reviewCampaigns).where(eq(reviewCampaigns.id, campaignId));
+  if (!campaign?.appliedAt) return 0;
+  const removed = await db
+    .select({
+      principalId: reviewItems.principalId,
+      holder: principals.name,
+      roleId: reviewItems.roleId,
+      roleName: roles.name,
+      scope: reviewItems.scope,
+      kind: reviewItems.kind,
+    })
+    .from(reviewItems)
+    .innerJoin(principals, eq(principals.id, reviewItems.principalId))
+    .innerJoin(roles, eq(roles.id, reviewItems.roleId))
+    .where(
+      and(eq(reviewItems.campaignId, campaignId), eq(reviewItems.outcome, "remove"), isNotNull(reviewItems.appliedAt)),
+    )
+    .orderBy(principals.name, roles.name);
+  if (removed.length === 0) return 0;
+  const byPerson = new Map<string, { person: PersonView; removals: typeof removed }>();
+  const roleById = await rolesByIds(
+    db,
+    removed.map((r) => r.roleId),
+  );
+  for (const [roleId, role] of roleById) {
+    const ofRole = removed.filter((r) => r.roleId === roleId);
+    const audience = await audienceFor(db, role, "assignment", { critical: false }, { requester: true });
+    const holders = role.policy.notifications.assignment.includes("requester")
+      ? [
+          ...(
+            await principalsByIds(
+              db,
+              ofRole.map((r) => r.principalId),
+            )
+          ).values(),
+        ].filter((p) => p.kind === "user")
+      : [];
+    for (const p of audience.people)
+      byPerson.set(p.id, { person: p, removals: [...(byPerson.get(p.id)?.removals ?? []), ...ofRole] });
+    for (const h of holders) {
+      const own = ofRole.filter((r) => r.principalId === h.id);
+      byPerson.set(h.id, { person: person(h), removals: [...(byPerson.get(h.id)?.removals ?? []), ...own] });
+    }
+  }
+  let told = 0;
+  for (const { person: p, removals } of byPerson.values()) {
+    if (!(await claimNotice(db, `removals:${campaignId}:${p.id}`, clock.now()))) continue;
+    const notice: RemovalsNotice = {
+      review: campaign.settings.title,
+      removals: removals
+        .slice(0, REMOVALS_SHOWN)
+        .map(({ holder, roleName, scope, kind }) => ({ holder, roleName, scope, kind })),
+      total: removals.length,
+      own: removals.every((r) => r.principalId === p.id),
+    };
+    if (await delivery.toPerson(p, { type: "removals", notice })) told++;
   }
   return told;
 }

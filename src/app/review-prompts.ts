@@ -5,6 +5,7 @@
  */
 import type { EngineDeps, EngineEvent } from "./context.js";
 import type { Delivery } from "./delivery.js";
+import { notifyReviewRemovals } from "./notifications.js";
 import { campaignSummary, getCampaign, type ReviewPage, reviewPages, undecidedByReviewer } from "./review-queries.js";
 
 const promptKey = (page: ReviewPage) => ({ subjectId: page.key, kind: "review" });
@@ -38,7 +39,7 @@ export async function sendReminders(
 
 /** The summary in the alert channel (redrawn once applied), and every prompt redrawn as closed. */
 export async function announceClosed(
-  deps: Pick<EngineDeps, "db">,
+  deps: Pick<EngineDeps, "db" | "clock">,
   delivery: Delivery,
   campaignId: string,
 ): Promise<void> {
@@ -46,6 +47,7 @@ export async function announceClosed(
   if (!summary) return;
   await delivery.toAlertChannel({ type: "review.summary", summary }, { subjectId: campaignId, kind: "review_summary" });
   await sendPrompts(deps, delivery, campaignId);
+  if (summary.applied) await notifyReviewRemovals(deps, delivery, campaignId);
 }
 
 /**
@@ -58,7 +60,7 @@ export class ReviewRedraws {
   private readonly queues = new Map<string, { done: Promise<void>; steps: Step[] }>();
 
   constructor(
-    private readonly deps: Pick<EngineDeps, "db">,
+    private readonly deps: Pick<EngineDeps, "db" | "clock">,
     private readonly delivery: Delivery,
     private readonly onError: (error: unknown) => void,
   ) {}

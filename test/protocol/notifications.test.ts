@@ -11,6 +11,7 @@ import { evaluateAlerts } from "../../src/app/evaluate-alerts.js";
 import { EXPIRING_LEAD_MS, sendExpiringNotices } from "../../src/app/notifications.js";
 import { myActivations } from "../../src/app/queries.js";
 import { requestActivation } from "../../src/app/request-activation.js";
+import { closeReview } from "../../src/app/run-review.js";
 import { startReview } from "../../src/app/start-review.js";
 import { ACTIONS } from "../../src/chat/views/action-ids.js";
 import { reviewItems } from "../../src/db/schema/reviews.js";
@@ -139,6 +140,44 @@ describeEachDatabase("notifications and digests", (driver) => {
     expect(text).toContain("• Readers: ends 2026-11-09, 3 undecided, 3 waiting for you");
     w.clock.advance(7 * DAY);
     expect(await sendWeeklyDigests(w.deps, w.delivery)).toBe(1);
+  });
+
+  it("tells holders their access was removed when the role's policy names the requester for assignments", async () => {
+    const config = loadFixture("reviews.yaml");
+    config.roles.find((r) => r.key === "reader")!.policy.notifications = { assignment: ["requester"] };
+    await applyConfig(w.deps, config);
+    const started = await startReview(w.deps, {
+      definition: null,
+      occurrenceAt: null,
+      durationMs: DAY,
+      startedBy: "erin",
+      settings: {
+        title: "Readers",
+        roleIds: [await w.engine.role("reader")],
+        groupIds: [],
+        kinds: ["eligible"],
+        reviewerMode: "named",
+        reviewerIds: [await w.principalId("erin")],
+        fallbackIds: [],
+        unanswered: "remove",
+        inactiveDays: 30,
+        autoApply: true,
+        remindersMs: [],
+      },
+    });
+    expect(started?.items).toBe(2);
+    expect(await closeReview(w.deps, started!.campaign.id)).toBe(true);
+    await w.settle();
+    for (const [channel, who] of [
+      ["D0ALICE", "alice"],
+      ["D0FRANK", "frank"],
+    ] as const) {
+      const [told] = inDm(channel, "Readers: your access was removed");
+      expect(told, who).toBeDefined();
+      expect(says(told!).text).toContain("• Reader at / (eligible)");
+    }
+    // The administrators are not this role's audience any more.
+    expect(inDm("D0ERIN", "assignments removed")).toEqual([]);
   });
 
   it("gives a reviewer with many items batched cards, with Keep and Remove per item", async () => {

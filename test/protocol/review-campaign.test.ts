@@ -231,6 +231,13 @@ describeEachDatabase("an access review, start to finish, on Slack and Teams", (d
     expect(told.text).toContain("has ended; decisions can no longer change");
     const [campaign] = await w.db.select().from(reviewCampaigns).where(eq(reviewCampaigns.id, campaignId));
     expect(campaign).toMatchObject({ status: "closed", appliedBy: "system" });
+    // The administrators hear of the removals, as the policy's `assignment` audience (admins by default).
+    const toldAdmins = slackCards(w, "D0ERIN", "Monthly access review: 3 assignments removed");
+    expect(toldAdmins).toHaveLength(1);
+    expect(slackText(w, toldAdmins[0]!).text).toMatch(
+      /Bob Brown: Database Administrator at \/mg\/prod \(eligible\)\n.*Carol Chen: Reader at \/ \(active\)\n.*Frank Fox: Reader at \/ \(eligible\)/,
+    );
+
     // Everything above, removals included, is one unbroken, verifiable audit chain.
     expect(await verifyAuditChain({ db: w.db })).toMatchObject({ ok: true });
     expect(w.slackApi.violations).toEqual([]);

@@ -8,7 +8,7 @@ import type { Card } from "./card.js";
 import { digestCard } from "./digest.js";
 import { expiringCard } from "./expiring-notice.js";
 import type { ChannelSettings, ChatNotifier, ChatSurface } from "./notifier.js";
-import { policyNoticeCard } from "./policy-notice.js";
+import { policyNoticeCard, removalsCard } from "./policy-notice.js";
 import { reviewPromptCard, reviewReminderCard, reviewSummaryCard } from "./review-card.js";
 import { alertOverflowCard, alertViewOf } from "./security-alert.js";
 
@@ -29,6 +29,8 @@ export function cardFor(message: ChatMessage, now: Date): Card {
       return expiringCard(message.notice, now);
     case "activity":
       return policyNoticeCard(message.notice);
+    case "removals":
+      return removalsCard(message.notice);
     case "digest":
       return digestCard(message.digest);
     default: {

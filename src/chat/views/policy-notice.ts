@@ -1,4 +1,4 @@
-import type { ActivityNotice } from "../../app/notifications.js";
+import type { ActivityNotice, RemovalsNotice } from "../../app/notifications.js";
 import { at, type Card, type Rich, who } from "./card.js";
 import { personRef } from "./request-parts.js";
 
@@ -31,6 +31,39 @@ export function policyNoticeCard(n: ActivityNotice): Card {
     blocks: [
       { type: "text", text: line },
       { type: "context", lines: [[`Request ${n.requestId} · `, at(n.at)]] },
+    ],
+  };
+}
+
+/** What an access review removed, for the holder (their own) or the audiences of the roles' policy. */
+export function removalsCard(n: RemovalsNotice): Card {
+  const header = n.own
+    ? `${n.review}: your access was removed`
+    : `${n.review}: ${n.total} assignment${n.total === 1 ? "" : "s"} removed`;
+  const lines: Rich = n.removals.flatMap((r, i) => [
+    ...(i > 0 ? ["\n"] : []),
+    "• ",
+    ...(n.own ? [] : [`${r.holder}: `]),
+    { strong: r.roleName },
+    ` at ${r.scope} (${r.kind})`,
+  ]);
+  return {
+    header,
+    tone: "warning",
+    summary: header,
+    blocks: [
+      {
+        type: "text",
+        text: [
+          n.own
+            ? "The access review ended and decided these assignments are no longer needed; they are removed and any standing access revoked."
+            : "The access review ended; these assignments are removed and any standing access revoked.",
+        ],
+      },
+      { type: "text", text: lines },
+      ...(n.total > n.removals.length
+        ? [{ type: "context" as const, lines: [[`…and ${n.total - n.removals.length} more.`]] }]
+        : []),
     ],
   };
 }
