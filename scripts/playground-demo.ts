@@ -33,16 +33,25 @@ export interface PlaygroundPerson extends TenantUser {
   role: string;
 }
 
-
 /** People of the example policy (pim.example.yaml); the playground wants exactly five besides the current user. */
 const TENANT_USERS: TenantUser[] = [
   { key: "sam", name: "Sam Rivera", email: "sam.rivera@example.com", teamsId: "8c1d4e2f-6a3b-4c9d-8e7f-1a2b3c4d5e6f" },
   { key: "dana", name: "Dana Park", email: "dana.park@example.com", teamsId: "5b3e1c7a-2d4f-4e8b-9a61-0c2f7d9e3b14" },
-  { key: "alice", name: "Alice Adams", email: "alice.adams@example.com", teamsId: "2f4a6c1e-9b8d-4a7f-b3e2-5d6c7a8b9c0d" },
+  {
+    key: "alice",
+    name: "Alice Adams",
+    email: "alice.adams@example.com",
+    teamsId: "2f4a6c1e-9b8d-4a7f-b3e2-5d6c7a8b9c0d",
+  },
   { key: "raj", name: "Raj Patel", email: "raj.patel@example.com", teamsId: "9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4" },
   { key: "bob", name: "Bob Brown", email: "bob.brown@example.com", teamsId: "4d3c2b1a-0f9e-48d7-b6a5-f4e3d2c1b0a9" },
   // On Slack only in the example; the playground just needs someone in the fifth seat.
-  { key: "carol", name: "Carol Chen", email: "carol.chen@example.com", teamsId: "d4c3b2a1-6e5f-4a7b-8c9d-0e1f2a3b4c5d" },
+  {
+    key: "carol",
+    name: "Carol Chen",
+    email: "carol.chen@example.com",
+    teamsId: "d4c3b2a1-6e5f-4a7b-8c9d-0e1f2a3b4c5d",
+  },
 ];
 
 const seat = (key: string) => TENANT_USERS.find((u) => u.key === key)!;
@@ -119,7 +128,16 @@ export function playgroundCli(): string {
 export function startPlayground(person: PlaygroundPerson, configPath: string, botEndpoint: string): ChildProcess {
   return spawn(
     process.execPath,
-    [playgroundCli(), "--app-endpoint", botEndpoint, "--channel-id", "msteams", "--port", String(person.port), "--disable-telemetry"],
+    [
+      playgroundCli(),
+      "--app-endpoint",
+      botEndpoint,
+      "--channel-id",
+      "msteams",
+      "--port",
+      String(person.port),
+      "--disable-telemetry",
+    ],
     {
       env: { ...process.env, M365_AGENTS_PLAYGROUND_CONFIG_PATH: configPath, BROWSER: "none" },
       stdio: ["ignore", "pipe", "pipe"],

@@ -74,11 +74,15 @@ export async function requestAndApprove(browser: Browser, demo: Demo, justificat
     await form.locator("textarea").first().fill(justification);
     await form.getByRole("button", { name: "Request", exact: true }).click();
   });
-  await step(sam, "Sam's card waits for approval", () => cardWith(sam, "Waiting for approval").waitFor({ timeout: STEP_MS }));
+  await step(sam, "Sam's card waits for approval", () =>
+    cardWith(sam, "Waiting for approval").waitFor({ timeout: STEP_MS }),
+  );
 
   await dana.bringToFront();
   await step(dana, "Dana approves", async () => {
-    await cardWith(dana, "Approval needed").getByRole("button", { name: "Approve", exact: true }).click({ timeout: STEP_MS });
+    await cardWith(dana, "Approval needed")
+      .getByRole("button", { name: "Approve", exact: true })
+      .click({ timeout: STEP_MS });
     await cardWith(dana, "Approved by Dana Park").waitFor({ timeout: STEP_MS });
   });
 
@@ -90,7 +94,9 @@ export async function requestAndApprove(browser: Browser, demo: Demo, justificat
 /** Sam ends the role from the card; resolves once the card says it ended. */
 export async function endNow(sam: Page): Promise<void> {
   await step(sam, "Sam ends the role", async () => {
-    await cardWith(sam, "Active until").getByRole("button", { name: "End now", exact: true }).click({ timeout: STEP_MS });
+    await cardWith(sam, "Active until")
+      .getByRole("button", { name: "End now", exact: true })
+      .click({ timeout: STEP_MS });
     await cardWith(sam, "ended early").waitFor({ timeout: STEP_MS });
   });
 }

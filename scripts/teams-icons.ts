@@ -56,7 +56,8 @@ function inKeyhole(u: number, v: number): boolean {
 function sampled(size: number, inside: (u: number, v: number) => boolean, x: number, y: number): number {
   const n = 4;
   let hits = 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (inside((x + (i + 0.5) / n) / size, (y + (j + 0.5) / n) / size)) hits++;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) if (inside((x + (i + 0.5) / n) / size, (y + (j + 0.5) / n) / size)) hits++;
   return hits / (n * n);
 }
 

@@ -5,8 +5,8 @@ import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { applyConfig } from "./app/apply-config.js";
 import type { EngineDeps } from "./app/context.js";
-import { EventBus } from "./app/event-bus.js";
 import { AlertTriggers } from "./app/evaluate-alerts.js";
+import { EventBus } from "./app/event-bus.js";
 import { newId } from "./app/ids.js";
 import { ActivityNotices } from "./app/notifications.js";
 import { systemClock } from "./app/ports.js";
@@ -185,11 +185,20 @@ function chatPlatforms(
  * Teams runs authenticated when MICROSOFT_APP_ID is set, unauthenticated only when TEAMS_AUTH=off
  * says so (the local playground), and not at all otherwise.
  */
-function teamsPlatform(env: Env, deps: EngineDeps, log: Logger, notifier: ChatNotifier, hooks: AlertHooks): ChatPlatform {
+function teamsPlatform(
+  env: Env,
+  deps: EngineDeps,
+  log: Logger,
+  notifier: ChatNotifier,
+  hooks: AlertHooks,
+): ChatPlatform {
   if (env.MICROSOFT_APP_ID && env.TEAMS_AUTH === "off")
     throw new StartupError("TEAMS_AUTH: off cannot be combined with MICROSOFT_APP_ID; unset one of them");
   if (!env.MICROSOFT_APP_ID && env.TEAMS_AUTH === "on")
-    return new DisabledPlatform("Teams", "MICROSOFT_APP_ID not set (TEAMS_AUTH=off runs it without authentication, locally)");
+    return new DisabledPlatform(
+      "Teams",
+      "MICROSOFT_APP_ID not set (TEAMS_AUTH=off runs it without authentication, locally)",
+    );
   const settings = {
     appId: env.MICROSOFT_APP_ID ?? null,
     appPassword: env.MICROSOFT_APP_PASSWORD,

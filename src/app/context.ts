@@ -13,7 +13,12 @@ export type EngineEvent =
   | { type: "activation.active"; activationId: string; endsAt: Date }
   | { type: "alert"; kind: AlertKind; subject: string; detail: Record<string, unknown> }
   /** An access review started, got decisions (on these items), closed or was applied: chat redraws it. */
-  | { type: "review.changed"; campaignId: string; change: "started" | "decided" | "closed" | "applied"; itemIds: string[] };
+  | {
+      type: "review.changed";
+      campaignId: string;
+      change: "started" | "decided" | "closed" | "applied";
+      itemIds: string[];
+    };
 
 export type AlertKind =
   | "break_glass_used"

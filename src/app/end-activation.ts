@@ -86,7 +86,7 @@ export async function expireDueActivations(deps: EngineDeps, limit = 1000): Prom
     ended += await inTransaction(deps, async (work) => {
       const a = await getActivation(work.tx, id, true);
       // Re-checked under the lock: another replica or an early end may have got there first.
-      if (!a || a.status !== "active" || a.endsAt > work.now) return 0;
+      if (a?.status !== "active" || a.endsAt > work.now) return 0;
       const done = await endOne(work, a, "expired", "system");
       return done.ok ? 1 : 0;
     });

@@ -51,7 +51,7 @@ export async function requestActivation(
       return err(refusal);
     };
     const requester = await principalById(work.tx, input.requesterId);
-    if (!requester || requester.kind !== "user")
+    if (requester?.kind !== "user")
       return err(refuse("UNKNOWN_PRINCIPAL", "You are not known to PIM; ask an administrator to add you."));
     if (input.roles.length === 0) return refused(refuse("NO_ROLES", "Pick at least one role."));
 

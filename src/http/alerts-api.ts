@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { AlertRecord, AlertStatus } from "../app/alert-records.js";
 import { listAlerts } from "../app/alert-records.js";
 import type { Executor } from "../db/client.js";
 import type { Severity } from "../domain/alert-rules.js";
+import { bearerCheck } from "./bearer.js";
 import { type HttpServer, sendJson } from "./server.js";
 
 const STATUSES: AlertStatus[] = ["open", "acknowledged", "resolved"];
@@ -16,12 +16,9 @@ const MAX_LIMIT = 1_000;
  */
 export function mountAlertsApi(http: HttpServer, db: Executor, token: string | undefined): boolean {
   if (!token) return false;
-  const expected = digest(token);
+  const authorized = bearerCheck(token);
   http.route("GET", "/api/alerts", async (req, res) => {
-    const header = req.headers.authorization ?? "";
-    const given = /^Bearer (.+)$/i.exec(header)?.[1]?.trim() ?? "";
-    // Hashing first gives equal lengths, so the comparison takes the same time whatever was sent.
-    if (!given || !timingSafeEqual(digest(given), expected)) {
+    if (!authorized(req.headers.authorization)) {
       res.setHeader("www-authenticate", 'Bearer realm="pim-bot alerts"');
       return sendJson(res, 401, { error: "unauthorized", message: "Send Authorization: Bearer <ALERTS_API_TOKEN>." });
     }
@@ -39,10 +36,6 @@ export function mountAlertsApi(http: HttpServer, db: Executor, token: string | u
     return sendJson(res, 200, { alerts: alerts.map(toJson), count: alerts.length });
   });
   return true;
-}
-
-function digest(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
 }
 
 function listParam<T extends string>(

@@ -1,5 +1,5 @@
-import { timingSafeEqual } from "node:crypto";
 import type { Registry } from "prom-client";
+import { bearerCheck } from "./bearer.js";
 import { type HttpServer, sendJson, sendText } from "./server.js";
 
 export interface ReadinessCheck {
@@ -23,7 +23,9 @@ export function mountOps(http: HttpServer, registry: Registry, checks: Readiness
     );
     sendJson(res, results.every((r) => r.ok) ? 200 : 503, { checks: results });
   });
-  http.route("GET", "/metrics", async (_req, res) =>
-    sendText(res, 200, await registry.metrics(), registry.contentType),
-  );
+  const authorized = metricsToken ? bearerCheck(metricsToken) : () => true;
+  http.route("GET", "/metrics", async (req, res) => {
+    if (!authorized(req.headers.authorization)) return sendText(res, 401, "Unauthorized");
+    sendText(res, 200, await registry.metrics(), registry.contentType);
+  });
 }

@@ -648,24 +648,42 @@ describe("access reviews", () => {
 
   it("knows every recurrence, and says what it wanted", () => {
     for (const recurrence of ["one-time", "weekly", "monthly", "quarterly", "semiannually", "annually"])
-      expect(config(withReviews(review({ recurrence, duration: "3d" }))).reviews[0]!.recurrence).toEqual({ kind: recurrence });
+      expect(config(withReviews(review({ recurrence, duration: "3d" }))).reviews[0]!.recurrence).toEqual({
+        kind: recurrence,
+      });
     expectRefused(
       withReviews(review({ recurrence: "fortnightly" })),
       "reviews[0].recurrence",
       'must be one-time, weekly, monthly, quarterly, semiannually, annually or a cron expression such as "0 9 1 * *"',
     );
-    expectRefused(withReviews(review({ recurrence: "0 25 * * *" })), "reviews[0].recurrence", /^is not a valid cron expression/);
+    expectRefused(
+      withReviews(review({ recurrence: "0 25 * * *" })),
+      "reviews[0].recurrence",
+      /^is not a valid cron expression/,
+    );
   });
 
   it("bounds the duration by the recurrence: a monthly review lasts at most 27 days", () => {
-    expectRefused(withReviews(review({ duration: "28d" })), "reviews[0].duration", "must be at most 27d for a monthly review");
-    expectRefused(withReviews(review({ recurrence: "weekly", duration: "7d" })), "reviews[0].duration", "must be at most 6d for a weekly review");
+    expectRefused(
+      withReviews(review({ duration: "28d" })),
+      "reviews[0].duration",
+      "must be at most 27d for a monthly review",
+    );
+    expectRefused(
+      withReviews(review({ recurrence: "weekly", duration: "7d" })),
+      "reviews[0].duration",
+      "must be at most 6d for a weekly review",
+    );
     expectRefused(withReviews(review({ duration: "30m" })), "reviews[0].duration", "must be at least 1h");
     expect(config(withReviews(review({ duration: "27d" }))).reviews[0]!.durationMs).toBe(27 * DAY);
   });
 
   it("wants a start, on a day every month has, in the review's time zone", () => {
-    expectRefused(withReviews(review({ start: undefined })), "reviews[0].start", "is required for a monthly review: it is when the first one starts");
+    expectRefused(
+      withReviews(review({ start: undefined })),
+      "reviews[0].start",
+      "is required for a monthly review: it is when the first one starts",
+    );
     expectRefused(
       withReviews(review({ start: "2026-12-30T23:30:00Z", timezone: "Europe/Paris" })),
       "reviews[0].start",
@@ -675,19 +693,51 @@ describe("access reviews", () => {
   });
 
   it("checks reviewers, reminders and what to do with silence", () => {
-    expectRefused(withReviews(review({ reviewers: "managers" })), "reviews[0].reviewers", "must be self, manager, or a list of user and group keys");
-    expectRefused(withReviews(review({ reviewers: [] })), "reviews[0].reviewers", "must list at least one user or group");
+    expectRefused(
+      withReviews(review({ reviewers: "managers" })),
+      "reviews[0].reviewers",
+      "must be self, manager, or a list of user and group keys",
+    );
+    expectRefused(
+      withReviews(review({ reviewers: [] })),
+      "reviews[0].reviewers",
+      "must list at least one user or group",
+    );
     expectRefused(withReviews(review({ reviewers: undefined })), "reviews[0].reviewers", /^is required/);
-    expectRefused(withReviews(review({ reminders: ["7d"] })), "reviews[0].reminders[0]", "must be shorter than the review itself (7d)");
-    expectRefused(withReviews(review({ unanswered: "approve" })), "reviews[0].unanswered", "must be one of: keep, remove, recommendation");
+    expectRefused(
+      withReviews(review({ reminders: ["7d"] })),
+      "reviews[0].reminders[0]",
+      "must be shorter than the review itself (7d)",
+    );
+    expectRefused(
+      withReviews(review({ unanswered: "approve" })),
+      "reviews[0].unanswered",
+      "must be one of: keep, remove, recommendation",
+    );
     expectRefused(withReviews(review({ roles: [] })), "reviews[0].roles", /must name at least one role/);
   });
 
   it("refuses names that refer to nothing, and repeated review names", () => {
-    expectRefused(withReviews(review({ roles: ["db-admn"] })), "reviews[0].roles[0]", 'unknown role "db-admn" (did you mean "db-admin"?)');
-    expectRefused(withReviews(review({ groups: ["bob"] })), "reviews[0].groups[0]", '"bob" is a user; list groups here (review a user\'s roles under roles)');
-    expectRefused(withReviews(review({ reviewers: ["zed"] })), "reviews[0].reviewers[0]", 'unknown user or group "zed"');
-    expectRefused(withReviews(review({ fallbackReviewers: ["nobody"] })), "reviews[0].fallbackReviewers[0]", /unknown user or group "nobody"/);
+    expectRefused(
+      withReviews(review({ roles: ["db-admn"] })),
+      "reviews[0].roles[0]",
+      'unknown role "db-admn" (did you mean "db-admin"?)',
+    );
+    expectRefused(
+      withReviews(review({ groups: ["bob"] })),
+      "reviews[0].groups[0]",
+      '"bob" is a user; list groups here (review a user\'s roles under roles)',
+    );
+    expectRefused(
+      withReviews(review({ reviewers: ["zed"] })),
+      "reviews[0].reviewers[0]",
+      'unknown user or group "zed"',
+    );
+    expectRefused(
+      withReviews(review({ fallbackReviewers: ["nobody"] })),
+      "reviews[0].fallbackReviewers[0]",
+      /unknown user or group "nobody"/,
+    );
     expectRefused(withReviews(review(), review()), "reviews[1].name", '"monthly-db" is already used by reviews[0]');
   });
 });

@@ -24,10 +24,10 @@ const perTransaction = new WeakMap<object, Map<string, Promise<unknown>>>();
 
 function once<T>(tx: Executor, key: string, load: () => Promise<T>): Promise<T> {
   if (!(tx instanceof PgTransaction)) return load();
-  let cache = perTransaction.get(tx);
-  if (!cache) perTransaction.set(tx, (cache = new Map()));
-  let hit = cache.get(key) as Promise<T> | undefined;
-  if (!hit) cache.set(key, (hit = load()));
+  const cache = perTransaction.get(tx) ?? new Map<string, Promise<unknown>>();
+  perTransaction.set(tx, cache);
+  const hit = (cache.get(key) as Promise<T> | undefined) ?? load();
+  cache.set(key, hit);
   return hit;
 }
 
