@@ -134,8 +134,8 @@ async function onPglite() {
 }
 
 const server = await onServer();
-const pglite = process.env.SKIP_PGLITE ? null : await onPglite();
-const anchor = pgbenchTps(SERVER_URL, Number(process.env.PGBENCH_SECONDS ?? 20));
+const pglite = await onPglite();
+const anchor = pgbenchTps(SERVER_URL, 20);
 const target = anchor.tps / 15;
 console.log(
   `pgbench: ${anchor.tps} TPS → target ${target.toFixed(1)} lifecycles/s; ours ${server.lifecyclesPerSecond} (${((server.lifecyclesPerSecond / anchor.tps) * 15).toFixed(2)} × target, 1 lifecycle per ${(anchor.tps / server.lifecyclesPerSecond).toFixed(1)} pgbench transactions)`,
