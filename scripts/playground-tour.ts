@@ -54,7 +54,6 @@ async function step<T>(page: Page, what: string, run: () => Promise<T>): Promise
     const shown = await page
       .locator(".ac-adaptiveCard")
       .last()
-      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText, what the page shows
       .innerText({ timeout: 1_000 })
       .catch(() => "(no card)");
     throw new Error(`${what}: ${(error as Error).message.split("\n")[0]}\nlast card on the page:\n${shown}`);
