@@ -26,6 +26,8 @@ export function helpCard(command: string, note?: string): Card {
           "\n",
           ...line(" mfa setup", "enroll an MFA method for step-up"),
           "\n",
+          ...line(" review <name>", "administrators: start an access review now"),
+          "\n",
           ...line(" help", "this message"),
         ],
       },
