@@ -1,4 +1,4 @@
-import type { App, BlockAction, ButtonAction, webApi } from "@slack/bolt";
+import type { App } from "@slack/bolt";
 import { type DecideRefusal, decide } from "../../app/decide.js";
 import { cancelRequest, deactivate } from "../../app/end-activation.js";
 import { getRequestView } from "../../app/queries.js";
@@ -6,34 +6,21 @@ import { ACTIONS, FIELDS, FORMS } from "../views/action-ids.js";
 import { alreadyDecidedLine } from "../views/approval-card.js";
 import { type Card, plainText, type Rich } from "../views/card.js";
 import { LINK_ACTION } from "./blocks.js";
+import { type ButtonClick, button, clickerOf } from "./clicks.js";
 import type { SlackContext } from "./context.js";
 import { openExtendForm } from "./extend-flow.js";
 import { publishHome } from "./home.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";
 import { denyModal, readComment } from "./modals.js";
-import { type Origin, originOf, tell } from "./reply.js";
+import { originOf, tell } from "./reply.js";
 import { openRequestForm } from "./request-flow.js";
-
-type ButtonClick = BlockAction<ButtonAction>;
-
-/** Matches an action id and its numbered twins in the same block (`pim.end`, `pim.end:1`). */
-const button = (id: string) => ({
-  type: "block_actions" as const,
-  action_id: new RegExp(`^${id.replace(/\./g, "\\.")}(:\\d+)?$`),
-});
 
 /**
  * Buttons. Each acks at once, then finds out who clicked from Slack's verified user id and lets
  * the engine decide whether they may: the button's value only names what it is about.
  */
 export function registerActions(app: App, ctx: SlackContext): void {
-  const whoClicked = async (client: webApi.WebClient, origin: Origin, attempted: string) => {
-    const me = await ctx.identity.resolve(origin.userId);
-    if (me) return me;
-    await ctx.identity.recordUnknown(origin.userId, attempted);
-    await tell(ctx, client, origin, UNKNOWN_USER_TEXT);
-    return undefined;
-  };
+  const whoClicked = clickerOf(ctx);
 
   app.action<ButtonClick>(button(ACTIONS.approve), async ({ ack, body, action, client }) => {
     await ack();

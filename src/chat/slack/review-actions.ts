@@ -3,32 +3,20 @@
  * reason in a small modal), Apply on a summary, and `/elevate review <name>` for administrators.
  * The clicker is whoever Slack says clicked; the button's value only names the item.
  */
-import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand, types, webApi } from "@slack/bolt";
+import type { App, RespondFn, SlashCommand, types } from "@slack/bolt";
 import { recordDecision } from "../../app/review-decisions.js";
 import { applyReview } from "../../app/run-review.js";
 import { declaredReviews, startReviewFromChat } from "../../app/start-review.js";
 import type { Principal } from "../../db/repos/directory.js";
 import { ACTIONS, FIELDS, FORMS } from "../views/action-ids.js";
 import { LIMITS, plain } from "./blocks.js";
+import { type ButtonClick, button, clickerOf } from "./clicks.js";
 import type { SlackContext } from "./context.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";
-import { messageOf, type Origin, originOf, tell } from "./reply.js";
-
-type ButtonClick = BlockAction<ButtonAction>;
-
-const button = (id: string) => ({
-  type: "block_actions" as const,
-  action_id: new RegExp(`^${id.replace(/\./g, "\\.")}(:\\d+)?$`),
-});
+import { messageOf, originOf, tell } from "./reply.js";
 
 export function registerReviewActions(app: App, ctx: SlackContext): void {
-  const whoClicked = async (client: webApi.WebClient, origin: Origin, attempted: string) => {
-    const me = await ctx.identity.resolve(origin.userId);
-    if (me) return me;
-    await ctx.identity.recordUnknown(origin.userId, attempted);
-    await tell(ctx, client, origin, UNKNOWN_USER_TEXT);
-    return undefined;
-  };
+  const whoClicked = clickerOf(ctx);
 
   app.action<ButtonClick>(button(ACTIONS.reviewKeep), async ({ ack, body, action, client }) => {
     await ack();
