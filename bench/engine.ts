@@ -1,15 +1,17 @@
 /**
  * Full activation lifecycles per second — request → approve → grant confirmed → deactivate →
- * revoke confirmed — through the real use cases and outbox worker on the log connector, on the
- * PostgreSQL server and on PGlite, with pgbench's TPS on the same server as the ceiling.
+ * revoke confirmed — through the real use cases on the log connector, with the outbox run the way
+ * the bot runs it (event bus → scheduler → outbox worker), on the PostgreSQL server and on
+ * PGlite, with pgbench's TPS on the same server as the ceiling.
  */
 import { randomBytes } from "node:crypto";
 import pino from "pino";
 import postgres from "postgres";
 import { applyConfig } from "../src/app/apply-config.js";
-import type { EngineDeps } from "../src/app/context.js";
+import type { EngineDeps, EngineEvent } from "../src/app/context.js";
 import { decide } from "../src/app/decide.js";
 import { deactivate } from "../src/app/end-activation.js";
+import { EventBus } from "../src/app/event-bus.js";
 import { systemClock } from "../src/app/ports.js";
 import { requestActivation } from "../src/app/request-activation.js";
 import { parsePimFile } from "../src/config/pim-file.js";
@@ -20,6 +22,7 @@ import { getActivation } from "../src/db/repos/activations.js";
 import { principalByKey, roleByKeyOrName } from "../src/db/repos/directory.js";
 import { HOUR } from "../src/domain/duration.js";
 import { OutboxWorker } from "../src/jobs/outbox-worker.js";
+import { Scheduler } from "../src/jobs/scheduler.js";
 import { percentile, pgbenchTps, writeResult } from "./lib/report.js";
 
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -45,17 +48,25 @@ ${Array.from({ length: USERS }, (_, i) => `  - { principal: u${i}, role: ops, ki
 `;
 }
 
-async function until(check: () => Promise<boolean>, work: () => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < 1000 && !(await check()); i++) await work();
-}
-
 async function run(handle: DbHandle, label: string) {
-  const log = pino({ level: "silent" });
-  const deps: EngineDeps = { db: handle.db, clock: systemClock, events: { publish: () => {} } };
+  const log = pino({ level: "warn" });
+  const bus = new EventBus((error) => log.error({ err: error }, "listener failed"));
+  const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus };
   const parsed = parsePimFile(policy());
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
   await applyConfig(deps, parsed.value);
   const worker = new OutboxWorker(deps, new ConnectorRegistry(handle.db), log, { workerId: `bench-${label}` });
+  const scheduler = new Scheduler(deps, worker, log, { sweepIntervalMs: 5_000, timerHorizonMs: 10 * 60_000 });
+  bus.subscribe(scheduler.onEvent);
+  // A lifecycle waits for its grant to be confirmed (activation.active), then for its request to
+  // change after the deactivation and read `ended` (the revoke confirmed).
+  const active = new Waiters();
+  const changed = new Waiters();
+  bus.subscribe((event: EngineEvent) => {
+    if (event.type === "activation.active") active.fire(event.activationId);
+    if (event.type === "request.changed") changed.fire(event.requestId);
+  });
+  await scheduler.start();
   const role = (await roleByKeyOrName(handle.db, "ops"))!;
   const approver = (await principalByKey(handle.db, "approver"))!;
   const userIds = await Promise.all(
@@ -65,7 +76,6 @@ async function run(handle: DbHandle, label: string) {
   const latencies: number[] = [];
   const deadline = Date.now() + SECONDS * 1000;
   let failures = 0;
-  const statusIs = (id: string, status: string) => async () => (await getActivation(handle.db, id))?.status === status;
   async function lane(lane: number) {
     for (let round = 0; Date.now() < deadline; round++) {
       const userId = userIds[(lane + round * CONCURRENCY) % USERS]!;
@@ -82,16 +92,23 @@ async function run(handle: DbHandle, label: string) {
         continue;
       }
       const id = r.value.activations[0]!.id;
+      const granted = active.next(id);
       await decide(deps, { requestId: r.value.requestId, approverId: approver.id, decision: "approve" });
-      await until(statusIs(id, "active"), () => worker.runOnce());
+      await granted;
       await deactivate(deps, id, userId);
-      await until(statusIs(id, "ended"), () => worker.runOnce());
+      for (;;) {
+        const moved = changed.next(r.value.requestId); // before the read, so no change slips between
+        if ((await getActivation(handle.db, id))?.status === "ended") break;
+        await moved;
+      }
+      changed.forget(r.value.requestId);
       latencies.push(performance.now() - t0);
     }
   }
   const started = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => lane(i)));
   const seconds = (performance.now() - started) / 1000;
+  await scheduler.stop();
   const figures = {
     lifecycles: latencies.length,
     seconds: Math.round(seconds * 100) / 100,
@@ -104,6 +121,22 @@ async function run(handle: DbHandle, label: string) {
     `${label}: ${figures.lifecyclesPerSecond} lifecycles/s (${figures.lifecycles} in ${figures.seconds}s), p50 ${figures.latencyMs.p50} ms, p99 ${figures.latencyMs.p99} ms`,
   );
   return figures;
+}
+
+/** Promises that settle when an event names a key. */
+class Waiters {
+  private readonly waiting = new Map<string, (() => void)[]>();
+  next(key: string): Promise<void> {
+    return new Promise((resolve) => this.waiting.set(key, [...(this.waiting.get(key) ?? []), resolve]));
+  }
+  fire(key: string): void {
+    const resolvers = this.waiting.get(key);
+    this.waiting.delete(key);
+    for (const resolve of resolvers ?? []) resolve();
+  }
+  forget(key: string): void {
+    this.waiting.delete(key);
+  }
 }
 
 async function onServer() {
@@ -134,6 +167,7 @@ async function onPglite() {
 }
 
 const server = await onServer();
+if (process.env.BENCH_ONLY === "postgres") process.exit(0);
 const pglite = await onPglite();
 const anchor = pgbenchTps(SERVER_URL, 20);
 const target = anchor.tps / 15;

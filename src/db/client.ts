@@ -40,7 +40,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<DbHandle> {
 
 function openPostgres(url: string, poolSize: number): DbHandle {
   const sql = postgres(url, { max: poolSize, onnotice: () => {}, connection: { application_name: "pim-bot" } });
-  const db = drizzlePostgres({ client: sql, schema }) as unknown as Database;
+  const db = drizzlePostgres({ client: preparing(sql), schema }) as unknown as Database;
   return {
     db,
     driver: "postgres",
@@ -61,6 +61,41 @@ function openPostgres(url: string, poolSize: number): DbHandle {
     },
     close: () => sql.end({ timeout: 5 }),
   };
+}
+
+/**
+ * drizzle asks postgres.js for an unnamed statement unless a query was given a name, and for an
+ * unnamed statement with parameters postgres.js first sends Parse and Describe and waits for the
+ * parameter types: two round trips for every query. Named statements are described once per
+ * connection and then cost one round trip (Bind, Execute) with the plan kept by the server, so
+ * every query drizzle sends is made a named one. Query texts are stable: id lists travel as one
+ * JSON parameter (see inIds), so a connection holds one statement per query shape.
+ */
+function preparing(client: postgres.Sql): postgres.Sql {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === "unsafe")
+        return (query: string, params?: postgres.ParameterOrJSON<never>[], options?: postgres.UnsafeQueryOptions) =>
+          target.unsafe(query, params, { ...options, prepare: true });
+      if (property === "begin")
+        return (...args: unknown[]) => {
+          const fn = args.pop() as (tx: postgres.TransactionSql) => unknown;
+          return (target.begin as (...a: unknown[]) => unknown)(...args, (tx: postgres.TransactionSql) =>
+            fn(preparing(tx as unknown as postgres.Sql) as unknown as postgres.TransactionSql),
+          );
+        };
+      if (property === "savepoint")
+        return (...args: unknown[]) => {
+          const fn = args.pop() as (tx: postgres.TransactionSql) => unknown;
+          return ((target as unknown as postgres.TransactionSql).savepoint as (...a: unknown[]) => unknown)(
+            ...args,
+            (tx: postgres.TransactionSql) =>
+              fn(preparing(tx as unknown as postgres.Sql) as unknown as postgres.TransactionSql),
+          );
+        };
+      return Reflect.get(target, property, receiver);
+    },
+  });
 }
 
 async function openPglite(dataDir: string | null, loadFrom?: Blob): Promise<DbHandle> {
