@@ -4,11 +4,13 @@
  * the bot runs it (event bus → scheduler → outbox worker), on the PostgreSQL server and on
  * PGlite, with pgbench's TPS on the same server as the ceiling.
  */
+import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import pino from "pino";
 import postgres from "postgres";
 import { applyConfig } from "../src/app/apply-config.js";
-import type { EngineDeps, EngineEvent } from "../src/app/context.js";
+import { type EngineDeps, type EngineEvent, noEvents } from "../src/app/context.js";
 import { decide } from "../src/app/decide.js";
 import { deactivate } from "../src/app/end-activation.js";
 import { EventBus } from "../src/app/event-bus.js";
@@ -28,6 +30,8 @@ import { percentile, pgbenchTps, writeResult } from "./lib/report.js";
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+/** Bot processes sharing the lanes on the server, as replicas would (besides the one-process run). */
+const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 1);
 const USERS = 200;
 
 function policy(): string {
@@ -48,13 +52,26 @@ ${Array.from({ length: USERS }, (_, i) => `  - { principal: u${i}, role: ops, ki
 `;
 }
 
-async function run(handle: DbHandle, label: string) {
+async function applyPolicy(handle: DbHandle): Promise<void> {
+  const parsed = parsePimFile(policy());
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+  await applyConfig({ db: handle.db, clock: systemClock, events: noEvents }, parsed.value);
+}
+
+interface LaneResults {
+  latencies: number[];
+  failures: number;
+  seconds: number;
+}
+
+/**
+ * One bot process's share: `lanes` lifecycles at a time, until the deadline, with its own event
+ * bus, scheduler and outbox worker, as each replica of the bot has.
+ */
+async function runLanes(handle: DbHandle, label: string, lanes: number[], deadline: number): Promise<LaneResults> {
   const log = pino({ level: "warn" });
   const bus = new EventBus((error) => log.error({ err: error }, "listener failed"));
   const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus };
-  const parsed = parsePimFile(policy());
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
-  await applyConfig(deps, parsed.value);
   const worker = new OutboxWorker(deps, new ConnectorRegistry(handle.db), log, { workerId: `bench-${label}` });
   const scheduler = new Scheduler(deps, worker, log, { sweepIntervalMs: 5_000, timerHorizonMs: 10 * 60_000 });
   bus.subscribe(scheduler.onEvent);
@@ -67,6 +84,7 @@ async function run(handle: DbHandle, label: string) {
     if (event.type === "request.changed") changed.fire(event.requestId);
   });
   await scheduler.start();
+  deps.claimant = worker.claimant;
   const role = (await roleByKeyOrName(handle.db, "ops"))!;
   const approver = (await principalByKey(handle.db, "approver"))!;
   const userIds = await Promise.all(
@@ -74,10 +92,10 @@ async function run(handle: DbHandle, label: string) {
   );
 
   const latencies: number[] = [];
-  const deadline = Date.now() + SECONDS * 1000;
   let failures = 0;
   async function lane(lane: number) {
     for (let round = 0; Date.now() < deadline; round++) {
+      // Lanes never share a user, so every request is eligible and none overlaps another.
       const userId = userIds[(lane + round * CONCURRENCY) % USERS]!;
       const t0 = performance.now();
       const r = await requestActivation(deps, {
@@ -95,60 +113,99 @@ async function run(handle: DbHandle, label: string) {
       const granted = active.next(id);
       await decide(deps, { requestId: r.value.requestId, approverId: approver.id, decision: "approve" });
       await granted;
+      active.forget(id);
+      // Deactivating changes the request once (ending); the confirmed revoke, once more (ended).
+      const revoked = changed.after(r.value.requestId, changed.count(r.value.requestId) + 2);
       await deactivate(deps, id, userId);
-      for (;;) {
-        const moved = changed.next(r.value.requestId); // before the read, so no change slips between
-        if ((await getActivation(handle.db, id))?.status === "ended") break;
-        await moved;
-      }
+      await revoked;
+      if ((await getActivation(handle.db, id))?.status !== "ended") throw new Error(`${id} did not end`);
       changed.forget(r.value.requestId);
       latencies.push(performance.now() - t0);
     }
   }
   const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => lane(i)));
+  await Promise.all(lanes.map((i) => lane(i)));
   const seconds = (performance.now() - started) / 1000;
+  delete deps.claimant;
   await scheduler.stop();
+  return { latencies, failures, seconds };
+}
+
+function figuresOf(label: string, results: LaneResults[], processes: number) {
+  const latencies = results.flatMap((r) => r.latencies);
+  const seconds = Math.max(...results.map((r) => r.seconds));
   const figures = {
     lifecycles: latencies.length,
     seconds: Math.round(seconds * 100) / 100,
     lifecyclesPerSecond: Math.round((latencies.length / seconds) * 10) / 10,
     latencyMs: { p50: Math.round(percentile(latencies, 50)), p99: Math.round(percentile(latencies, 99)) },
-    failures,
+    failures: results.reduce((n, r) => n + r.failures, 0),
     concurrency: CONCURRENCY,
+    processes,
   };
   console.log(
-    `${label}: ${figures.lifecyclesPerSecond} lifecycles/s (${figures.lifecycles} in ${figures.seconds}s), p50 ${figures.latencyMs.p50} ms, p99 ${figures.latencyMs.p99} ms`,
+    `${label}: ${figures.lifecyclesPerSecond} lifecycles/s (${figures.lifecycles} in ${figures.seconds}s, ${processes} process${processes > 1 ? "es" : ""}), p50 ${figures.latencyMs.p50} ms, p99 ${figures.latencyMs.p99} ms`,
   );
   return figures;
 }
 
-/** Promises that settle when an event names a key. */
+/** Counts the events that name each key, and settles promises when a count is reached. */
 class Waiters {
-  private readonly waiting = new Map<string, (() => void)[]>();
+  private readonly counts = new Map<string, number>();
+  private readonly waiting = new Map<string, { n: number; resolve: () => void }[]>();
+  count(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+  /** Settles once `key` has been named `n` times in all. */
+  after(key: string, n: number): Promise<void> {
+    if (this.count(key) >= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.set(key, [...(this.waiting.get(key) ?? []), { n, resolve }]));
+  }
   next(key: string): Promise<void> {
-    return new Promise((resolve) => this.waiting.set(key, [...(this.waiting.get(key) ?? []), resolve]));
+    return this.after(key, this.count(key) + 1);
   }
   fire(key: string): void {
-    const resolvers = this.waiting.get(key);
-    this.waiting.delete(key);
-    for (const resolve of resolvers ?? []) resolve();
+    const n = this.count(key) + 1;
+    this.counts.set(key, n);
+    const waiting = this.waiting.get(key) ?? [];
+    const due = waiting.filter((w) => w.n <= n);
+    if (due.length === waiting.length) this.waiting.delete(key);
+    else this.waiting.set(key, waiting.filter((w) => w.n > n));
+    for (const w of due) w.resolve();
   }
   forget(key: string): void {
+    this.counts.delete(key);
     this.waiting.delete(key);
   }
 }
 
-async function onServer() {
+/** The lanes of process `index` of `processes`: every lane once, spread evenly. */
+const lanesOf = (index: number, processes: number) =>
+  Array.from({ length: CONCURRENCY }, (_, i) => i).filter((i) => i % processes === index);
+
+/**
+ * Lifecycles on the server from `processes` bot processes side by side (replicas, as a
+ * deployment scales out; pgbench's own clients run on -j 2 threads), sharing the lanes.
+ */
+async function onServer(processes: number) {
   const name = `pim_bench_engine_${randomBytes(3).toString("hex")}`;
   const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
   const u = new URL(SERVER_URL);
   u.pathname = `/${name}`;
-  const handle = await openDatabase({ driver: "postgres", url: u.toString(), poolSize: CONCURRENCY * 2 });
+  const url = u.toString();
+  const handle = await openDatabase({ driver: "postgres", url, poolSize: CONCURRENCY * 2 });
   try {
     await runMigrations(handle);
-    return await run(handle, "postgres");
+    await applyPolicy(handle);
+    // Child processes take a second or two to start; each measures its own running time.
+    const results =
+      processes === 1
+        ? [await runLanes(handle, "postgres", lanesOf(0, 1), Date.now() + SECONDS * 1000)]
+        : await Promise.all(
+            Array.from({ length: processes }, (_, i) => inChild(url, i, processes, Date.now() + 3_000 + SECONDS * 1000)),
+          );
+    return figuresOf("postgres", results, processes);
   } finally {
     await handle.close();
     await admin.unsafe(`drop database if exists ${name} with (force)`);
@@ -156,30 +213,60 @@ async function onServer() {
   }
 }
 
+/** Runs one process's lanes in a child process of this script and returns what it measured. */
+function inChild(url: string, index: number, processes: number, deadline: number): Promise<LaneResults> {
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    execArgv: ["--import", "tsx"],
+    env: { ...process.env, BENCH_CHILD: JSON.stringify({ url, index, processes, deadline }) },
+  });
+  return new Promise((resolve, reject) => {
+    child.once("message", (message) => resolve(message as LaneResults));
+    child.once("exit", (code) => code !== 0 && reject(new Error(`bench process ${index} exited with ${code}`)));
+  });
+}
+
+async function child(spec: { url: string; index: number; processes: number; deadline: number }) {
+  const handle = await openDatabase({ driver: "postgres", url: spec.url, poolSize: CONCURRENCY * 2 });
+  const lanes = lanesOf(spec.index, spec.processes);
+  const results = await runLanes(handle, `postgres-${spec.index}`, lanes, spec.deadline);
+  await handle.close();
+  process.send!(results);
+}
+
 async function onPglite() {
   const handle = await openDatabase({ driver: "pglite", dataDir: null });
   try {
     await runMigrations(handle);
-    return await run(handle, "pglite");
+    await applyPolicy(handle);
+    return figuresOf("pglite", [await runLanes(handle, "pglite", lanesOf(0, 1), Date.now() + SECONDS * 1000)], 1);
   } finally {
     await handle.close();
   }
 }
 
-const server = await onServer();
+if (process.env.BENCH_CHILD) {
+  await child(JSON.parse(process.env.BENCH_CHILD));
+  process.exit(0);
+}
+
+const single = await onServer(1);
+const replicas = PROCESSES > 1 ? await onServer(PROCESSES) : single;
+const server = replicas.lifecyclesPerSecond > single.lifecyclesPerSecond ? replicas : single;
 if (process.env.BENCH_ONLY === "postgres") process.exit(0);
 const pglite = await onPglite();
 const anchor = pgbenchTps(SERVER_URL, 20);
 const target = anchor.tps / 15;
 console.log(
-  `pgbench: ${anchor.tps} TPS → target ${target.toFixed(1)} lifecycles/s; ours ${server.lifecyclesPerSecond} (${((server.lifecyclesPerSecond / anchor.tps) * 15).toFixed(2)} × target, 1 lifecycle per ${(anchor.tps / server.lifecyclesPerSecond).toFixed(1)} pgbench transactions)`,
+  `pgbench: ${anchor.tps} TPS → target ${target.toFixed(1)} lifecycles/s; ours ${server.lifecyclesPerSecond} with ${server.processes} process(es) (${((server.lifecyclesPerSecond / anchor.tps) * 15).toFixed(2)} × target, 1 lifecycle per ${(anchor.tps / server.lifecyclesPerSecond).toFixed(1)} pgbench transactions)`,
 );
 const file = await writeResult("engine", {
   anchor: { pgbenchTps: anchor.tps, command: anchor.command },
   target: { lifecyclesPerSecond: Math.round(target * 10) / 10, rule: "≥ 1 lifecycle per 15 pgbench transactions" },
   met: server.lifecyclesPerSecond >= target,
   pgbenchTransactionsPerLifecycle: Math.round((anchor.tps / server.lifecyclesPerSecond) * 10) / 10,
-  postgres: server,
+  best: { processes: server.processes, lifecyclesPerSecond: server.lifecyclesPerSecond },
+  postgres: single,
+  ...(PROCESSES > 1 ? { postgresReplicas: replicas } : {}),
   pglite,
 });
 console.log(`written to ${file}`);

@@ -129,6 +129,9 @@ export async function start(source: Record<string, string | undefined>): Promise
 
   const port = await http.listen(env.PORT, env.HOST);
   await scheduler.start();
+  // From now on, grants and revokes decided here are written claimed by this process's worker,
+  // which runs them as soon as they commit (see EngineDeps.claimant).
+  deps.claimant = worker.claimant;
   for (const p of platforms) await p.start();
   log.info({ port, publicUrl: env.PUBLIC_URL, workerId }, "pim-bot is running");
 
@@ -139,6 +142,7 @@ export async function start(source: Record<string, string | undefined>): Promise
       await notifier.idle();
       await cron.stop();
       for (const listener of listeners) await listener.idle();
+      delete deps.claimant;
       await scheduler.stop();
       await connectors.close();
       await http.close();

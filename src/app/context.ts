@@ -2,6 +2,7 @@ import { type AuditEntry, appendAudit } from "../db/audit-append.js";
 import type { Database, Tx } from "../db/client.js";
 import { type StoredActivation, saveActivation } from "../db/repos/activations.js";
 import type { Principal, Role } from "../db/repos/directory.js";
+import type { Claimant, JobRow } from "../db/repos/outbox.js";
 import type { Activation } from "../domain/activation.js";
 import type { Clock } from "./ports.js";
 
@@ -9,7 +10,8 @@ import type { Clock } from "./ports.js";
 export type EngineEvent =
   | { type: "request.changed"; requestId: string }
   | { type: "approval.needed"; requestId: string; approverIds: string[] }
-  | { type: "holding.job"; jobId: string; runAt: Date }
+  /** A grant or revoke was written; `claimed` when it was written claimed by this process's worker. */
+  | { type: "holding.job"; jobId: string; runAt: Date; claimed?: JobRow }
   | { type: "activation.active"; activationId: string; endsAt: Date }
   | { type: "alert"; kind: AlertKind; subject: string; detail: Record<string, unknown> }
   /** An access review started, got decisions (on these items), closed or was applied: chat redraws it. */
@@ -39,6 +41,12 @@ export interface EngineDeps {
   db: Database;
   clock: Clock;
   events: EventSink;
+  /**
+   * This process's outbox worker, when one runs here and listens to `events`: grants and revokes
+   * due at once are written claimed by it and announced with their rows, so it runs them the
+   * moment the transaction commits, without a claim. Without it they wait for a claim.
+   */
+  claimant?: Claimant;
 }
 
 /** One unit of work: a transaction, its audit entries and the events to publish once it commits. */
@@ -47,6 +55,8 @@ export interface Work {
   now: Date;
   audit(entry: Omit<AuditEntry, "at"> & { at?: Date }): void;
   emit(event: EngineEvent): void;
+  /** See EngineDeps.claimant. */
+  claimant: Claimant | null;
 }
 
 export async function inTransaction<T>(deps: EngineDeps, fn: (work: Work) => Promise<T>): Promise<T> {
@@ -59,6 +69,7 @@ export async function inTransaction<T>(deps: EngineDeps, fn: (work: Work) => Pro
       now,
       audit: (entry) => entries.push({ ...entry, at: entry.at ?? now }),
       emit: (event) => events.push(event),
+      claimant: deps.claimant ?? null,
     });
     await appendAudit(tx, entries);
     return value;

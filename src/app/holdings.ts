@@ -1,21 +1,24 @@
-import { enqueueHoldingJob, type HoldingJobKind } from "../db/repos/outbox.js";
+import { type HoldingJobKind, insertHoldingJobs, newJobRow } from "../db/repos/outbox.js";
 import type { Activation } from "../domain/activation.js";
 import type { Work } from "./context.js";
 import { newId } from "./ids.js";
 
-/** Enqueues a grant or revoke in the transaction that decided it, so neither can be lost. */
+/**
+ * Enqueues a grant or revoke in the transaction that decided it, so neither can be lost; claimed
+ * by this process's worker when there is one (see EngineDeps.claimant).
+ */
 export async function enqueueHolding(
   work: Work,
   kind: HoldingJobKind,
   holding: { principalId: string; roleId: string; scope: string; until: Date | null },
   activationId: string | null,
 ): Promise<string> {
-  const id = newId("job");
-  await enqueueHoldingJob(work.tx, {
-    id,
+  const job = newJobRow({
+    id: newId("job"),
     kind,
     activationId,
     runAt: work.now,
+    now: work.now,
     payload: {
       principalId: holding.principalId,
       roleId: holding.roleId,
@@ -23,8 +26,9 @@ export async function enqueueHolding(
       until: holding.until?.toISOString() ?? null,
     },
   });
-  work.emit({ type: "holding.job", jobId: id, runAt: work.now });
-  return id;
+  const [claimed] = await insertHoldingJobs(work.tx, [job], work.claimant, work.now);
+  work.emit({ type: "holding.job", jobId: job.id, runAt: work.now, ...(claimed ? { claimed } : {}) });
+  return job.id;
 }
 
 export const grantFor = (a: Activation, work: Work) =>

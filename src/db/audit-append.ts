@@ -1,7 +1,6 @@
 import { createHash, randomInt } from "node:crypto";
-import { desc, eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { type Executor, resultRows } from "./client.js";
-import { auditEvents } from "./schema/audit.js";
 
 /** What a caller records; `at` comes from the injected clock, never from the database. */
 export interface AuditEntry {
@@ -22,16 +21,14 @@ export interface AuditEntry {
 }
 
 export const GENESIS_HASH = "0".repeat(64);
-/** Serializes appenders so that each event links to the one before it. */
-export const AUDIT_LOCK_KEY = 0x70696d02;
-
 export type AuditContent = Required<Omit<AuditEntry, "data">> & { data: Record<string, unknown>; lane: number };
 
 /**
  * The log is several hash chains ("lanes") interleaved in one table. Each lane is serialized by
- * its own advisory lock, so up to this many transactions append at once instead of queueing
- * behind one lock held through every commit. Within a lane, id order is commit order (the id is
- * drawn under the lane's lock), and removing or editing any row breaks its lane's chain.
+ * the lock on its head row (audit_lanes), so up to this many transactions append at once instead
+ * of queueing behind one lock held through every commit. Within a lane, id order is commit order
+ * (the id is drawn under the lane's lock), and removing or editing any row breaks its lane's
+ * chain. The migration that creates the heads makes this many of them.
  */
 export const AUDIT_LANES = 8;
 
@@ -111,96 +108,115 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * Appends events inside the caller's transaction, so an event exists exactly when the change it
- * describes was committed. Must be called on a transaction (the lock is transaction-scoped).
+ * describes was committed. Must be called on a transaction (the lane stays locked until it ends).
+ * Two statements: take a lane with its last hash, then insert the events and move the head.
  */
 export async function appendAudit(tx: Executor, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  await tx.insert(auditEvents).values(await chainOn(tx, entries));
+  await insertChained(tx, await chainOn(tx, entries));
 }
 
-/** Takes a lane and links the entries onto its last event, in order. */
-async function chainOn(tx: Executor, entries: AuditEntry[]) {
-  const lane = await claimLane(tx);
-  const [last] = await tx
-    .select({ hash: auditEvents.hash })
-    .from(auditEvents)
-    .where(eq(auditEvents.lane, lane))
-    .orderBy(desc(auditEvents.id))
-    .limit(1);
-  let prevHash = last?.hash ?? GENESIS_HASH;
-  return entries.map((entry) => {
-    const content = normalizeEntry(entry, lane);
+/**
+ * For thousands of events in one transaction (an access review closing over 50,000 assignments):
+ * appendAudit already sends them a chunk of thousands per statement.
+ */
+export const appendAuditBulk = appendAudit;
+
+type ChainedRow = AuditContent & { prevHash: string; hash: string };
+
+/** Takes a lane and links the entries onto its head, in order. */
+async function chainOn(tx: Executor, entries: AuditEntry[]): Promise<ChainedRow[]> {
+  const head = await claimLane(tx);
+  let prevHash = head.hash;
+  const rows = entries.map((entry) => {
+    const content = normalizeEntry(entry, head.lane);
     const hash = hashEvent(prevHash, content);
     const row = { ...content, prevHash, hash };
     prevHash = hash;
     return row;
   });
+  head.hash = prevHash;
+  return rows;
 }
 
-/** The lane a transaction appends to, kept for its life: a second append must not take another. */
-const lanes = new WeakMap<object, number>();
+/** The lane a transaction appends to and its head as this transaction has moved it. */
+interface Head {
+  lane: number;
+  hash: string;
+}
+const heads = new WeakMap<object, Head>();
 
 /**
- * Takes a lane's lock for the rest of the transaction. The last hash must be read by a later statement so that it sees the
- * previous holder's commit: true under READ COMMITTED (a snapshot per statement), false under
- * REPEATABLE READ, whose snapshot predates the wait and would fork the chain without an error.
- * SERIALIZABLE is let through: the stale read conflicts with the concurrent append, so one of
- * the two transactions fails with a serialization error for the caller to retry (the chain
- * holds, at the price of many retries when appenders contend).
+ * Locks a lane's head row for the rest of the transaction and reads its hash, in one statement:
+ * the first free lane, tried from a random start so that appenders spread out, or, when every
+ * lane is taken, a wait on one. A row lock taken under READ COMMITTED returns the row as its last
+ * holder committed it, even if that commit came after the statement began, so the chain never
+ * forks. REPEATABLE READ would make that an error, so it is refused up front with a clear one;
+ * SERIALIZABLE is let through: a conflicting append fails with a serialization error to retry.
+ * A transaction's second append continues on the lane it already holds.
  */
-async function claimLane(tx: Executor): Promise<number> {
-  const held = lanes.get(tx);
-  if (held !== undefined) return held;
+async function claimLane(tx: Executor): Promise<Head> {
+  const held = heads.get(tx);
+  if (held) return held;
   const offset = randomInt(AUDIT_LANES);
-  // The first free lane, tried from a random start so that appenders spread out.
-  const free = resultRows<{ lane: number; isolation: string }>(
+  type Row = { lane: number; hash: string; isolation: string };
+  let [row] = resultRows<Row>(
     await tx.execute(sql`
-      select ((l + ${offset}) % ${AUDIT_LANES})::int as lane, current_setting('transaction_isolation') as isolation
+      select lane::int as lane, hash, current_setting('transaction_isolation') as isolation
+      from audit_lanes
+      order by (lane + ${offset}) % ${AUDIT_LANES}
+      limit 1
+      for update skip locked`),
+  );
+  const wait = async () =>
+    resultRows<Row>(
+      await tx.execute(sql`
+        select lane::int as lane, hash, current_setting('transaction_isolation') as isolation
+        from audit_lanes where lane = ${offset} for update`),
+    )[0];
+  if (!row) row = await wait();
+  if (!row) {
+    // The heads were emptied behind the log's back (a restore that skipped them, say): each
+    // starts again from its lane's last stored event.
+    await tx.execute(sql`
+      insert into audit_lanes (lane, hash)
+      select l, coalesce((select e.hash from audit_events e where e.lane = l order by e.id desc limit 1), ${GENESIS_HASH})
       from generate_series(0, ${AUDIT_LANES - 1}) as l
-      where pg_try_advisory_xact_lock(${AUDIT_LOCK_KEY}, ((l + ${offset}) % ${AUDIT_LANES})::int)
-      limit 1`),
-  )[0];
-  let lane = free?.lane;
-  let isolation = free?.isolation;
-  if (lane === undefined) {
-    // Every lane is busy: queue on one.
-    const [row] = resultRows<{ isolation: string }>(
-      await tx.execute(
-        sql`select current_setting('transaction_isolation') as isolation from pg_advisory_xact_lock(${AUDIT_LOCK_KEY}, ${offset}::int)`,
-      ),
-    );
-    lane = offset;
-    isolation = row?.isolation;
+      on conflict (lane) do nothing`);
+    row = await wait();
   }
-  if (isolation === "repeatable read") {
+  if (!row) throw new Error("the audit log has no lane to append to");
+  if (row.isolation === "repeatable read") {
     throw Object.assign(new Error("appendAudit cannot run in a REPEATABLE READ transaction: it would fork the chain"), {
       code: "AUDIT_ISOLATION",
     });
   }
-  lanes.set(tx, lane);
-  return lane;
+  const head = { lane: row.lane, hash: row.hash };
+  heads.set(tx, head);
+  return head;
 }
 
-/** Rows per statement of appendAuditBulk: one JSON parameter each, a few MB at most. */
-const BULK_CHUNK = 5_000;
+/** Rows per statement: one JSON parameter each, a few MB at most. */
+const CHUNK = 5_000;
 
 /**
- * appendAudit for thousands of events in one transaction (an access review closing over 50,000
- * assignments): the same lane, chain and hashes, but the rows travel as one JSON parameter per
- * chunk, which the server unpacks many times faster than a VALUES list of 16 parameters a row.
- * Ids are drawn in the order of the JSON array, so the chain's order is the entries' order.
+ * Inserts chained rows and moves their lane's head, in one statement per chunk. The rows travel
+ * as one JSON parameter, which the server unpacks many times faster than a VALUES list of 16
+ * parameters a row; ids are drawn in the order of the JSON array, so the chain's order is the
+ * entries' order.
  */
-export async function appendAuditBulk(tx: Executor, entries: AuditEntry[]): Promise<void> {
-  if (entries.length === 0) return;
-  const rows = (await chainOn(tx, entries)).map((row) => ({ ...row, at: row.at.toISOString() }));
-  for (let i = 0; i < rows.length; i += BULK_CHUNK) {
-    const chunk = JSON.stringify(rows.slice(i, i + BULK_CHUNK));
+async function insertChained(tx: Executor, chained: ChainedRow[]): Promise<void> {
+  const rows = chained.map((row) => ({ ...row, at: row.at.toISOString() }));
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const chunk = rows.slice(i, i + CHUNK);
+    const last = chunk[chunk.length - 1]!;
     await tx.execute(sql`
+      with head as (update audit_lanes set hash = ${last.hash} where lane = ${last.lane})
       insert into audit_events (lane, at, event, actor, subject, role, scope, request_id, activation_id,
         justification, ticket, decision, approver, data, prev_hash, hash)
       select x.lane, x.at, x.event, x.actor, x.subject, x.role, x.scope, x."requestId", x."activationId",
         x.justification, x.ticket, x.decision, x.approver, x.data, x."prevHash", x.hash
-      from rows from (json_to_recordset(${chunk}::json) as (lane smallint, at timestamptz, event text,
+      from rows from (json_to_recordset(${JSON.stringify(chunk)}::json) as (lane smallint, at timestamptz, event text,
         actor text, subject text, role text, scope text, "requestId" text, "activationId" text,
         justification text, ticket text, decision text, approver text, data jsonb, "prevHash" text, hash text))
         with ordinality as x(lane, at, event, actor, subject, role, scope, "requestId", "activationId",

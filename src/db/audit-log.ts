@@ -3,7 +3,7 @@ import { and, asc, eq, gt, gte, inArray, lt, lte, max, or, type SQL, sql } from 
 import type postgres from "postgres";
 import { type AuditContent, GENESIS_HASH, hashEvent } from "./audit-append.js";
 import type { DbHandle, Executor } from "./client.js";
-import { auditEvents } from "./schema/audit.js";
+import { auditEvents, auditLanes } from "./schema/audit.js";
 
 /**
  * Reading the audit log: filtered queries, the chain verification, and the CSV export.
@@ -40,8 +40,10 @@ export interface BrokenLink {
    * hash_mismatch: the row's content was changed after it was written.
    * prev_mismatch: the row does not follow the row before it (one was deleted, or rewritten and rehashed).
    * missing_predecessor: the first row does not start the chain (rows were deleted from the start).
+   * missing_tail: a lane's head names an event that is not there (rows were cut from its end);
+   *   `id` is the last event left in that lane (0 if none), `expected` the head's hash.
    */
-  reason: "hash_mismatch" | "prev_mismatch" | "missing_predecessor";
+  reason: "hash_mismatch" | "prev_mismatch" | "missing_predecessor" | "missing_tail";
   expected: string;
   found: string;
 }
@@ -75,11 +77,13 @@ export async function verifyAuditChain(
   options: BatchOptions = {},
 ): Promise<AuditChainReport> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  const untilId = await lastAuditId(handle.db);
-  if (untilId === null) return { ok: true, checked: 0, lastHash: GENESIS_HASH };
+  // Heads first: every event a head names was committed with it, so it is at or before untilId.
+  const unseenHeads = await laneHeads(handle.db);
+  const untilId = (await lastAuditId(handle.db)) ?? 0;
   const readAfter = (afterId: number) => readChainBatch(handle.db, afterId, untilId, batchSize);
-  // The last hash of each lane; every lane is a chain of its own, interleaved by id.
+  // The last hash and id of each lane; every lane is a chain of its own, interleaved by id.
   const lastOfLane = new Map<number, string>();
+  const lastIdOfLane = new Map<number, number>();
   let lastHash = GENESIS_HASH;
   let checked = 0;
   // bigserial ids start at 1.
@@ -96,11 +100,23 @@ export async function verifyAuditChain(
         return { ok: false, checked, brokenAt: broken };
       }
       lastOfLane.set(row.lane, row.hash);
+      lastIdOfLane.set(row.lane, row.id);
+      if (unseenHeads.get(row.lane) === row.hash) unseenHeads.delete(row.lane);
       lastHash = row.hash;
       checked++;
     }
   }
+  for (const [lane, head] of unseenHeads) {
+    const brokenAt = { id: lastIdOfLane.get(lane) ?? 0, reason: "missing_tail" as const, expected: head };
+    return { ok: false, checked, brokenAt: { ...brokenAt, found: lastOfLane.get(lane) ?? GENESIS_HASH } };
+  }
   return { ok: true, checked, lastHash };
+}
+
+/** Each lane's head that names an event (a lane never appended to names none). */
+async function laneHeads(executor: Executor): Promise<Map<number, string>> {
+  const rows = await executor.select().from(auditLanes);
+  return new Map(rows.filter((r) => r.hash !== GENESIS_HASH).map((r) => [r.lane, r.hash]));
 }
 
 /**

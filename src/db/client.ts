@@ -71,31 +71,57 @@ function openPostgres(url: string, poolSize: number): DbHandle {
  * every query drizzle sends is made a named one. Query texts are stable: id lists travel as one
  * JSON parameter (see inIds), so a connection holds one statement per query shape.
  */
-function preparing(client: postgres.Sql): postgres.Sql {
+function preparing(client: postgres.Sql, inTransaction = false): postgres.Sql {
+  let savepoints = 0;
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === "unsafe")
         return (query: string, params?: postgres.ParameterOrJSON<never>[], options?: postgres.UnsafeQueryOptions) =>
           target.unsafe(query, params, { ...options, prepare: true });
-      if (property === "begin")
-        return (...args: unknown[]) => {
-          const fn = args.pop() as (tx: postgres.TransactionSql) => unknown;
-          return (target.begin as (...a: unknown[]) => unknown)(...args, (tx: postgres.TransactionSql) =>
-            fn(preparing(tx as unknown as postgres.Sql) as unknown as postgres.TransactionSql),
-          );
-        };
-      if (property === "savepoint")
-        return (...args: unknown[]) => {
-          const fn = args.pop() as (tx: postgres.TransactionSql) => unknown;
-          return ((target as unknown as postgres.TransactionSql).savepoint as (...a: unknown[]) => unknown)(
-            ...args,
-            (tx: postgres.TransactionSql) =>
-              fn(preparing(tx as unknown as postgres.Sql) as unknown as postgres.TransactionSql),
-          );
+      if (property === "begin" && !inTransaction) return (...args: unknown[]) => pipelinedTransaction(target, args);
+      if (property === "savepoint" && inTransaction)
+        return async (fn: (tx: postgres.Sql) => unknown) => {
+          const name = `s${savepoints++}`;
+          await target.unsafe(`savepoint ${name}`);
+          try {
+            const result = await fn(receiver as postgres.Sql);
+            await target.unsafe(`release savepoint ${name}`);
+            return result;
+          } catch (error) {
+            await target.unsafe(`rollback to savepoint ${name}`);
+            throw error;
+          }
         };
       return Reflect.get(target, property, receiver);
     },
   });
+}
+
+/**
+ * sql.begin, one round trip shorter: BEGIN goes out with the transaction's first query instead of
+ * ahead of it, on a connection reserved for the transaction. PostgreSQL runs them in order, and
+ * if BEGIN failed the query fails too, so nothing runs outside the transaction. Any failure rolls
+ * back, as sql.begin does.
+ */
+async function pipelinedTransaction(client: postgres.Sql, args: unknown[]): Promise<unknown> {
+  const fn = args.pop() as (tx: postgres.Sql) => unknown;
+  const options = typeof args[0] === "string" ? args[0].replace(/[^a-z ]/gi, "") : "";
+  const reserved = await client.reserve();
+  try {
+    const begun = reserved.unsafe(`begin ${options}`);
+    begun.catch(() => {}); // reported by the first query, which fails with it
+    try {
+      const result = await fn(preparing(reserved, true));
+      await begun;
+      await reserved.unsafe("commit");
+      return result;
+    } catch (error) {
+      await reserved.unsafe("rollback").catch(() => {});
+      throw error;
+    }
+  } finally {
+    reserved.release();
+  }
 }
 
 async function openPglite(dataDir: string | null, loadFrom?: Blob): Promise<DbHandle> {

@@ -3,14 +3,13 @@ import { activationAudit, type EngineDeps, inTransaction, type Work } from "../a
 import { newId } from "../app/ids.js";
 import { type StoredActivation, toActivation } from "../db/repos/activations.js";
 import { resultRows } from "../db/repos/directory.js";
-import { holdingKey } from "../db/repos/outbox.js";
+import { type Claimant, insertHoldingJobs, type JobRow, newJobRow } from "../db/repos/outbox.js";
 import { activations } from "../db/schema/activations.js";
 import { outboxJobs } from "../db/schema/outbox.js";
 import { beginEnd, confirmRevoke, type In } from "../domain/activation.js";
 import { withBatchedAudit } from "./batch-audit.js";
 import { principalKeys, roleTargets } from "./holding-check.js";
 import { inIds } from "./id-list.js";
-import type { JobRow } from "./outbox-claim.js";
 
 /**
  * Set-at-a-time versions of two transitions the sweep and the worker make by the thousand:
@@ -25,12 +24,6 @@ import type { JobRow } from "./outbox-claim.js";
  */
 export async function expireDueBatch(deps: EngineDeps, limit: number): Promise<number> {
   return (await endDueBatch(deps, limit, null)).ended;
-}
-
-/** Who takes the revokes of a batch it ends, as a claim would: the worker's id and lease. */
-export interface Claimant {
-  workerId: string;
-  leaseMs: number;
 }
 
 /**
@@ -82,61 +75,22 @@ async function endDueBatch(
         );
       await auditTransitions(work, ending);
       // A revoke is due from the moment its activation ended, so the oldest are revoked first.
-      const jobs: JobRow[] = ending.map(({ after }) => {
-        const payload = { principalId: after.principalId, roleId: after.roleId, scope: after.scope, until: null };
-        return {
+      const jobs = ending.map(({ after }) =>
+        newJobRow({
           id: newId("job"),
           kind: "revoke",
-          key: holdingKey(payload),
           activationId: after.id,
-          payload,
-          status: "pending",
-          attempts: 0,
+          payload: { principalId: after.principalId, roleId: after.roleId, scope: after.scope, until: null },
           runAt: after.endsAt,
-          lockedUntil: null,
-          lockedBy: null,
-          lastError: null,
-          createdAt: work.now,
-          finishedAt: null,
-        };
-      });
-      const claimed = await insertRevokes(work, jobs, claimant);
+          now: work.now,
+        }),
+      );
+      const claimed = await insertHoldingJobs(work.tx, jobs, claimant, work.now);
       if (claimed.length < jobs.length)
         work.emit({ type: "holding.job", jobId: jobs[0]!.id, runAt: ending[0]!.after.endsAt });
       return { ended: ending.length, claimed };
     }),
   );
-}
-
-/** One JSON parameter instead of nine per row: binding thousands of parameters costs more than the insert. */
-async function insertRevokes(work: Work, jobs: JobRow[], claimant: Claimant | null): Promise<JobRow[]> {
-  const records = jobs.map((j) => ({
-    id: j.id,
-    kind: j.kind,
-    key: j.key,
-    activation_id: j.activationId,
-    payload: j.payload,
-    run_at: j.runAt.toISOString(),
-  }));
-  const until = claimant ? new Date(work.now.getTime() + claimant.leaseMs) : null;
-  const inserted = resultRows<{ id: string; locked_by: string | null }>(
-    await work.tx.execute(sql`
-      insert into ${outboxJobs} (id, kind, key, activation_id, payload, run_at, locked_by, locked_until, attempts)
-      select x.id, x.kind, x.key, x.activation_id, x.payload, x.run_at,
-        case when c.claim then ${claimant?.workerId ?? null}::text end,
-        case when c.claim then ${until?.toISOString() ?? null}::timestamptz end,
-        case when c.claim then 1 else 0 end
-      from jsonb_to_recordset(${JSON.stringify(records)}::text::jsonb)
-        as x(id text, kind text, key text, activation_id text, payload jsonb, run_at timestamptz)
-      cross join lateral (
-        select ${claimant !== null} and not exists (
-          select 1 from ${outboxJobs} e where e.key = x.key and e.status = 'pending') as claim) c
-      returning id, locked_by`),
-  );
-  const mine = new Set(inserted.filter((r) => r.locked_by !== null).map((r) => r.id));
-  return jobs
-    .filter((j) => mine.has(j.id))
-    .map((j) => ({ ...j, attempts: 1, lockedBy: claimant!.workerId, lockedUntil: until }));
 }
 
 /** ending → ended for every activation whose revoke is confirmed; a no-op for those already moved on. */

@@ -3,7 +3,9 @@ import type { Database } from "../db/client.js";
 import { outboxJobs } from "../db/schema/outbox.js";
 import { inIds } from "./id-list.js";
 
-export type JobRow = typeof outboxJobs.$inferSelect;
+import type { JobRow } from "../db/repos/outbox.js";
+
+export type { JobRow };
 
 /** Raw SQL gets instants as ISO text: postgres.js does not serialize Date parameters in raw fragments. */
 const instant = (d: Date) => sql`${d.toISOString()}::timestamptz`;

@@ -3,6 +3,7 @@ import type { EngineDeps, EngineEvent } from "../app/context.js";
 import { timeOutDueRequests } from "../app/time-out.js";
 import { expireAndClaimBatch } from "./activation-batch.js";
 import { nextWakeAfter } from "./next-wake.js";
+import type { JobRow } from "./outbox-claim.js";
 import type { OutboxWorker } from "./outbox-worker.js";
 
 export interface SchedulerOptions {
@@ -29,7 +30,10 @@ export class Scheduler {
   /** Revokes this scheduler is running itself, straight after ending their activations. */
   private readonly runs = new Set<Promise<void>>();
   private readonly expiry: SingleFlight;
+  private readonly claimedRunner: SingleFlight;
   private sweeping: Promise<void> | undefined;
+  /** Jobs written claimed by this worker since the last turn of the event loop. */
+  private claimed: JobRow[] = [];
 
   constructor(
     private readonly deps: EngineDeps,
@@ -42,6 +46,13 @@ export class Scheduler {
         await outbox.drain();
       },
       (error) => this.log.error({ err: error }, "outbox worker round failed"),
+    );
+    this.claimedRunner = new SingleFlight(
+      async () => {
+        // Stopped meanwhile: the claims run out and another worker (or this one, restarted) takes them.
+        while (this.running && this.claimed.length > 0) await outbox.runClaimed(this.claimed.splice(0));
+      },
+      (error) => this.log.error({ err: error }, "claimed jobs failed; they run again after their lease"),
     );
     this.expiry = new SingleFlight(
       () => this.expireAll(),
@@ -66,6 +77,7 @@ export class Scheduler {
     await this.sweeping;
     await this.expiry.idle();
     await Promise.all([...this.runs]);
+    await this.claimedRunner.idle();
     await this.worker.idle();
   }
 
@@ -78,7 +90,8 @@ export class Scheduler {
   readonly onEvent = (event: EngineEvent): void => {
     if (!this.running) return;
     if (event.type === "holding.job") {
-      if (event.runAt.getTime() <= this.deps.clock.now().getTime()) this.kickWorker();
+      if (event.claimed) this.runSoon(event.claimed);
+      else if (event.runAt.getTime() <= this.deps.clock.now().getTime()) this.kickWorker();
       else this.wakeBy(event.runAt);
     }
     if (event.type === "activation.active") this.wakeBy(event.endsAt);
@@ -128,6 +141,15 @@ export class Scheduler {
       if (done.claimed.length < n) this.kickWorker();
     }
     if (ended > 0) this.log.info({ ended }, "activations expired");
+  }
+
+  /**
+   * Runs a job written claimed by this worker. Like the worker's own rounds, one batch runs at a
+   * time and whatever arrives meanwhile makes the next batch, so outcomes are recorded together.
+   */
+  private runSoon(job: JobRow): void {
+    this.claimed.push(job);
+    this.claimedRunner.kick();
   }
 
   private track(run: Promise<void>): void {

@@ -7,6 +7,7 @@ import { type Executor, resultRows } from "../client.js";
 export { resultRows };
 
 import { assignments } from "../schema/assignments.js";
+import { directoryVersion } from "../schema/directory-version.js";
 import { groupMembers, principals } from "../schema/principals.js";
 import { policies, roles, settings } from "../schema/roles.js";
 
@@ -17,8 +18,13 @@ export interface Role extends RoleRow {
 }
 
 /**
- * Principals and roles are read many times in one use case (names for every audit event) but
- * change only through apply. Inside a transaction they are read once; outside one, every time.
+ * Principals, groups, roles and policies are read in every use case but change only through
+ * apply. Inside a transaction, each is read once. Across transactions, what was read is kept
+ * under the directory's version (a row a trigger renews with every write to those tables, in the
+ * writing transaction): a transaction reads the version, once, and takes what is kept under it.
+ * Data kept under a version is never older than that version, so a transaction never sees a
+ * directory older than the version it read. Outside a transaction nothing is kept.
+ * Kept values are frozen and shared: callers get copies of collections, never the kept ones.
  */
 const perTransaction = new WeakMap<object, Map<string, Promise<unknown>>>();
 
@@ -31,8 +37,61 @@ function once<T>(tx: Executor, key: string, load: () => Promise<T>): Promise<T> 
   return hit;
 }
 
+/** Directory versions whose reads are kept (several: one process may serve several databases). */
+const KEPT_VERSIONS = 4;
+/** Entries kept per version before starting afresh, so that memory stays bounded. */
+const KEPT_ENTRIES = 100_000;
+const kept = new Map<string, Map<string, unknown>>();
+
+function versionOf(tx: Executor): Promise<string | undefined> {
+  return once(tx, "directory:version", async () => {
+    const [row] = await tx
+      .select({ version: directoryVersion.version })
+      .from(directoryVersion)
+      .where(eq(directoryVersion.id, 1));
+    return row?.version;
+  });
+}
+
+/** `load` once per transaction and, inside transactions, once per directory version. */
+function remembered<T>(tx: Executor, key: string, load: () => Promise<T>): Promise<T> {
+  if (!(tx instanceof PgTransaction)) return load();
+  return once(tx, key, async () => {
+    const version = await versionOf(tx);
+    if (version === undefined) return load();
+    const entries = kept.get(version);
+    if (entries?.has(key)) return entries.get(key) as T;
+    const value = deepFreeze(await load());
+    keep(version, key, value);
+    return value;
+  });
+}
+
+function keep(version: string, key: string, value: unknown): void {
+  let entries = kept.get(version);
+  if (!entries || entries.size >= KEPT_ENTRIES) {
+    kept.delete(version);
+    entries = new Map();
+    kept.set(version, entries);
+    for (const old of kept.keys()) if (kept.size > KEPT_VERSIONS) kept.delete(old);
+  }
+  entries.set(key, value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
+  if (value instanceof Date) return value;
+  if (value instanceof Map || value instanceof Set) {
+    for (const item of value.values()) deepFreeze(item);
+    return Object.freeze(value);
+  }
+  for (const item of Object.values(value)) deepFreeze(item);
+  return Object.freeze(value);
+}
+
+/** A principal by id; frozen. */
 export async function principalById(tx: Executor, id: string): Promise<Principal | undefined> {
-  return once(tx, `principal:${id}`, async () => {
+  return remembered(tx, `principal:${id}`, async () => {
     const [row] = await tx.select().from(principals).where(eq(principals.id, id));
     return row;
   });
@@ -43,13 +102,26 @@ export async function principalByKey(tx: Executor, key: string): Promise<Princip
   return row;
 }
 
+/** Principals by id (frozen), in one read for those not already kept. */
 export async function principalsByIds(tx: Executor, ids: string[]): Promise<Map<string, Principal>> {
-  if (ids.length === 0) return new Map();
-  const rows = await tx
-    .select()
-    .from(principals)
-    .where(inArray(principals.id, [...new Set(ids)]));
-  return new Map(rows.map((r) => [r.id, r]));
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const load = async (wanted: string[]) => {
+    const rows = await tx.select().from(principals).where(inArray(principals.id, wanted));
+    return new Map(rows.map((r) => [r.id, r]));
+  };
+  if (!(tx instanceof PgTransaction) || unique.length > 50) return load(unique);
+  const version = await versionOf(tx);
+  const entries = version === undefined ? undefined : kept.get(version);
+  const missing = unique.filter((id) => !entries?.has(`principal:${id}`));
+  const loaded = missing.length > 0 ? await load(missing) : new Map<string, Principal>();
+  const found = new Map<string, Principal>();
+  for (const id of unique) {
+    const row = missing.includes(id) ? loaded.get(id) : (entries!.get(`principal:${id}`) as Principal | undefined);
+    if (version !== undefined && missing.includes(id)) keep(version, `principal:${id}`, deepFreeze(row));
+    if (row) found.set(id, row);
+  }
+  return found;
 }
 
 /** A chat identity, by platform id first and by email second. */
@@ -85,6 +157,10 @@ export async function principalByChatIdentity(
 
 /** Every group a principal belongs to, directly or through nested groups. */
 export async function groupsOf(tx: Executor, principalId: string): Promise<string[]> {
+  return [...(await remembered(tx, `groups:${principalId}`, () => loadGroupsOf(tx, principalId)))];
+}
+
+async function loadGroupsOf(tx: Executor, principalId: string): Promise<string[]> {
   const rows = await tx.execute<{ id: string }>(sql`
     with recursive g(id) as (
       select group_id from ${groupMembers} where member_id = ${principalId} and relation = 'member'
@@ -97,6 +173,11 @@ export async function groupsOf(tx: Executor, principalId: string): Promise<strin
 /** The users a set of principal ids stands for: users as themselves, groups expanded to their members. */
 export async function expandToUsers(tx: Executor, principalIds: string[]): Promise<Set<string>> {
   if (principalIds.length === 0) return new Set();
+  const key = `users:${[...new Set(principalIds)].sort().join(",")}`;
+  return new Set(await remembered(tx, key, () => loadUsers(tx, principalIds)));
+}
+
+async function loadUsers(tx: Executor, principalIds: string[]): Promise<Set<string>> {
   const list = sql.join(
     principalIds.map((id) => sql`${id}`),
     sql`, `,
@@ -112,16 +193,22 @@ export async function expandToUsers(tx: Executor, principalIds: string[]): Promi
 
 export async function principalIdsByKeys(tx: Executor, keys: string[]): Promise<string[]> {
   if (keys.length === 0) return [];
-  const rows = await tx.select({ id: principals.id }).from(principals).where(inArray(principals.key, keys));
-  return rows.map((r) => r.id);
+  const ids = await remembered(tx, `ids:${[...new Set(keys)].sort().join(",")}`, async () => {
+    const rows = await tx.select({ id: principals.id }).from(principals).where(inArray(principals.key, keys));
+    return rows.map((r) => r.id);
+  });
+  return [...ids];
 }
 
 export async function adminIds(tx: Executor): Promise<Set<string>> {
-  const rows = await tx
-    .select({ id: principals.id })
-    .from(principals)
-    .where(and(eq(principals.admin, true), isNull(principals.retiredAt)));
-  return new Set(rows.map((r) => r.id));
+  const ids = await remembered(tx, "admins", async () => {
+    const rows = await tx
+      .select({ id: principals.id })
+      .from(principals)
+      .where(and(eq(principals.admin, true), isNull(principals.retiredAt)));
+    return rows.map((r) => r.id);
+  });
+  return new Set(ids);
 }
 
 /** Assignments that apply to a user: their own and those of every group they are in. */
@@ -144,7 +231,7 @@ export async function heldAssignments(tx: Executor, userId: string, roleIds?: st
 }
 
 export async function defaultsPolicy(tx: Executor): Promise<PolicyOverride | undefined> {
-  return once(tx, "policy:defaults", async () => {
+  return remembered(tx, "policy:defaults", async () => {
     const [row] = await tx.select().from(policies).where(isNull(policies.roleId));
     return row?.settings;
   });
@@ -153,7 +240,7 @@ export async function defaultsPolicy(tx: Executor): Promise<PolicyOverride | und
 export async function rolesByIds(tx: Executor, ids: string[]): Promise<Map<string, Role>> {
   const unique = [...new Set(ids)].sort();
   if (unique.length === 0) return new Map();
-  return once(tx, `roles:${unique.join(",")}`, () => loadRoles(tx, inArray(roles.id, unique)));
+  return new Map(await remembered(tx, `roles:${unique.join(",")}`, () => loadRoles(tx, inArray(roles.id, unique))));
 }
 
 export async function allRoles(tx: Executor): Promise<Role[]> {

@@ -1,5 +1,14 @@
-import type { Executor } from "../client.js";
+import { sql } from "drizzle-orm";
+import { type Executor, resultRows } from "../client.js";
 import { outboxJobs } from "../schema/outbox.js";
+
+export type JobRow = typeof outboxJobs.$inferSelect;
+
+/** Who takes jobs as it writes them, as a claim would: a worker's id and lease. */
+export interface Claimant {
+  workerId: string;
+  leaseMs: number;
+}
 
 export type HoldingJobKind = "grant" | "revoke";
 
@@ -27,4 +36,74 @@ export async function enqueueHoldingJob(
     payload: job.payload,
     runAt: job.runAt,
   });
+}
+
+/**
+ * Inserts jobs, those due by `now` written already claimed by `claimant` (when given) so that it
+ * can run them at once without a claim round trip. A job whose holding has another job pending is
+ * left unclaimed, for the ordinary claim to order after that job. If the claimant dies, its lease
+ * runs out and another worker takes the jobs over, as with any claim. Returns the claimed jobs.
+ * One JSON parameter instead of nine per row: binding thousands of parameters costs more than the insert.
+ */
+export async function insertHoldingJobs(
+  tx: Executor,
+  jobs: JobRow[],
+  claimant: Claimant | null,
+  now: Date,
+): Promise<JobRow[]> {
+  if (jobs.length === 0) return [];
+  const records = jobs.map((j) => ({
+    id: j.id,
+    kind: j.kind,
+    key: j.key,
+    activation_id: j.activationId,
+    payload: j.payload,
+    run_at: j.runAt.toISOString(),
+    due: j.runAt.getTime() <= now.getTime(),
+  }));
+  const until = claimant ? new Date(now.getTime() + claimant.leaseMs) : null;
+  const inserted = resultRows<{ id: string; locked_by: string | null }>(
+    await tx.execute(sql`
+      insert into ${outboxJobs} (id, kind, key, activation_id, payload, run_at, locked_by, locked_until, attempts)
+      select x.id, x.kind, x.key, x.activation_id, x.payload, x.run_at,
+        case when c.claim then ${claimant?.workerId ?? null}::text end,
+        case when c.claim then ${until?.toISOString() ?? null}::timestamptz end,
+        case when c.claim then 1 else 0 end
+      from jsonb_to_recordset(${JSON.stringify(records)}::text::jsonb)
+        as x(id text, kind text, key text, activation_id text, payload jsonb, run_at timestamptz, due boolean)
+      cross join lateral (
+        select ${claimant !== null} and x.due and not exists (
+          select 1 from ${outboxJobs} e where e.key = x.key and e.status = 'pending') as claim) c
+      returning id, locked_by`),
+  );
+  const mine = new Set(inserted.filter((r) => r.locked_by !== null).map((r) => r.id));
+  return jobs
+    .filter((j) => mine.has(j.id))
+    .map((j) => ({ ...j, attempts: 1, lockedBy: claimant!.workerId, lockedUntil: until }));
+}
+
+/** A new pending job's row, as the database will hold it. */
+export function newJobRow(job: {
+  id: string;
+  kind: HoldingJobKind;
+  activationId: string | null;
+  payload: HoldingJobPayload;
+  runAt: Date;
+  now: Date;
+}): JobRow {
+  return {
+    id: job.id,
+    kind: job.kind,
+    key: holdingKey(job.payload),
+    activationId: job.activationId,
+    payload: job.payload,
+    status: "pending",
+    attempts: 0,
+    runAt: job.runAt,
+    lockedUntil: null,
+    lockedBy: null,
+    lastError: null,
+    createdAt: job.now,
+    finishedAt: null,
+  };
 }

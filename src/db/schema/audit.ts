@@ -37,3 +37,14 @@ export const auditEvents = pgTable(
     index("audit_request_idx").on(t.requestId),
   ],
 );
+
+/**
+ * The last hash of each lane. An appender locks its lane's row (FOR UPDATE SKIP LOCKED) and reads
+ * the hash to link onto in one statement, then moves the head in the statement that inserts the
+ * events. verify also checks that each head is the hash of a stored event, so that events cut
+ * from the end of a lane are found too.
+ */
+export const auditLanes = pgTable("audit_lanes", {
+  lane: smallint("lane").primaryKey(),
+  hash: text("hash").notNull(),
+});

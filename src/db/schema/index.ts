@@ -5,6 +5,7 @@ export * from "./audit.js";
 export * from "./chat-messages.js";
 export * from "./connector-log.js";
 export * from "./cron-runs.js";
+export * from "./directory-version.js";
 export * from "./mfa.js";
 export * from "./notices.js";
 export * from "./outbox.js";

@@ -1,0 +1,4 @@
+CREATE TABLE "directory_version" (
+	"id" smallint PRIMARY KEY NOT NULL,
+	"version" text NOT NULL
+);

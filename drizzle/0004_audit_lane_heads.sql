@@ -1,0 +1,4 @@
+CREATE TABLE "audit_lanes" (
+	"lane" smallint PRIMARY KEY NOT NULL,
+	"hash" text NOT NULL
+);
