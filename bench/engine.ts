@@ -170,7 +170,11 @@ class Waiters {
     const waiting = this.waiting.get(key) ?? [];
     const due = waiting.filter((w) => w.n <= n);
     if (due.length === waiting.length) this.waiting.delete(key);
-    else this.waiting.set(key, waiting.filter((w) => w.n > n));
+    else
+      this.waiting.set(
+        key,
+        waiting.filter((w) => w.n > n),
+      );
     for (const w of due) w.resolve();
   }
   forget(key: string): void {
@@ -203,7 +207,9 @@ async function onServer(processes: number) {
       processes === 1
         ? [await runLanes(handle, "postgres", lanesOf(0, 1), Date.now() + SECONDS * 1000)]
         : await Promise.all(
-            Array.from({ length: processes }, (_, i) => inChild(url, i, processes, Date.now() + 3_000 + SECONDS * 1000)),
+            Array.from({ length: processes }, (_, i) =>
+              inChild(url, i, processes, Date.now() + 3_000 + SECONDS * 1000),
+            ),
           );
     return figuresOf("postgres", results, processes);
   } finally {

@@ -1,5 +1,5 @@
 import { type AuditEntry, appendAudit } from "../db/audit-append.js";
-import type { Database, Tx } from "../db/client.js";
+import { commitMayFollowPending, type Database, type Tx } from "../db/client.js";
 import { type StoredActivation, saveActivation } from "../db/repos/activations.js";
 import type { Principal, Role } from "../db/repos/directory.js";
 import type { Claimant, JobRow } from "../db/repos/outbox.js";
@@ -61,6 +61,7 @@ export interface Work {
 
 export async function inTransaction<T>(deps: EngineDeps, fn: (work: Work) => Promise<T>): Promise<T> {
   const events: EngineEvent[] = [];
+  let appended: Promise<void> = Promise.resolve();
   const result = await deps.db.transaction(async (tx) => {
     const entries: AuditEntry[] = [];
     const now = deps.clock.now();
@@ -71,9 +72,14 @@ export async function inTransaction<T>(deps: EngineDeps, fn: (work: Work) => Pro
       emit: (event) => events.push(event),
       claimant: deps.claimant ?? null,
     });
-    await appendAudit(tx, entries);
+    // The audit events travel with COMMIT where the driver allows (see commitMayFollowPending):
+    // if appending fails, COMMIT rolls the whole unit back, and awaiting it below reports why.
+    appended = appendAudit(tx, entries);
+    if (commitMayFollowPending(tx)) appended.catch(() => {});
+    else await appended;
     return value;
   });
+  await appended;
   for (const event of events) deps.events.publish(event);
   return result;
 }

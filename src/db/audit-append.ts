@@ -109,24 +109,71 @@ export function canonicalJson(value: unknown): string {
 /**
  * Appends events inside the caller's transaction, so an event exists exactly when the change it
  * describes was committed. Must be called on a transaction (the lane stays locked until it ends).
- * Two statements: take a lane with its last hash, then insert the events and move the head.
+ *
+ * A few events go in one statement, audit_append (see the drizzle/ migration), which takes a
+ * lane, links them onto its head with the same hash verify computes here, and moves the head.
+ * The caller may send COMMIT behind it without waiting (see inTransaction): should it fail, the
+ * transaction is aborted and COMMIT rolls it back. Thousands of events are hashed here instead,
+ * onto a lane audit_append took: one statement per chunk rather than a server loop per row.
  */
 export async function appendAudit(tx: Executor, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  await insertChained(tx, await chainOn(tx, entries));
+  if (entries.length > FEW) {
+    await insertChained(tx, await chainOn(tx, entries));
+    return;
+  }
+  // No await before the statement is sent: a caller that commits right after may rely on it.
+  const held = heads.get(tx);
+  const cut = entries.map((entry) => {
+    const content = normalizeEntry(entry);
+    const { before, after } = aroundLane(content);
+    return { ...content, at: content.at.toISOString(), before, after };
+  });
+  const [head] = resultRows<Head>(await tx.execute(appendStatement(cut, held?.lane ?? null)));
+  heads.set(tx, head!);
 }
+
+/** Up to this many events are appended by the server function, more are hashed here. */
+const FEW = 100;
 
 /**
  * For thousands of events in one transaction (an access review closing over 50,000 assignments):
- * appendAudit already sends them a chunk of thousands per statement.
+ * appendAudit hashes them here and sends a chunk of thousands per statement.
  */
 export const appendAuditBulk = appendAudit;
+
+function appendStatement(entries: unknown[], heldLane: number | null) {
+  return sql`select lane, hash from audit_append(${JSON.stringify(entries)}::json, ${randomInt(AUDIT_LANES)}::int, ${AUDIT_LANES}::int, ${heldLane}::int)`;
+}
+
+/**
+ * The canonical JSON of an event cut where its lane's number goes, which only the server knows
+ * when it appends: canonicalJson({ ...content, lane: n }) === before + JSON.stringify(n) + after.
+ */
+export function aroundLane(content: AuditContent): { before: string; after: string } {
+  let before = "{";
+  let after = "";
+  let seenLane = false;
+  let first = true;
+  for (const key of Object.keys(content).sort()) {
+    const item = content[key as keyof AuditContent];
+    if (item === undefined) continue;
+    const comma = first ? "" : ",";
+    first = false;
+    if (key === "lane") {
+      before += `${comma}"lane":`;
+      seenLane = true;
+    } else if (seenLane) after += `${comma}${JSON.stringify(key)}:${canonicalJson(item)}`;
+    else before += `${comma}${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return { before, after: `${after}}` };
+}
 
 type ChainedRow = AuditContent & { prevHash: string; hash: string };
 
 /** Takes a lane and links the entries onto its head, in order. */
 async function chainOn(tx: Executor, entries: AuditEntry[]): Promise<ChainedRow[]> {
-  const head = await claimLane(tx);
+  const head = heads.get(tx) ?? resultRows<Head>(await tx.execute(appendStatement([], null)))[0]!;
   let prevHash = head.hash;
   const rows = entries.map((entry) => {
     const content = normalizeEntry(entry, head.lane);
@@ -135,66 +182,19 @@ async function chainOn(tx: Executor, entries: AuditEntry[]): Promise<ChainedRow[
     prevHash = hash;
     return row;
   });
-  head.hash = prevHash;
+  heads.set(tx, { lane: head.lane, hash: prevHash });
   return rows;
 }
 
-/** The lane a transaction appends to and its head as this transaction has moved it. */
+/**
+ * The lane a transaction holds and its head as this transaction has moved it: a transaction's
+ * second append continues on the lane it already holds.
+ */
 interface Head {
   lane: number;
   hash: string;
 }
 const heads = new WeakMap<object, Head>();
-
-/**
- * Locks a lane's head row for the rest of the transaction and reads its hash, in one statement:
- * the first free lane, tried from a random start so that appenders spread out, or, when every
- * lane is taken, a wait on one. A row lock taken under READ COMMITTED returns the row as its last
- * holder committed it, even if that commit came after the statement began, so the chain never
- * forks. REPEATABLE READ would make that an error, so it is refused up front with a clear one;
- * SERIALIZABLE is let through: a conflicting append fails with a serialization error to retry.
- * A transaction's second append continues on the lane it already holds.
- */
-async function claimLane(tx: Executor): Promise<Head> {
-  const held = heads.get(tx);
-  if (held) return held;
-  const offset = randomInt(AUDIT_LANES);
-  type Row = { lane: number; hash: string; isolation: string };
-  let [row] = resultRows<Row>(
-    await tx.execute(sql`
-      select lane::int as lane, hash, current_setting('transaction_isolation') as isolation
-      from audit_lanes
-      order by (lane + ${offset}) % ${AUDIT_LANES}
-      limit 1
-      for update skip locked`),
-  );
-  const wait = async () =>
-    resultRows<Row>(
-      await tx.execute(sql`
-        select lane::int as lane, hash, current_setting('transaction_isolation') as isolation
-        from audit_lanes where lane = ${offset} for update`),
-    )[0];
-  if (!row) row = await wait();
-  if (!row) {
-    // The heads were emptied behind the log's back (a restore that skipped them, say): each
-    // starts again from its lane's last stored event.
-    await tx.execute(sql`
-      insert into audit_lanes (lane, hash)
-      select l, coalesce((select e.hash from audit_events e where e.lane = l order by e.id desc limit 1), ${GENESIS_HASH})
-      from generate_series(0, ${AUDIT_LANES - 1}) as l
-      on conflict (lane) do nothing`);
-    row = await wait();
-  }
-  if (!row) throw new Error("the audit log has no lane to append to");
-  if (row.isolation === "repeatable read") {
-    throw Object.assign(new Error("appendAudit cannot run in a REPEATABLE READ transaction: it would fork the chain"), {
-      code: "AUDIT_ISOLATION",
-    });
-  }
-  const head = { lane: row.lane, hash: row.hash };
-  heads.set(tx, head);
-  return head;
-}
 
 /** Rows per statement: one JSON parameter each, a few MB at most. */
 const CHUNK = 5_000;

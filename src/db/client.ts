@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePglite, PgliteTransaction } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import * as schema from "./schema/index.js";
@@ -143,4 +143,13 @@ async function openPglite(dataDir: string | null, loadFrom?: Blob): Promise<DbHa
 export function resultRows<T>(result: unknown): T[] {
   if (Array.isArray(result)) return result as T[];
   return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+/**
+ * Whether COMMIT may be sent while the transaction's last statement is still on its way. On the
+ * server it may: statements on one connection run in order, and COMMIT after a failed statement
+ * rolls back. Embedded PGlite gets no round trip to save, so it waits.
+ */
+export function commitMayFollowPending(tx: Tx): boolean {
+  return !(tx instanceof PgliteTransaction);
 }

@@ -1,9 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
+import type { JobRow } from "../db/repos/outbox.js";
 import { outboxJobs } from "../db/schema/outbox.js";
 import { inIds } from "./id-list.js";
-
-import type { JobRow } from "../db/repos/outbox.js";
 
 export type { JobRow };
 

@@ -1,7 +1,16 @@
 import { Writable } from "node:stream";
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AuditEntry, appendAudit, GENESIS_HASH, hashEvent, normalizeEntry } from "../../src/db/audit-append.js";
+import { inTransaction } from "../../src/app/context.js";
+import {
+  type AuditEntry,
+  appendAudit,
+  aroundLane,
+  canonicalJson,
+  GENESIS_HASH,
+  hashEvent,
+  normalizeEntry,
+} from "../../src/db/audit-append.js";
 import {
   type AuditFilter,
   type BatchOptions,
@@ -210,9 +219,69 @@ describeEachDatabase("audit log", (driver) => {
     expect((await verifyAuditChain(handle)).ok).toBe(true);
   });
 
-  it("refuses to append in a REPEATABLE READ transaction, whose snapshot would fork the chain", async () => {
-    const appending = handle.db.transaction((tx) => appendAudit(tx, [event()]), { isolationLevel: "repeatable read" });
-    expect(await failureText(appending)).toContain("REPEATABLE READ");
+  it("notices events cut from the end of a lane, which no link points back to", async () => {
+    await append(handle, [event(), event(), event()]);
+    const [first, second, third] = await queryAudit(handle.db);
+
+    await behindTheCodesBack(handle, sql`delete from audit_events where id = ${third!.id}`);
+
+    expect(await verifyAuditChain(handle)).toEqual({
+      ok: false,
+      checked: 2,
+      brokenAt: { id: second!.id, reason: "missing_tail", expected: third!.hash, found: second!.hash },
+    });
+    expect(first!.lane).toBe(third!.lane);
+  });
+
+  it("refuses to remove a lane's head, and rebuilds the heads when a restore left them out", async () => {
+    await append(handle, [event(), event()]);
+    for (const statement of [sql`delete from audit_lanes`, sql`truncate audit_lanes`])
+      expect(await failureText(handle.db.execute(statement))).toContain("audit_lanes keeps every lane's head");
+
+    // A restore that skipped the heads: the replica role bypasses the guard, as pg_restore's would.
+    await handle.db.transaction(async (tx) => {
+      await tx.execute(sql`set local session_replication_role = replica`);
+      await tx.execute(sql`delete from audit_lanes`);
+    });
+    await append(handle, [event({ actor: "after-restore" })]);
+
+    expect(await verifyAuditChain(handle)).toMatchObject({ ok: true, checked: 3 });
+    const rows = await queryAudit(handle.db);
+    const heads = await handle.db.execute(sql`select count(*)::int as n from audit_lanes`);
+    expect(JSON.stringify(heads)).toContain('"n":8');
+    const [, second, third] = rows;
+    if (third!.lane === second!.lane) expect(third!.prevHash).toBe(second!.hash);
+  });
+
+  it("cuts each event's canonical content where the server puts the lane", () => {
+    const content = normalizeEntry(
+      event({ subject: "bob", data: { lane: 5, nested: { lane: "x" }, list: [1, null] }, justification: '"lane":' }),
+      6,
+    );
+    const { before, after } = aroundLane(content);
+    expect(`${before}6${after}`).toBe(canonicalJson(content));
+  });
+
+  it("hashes on the server exactly as verify does, a few events or thousands at once", async () => {
+    await append(handle, [event({ justification: "é ✓ 🎉", data: { n: 1.5, deep: { b: [true, "x"] } } })]);
+    await append(
+      handle,
+      Array.from({ length: 250 }, (_, i) => event({ ticket: `T-${i}`, data: { i } })),
+    );
+    await handle.db.transaction(async (tx) => {
+      await appendAudit(tx, [event({ actor: "one" })]);
+      await appendAudit(
+        tx,
+        Array.from({ length: 150 }, () => event({ actor: "many" })),
+      );
+      await appendAudit(tx, [event({ actor: "two" })]);
+    });
+    expect(await verifyAuditChain(handle)).toMatchObject({ ok: true, checked: 1 + 250 + 152 });
+    // One transaction keeps to one lane.
+    const lanes = new Set(
+      (await queryAudit(handle.db, { event: "activation.requested" })).slice(251).map((r) => r.lane),
+    );
+    expect(lanes.size).toBe(1);
   });
 
   describe("filters", () => {
@@ -397,6 +466,54 @@ describeOnPostgres("audit log on the PostgreSQL server", () => {
       expect(copied.csv).toBe(batched.csv);
       expect(copied.rows).toBe(batched.rows);
     }
+  });
+
+  it("never forks a lane under REPEATABLE READ: an append on a moved head fails to be retried", async () => {
+    // Every lane's head moves after the reader's snapshot, so whichever it takes has moved.
+    await append(handle, [event()]);
+    const other = await openDatabase({ driver: "postgres", url: handle.url!, poolSize: 1 });
+    try {
+      const attempt = handle.db.transaction(
+        async (tx) => {
+          await tx.execute(sql`select count(*) from audit_events`); // the snapshot is taken here
+          for (let lane = 0; lane < 8; lane++)
+            await other.db.transaction((otx) =>
+              otx.execute(sql`select * from audit_append('[]'::json, ${lane}::int, 8, ${lane}::int)`),
+            );
+          await appendAudit(tx, [event({ actor: "stale" })]);
+        },
+        { isolationLevel: "repeatable read" },
+      );
+      expect(await failureText(attempt)).toMatch(/could not serialize/);
+      expect(await verifyAuditChain(handle)).toMatchObject({ ok: true });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("rolls the whole unit back when its audit events cannot be written, though COMMIT went out with them", async () => {
+    const deps = { db: handle.db, clock: { now: () => T0 }, events: { publish: () => {} } };
+    // A guard that refuses one event, standing in for any failure of the append.
+    await handle.db.execute(sql`
+      create function refuse_poison() returns trigger language plpgsql as $$
+      begin if new.actor = 'poison' then raise exception 'poisoned event'; end if; return new; end $$`);
+    await handle.db.execute(
+      sql`create trigger refuse_poison before insert on audit_events for each row execute function refuse_poison()`,
+    );
+    await handle.db.execute(sql`create table side_effects (n int)`);
+    const unit = (actor: string) =>
+      inTransaction(deps, async (work) => {
+        await work.tx.execute(sql`insert into side_effects values (1)`);
+        work.audit({ event: "test.unit", actor });
+      });
+
+    await expect(unit("poison")).rejects.toThrow();
+    await unit("fine");
+
+    const effects = await handle.db.execute(sql`select count(*)::int as n from side_effects`);
+    expect(JSON.stringify(effects)).toContain('"n":1');
+    expect((await queryAudit(handle.db)).map((r) => r.actor)).toEqual(["fine"]);
+    expect(await verifyAuditChain(handle)).toMatchObject({ ok: true, checked: 1 });
   });
 
   it("keeps one chain when many transactions append at once", async () => {

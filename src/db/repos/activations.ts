@@ -1,7 +1,11 @@
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Activation, ActivationStatus } from "../../domain/activation.js";
-import type { Executor } from "../client.js";
+import { type Executor, resultRows } from "../client.js";
+import { instant, rowReader } from "../rows.js";
 import { activations, approvals } from "../schema/activations.js";
+
+const activationRows = rowReader(activations);
+const approvalRows = rowReader(approvals);
 
 type Row = typeof activations.$inferSelect;
 export type StoredActivation = Activation & { version: number; origin: string; basis: string };
@@ -119,12 +123,16 @@ export async function saveActivation(
   expectedVersion: number,
   evidence?: Record<string, unknown>,
 ) {
-  const updated = await tx
-    .update(activations)
-    .set({ ...stateColumns(next), ...(evidence ? { mfaEvidence: evidence } : {}), version: expectedVersion + 1 })
-    .where(and(eq(activations.id, next.id), eq(activations.version, expectedVersion)))
-    .returning({ id: activations.id });
-  if (updated.length !== 1) throw new ConcurrentChangeError(`activation ${next.id} changed concurrently`);
+  const state = stateColumns(next);
+  const updated = await tx.execute(sql`
+    update activations set status = ${state.status}, mfa_satisfied_at = ${instant(state.mfaSatisfiedAt)},
+      activated_at = ${instant(state.activatedAt)}, ends_at = ${instant(state.endsAt)},
+      closed_at = ${instant(state.closedAt)}, reason = ${state.reason}, closed_by = ${state.closedBy},
+      mfa_evidence = ${evidence ? sql`${JSON.stringify(evidence)}::jsonb` : sql`mfa_evidence`},
+      version = ${expectedVersion + 1}
+    where id = ${next.id} and version = ${expectedVersion}
+    returning id`);
+  if (resultRows(updated).length !== 1) throw new ConcurrentChangeError(`activation ${next.id} changed concurrently`);
 }
 
 export async function getActivation(
@@ -132,24 +140,18 @@ export async function getActivation(
   id: string,
   forUpdate = false,
 ): Promise<StoredActivation | undefined> {
-  const q = tx.select().from(activations).where(eq(activations.id, id));
-  const [row] = forUpdate ? await q.for("update") : await q;
+  const [row] = await activationRows.select(tx, sql`where id = ${id} ${forUpdate ? sql`for update` : sql``}`);
   return row ? toActivation(row) : undefined;
 }
 
 /** Every role of a request, locked in id order so two deciders queue instead of deadlocking. */
 export async function lockRequest(tx: Executor, requestId: string): Promise<StoredActivation[]> {
-  const rows = await tx
-    .select()
-    .from(activations)
-    .where(eq(activations.requestId, requestId))
-    .orderBy(activations.id)
-    .for("update");
+  const rows = await activationRows.select(tx, sql`where request_id = ${requestId} order by id for update`);
   return rows.map(toActivation);
 }
 
 export async function listRequest(tx: Executor, requestId: string): Promise<StoredActivation[]> {
-  const rows = await tx.select().from(activations).where(eq(activations.requestId, requestId)).orderBy(activations.id);
+  const rows = await activationRows.select(tx, sql`where request_id = ${requestId} order by id`);
   return rows.map(toActivation);
 }
 
@@ -158,11 +160,10 @@ export async function listForPrincipal(
   principalId: string,
   statuses: readonly string[],
 ): Promise<StoredActivation[]> {
-  const rows = await tx
-    .select()
-    .from(activations)
-    .where(and(eq(activations.principalId, principalId), inArray(activations.status, [...statuses])))
-    .orderBy(activations.requestedAt);
+  const rows = await activationRows.select(
+    tx,
+    sql`where principal_id = ${principalId} and status in (select jsonb_array_elements_text(${JSON.stringify(statuses)}::text::jsonb)) order by requested_at`,
+  );
   return rows.map(toActivation);
 }
 
@@ -191,7 +192,10 @@ export async function dueToTimeOut(tx: Executor, now: Date, limit: number): Prom
 
 export async function decisionsFor(tx: Executor, activationIds: string[]) {
   if (activationIds.length === 0) return [];
-  return tx.select().from(approvals).where(inArray(approvals.activationId, activationIds)).orderBy(approvals.decidedAt);
+  return approvalRows.select(
+    tx,
+    sql`where activation_id in (select jsonb_array_elements_text(${JSON.stringify(activationIds)}::text::jsonb)) order by decided_at`,
+  );
 }
 
 export async function insertDecision(

@@ -45,10 +45,9 @@ const kept = new Map<string, Map<string, unknown>>();
 
 function versionOf(tx: Executor): Promise<string | undefined> {
   return once(tx, "directory:version", async () => {
-    const [row] = await tx
-      .select({ version: directoryVersion.version })
-      .from(directoryVersion)
-      .where(eq(directoryVersion.id, 1));
+    const [row] = resultRows<{ version: string }>(
+      await tx.execute(sql`select version from ${directoryVersion} where id = 1`),
+    );
     return row?.version;
   });
 }
