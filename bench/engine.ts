@@ -62,6 +62,8 @@ interface LaneResults {
   latencies: number[];
   failures: number;
   seconds: number;
+  /** CPU time of the bot process (user + system) while the lanes ran. */
+  cpuSeconds: number;
 }
 
 /**
@@ -124,11 +126,14 @@ async function runLanes(handle: DbHandle, label: string, lanes: number[], deadli
     }
   }
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(lanes.map((i) => lane(i)));
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
   delete deps.claimant;
   await scheduler.stop();
-  return { latencies, failures, seconds };
+  return { latencies, failures, seconds, cpuSeconds };
 }
 
 function figuresOf(label: string, results: LaneResults[], processes: number) {
@@ -142,9 +147,11 @@ function figuresOf(label: string, results: LaneResults[], processes: number) {
     failures: results.reduce((n, r) => n + r.failures, 0),
     concurrency: CONCURRENCY,
     processes,
+    /** The bot's own CPU per lifecycle (the database server's is not counted). */
+    botCpuMsPerLifecycle: Math.round((results.reduce((n, r) => n + r.cpuSeconds, 0) / latencies.length) * 1e4) / 10,
   };
   console.log(
-    `${label}: ${figures.lifecyclesPerSecond} lifecycles/s (${figures.lifecycles} in ${figures.seconds}s, ${processes} process${processes > 1 ? "es" : ""}), p50 ${figures.latencyMs.p50} ms, p99 ${figures.latencyMs.p99} ms`,
+    `${label}: ${figures.lifecyclesPerSecond} lifecycles/s (${figures.lifecycles} in ${figures.seconds}s, ${processes} process${processes > 1 ? "es" : ""}), p50 ${figures.latencyMs.p50} ms, p99 ${figures.latencyMs.p99} ms, bot CPU ${figures.botCpuMsPerLifecycle} ms per lifecycle`,
   );
   return figures;
 }

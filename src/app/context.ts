@@ -1,7 +1,7 @@
 import { type AuditEntry, appendAudit } from "../db/audit-append.js";
 import { commitMayFollowPending, type Database, type Tx } from "../db/client.js";
 import { type StoredActivation, saveActivation } from "../db/repos/activations.js";
-import type { Principal, Role } from "../db/repos/directory.js";
+import { type Principal, prefetchDirectoryVersion, type Role } from "../db/repos/directory.js";
 import type { Claimant, JobRow } from "../db/repos/outbox.js";
 import type { Activation } from "../domain/activation.js";
 import type { Clock } from "./ports.js";
@@ -57,13 +57,22 @@ export interface Work {
   emit(event: EngineEvent): void;
   /** See EngineDeps.claimant. */
   claimant: Claimant | null;
+  /**
+   * A write whose result nothing in the unit waits for: it goes out with the next statement
+   * instead of on its own, and the unit fails, and rolls back, if it fails. Statements on one
+   * transaction run in the order they were started, so later reads see its effect.
+   */
+  send(write: Promise<unknown>): void;
 }
 
 export async function inTransaction<T>(deps: EngineDeps, fn: (work: Work) => Promise<T>): Promise<T> {
   const events: EngineEvent[] = [];
   let appended: Promise<void> = Promise.resolve();
   const result = await deps.db.transaction(async (tx) => {
+    // Every unit names principals and roles in its audit events.
+    prefetchDirectoryVersion(tx);
     const entries: AuditEntry[] = [];
+    const sent: Promise<unknown>[] = [];
     const now = deps.clock.now();
     const value = await fn({
       tx,
@@ -71,7 +80,17 @@ export async function inTransaction<T>(deps: EngineDeps, fn: (work: Work) => Pro
       audit: (entry) => entries.push({ ...entry, at: entry.at ?? now }),
       emit: (event) => events.push(event),
       claimant: deps.claimant ?? null,
+      send: (write) => {
+        write.catch(() => {}); // awaited below
+        sent.push(write);
+      },
+    }).catch(async (error: unknown) => {
+      // A failed write aborts the transaction, and every statement after it fails for that
+      // reason only: report the write's own failure.
+      const failed = (await Promise.allSettled(sent)).find((r) => r.status === "rejected");
+      throw failed ? failed.reason : error;
     });
+    await Promise.all(sent);
     // The audit events travel with COMMIT where the driver allows (see commitMayFollowPending):
     // if appending fails, COMMIT rolls the whole unit back, and awaiting it below reports why.
     appended = appendAudit(tx, entries);
@@ -110,7 +129,7 @@ export async function recordTransition(
     evidence?: Record<string, unknown>;
   } = {},
 ): Promise<StoredActivation> {
-  await saveActivation(work.tx, next, stored.version, extra.evidence);
+  work.send(saveActivation(work.tx, next, stored.version, extra.evidence));
   work.audit({
     event: `activation.${next.status}`,
     actor: names.actor,

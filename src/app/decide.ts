@@ -109,15 +109,17 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
     }
     const names = (roleId: string) => ({ actor: approver.key, subject: requester, role: roles.get(roleId)! });
     for (const row of mine) {
-      await insertDecision(work.tx, {
-        id: newId("apv"),
-        activationId: row.id,
-        requestId: row.requestId,
-        approverId: approver.id,
-        decision: input.decision,
-        comment,
-        decidedAt: work.now,
-      });
+      work.send(
+        insertDecision(work.tx, {
+          id: newId("apv"),
+          activationId: row.id,
+          requestId: row.requestId,
+          approverId: approver.id,
+          decision: input.decision,
+          comment,
+          decidedAt: work.now,
+        }),
+      );
       work.audit({
         event: `approval.${input.decision}`,
         actor: approver.key,

@@ -26,8 +26,11 @@ export async function enqueueHolding(
       until: holding.until?.toISOString() ?? null,
     },
   });
-  const [claimed] = await insertHoldingJobs(work.tx, [job], work.claimant, work.now);
-  work.emit({ type: "holding.job", jobId: job.id, runAt: work.now, ...(claimed ? { claimed } : {}) });
+  work.send(
+    insertHoldingJobs(work.tx, [job], work.claimant, work.now).then(([claimed]) =>
+      work.emit({ type: "holding.job", jobId: job.id, runAt: work.now, ...(claimed ? { claimed } : {}) }),
+    ),
+  );
   return job.id;
 }
 

@@ -114,9 +114,11 @@ export async function requestActivation(
       };
       return { role, requested, next: submit(requested), basis: plan.basis };
     });
-    await insertActivations(
-      work.tx,
-      created.map(({ next, basis }) => ({ activation: next, origin: input.origin, basis })),
+    work.send(
+      insertActivations(
+        work.tx,
+        created.map(({ next, basis }) => ({ activation: next, origin: input.origin, basis })),
+      ),
     );
 
     for (const { role, requested, next, basis } of created) {

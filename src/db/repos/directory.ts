@@ -52,6 +52,14 @@ function versionOf(tx: Executor): Promise<string | undefined> {
   });
 }
 
+/**
+ * Asks for the directory's version without waiting, at the start of a transaction, so that the
+ * question travels with BEGIN and the transaction's first statement instead of on its own.
+ */
+export function prefetchDirectoryVersion(tx: Executor): void {
+  versionOf(tx).catch(() => {}); // a failure reaches whoever reads the version
+}
+
 /** `load` once per transaction and, inside transactions, once per directory version. */
 function remembered<T>(tx: Executor, key: string, load: () => Promise<T>): Promise<T> {
   if (!(tx instanceof PgTransaction)) return load();
