@@ -10,7 +10,7 @@ RETURNS TABLE (lane int, hash text) AS $$
 DECLARE
   head_lane int;
   prev text;
-  entry json;
+  entry record;
   next_hash text;
 BEGIN
   IF held_lane IS NOT NULL THEN
@@ -35,13 +35,21 @@ BEGIN
   IF head_lane IS NULL THEN
     RAISE EXCEPTION 'the audit log has no lane %', coalesce(held_lane, start_lane);
   END IF;
-  FOR entry IN SELECT value FROM json_array_elements(entries) LOOP
-    next_hash := encode(sha256(convert_to(prev || E'\n' || (entry->>'before') || head_lane::text || (entry->>'after'), 'UTF8')), 'hex');
+  -- Parsed once into typed rows, in the order given.
+  FOR entry IN
+    SELECT x.* FROM ROWS FROM (json_to_recordset(entries) AS (at timestamptz, event text, actor text,
+      subject text, role text, scope text, "requestId" text, "activationId" text, justification text,
+      ticket text, decision text, approver text, data jsonb, before text, after text))
+      WITH ORDINALITY AS x(at, event, actor, subject, role, scope, "requestId", "activationId",
+      justification, ticket, decision, approver, data, before, after, n)
+    ORDER BY x.n
+  LOOP
+    next_hash := encode(sha256(convert_to(prev || E'\n' || entry.before || head_lane::text || entry.after, 'UTF8')), 'hex');
     INSERT INTO audit_events (lane, at, event, actor, subject, role, scope, request_id, activation_id,
         justification, ticket, decision, approver, data, prev_hash, hash)
-      VALUES (head_lane, (entry->>'at')::timestamptz, entry->>'event', entry->>'actor', entry->>'subject',
-        entry->>'role', entry->>'scope', entry->>'requestId', entry->>'activationId', entry->>'justification',
-        entry->>'ticket', entry->>'decision', entry->>'approver', (entry->'data')::jsonb, prev, next_hash);
+      VALUES (head_lane, entry.at, entry.event, entry.actor, entry.subject, entry.role, entry.scope,
+        entry."requestId", entry."activationId", entry.justification, entry.ticket, entry.decision,
+        entry.approver, entry.data, prev, next_hash);
     prev := next_hash;
   END LOOP;
   UPDATE audit_lanes l SET hash = prev WHERE l.lane = head_lane;

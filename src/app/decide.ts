@@ -1,4 +1,4 @@
-import { decisionsFor, insertDecision, lockRequest, type StoredActivation } from "../db/repos/activations.js";
+import { decisionsForRequest, insertDecision, lockRequest, type StoredActivation } from "../db/repos/activations.js";
 import { principalById, principalsByIds, rolesByIds } from "../db/repos/directory.js";
 import { approve, close } from "../domain/activation.js";
 import { checkApprover, type Decision } from "../domain/approval.js";
@@ -36,7 +36,11 @@ export type DecideRefusal = Refusal & { decidedBy?: { approverId: string; decisi
  */
 export async function decide(deps: EngineDeps, input: DecideInput): Promise<Result<DecideOutcome, DecideRefusal>> {
   return inTransaction(deps, async (work) => {
-    const rows = await lockRequest(work.tx, input.requestId);
+    // The decisions so far travel with the lock, and are read once it is held.
+    const [rows, decisions] = await Promise.all([
+      lockRequest(work.tx, input.requestId),
+      decisionsForRequest(work.tx, input.requestId),
+    ]);
     const approver = await principalById(work.tx, input.approverId);
     if (rows.length === 0 || !approver) return err(refuse("NOT_FOUND", "This request does not exist."));
     const requester = (await principalById(work.tx, rows[0]!.principalId))!;
@@ -70,10 +74,7 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
       );
     }
     const pending = rows.filter((r) => r.status === "pending_approval");
-    const earlier = await decisionsFor(
-      work.tx,
-      rows.map((r) => r.id),
-    );
+    const earlier = decisions;
     if (pending.length === 0) return refused(await alreadyDecided(work, rows, earlier));
     if (pending.some((r) => r.approvalDeadline && r.approvalDeadline <= work.now)) {
       await timeOutRequest(work, rows);

@@ -60,8 +60,12 @@ export async function requestActivation(
     const missing = roleIds.find((id) => !roles.get(id) || roles.get(id)!.retiredAt);
     if (missing) return refused({ ...refuse("UNKNOWN_ROLE", `There is no role ${missing}.`), roleId: missing });
 
-    const held = await heldAssignments(work.tx, requester.id, roleIds);
-    const open = (await listForPrincipal(work.tx, requester.id, ["activating", "active", ...PENDING_STATUSES]))
+    // Two reads that travel together.
+    const [held, current] = await Promise.all([
+      heldAssignments(work.tx, requester.id, roleIds),
+      listForPrincipal(work.tx, requester.id, ["activating", "active", ...PENDING_STATUSES]),
+    ]);
+    const open = current
       .filter((a) => a.id !== input.extendsId)
       .map((a) => ({ roleId: a.roleId, scope: a.scope, status: a.status }));
 

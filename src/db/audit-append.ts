@@ -30,7 +30,7 @@ export type AuditContent = Required<Omit<AuditEntry, "data">> & { data: Record<s
  * (the id is drawn under the lane's lock), and removing or editing any row breaks its lane's
  * chain. The migration that creates the heads makes this many of them.
  */
-export const AUDIT_LANES = 8;
+export const AUDIT_LANES = 32;
 
 /**
  * The content exactly as the database will hand it back, so that the hash computed now is the

@@ -2,10 +2,9 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Connector, targetKeyOf } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
+import { principalsByIds, rolesByIds } from "../db/repos/directory.js";
 import { activations } from "../db/schema/activations.js";
 import { assignments } from "../db/schema/assignments.js";
-import { principals } from "../db/schema/principals.js";
-import { roles } from "../db/schema/roles.js";
 import { HOLDING_STATUSES } from "../domain/activation.js";
 import { inIds } from "./id-list.js";
 
@@ -16,22 +15,14 @@ export interface RoleTarget {
   connector: Record<string, unknown>;
 }
 
+/** Inside a transaction these come from the directory kept per version (see directory.ts). */
 export async function roleTargets(db: Executor, ids: string[]): Promise<Map<string, RoleTarget>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db
-    .select({ id: roles.id, key: roles.key, connector: roles.connector })
-    .from(roles)
-    .where(inIds(roles.id, [...new Set(ids)]));
-  return new Map(rows.map((r) => [r.id, r]));
+  return rolesByIds(db, ids);
 }
 
 export async function principalKeys(db: Executor, ids: string[]): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db
-    .select({ id: principals.id, key: principals.key })
-    .from(principals)
-    .where(inIds(principals.id, [...new Set(ids)]));
-  return new Map(rows.map((r) => [r.id, r.key]));
+  const found = await principalsByIds(db, ids);
+  return new Map([...found].map(([id, p]) => [id, p.key]));
 }
 
 /** A holding the database says must exist on a target now. */

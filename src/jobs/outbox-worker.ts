@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { EngineDeps } from "../app/context.js";
 import type { ConnectorResult } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
+import { prefetchDirectoryVersion } from "../db/repos/directory.js";
 import { claimJobs, extendLeases, type JobRow } from "./outbox-claim.js";
 import { type Attempt, completeAttempts, type RetryPolicy } from "./outbox-complete.js";
 import { type Plan, planJobs } from "./outbox-plan.js";
@@ -76,7 +77,11 @@ export class OutboxWorker {
     const inFlight = new Set(jobs.map((j) => j.id));
     const heartbeat = setInterval(() => this.renewLeases([...inFlight]), Math.max(200, this.opts.leaseMs / 3));
     try {
-      const plans = await planJobs(this.deps.db, this.connectors, jobs, this.deps.clock.now());
+      // One short transaction: its reads go out together, and names come from the kept directory.
+      const plans = await this.deps.db.transaction((tx) => {
+        prefetchDirectoryVersion(tx);
+        return planJobs(tx, this.connectors, jobs, this.deps.clock.now());
+      });
       const completions = new CompletionQueue(plans.length, this.opts.completionLingerMs, (batch) =>
         this.complete(batch, inFlight),
       );

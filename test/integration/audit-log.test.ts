@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { inTransaction } from "../../src/app/context.js";
 import {
+  AUDIT_LANES,
   type AuditEntry,
   appendAudit,
   aroundLane,
@@ -248,7 +249,7 @@ describeEachDatabase("audit log", (driver) => {
     expect(await verifyAuditChain(handle)).toMatchObject({ ok: true, checked: 3 });
     const rows = await queryAudit(handle.db);
     const heads = await handle.db.execute(sql`select count(*)::int as n from audit_lanes`);
-    expect(JSON.stringify(heads)).toContain('"n":8');
+    expect(JSON.stringify(heads)).toContain(`"n":${AUDIT_LANES}`);
     const [, second, third] = rows;
     if (third!.lane === second!.lane) expect(third!.prevHash).toBe(second!.hash);
   });
@@ -476,9 +477,9 @@ describeOnPostgres("audit log on the PostgreSQL server", () => {
       const attempt = handle.db.transaction(
         async (tx) => {
           await tx.execute(sql`select count(*) from audit_events`); // the snapshot is taken here
-          for (let lane = 0; lane < 8; lane++)
+          for (let lane = 0; lane < AUDIT_LANES; lane++)
             await other.db.transaction((otx) =>
-              otx.execute(sql`select * from audit_append('[]'::json, ${lane}::int, 8, ${lane}::int)`),
+              otx.execute(sql`select * from audit_append('[]'::json, ${lane}::int, ${AUDIT_LANES}::int, ${lane}::int)`),
             );
           await appendAudit(tx, [event({ actor: "stale" })]);
         },

@@ -198,6 +198,11 @@ export async function decisionsFor(tx: Executor, activationIds: string[]) {
   );
 }
 
+/** Every decision on a request's roles, oldest first (a request's approvals carry its id). */
+export async function decisionsForRequest(tx: Executor, requestId: string) {
+  return approvalRows.select(tx, sql`where request_id = ${requestId} order by decided_at`);
+}
+
 export async function insertDecision(
   tx: Executor,
   row: {
