@@ -29,10 +29,17 @@ import { percentile, pgbenchTps, writeResult } from "./lib/report.js";
 
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+/**
+ * Lifecycles in flight at once, one round each: 8 as pgbench's clients, and enough to load the
+ * server fully, since one lifecycle is five transactions and their commits in a row.
+ */
+const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "8,64").split(",").map(Number);
 /** Bot processes sharing the lanes on the server, as replicas would (besides the one-process run). */
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 1);
-const USERS = 200;
+/** Connections per bot process: as many as transactions that overlap, no more. */
+const POOL = 24;
+/** Each lane has users of its own (lane, lane + concurrency, …), so no two lanes' requests overlap. */
+const USERS = 512;
 
 function policy(): string {
   const users = Array.from(
@@ -70,7 +77,13 @@ interface LaneResults {
  * One bot process's share: `lanes` lifecycles at a time, until the deadline, with its own event
  * bus, scheduler and outbox worker, as each replica of the bot has.
  */
-async function runLanes(handle: DbHandle, label: string, lanes: number[], deadline: number): Promise<LaneResults> {
+async function runLanes(
+  handle: DbHandle,
+  label: string,
+  lanes: number[],
+  concurrency: number,
+  deadline: number,
+): Promise<LaneResults> {
   const log = pino({ level: "warn" });
   const bus = new EventBus((error) => log.error({ err: error }, "listener failed"));
   const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus };
@@ -99,7 +112,7 @@ async function runLanes(handle: DbHandle, label: string, lanes: number[], deadli
   async function lane(lane: number) {
     for (let round = 0; Date.now() < deadline; round++) {
       // Lanes never share a user, so every request is eligible and none overlaps another.
-      const userId = userIds[(lane + round * CONCURRENCY) % USERS]!;
+      const userId = userIds[lane + (round % Math.floor(USERS / concurrency)) * concurrency]!;
       const t0 = performance.now();
       const r = await requestActivation(deps, {
         requesterId: userId,
@@ -144,7 +157,7 @@ async function runLanes(handle: DbHandle, label: string, lanes: number[], deadli
   return { latencies, failures, seconds, cpuSeconds };
 }
 
-function figuresOf(label: string, results: LaneResults[], processes: number) {
+function figuresOf(label: string, results: LaneResults[], processes: number, concurrency: number) {
   const latencies = results.flatMap((r) => r.latencies);
   const seconds = Math.max(...results.map((r) => r.seconds));
   const figures = {
@@ -153,7 +166,7 @@ function figuresOf(label: string, results: LaneResults[], processes: number) {
     lifecyclesPerSecond: Math.round((latencies.length / seconds) * 10) / 10,
     latencyMs: { p50: Math.round(percentile(latencies, 50)), p99: Math.round(percentile(latencies, 99)) },
     failures: results.reduce((n, r) => n + r.failures, 0),
-    concurrency: CONCURRENCY,
+    concurrency,
     processes,
     /** The bot's own CPU per lifecycle (the database server's is not counted). */
     botCpuMsPerLifecycle: Math.round((results.reduce((n, r) => n + r.cpuSeconds, 0) / latencies.length) * 1e4) / 10,
@@ -199,34 +212,34 @@ class Waiters {
 }
 
 /** The lanes of process `index` of `processes`: every lane once, spread evenly. */
-const lanesOf = (index: number, processes: number) =>
-  Array.from({ length: CONCURRENCY }, (_, i) => i).filter((i) => i % processes === index);
+const lanesOf = (index: number, processes: number, concurrency: number) =>
+  Array.from({ length: concurrency }, (_, i) => i).filter((i) => i % processes === index);
 
 /**
  * Lifecycles on the server from `processes` bot processes side by side (replicas, as a
  * deployment scales out; pgbench's own clients run on -j 2 threads), sharing the lanes.
  */
-async function onServer(processes: number) {
+async function onServer(processes: number, concurrency: number) {
   const name = `pim_bench_engine_${randomBytes(3).toString("hex")}`;
   const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
   const u = new URL(SERVER_URL);
   u.pathname = `/${name}`;
   const url = u.toString();
-  const handle = await openDatabase({ driver: "postgres", url, poolSize: Math.min(CONCURRENCY * 2, 24) });
+  const handle = await openDatabase({ driver: "postgres", url, poolSize: POOL });
   try {
     await runMigrations(handle);
     await applyPolicy(handle);
     // Child processes take a second or two to start; each measures its own running time.
     const results =
       processes === 1
-        ? [await runLanes(handle, "postgres", lanesOf(0, 1), Date.now() + SECONDS * 1000)]
+        ? [await runLanes(handle, "postgres", lanesOf(0, 1, concurrency), concurrency, Date.now() + SECONDS * 1000)]
         : await Promise.all(
             Array.from({ length: processes }, (_, i) =>
-              inChild(url, i, processes, Date.now() + 3_000 + SECONDS * 1000),
+              inChild(url, i, processes, concurrency, Date.now() + 3_000 + SECONDS * 1000),
             ),
           );
-    return figuresOf("postgres", results, processes);
+    return figuresOf(`postgres, ${concurrency} at once`, results, processes, concurrency);
   } finally {
     await handle.close();
     await admin.unsafe(`drop database if exists ${name} with (force)`);
@@ -235,10 +248,16 @@ async function onServer(processes: number) {
 }
 
 /** Runs one process's lanes in a child process of this script and returns what it measured. */
-function inChild(url: string, index: number, processes: number, deadline: number): Promise<LaneResults> {
+function inChild(
+  url: string,
+  index: number,
+  processes: number,
+  concurrency: number,
+  deadline: number,
+): Promise<LaneResults> {
   const child = fork(fileURLToPath(import.meta.url), [], {
     execArgv: ["--import", "tsx"],
-    env: { ...process.env, BENCH_CHILD: JSON.stringify({ url, index, processes, deadline }) },
+    env: { ...process.env, BENCH_CHILD: JSON.stringify({ url, index, processes, concurrency, deadline }) },
   });
   return new Promise((resolve, reject) => {
     child.once("message", (message) => resolve(message as LaneResults));
@@ -246,10 +265,10 @@ function inChild(url: string, index: number, processes: number, deadline: number
   });
 }
 
-async function child(spec: { url: string; index: number; processes: number; deadline: number }) {
-  const handle = await openDatabase({ driver: "postgres", url: spec.url, poolSize: Math.min(CONCURRENCY * 2, 24) });
-  const lanes = lanesOf(spec.index, spec.processes);
-  const results = await runLanes(handle, `postgres-${spec.index}`, lanes, spec.deadline);
+async function child(spec: { url: string; index: number; processes: number; concurrency: number; deadline: number }) {
+  const handle = await openDatabase({ driver: "postgres", url: spec.url, poolSize: POOL });
+  const lanes = lanesOf(spec.index, spec.processes, spec.concurrency);
+  const results = await runLanes(handle, `postgres-${spec.index}`, lanes, spec.concurrency, spec.deadline);
   await handle.close();
   process.send!(results);
 }
@@ -259,7 +278,10 @@ async function onPglite() {
   try {
     await runMigrations(handle);
     await applyPolicy(handle);
-    return figuresOf("pglite", [await runLanes(handle, "pglite", lanesOf(0, 1), Date.now() + SECONDS * 1000)], 1);
+    const concurrency = CONCURRENCIES[0]!;
+    const lanes = lanesOf(0, 1, concurrency);
+    const results = await runLanes(handle, "pglite", lanes, concurrency, Date.now() + SECONDS * 1000);
+    return figuresOf(`pglite, ${concurrency} at once`, [results], 1, concurrency);
   } finally {
     await handle.close();
   }
@@ -270,24 +292,30 @@ if (process.env.BENCH_CHILD) {
   process.exit(0);
 }
 
-const single = await onServer(1);
-const replicas = PROCESSES > 1 ? await onServer(PROCESSES) : single;
-const server = replicas.lifecyclesPerSecond > single.lifecyclesPerSecond ? replicas : single;
+const runs = [];
+for (const concurrency of CONCURRENCIES) {
+  runs.push(await onServer(1, concurrency));
+  if (PROCESSES > 1) runs.push(await onServer(PROCESSES, concurrency));
+}
+const server = runs.reduce((best, r) => (r.lifecyclesPerSecond > best.lifecyclesPerSecond ? r : best));
 if (process.env.BENCH_ONLY === "postgres") process.exit(0);
 const pglite = await onPglite();
 const anchor = pgbenchTps(SERVER_URL, 20);
 const target = anchor.tps / 15;
 console.log(
-  `pgbench: ${anchor.tps} TPS → target ${target.toFixed(1)} lifecycles/s; ours ${server.lifecyclesPerSecond} with ${server.processes} process(es) (${((server.lifecyclesPerSecond / anchor.tps) * 15).toFixed(2)} × target, 1 lifecycle per ${(anchor.tps / server.lifecyclesPerSecond).toFixed(1)} pgbench transactions)`,
+  `pgbench: ${anchor.tps} TPS → target ${target.toFixed(1)} lifecycles/s; ours ${server.lifecyclesPerSecond} with ${server.concurrency} at once in ${server.processes} process(es) (${((server.lifecyclesPerSecond / anchor.tps) * 15).toFixed(2)} × target, 1 lifecycle per ${(anchor.tps / server.lifecyclesPerSecond).toFixed(1)} pgbench transactions)`,
 );
 const file = await writeResult("engine", {
   anchor: { pgbenchTps: anchor.tps, command: anchor.command },
   target: { lifecyclesPerSecond: Math.round(target * 10) / 10, rule: "≥ 1 lifecycle per 15 pgbench transactions" },
   met: server.lifecyclesPerSecond >= target,
   pgbenchTransactionsPerLifecycle: Math.round((anchor.tps / server.lifecyclesPerSecond) * 10) / 10,
-  best: { processes: server.processes, lifecyclesPerSecond: server.lifecyclesPerSecond },
-  postgres: single,
-  ...(PROCESSES > 1 ? { postgresReplicas: replicas } : {}),
+  best: {
+    processes: server.processes,
+    concurrency: server.concurrency,
+    lifecyclesPerSecond: server.lifecyclesPerSecond,
+  },
+  postgres: runs,
   pglite,
 });
 console.log(`written to ${file}`);
