@@ -77,6 +77,8 @@ async function main() {
       if (event.type === "activation.active") waiting.get(event.activationId)?.(performance.now());
     });
     await scheduler.start();
+    // As the bot does: grants decided here are written claimed by this worker (see main.ts).
+    deps.claimant = worker.claimant;
 
     const ids = new Map(
       (await handle.db.select({ id: principals.id, key: principals.key }).from(principals)).map((p) => [p.key, p.id]),

@@ -169,6 +169,8 @@ async function main() {
   const port = await http.listen(0, "127.0.0.1");
   await platform.start();
   await scheduler.start();
+  // As the bot does: grants decided here are written claimed by this worker (see main.ts).
+  deps.claimant = worker.claimant;
   const ours = `http://127.0.0.1:${port}/slack/events`;
   const anchor = await bareBolt(api.apiUrl);
 
