@@ -73,7 +73,8 @@ export async function insertHoldingJobs(
         as x(id text, kind text, key text, activation_id text, payload jsonb, run_at timestamptz, due boolean)
       cross join lateral (
         select ${claimant !== null} and x.due and not exists (
-          select 1 from ${outboxJobs} e where e.key = x.key and e.status = 'pending') as claim) c
+          select 1 from ${outboxJobs} e where e.key = x.key and e.status = 'pending') as claim
+        offset 0) c -- evaluated once per row, not once per use below
       returning id, locked_by`),
   );
   const mine = new Set(inserted.filter((r) => r.locked_by !== null).map((r) => r.id));

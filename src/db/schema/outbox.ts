@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
 import { at, createdAt } from "./columns.js";
 
@@ -25,9 +26,11 @@ export const outboxJobs = pgTable(
     createdAt: createdAt(),
     finishedAt: at("finished_at"),
   },
+  // Only pending jobs are looked up by key and by due time, and a finished job's old index entry
+  // lingers until vacuum: indexes over pending jobs alone keep those lookups short.
   (t) => [
-    index("outbox_due_idx").on(t.status, t.runAt),
-    index("outbox_key_idx").on(t.key, t.status),
+    index("outbox_pending_due_idx").on(t.runAt).where(sql`status = 'pending'`),
+    index("outbox_pending_key_idx").on(t.key).where(sql`status = 'pending'`),
     index("outbox_activation_idx").on(t.activationId),
   ],
 );
