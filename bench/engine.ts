@@ -33,7 +33,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
  * Lifecycles in flight at once, one round each: 8 as pgbench's clients, and enough to load the
  * server fully, since one lifecycle is five transactions and their commits in a row.
  */
-const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "8,64").split(",").map(Number);
+const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "8,64,128").split(",").map(Number);
 /** Bot processes sharing the lanes on the server, as replicas would (besides the one-process run). */
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 1);
 /** Connections per bot process: as many as transactions that overlap, no more. */
