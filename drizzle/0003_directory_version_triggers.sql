@@ -11,22 +11,14 @@ $$ LANGUAGE plpgsql;
 --> statement-breakpoint
 INSERT INTO directory_version (id, version) VALUES (1, gen_random_uuid()::text) ON CONFLICT (id) DO NOTHING;
 --> statement-breakpoint
-CREATE TRIGGER principals_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "principals"
-  FOR EACH STATEMENT EXECUTE FUNCTION directory_changed();
---> statement-breakpoint
-ALTER TABLE "principals" ENABLE ALWAYS TRIGGER principals_changed;
---> statement-breakpoint
-CREATE TRIGGER group_members_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "group_members"
-  FOR EACH STATEMENT EXECUTE FUNCTION directory_changed();
---> statement-breakpoint
-ALTER TABLE "group_members" ENABLE ALWAYS TRIGGER group_members_changed;
---> statement-breakpoint
-CREATE TRIGGER roles_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "roles"
-  FOR EACH STATEMENT EXECUTE FUNCTION directory_changed();
---> statement-breakpoint
-ALTER TABLE "roles" ENABLE ALWAYS TRIGGER roles_changed;
---> statement-breakpoint
-CREATE TRIGGER policies_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "policies"
-  FOR EACH STATEMENT EXECUTE FUNCTION directory_changed();
---> statement-breakpoint
-ALTER TABLE "policies" ENABLE ALWAYS TRIGGER policies_changed;
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['principals', 'group_members', 'roles', 'policies'] LOOP
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I
+      FOR EACH STATEMENT EXECUTE FUNCTION directory_changed()', t || '_changed', t);
+    EXECUTE format('ALTER TABLE %I ENABLE ALWAYS TRIGGER %I', t, t || '_changed');
+  END LOOP;
+END;
+$$;

@@ -31,6 +31,24 @@ describeEachDatabase("engine fast paths", (driver) => {
     return { h, users };
   }
 
+  /** A request for app-admin by `requesterId`, approved by the boss; the activation's id. */
+  async function requestApproved(requesterId: string): Promise<string> {
+    const r = await requestActivation(h!.deps, {
+      requesterId,
+      roles: [{ roleId: await h!.role("app-admin") }],
+      durationMs: HOUR,
+      origin: "api",
+    });
+    if (!r.ok) throw new Error(r.error.message);
+    const decided = await decide(h!.deps, {
+      requestId: r.value.requestId,
+      approverId: await h!.user("boss"),
+      decision: "approve",
+    });
+    if (!decided.ok) throw new Error(decided.error.message);
+    return r.value.activations[0]!.id;
+  }
+
   const inTx = <T>(fn: (tx: Parameters<Parameters<Harness["deps"]["db"]["transaction"]>[0]>[0]) => Promise<T>) =>
     h!.deps.db.transaction(fn);
 
@@ -80,20 +98,7 @@ describeEachDatabase("engine fast paths", (driver) => {
     await scheduler.start();
     h!.deps.claimant = h!.worker.claimant;
 
-    const r = await requestActivation(h!.deps, {
-      requesterId: await h!.user(users[0]!),
-      roles: [{ roleId: await h!.role("app-admin") }],
-      durationMs: HOUR,
-      origin: "api",
-    });
-    if (!r.ok) throw new Error(r.error.message);
-    const decided = await decide(h!.deps, {
-      requestId: r.value.requestId,
-      approverId: await h!.user("boss"),
-      decision: "approve",
-    });
-    expect(decided.ok).toBe(true);
-    const id = r.value.activations[0]!.id;
+    const id = await requestApproved(await h!.user(users[0]!));
     await eventually(async () => (await getActivation(h!.deps.db, id))?.status === "active", 5_000, "the grant");
 
     const [job] = await h!.handle.db.select().from(outboxJobs).where(eq(outboxJobs.activationId, id));
@@ -107,15 +112,7 @@ describeEachDatabase("engine fast paths", (driver) => {
     const { users } = await harness();
     // This process writes the grant claimed, then dies before running it: no scheduler listens.
     h!.deps.claimant = { workerId: "gone", leaseMs: 30_000 };
-    const r = await requestActivation(h!.deps, {
-      requesterId: await h!.user(users[0]!),
-      roles: [{ roleId: await h!.role("app-admin") }],
-      durationMs: HOUR,
-      origin: "api",
-    });
-    if (!r.ok) throw new Error(r.error.message);
-    await decide(h!.deps, { requestId: r.value.requestId, approverId: await h!.user("boss"), decision: "approve" });
-    const id = r.value.activations[0]!.id;
+    const id = await requestApproved(await h!.user(users[0]!));
     const other = new OutboxWorker({ ...h!.deps, claimant: undefined }, h!.connectors, silentLogger, {
       workerId: "other",
     });
@@ -141,18 +138,8 @@ describeEachDatabase("engine fast paths", (driver) => {
       payload: { principalId: user, roleId: role, scope: "/", until: null },
       runAt: h!.clock.now(),
     });
-    const r = await requestActivation(h!.deps, {
-      requesterId: user,
-      roles: [{ roleId: role }],
-      durationMs: HOUR,
-      origin: "api",
-    });
-    if (!r.ok) throw new Error(r.error.message);
-    await decide(h!.deps, { requestId: r.value.requestId, approverId: await h!.user("boss"), decision: "approve" });
-    const [grant] = await h!.handle.db
-      .select()
-      .from(outboxJobs)
-      .where(eq(outboxJobs.activationId, r.value.activations[0]!.id));
+    const id = await requestApproved(user);
+    const [grant] = await h!.handle.db.select().from(outboxJobs).where(eq(outboxJobs.activationId, id));
     expect(grant).toMatchObject({ kind: "grant", lockedBy: null, attempts: 0 });
   });
 });
