@@ -32,6 +32,7 @@ import { CronCoordinator } from "./jobs/cron-coordinator.js";
 import { registerDigestJob } from "./jobs/digest-job.js";
 import { registerExpiringNoticesJob } from "./jobs/notices-job.js";
 import { OutboxWorker } from "./jobs/outbox-worker.js";
+import { registerRetentionJob } from "./jobs/retention-job.js";
 import { ReviewsJob } from "./jobs/reviews-job.js";
 import { Scheduler } from "./jobs/scheduler.js";
 import { createLogger } from "./logger.js";
@@ -112,6 +113,7 @@ export async function start(source: Record<string, string | undefined>): Promise
   new ReviewsJob(deps, delivery, log).register(cron);
   registerDigestJob(cron, deps, delivery);
   registerExpiringNoticesJob(cron, deps, delivery);
+  registerRetentionJob(cron, deps, env.RETENTION, log);
   if (mountAlertsApi(http, handle.db, env.ALERTS_API_TOKEN)) log.info("alerts API at GET /api/alerts");
 
   // Step-up links on chat cards and `/elevate mfa setup` come from the MFA module.

@@ -40,6 +40,7 @@ export const envSchema = z.object({
   WORKER_ID: optional,
   OUTBOX_LEASE: duration("30s"),
   SWEEP_INTERVAL: duration("5s"),
+  RETENTION: duration("30d"),
 
   SLACK_SIGNING_SECRET: optional,
   SLACK_BOT_TOKEN: optional,
