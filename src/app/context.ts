@@ -1,4 +1,4 @@
-import { type AuditEntry, appendAudit } from "../db/audit-append.js";
+import { type AuditEntry, appendAudit, appendsInOneStatement } from "../db/audit-append.js";
 import { commitMayFollowPending, type Database, type Tx } from "../db/client.js";
 import { type StoredActivation, saveActivation } from "../db/repos/activations.js";
 import { type Principal, prefetchDirectoryVersion, type Role } from "../db/repos/directory.js";
@@ -91,10 +91,11 @@ export async function inTransaction<T>(deps: EngineDeps, fn: (work: Work) => Pro
       throw failed ? failed.reason : error;
     });
     await Promise.all(sent);
-    // The audit events travel with COMMIT where the driver allows (see commitMayFollowPending):
-    // if appending fails, COMMIT rolls the whole unit back, and awaiting it below reports why.
+    // A few audit events travel with COMMIT where the driver allows (see commitMayFollowPending
+    // and appendsInOneStatement): if appending fails, COMMIT rolls the whole unit back, and
+    // awaiting it below reports why. Otherwise COMMIT waits for the append.
     appended = appendAudit(tx, entries);
-    if (commitMayFollowPending(tx)) appended.catch(() => {});
+    if (commitMayFollowPending(tx) && appendsInOneStatement(entries)) appended.catch(() => {});
     else await appended;
     return value;
   });

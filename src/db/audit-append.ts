@@ -137,6 +137,15 @@ export async function appendAudit(tx: Executor, entries: AuditEntry[]): Promise<
 const FEW = 100;
 
 /**
+ * Whether appendAudit sends these entries as one statement before it waits for anything, so that
+ * COMMIT may be sent behind it unawaited. More entries take a lane first, then insert: COMMIT
+ * must wait for them, or the insert would run after it, outside the transaction.
+ */
+export function appendsInOneStatement(entries: AuditEntry[]): boolean {
+  return entries.length <= FEW;
+}
+
+/**
  * For thousands of events in one transaction (an access review closing over 50,000 assignments):
  * appendAudit hashes them here and sends a chunk of thousands per statement.
  */

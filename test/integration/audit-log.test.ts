@@ -492,7 +492,7 @@ describeOnPostgres("audit log on the PostgreSQL server", () => {
     }
   });
 
-  it("rolls the whole unit back when its audit events cannot be written, though COMMIT went out with them", async () => {
+  it("rolls the whole unit back when its audit events cannot be written, whether or not COMMIT went out with them", async () => {
     const deps = { db: handle.db, clock: { now: () => T0 }, events: { publish: () => {} } };
     // A guard that refuses one event, standing in for any failure of the append.
     await handle.db.execute(sql`
@@ -502,13 +502,16 @@ describeOnPostgres("audit log on the PostgreSQL server", () => {
       sql`create trigger refuse_poison before insert on audit_events for each row execute function refuse_poison()`,
     );
     await handle.db.execute(sql`create table side_effects (n int)`);
-    const unit = (actor: string) =>
+    // A few events (one statement sent with COMMIT) or many (hashed here, in chunks).
+    const unit = (actor: string, before = 0) =>
       inTransaction(deps, async (work) => {
         await work.tx.execute(sql`insert into side_effects values (1)`);
+        for (let i = 0; i < before; i++) work.audit({ event: "test.unit", actor: "before" });
         work.audit({ event: "test.unit", actor });
       });
 
     await expect(unit("poison")).rejects.toThrow();
+    await expect(unit("poison", 150)).rejects.toThrow();
     await unit("fine");
 
     const effects = await handle.db.execute(sql`select count(*)::int as n from side_effects`);
