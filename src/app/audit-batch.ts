@@ -1,4 +1,4 @@
-import { type AuditEntry, appendAuditBulk } from "../db/audit-append.js";
+import { type AuditEntry, appendAudit } from "../db/audit-append.js";
 import type { Work } from "./context.js";
 
 /**
@@ -6,7 +6,7 @@ import type { Work } from "./context.js";
  * assignments writes one event per assignment without one statement per event.
  */
 export async function auditMany(work: Work, entries: Omit<AuditEntry, "at">[]): Promise<void> {
-  await appendAuditBulk(
+  await appendAudit(
     work.tx,
     entries.map((e) => ({ ...e, at: work.now })),
   );

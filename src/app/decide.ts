@@ -37,7 +37,7 @@ export type DecideRefusal = Refusal & { decidedBy?: { approverId: string; decisi
 export async function decide(deps: EngineDeps, input: DecideInput): Promise<Result<DecideOutcome, DecideRefusal>> {
   return inTransaction(deps, async (work) => {
     // The decisions so far travel with the lock, and are read once it is held.
-    const [rows, decisions] = await Promise.all([
+    const [rows, earlier] = await Promise.all([
       lockRequest(work.tx, input.requestId),
       decisionsForRequest(work.tx, input.requestId),
     ]);
@@ -74,7 +74,6 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
       );
     }
     const pending = rows.filter((r) => r.status === "pending_approval");
-    const earlier = decisions;
     if (pending.length === 0) return refused(await alreadyDecided(work, rows, earlier));
     if (pending.some((r) => r.approvalDeadline && r.approvalDeadline <= work.now)) {
       await timeOutRequest(work, rows);

@@ -145,12 +145,6 @@ export function appendsInOneStatement(entries: AuditEntry[]): boolean {
   return entries.length <= FEW;
 }
 
-/**
- * For thousands of events in one transaction (an access review closing over 50,000 assignments):
- * appendAudit hashes them here and sends a chunk of thousands per statement.
- */
-export const appendAuditBulk = appendAudit;
-
 function appendStatement(entries: unknown[], heldLane: number | null) {
   return sql`select lane, hash from audit_append(${JSON.stringify(entries)}::json, ${randomInt(AUDIT_LANES)}::int, ${AUDIT_LANES}::int, ${heldLane}::int)`;
 }

@@ -1,13 +1,11 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import type { JobRow } from "../db/repos/outbox.js";
+import { instant } from "../db/rows.js";
 import { outboxJobs } from "../db/schema/outbox.js";
 import { inIds } from "./id-list.js";
 
 export type { JobRow };
-
-/** Raw SQL gets instants as ISO text: postgres.js does not serialize Date parameters in raw fragments. */
-const instant = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
 /**
  * Claims up to `limit` due jobs for one worker, oldest due first. A job is due when its time has

@@ -32,7 +32,7 @@ export class Scheduler {
   private readonly expiry: SingleFlight;
   private readonly claimedRunner: SingleFlight;
   private sweeping: Promise<void> | undefined;
-  /** Jobs written claimed by this worker since the last turn of the event loop. */
+  /** Jobs written claimed by this worker, waiting for the claimed runner's next batch. */
   private claimed: JobRow[] = [];
 
   constructor(
