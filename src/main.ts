@@ -93,6 +93,7 @@ export async function start(source: Record<string, string | undefined>): Promise
     registry,
     [{ name: "database", check: async () => void (await handle.db.execute("select 1")) }],
     env.METRICS_TOKEN,
+    log,
   );
 
   // The alerts module posts the engine's alert events itself (with ids, de-duplicated, acknowledgeable).

@@ -39,27 +39,123 @@ export async function openDatabase(target: DatabaseTarget): Promise<DbHandle> {
 }
 
 function openPostgres(url: string, poolSize: number): DbHandle {
-  const sql = postgres(url, { max: poolSize, onnotice: () => {}, connection: { application_name: "pim-bot" } });
-  const db = drizzlePostgres({ client: preparing(sql), schema }) as unknown as Database;
+  const connections = new ConnectionWatch();
+  const sql = postgres(url, {
+    max: poolSize,
+    onnotice: () => {},
+    onclose: (id: number) => connections.closed(id),
+    connection: { application_name: "pim-bot" },
+  });
+  const db = drizzlePostgres({ client: preparing(sql, connections), schema }) as unknown as Database;
   return {
     db,
     driver: "postgres",
     sql,
     pglite: null,
     async withAdvisoryLock(key, fn) {
-      const reserved = await sql.reserve();
+      const reserved = await reserveWatched(sql, connections);
       try {
-        await reserved`select pg_advisory_lock(${key})`;
+        await reserved.first("select pg_advisory_lock($1)", [key]);
         try {
           return await fn();
         } finally {
-          await reserved`select pg_advisory_unlock(${key})`;
+          // A closed connection took its session lock with it; nothing to unlock.
+          if (!reserved.dead()) await reserved.sql`select pg_advisory_unlock(${key})`;
         }
       } finally {
         reserved.release();
       }
     },
     close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+/** A connection as postgres.js hands it to a query's `onexecute`: its id is what `onclose` reports. */
+interface DriverConnection {
+  id: number;
+}
+
+/**
+ * Which reserved connections the server (or the network) has closed. postgres.js 3.4 does not
+ * guard a reserved connection after its socket closed: a query sent on it, or releasing it (which
+ * puts it back among the open ones), schedules a write on a null socket, and the TypeError thrown
+ * from that setImmediate cannot be caught by anyone — it ends the process. A database restart while
+ * the process was paused does exactly that. So every reserved connection is watched through the
+ * pool's `onclose`, and once closed it is neither queried nor released again: the pool already
+ * took it back as a closed connection and reconnects it on demand.
+ */
+class ConnectionWatch {
+  private readonly watched = new Map<number, () => void>();
+
+  watch(id: number, onClose: () => void): () => void {
+    this.watched.set(id, onClose);
+    return () => {
+      if (this.watched.get(id) === onClose) this.watched.delete(id);
+    };
+  }
+
+  closed(id: number): void {
+    const onClose = this.watched.get(id);
+    this.watched.delete(id);
+    onClose?.();
+  }
+}
+
+interface WatchedReservation {
+  sql: postgres.ReservedSql;
+  /** Whether the connection has closed since it was reserved. */
+  dead(): boolean;
+  /**
+   * Sends the first statement, which tells which connection it went out on; it must be sent
+   * before anything else awaits, while the connection is still known to be open.
+   */
+  first(statement: string, params?: postgres.ParameterOrJSON<never>[]): postgres.PendingQuery<postgres.Row[]>;
+  /** Gives a live connection back to the pool; a closed one is left to the pool's reconnect. */
+  release(): void;
+}
+
+export class ConnectionLostError extends Error {
+  readonly code = "CONNECTION_CLOSED";
+  constructor(cause?: unknown) {
+    super("the database connection closed during the unit of work; it was rolled back", { cause });
+  }
+}
+
+async function reserveWatched(client: postgres.Sql, connections: ConnectionWatch): Promise<WatchedReservation> {
+  const reserved = await client.reserve();
+  let dead = false;
+  let unwatch = () => {};
+  const watching = (c: DriverConnection) => {
+    unwatch = connections.watch(c.id, () => {
+      dead = true;
+    });
+    return true; // keep pipelining
+  };
+  const guarded = new Proxy(reserved, {
+    apply(target, thisArg, args) {
+      if (dead) throw new ConnectionLostError();
+      return Reflect.apply(target as never, thisArg, args);
+    },
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property !== "unsafe" || typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (dead) throw new ConnectionLostError();
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  }) as postgres.ReservedSql;
+  return {
+    sql: guarded,
+    dead: () => dead,
+    first(statement, params = []) {
+      // onexecute is how sql.begin itself learns its connection; postgres.js passes it the connection.
+      return reserved.unsafe(statement, params, { onexecute: watching } as postgres.UnsafeQueryOptions);
+    },
+    release() {
+      unwatch();
+      if (!dead) reserved.release();
+    },
   };
 }
 
@@ -71,14 +167,15 @@ function openPostgres(url: string, poolSize: number): DbHandle {
  * every query drizzle sends is made a named one. Query texts are stable: id lists travel as one
  * JSON parameter (see inIds), so a connection holds one statement per query shape.
  */
-function preparing(client: postgres.Sql, inTransaction = false): postgres.Sql {
+function preparing(client: postgres.Sql, connections: ConnectionWatch, inTransaction = false): postgres.Sql {
   let savepoints = 0;
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === "unsafe")
         return (query: string, params?: postgres.ParameterOrJSON<never>[], options?: postgres.UnsafeQueryOptions) =>
           target.unsafe(query, params, { ...options, prepare: true });
-      if (property === "begin" && !inTransaction) return (...args: unknown[]) => pipelinedTransaction(target, args);
+      if (property === "begin" && !inTransaction)
+        return (...args: unknown[]) => pipelinedTransaction(target, connections, args);
       if (property === "savepoint" && inTransaction)
         return async (fn: (tx: postgres.Sql) => unknown) => {
           const name = `s${savepoints++}`;
@@ -103,25 +200,39 @@ function preparing(client: postgres.Sql, inTransaction = false): postgres.Sql {
  * if BEGIN failed the query fails too, so nothing runs outside the transaction. Any failure rolls
  * back, as sql.begin does.
  */
-async function pipelinedTransaction(client: postgres.Sql, args: unknown[]): Promise<unknown> {
+async function pipelinedTransaction(
+  client: postgres.Sql,
+  connections: ConnectionWatch,
+  args: unknown[],
+): Promise<unknown> {
   const fn = args.pop() as (tx: postgres.Sql) => unknown;
   const options = typeof args[0] === "string" ? args[0].replace(/[^a-z ]/gi, "") : "";
-  const reserved = await client.reserve();
+  const reserved = await reserveWatched(client, connections);
   try {
-    const begun = reserved.unsafe(`begin ${options}`);
+    const begun = reserved.first(`begin ${options}`);
     begun.catch(() => {}); // reported by the first query, which fails with it
     try {
-      const result = await fn(preparing(reserved, true));
+      const result = await fn(preparing(reserved.sql, connections, true));
       await begun;
-      await reserved.unsafe("commit");
+      await reserved.sql.unsafe("commit");
       return result;
     } catch (error) {
-      await reserved.unsafe("rollback").catch(() => {});
-      throw error;
+      // On a closed connection the server has rolled back already; sending anything would crash.
+      if (!reserved.dead()) await reserved.sql.unsafe("rollback").catch(() => {});
+      throw reserved.dead() && !isConnectionError(error) ? new ConnectionLostError(error) : error;
     }
   } finally {
     reserved.release();
   }
+}
+
+/** Errors of the connection itself, as postgres.js reports them, rather than of a statement. */
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    typeof code === "string" &&
+    (code.startsWith("CONNECTION_") || code === "CONNECT_TIMEOUT" || /^E[A-Z]+$/.test(code) || code.startsWith("08"))
+  );
 }
 
 async function openPglite(dataDir: string | null, loadFrom?: Blob): Promise<DbHandle> {

@@ -1,0 +1,187 @@
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { eq, inArray } from "drizzle-orm";
+import postgres from "postgres";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { EngineDeps } from "../../src/app/context.js";
+import { systemClock } from "../../src/app/ports.js";
+import { requestActivation } from "../../src/app/request-activation.js";
+import { type DbHandle, openDatabase } from "../../src/db/client.js";
+import { activations } from "../../src/db/schema/activations.js";
+import { principals } from "../../src/db/schema/principals.js";
+import { roles } from "../../src/db/schema/roles.js";
+import { HOUR } from "../../src/domain/duration.js";
+import { eventually } from "../support/harness.js";
+import { crowdPolicy } from "../support/policies.js";
+import { type BotProcess, startBot } from "./support/bot-process.js";
+import { describeWithThrowawayServer } from "./support/suite.js";
+import { ThrowawayPostgres } from "./support/throwaway-postgres.js";
+
+/**
+ * A real bot process on a PostgreSQL server of the test's own, which the test stops and starts
+ * like a restart or a failover: the bot must neither crash nor lose work, whether it is busy or
+ * paused (SIGSTOP) while the server goes away.
+ */
+describeWithThrowawayServer("the bot across database restarts", () => {
+  let server: ThrowawayPostgres;
+  let bot: BotProcess;
+  let handle: DbHandle;
+  let deps: EngineDeps;
+  let users: string[];
+  let roleId: string;
+  let next = 0;
+
+  beforeAll(async () => {
+    server = await ThrowawayPostgres.create();
+    const admin = postgres(server.url(), { max: 1, onnotice: () => {} });
+    await admin.unsafe("create database pim");
+    await admin.end();
+    const policy = crowdPolicy(400, "{ type: log }");
+    users = policy.users;
+    const file = join(tmpdir(), `pim-restart-${process.pid}.yaml`);
+    writeFileSync(file, policy.yaml);
+    bot = await startBot({
+      DATABASE_URL: server.url("pim"),
+      PIM_CONFIG: file,
+      SWEEP_INTERVAL: "1s",
+      OUTBOX_LEASE: "5s",
+      LOG_LEVEL: "info",
+    });
+    await bot.waitFor(/pim-bot is running/, 90_000);
+    handle = await openDatabase({ driver: "postgres", url: server.url("pim"), poolSize: 4 });
+    deps = { db: handle.db, clock: systemClock, events: { publish: () => {} } };
+    [{ id: roleId }] = (await handle.db.select({ id: roles.id }).from(roles).where(eq(roles.key, "app-admin"))) as [
+      { id: string },
+    ];
+  }, 180_000);
+
+  afterAll(async () => {
+    await bot?.stop();
+    await handle?.close().catch(() => {});
+    await server?.dispose();
+  });
+
+  /** Asks for the role for the next user; the bot's sweep grants it. Undefined when the database refused. */
+  async function request(): Promise<string | undefined> {
+    const key = users[next++]!;
+    try {
+      const [user] = await handle.db.select({ id: principals.id }).from(principals).where(eq(principals.key, key));
+      const r = await requestActivation(deps, {
+        requesterId: user!.id,
+        roles: [{ roleId }],
+        durationMs: HOUR,
+        origin: "api",
+      });
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value.activations[0]!.id;
+    } catch (error) {
+      if (outage(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** An error of the server being away, here or in its cause, as opposed to a bug. */
+  function outage(error: unknown): boolean {
+    for (let e = error; e instanceof Error; e = e.cause)
+      if (
+        /refused|closed|terminat|ECONN|CONNECT|shutting down|starting up/i.test(
+          `${e.message} ${(e as { code?: string }).code}`,
+        )
+      )
+        return true;
+    return false;
+  }
+
+  async function allActive(ids: string[], ms: number): Promise<void> {
+    await eventually(
+      async () => {
+        const rows = await handle.db
+          .select({ status: activations.status })
+          .from(activations)
+          .where(inArray(activations.id, ids))
+          .catch(() => []);
+        return rows.length === ids.length && rows.every((r) => r.status === "active");
+      },
+      ms,
+      `all ${ids.length} activations to be granted by the bot`,
+      200,
+    );
+  }
+
+  it("keeps running when the server restarts under load, and grants everything asked for", async () => {
+    const asked: string[] = [];
+    let loading = true;
+    const lanes = Array.from({ length: 3 }, async () => {
+      while (loading) {
+        const id = await request();
+        if (id) asked.push(id);
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+    });
+    const readiness = (async () => {
+      while (loading) {
+        await fetch(`http://127.0.0.1:${bot.port}/readyz`, { signal: AbortSignal.timeout(3_000) }).catch(() => {});
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await eventually(async () => asked.length >= 10, 30_000, "some grants before the restart");
+    const before = asked.length;
+    await server.restart();
+    await eventually(async () => asked.length >= before + 10, 60_000, "requests to go through again");
+    loading = false;
+    await Promise.all([...lanes, readiness]);
+
+    expect(bot.alive(), bot.output()).toBe(true);
+    await allActive(asked, 60_000);
+    expect(bot.output()).not.toMatch(/TypeError|uncaught/i);
+  }, 180_000);
+
+  it("keeps running when the server restarts while it is paused, and grants what is asked next", async () => {
+    // The bot holds open connections to the server from its last sweeps.
+    const warm = [await request(), await request()].filter((id): id is string => id !== undefined);
+    await allActive(warm, 30_000);
+
+    bot.pause();
+    try {
+      await server.restart();
+    } finally {
+      bot.resume();
+    }
+    // Its next sweeps start on connections the server closed while it was not looking.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(bot.alive(), bot.output()).toBe(true);
+
+    const after: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const id = await eventually(request, 30_000, "a request to go through");
+      after.push(id);
+    }
+    await allActive(after, 60_000);
+    expect(bot.alive(), bot.output()).toBe(true);
+    expect(bot.output()).not.toMatch(/TypeError|uncaught/i);
+  }, 180_000);
+
+  it("answers /readyz with 503 within a second while the server is down, naming no host or user", async () => {
+    await server.stop();
+    try {
+      for (let i = 0; i < 3; i++) {
+        // Aborted (and the test failed) if no answer comes within a second.
+        const res = await fetch(`http://127.0.0.1:${bot.port}/readyz`, { signal: AbortSignal.timeout(1_000) });
+        expect(res.status).toBe(503);
+        const text = await res.text();
+        expect(JSON.parse(text)).toEqual({ checks: [{ name: "database", ok: false, error: expect.any(String) }] });
+        expect(text).not.toMatch(/127\.0\.0\.1|postgres|pim|ECONN|5432|\d{4,5}/);
+      }
+    } finally {
+      await server.start();
+    }
+    await eventually(
+      async () => (await fetch(`http://127.0.0.1:${bot.port}/readyz`)).status === 200,
+      60_000,
+      "ready again once the server is back",
+      200,
+    );
+    expect(bot.alive(), bot.output()).toBe(true);
+  }, 120_000);
+});
