@@ -7,8 +7,14 @@ export interface ReadinessCheck {
   check(): Promise<void>;
 }
 
-/** /healthz: the process answers. /readyz: its dependencies answer. /metrics: Prometheus. */
-export function mountOps(http: HttpServer, registry: Registry, checks: ReadinessCheck[], metricsToken?: string): void {
+/** Who may read /metrics: holders of the token, or anyone when explicitly opened. */
+export type MetricsAccess = { token: string | undefined } | { open: true };
+
+/**
+ * /healthz: the process answers. /readyz: its dependencies answer. /metrics: Prometheus, closed
+ * (401) unless a token is configured or it was explicitly opened.
+ */
+export function mountOps(http: HttpServer, registry: Registry, checks: ReadinessCheck[], metrics: MetricsAccess): void {
   http.route("GET", "/healthz", (_req, res) => sendJson(res, 200, { status: "ok" }));
   http.route("GET", "/readyz", async (_req, res) => {
     const results = await Promise.all(
@@ -23,7 +29,7 @@ export function mountOps(http: HttpServer, registry: Registry, checks: Readiness
     );
     sendJson(res, results.every((r) => r.ok) ? 200 : 503, { checks: results });
   });
-  const authorized = metricsToken ? bearerCheck(metricsToken) : () => true;
+  const authorized = "open" in metrics ? () => true : metrics.token ? bearerCheck(metrics.token) : () => false;
   http.route("GET", "/metrics", async (req, res) => {
     if (!authorized(req.headers.authorization)) return sendText(res, 401, "Unauthorized");
     sendText(res, 200, await registry.metrics(), registry.contentType);
