@@ -19,7 +19,7 @@ import { TeamsPlatform } from "./chat/teams/platform.js";
 import { type AlertHooks, alertHooks } from "./chat/views/alert-hooks.js";
 import { ChatDelivery } from "./chat/views/chat-delivery.js";
 import { ChatNotifier } from "./chat/views/notifier.js";
-import { type Env, parseEnv } from "./config/env.js";
+import { type Env, parseEnv, servedTeamsTenants } from "./config/env.js";
 import { formatPimFileErrors, loadPimFile } from "./config/pim-file.js";
 import { ConnectorRegistry } from "./connectors/registry.js";
 import { type DbHandle, openDatabase } from "./db/client.js";
@@ -92,7 +92,7 @@ export async function start(source: Record<string, string | undefined>): Promise
     http,
     registry,
     [{ name: "database", check: async () => void (await handle.db.execute("select 1")) }],
-    env.METRICS_TOKEN,
+    env.METRICS_AUTH === "off" ? { open: true } : { token: env.METRICS_TOKEN },
     log,
   );
 
@@ -182,6 +182,7 @@ function chatPlatforms(
           signingSecret: env.SLACK_SIGNING_SECRET,
           appToken: env.SLACK_APP_TOKEN,
           apiUrl: env.SLACK_API_URL,
+          workspaces: env.SLACK_ALLOWED_WORKSPACES,
           hooks,
         }),
     teamsPlatform(env, deps, log, notifier, hooks),
@@ -214,7 +215,7 @@ function teamsPlatform(
   };
   const problem = teamsCredentialsProblem(settings);
   if (problem) throw new StartupError(`Bad configuration: ${problem}`);
-  return new TeamsPlatform({ deps, log, notifier, hooks, ...settings });
+  return new TeamsPlatform({ deps, log, notifier, hooks, ...settings, tenants: servedTeamsTenants(env) });
 }
 
 export class StartupError extends Error {

@@ -99,9 +99,11 @@ async function reconcilePrincipals(
       breakGlass: false,
     })),
   ];
+  await dropLinksTakenByFile(work, [...existing.values()], config, counter);
   const ids = new Map<string, string>();
   for (const w of wanted) {
     const row = existing.get(w.key);
+    if (row) Object.assign(w, keptLinks(row, w));
     if (!row) {
       const id = newId(w.kind === "user" ? "usr" : "grp");
       await work.tx.insert(principals).values({ id, ...w });
@@ -147,6 +149,48 @@ async function reconcilePrincipals(
       });
   }
   return ids;
+}
+
+type PrincipalRow = typeof principals.$inferSelect;
+
+/**
+ * A platform id linked on first contact (through a confirmed e-mail) stays until the file
+ * declares one for that person; a declared id always wins.
+ */
+function keptLinks(row: PrincipalRow, w: { slackId: string | null; teamsId: string | null }) {
+  const slack = w.slackId === null && row.slackLinkedAt ? row.slackId : w.slackId;
+  const teams = w.teamsId === null && row.teamsLinkedAt ? row.teamsId : w.teamsId;
+  return {
+    slackId: slack,
+    teamsId: teams,
+    slackLinkedAt: slack !== null && slack === row.slackId ? row.slackLinkedAt : null,
+    teamsLinkedAt: teams !== null && teams === row.teamsId ? row.teamsLinkedAt : null,
+  };
+}
+
+/** A linked id that the file now declares for someone else is taken from whoever was linked to it. */
+async function dropLinksTakenByFile(work: Work, rows: PrincipalRow[], config: PimConfig, counter: ChangeCounter) {
+  const declared = new Map<string, string>();
+  for (const u of config.users) {
+    if (u.slackId) declared.set(`slack:${u.slackId}`, u.key);
+    if (u.teamsId) declared.set(`teams:${u.teamsId}`, u.key);
+  }
+  for (const row of rows) {
+    for (const platform of ["slack", "teams"] as const) {
+      const id = platform === "slack" ? row.slackId : row.teamsId;
+      const linkedAt = platform === "slack" ? row.slackLinkedAt : row.teamsLinkedAt;
+      const owner = id ? declared.get(`${platform}:${id}`) : undefined;
+      if (!linkedAt || !owner || owner === row.key) continue;
+      const cleared =
+        platform === "slack" ? { slackId: null, slackLinkedAt: null } : { teamsId: null, teamsLinkedAt: null };
+      await work.tx.update(principals).set(cleared).where(eq(principals.id, row.id));
+      Object.assign(row, cleared);
+      counter.record("principal.link_removed", {
+        subject: row.key,
+        data: { platform, platformId: id, declaredFor: owner },
+      });
+    }
+  }
 }
 
 async function reconcileMembership(tx: Tx, config: PimConfig, ids: Map<string, string>, counter: ChangeCounter) {

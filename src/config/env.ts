@@ -20,56 +20,96 @@ const duration = (fallback: string) =>
       return parsed.value;
     });
 
+/** A comma-separated list; empty entries are dropped. */
+const idList = (pattern: RegExp, what: string) =>
+  z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      const ids = text
+        .split(",")
+        .map((id) => id.trim())
+        .filter((id) => id !== "");
+      const bad = ids.find((id) => !pattern.test(id));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: "custom", message: `"${bad}" is not ${what}` });
+        return z.NEVER;
+      }
+      return ids;
+    });
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
+export const isLoopbackHost = (host: string) => LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+
 const postgresUrl = optional.refine(
   (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),
   "must be a postgres:// or postgresql:// URL",
 );
 
 /** Every setting pim-bot reads from the environment; `.env.example` documents each one. */
-export const envSchema = z.object({
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
-  HOST: z.string().default("0.0.0.0"),
-  PUBLIC_URL: z.url().default("http://localhost:3000"),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+export const envSchema = z
+  .object({
+    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    HOST: z.string().default("0.0.0.0"),
+    PUBLIC_URL: z.url().default("http://localhost:3000"),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
-  DATABASE_URL: postgresUrl,
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
-  PGLITE_DIR: z.string().default("./data"),
-  PIM_CONFIG: z.string().default("./pim.yaml"),
+    DATABASE_URL: postgresUrl,
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
+    PGLITE_DIR: z.string().default("./data"),
+    PIM_CONFIG: z.string().default("./pim.yaml"),
 
-  WORKER_ID: optional,
-  OUTBOX_LEASE: duration("30s"),
-  SWEEP_INTERVAL: duration("5s"),
-  RETENTION: duration("30d"),
+    WORKER_ID: optional,
+    OUTBOX_LEASE: duration("30s"),
+    SWEEP_INTERVAL: duration("5s"),
+    RETENTION: duration("30d"),
 
-  SLACK_SIGNING_SECRET: optional,
-  SLACK_BOT_TOKEN: optional,
-  SLACK_APP_TOKEN: optional,
-  SLACK_API_URL: optional.refine(
-    (v) => v === undefined || URL.canParse(v),
-    "must be a URL such as https://slack.com/api/",
-  ),
+    SLACK_SIGNING_SECRET: optional,
+    SLACK_BOT_TOKEN: optional,
+    SLACK_APP_TOKEN: optional,
+    SLACK_API_URL: optional.refine(
+      (v) => v === undefined || URL.canParse(v),
+      "must be a URL such as https://slack.com/api/",
+    ),
 
-  MICROSOFT_APP_ID: optional,
-  MICROSOFT_APP_PASSWORD: optional,
-  MICROSOFT_APP_TENANT_ID: optional,
-  MICROSOFT_APP_TYPE: z.enum(["MultiTenant", "SingleTenant", "UserAssignedMSI"]).default("MultiTenant"),
-  /** "off" runs Teams with no app id and no authentication, for the local playground only. */
-  TEAMS_AUTH: z.enum(["on", "off"]).default("on"),
+    MICROSOFT_APP_ID: optional,
+    MICROSOFT_APP_PASSWORD: optional,
+    MICROSOFT_APP_TENANT_ID: optional,
+    MICROSOFT_APP_TYPE: z.enum(["MultiTenant", "SingleTenant", "UserAssignedMSI"]).default("MultiTenant"),
+    /** "off" runs Teams with no app id and no authentication, for the local playground only. */
+    TEAMS_AUTH: z.enum(["on", "off"]).default("on"),
 
-  PIM_ENCRYPTION_KEY: optional.refine(
-    (v) => v === undefined || Buffer.from(v, "base64").length === 32,
-    "must be 32 random bytes in base64 (openssl rand -base64 32)",
-  ),
-  MFA_LINK_TTL: duration("10m"),
-  OIDC_ISSUER: optional.refine((v) => v === undefined || URL.canParse(v), "must be the IdP's issuer URL"),
-  OIDC_CLIENT_ID: optional,
-  OIDC_CLIENT_SECRET: optional,
-  OIDC_ACR_VALUES: optional,
+    PIM_ENCRYPTION_KEY: optional.refine(
+      (v) => v === undefined || Buffer.from(v, "base64").length === 32,
+      "must be 32 random bytes in base64 (openssl rand -base64 32)",
+    ),
+    MFA_LINK_TTL: duration("10m"),
+    OIDC_ISSUER: optional.refine((v) => v === undefined || URL.canParse(v), "must be the IdP's issuer URL"),
+    OIDC_CLIENT_ID: optional,
+    OIDC_CLIENT_SECRET: optional,
+    OIDC_ACR_VALUES: optional,
 
-  ALERTS_API_TOKEN: optional.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters"),
-  METRICS_TOKEN: optional,
-});
+    ALERTS_API_TOKEN: optional.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters"),
+    METRICS_TOKEN: optional.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters"),
+
+    // Who is served: the Slack workspaces and organizations, the Teams tenants, and /metrics.
+    SLACK_ALLOWED_WORKSPACES: idList(/^[TE][A-Z0-9]+$/, "a Slack workspace id (T…) or organization id (E…)"),
+    TEAMS_ALLOWED_TENANTS: idList(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+      "an Entra tenant id (a GUID)",
+    ).transform((ids) => ids.map((id) => id.toLowerCase())),
+    /** "off" serves /metrics without a token; "on" (default) requires METRICS_TOKEN and is closed without one. */
+    METRICS_AUTH: z.enum(["on", "off"]).default("on"),
+  })
+  .superRefine((env, ctx) => {
+    const problem = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+    if (env.TEAMS_AUTH === "off" && (!isLoopbackHost(env.HOST) || env.DATABASE_URL))
+      problem("TEAMS_AUTH", "off is allowed only with HOST on loopback (127.0.0.1, ::1) and no DATABASE_URL");
+    if (env.MICROSOFT_APP_ID && env.MICROSOFT_APP_TYPE === "MultiTenant" && env.TEAMS_ALLOWED_TENANTS.length === 0)
+      problem("TEAMS_ALLOWED_TENANTS", "required with MICROSOFT_APP_TYPE=MultiTenant: the Entra tenant ids to serve");
+    if (env.METRICS_AUTH === "off" && env.METRICS_TOKEN)
+      problem("METRICS_AUTH", "off cannot be combined with METRICS_TOKEN; unset one of them");
+  });
 
 export type Env = z.output<typeof envSchema>;
 
@@ -81,4 +121,14 @@ export function parseEnv(
   if (parsed.success) return { ok: true, env: parsed.data };
   const lines = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   return { ok: false, message: `Bad configuration: ${lines.join("; ")}` };
+}
+
+/**
+ * The Teams tenants served: the list given, else the app's own tenant for a single-tenant app;
+ * null (any tenant) only with authentication off, which start-up allows on loopback alone.
+ */
+export function servedTeamsTenants(env: Env): string[] | null {
+  if (env.TEAMS_ALLOWED_TENANTS.length > 0) return env.TEAMS_ALLOWED_TENANTS;
+  if (env.MICROSOFT_APP_TENANT_ID) return [env.MICROSOFT_APP_TENANT_ID.toLowerCase()];
+  return env.TEAMS_AUTH === "off" ? null : [];
 }

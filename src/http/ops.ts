@@ -11,16 +11,20 @@ export interface ReadinessCheck {
 /** A load balancer waits for /readyz; past this, a check counts as failed. */
 export const READINESS_TIMEOUT_MS = 800;
 
+/** Who may read /metrics: holders of the token, or anyone when explicitly opened. */
+export type MetricsAccess = { token: string | undefined } | { open: true };
+
 /**
  * /healthz: the process answers. /readyz: its dependencies answer, within a second whatever
  * they do; a failure says only which check failed and how (the detail, which may name hosts and
- * users, goes to the log). /metrics: Prometheus.
+ * users, goes to the log). /metrics: Prometheus, closed (401) unless a token is configured or it
+ * was explicitly opened.
  */
 export function mountOps(
   http: HttpServer,
   registry: Registry,
   checks: ReadinessCheck[],
-  metricsToken?: string,
+  metrics: MetricsAccess,
   log?: Logger,
 ): void {
   http.route("GET", "/healthz", (_req, res) => sendJson(res, 200, { status: "ok" }));
@@ -28,7 +32,7 @@ export function mountOps(
     const results = await Promise.all(checks.map((c) => runCheck(c, READINESS_TIMEOUT_MS, log)));
     sendJson(res, results.every((r) => r.ok) ? 200 : 503, { checks: results });
   });
-  const authorized = metricsToken ? bearerCheck(metricsToken) : () => true;
+  const authorized = "open" in metrics ? () => true : metrics.token ? bearerCheck(metrics.token) : () => false;
   http.route("GET", "/metrics", async (req, res) => {
     if (!authorized(req.headers.authorization)) return sendText(res, 401, "Unauthorized");
     sendText(res, 200, await registry.metrics(), registry.contentType);

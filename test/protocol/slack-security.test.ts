@@ -2,9 +2,10 @@ import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
+import { principalByKey } from "../../src/db/repos/directory.js";
 import { describeEachDatabase } from "../helpers/databases.js";
 import { type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
-import { SIGNING_SECRET, sign } from "../support/slack/slack-sender.js";
+import { findButton, SIGNING_SECRET, sign } from "../support/slack/slack-sender.js";
 import { type SlackWorld, startSlackWorld } from "../support/slack/slack-world.js";
 
 /** What is defended at the Slack door: forged, replayed and unauthorized requests. */
@@ -117,6 +118,120 @@ describeEachDatabase("Slack: refused requests", (driver) => {
     await w.settle();
     expect((await d.notes("bob")).join("\n")).toContain("You can only end your own activations.");
     expect(await slackScenarioWorld(w).held("grace", "reader")).toBe(true);
+  });
+
+  it("does not take someone with another Slack id for Alice because their e-mail says alice@", async () => {
+    w.api.addUser({ id: "U0MALLORY", name: "Mallory", email: "alice@example.com" });
+    await w.slack.command("U0MALLORY", "status");
+    await w.settle();
+    expect(
+      w.api
+        .ephemeralsFor("U0MALLORY")
+        .map((e) => e.text)
+        .join("\n"),
+    ).toContain("I don't know who you are in PIM yet");
+    expect((await principalByKey(w.deps.db, "alice"))?.slackId).toBe("U0ALICE");
+    expect((await queryAudit(w.deps.db, { event: "chat.identity_unknown" })).map((r) => r.actor)).toContain(
+      "slack:U0MALLORY",
+    );
+  });
+
+  it("links an e-mail only when Slack confirms it, only to someone with no Slack id yet, and audits the link", async () => {
+    // Grace is in pim.yaml by e-mail only. An account whose address Slack has not confirmed is not her.
+    w.api.addUser({ id: "U0GRACE2", name: "Grace?", email: "grace@example.com", emailConfirmed: null });
+    await w.slack.command("U0GRACE2", "status");
+    await w.settle();
+    expect(
+      w.api
+        .ephemeralsFor("U0GRACE2")
+        .map((e) => e.text)
+        .join("\n"),
+    ).toContain("I don't know who you are in PIM yet");
+    expect((await principalByKey(w.deps.db, "grace"))?.slackId).toBeNull();
+
+    // Her own, confirmed account links her Slack id, once, audited.
+    await w.slack.command("U0GRACE", "status");
+    await w.settle();
+    const grace = await principalByKey(w.deps.db, "grace");
+    expect(grace?.slackId).toBe("U0GRACE");
+    expect(grace?.slackLinkedAt).toBeInstanceOf(Date);
+    const linked = await queryAudit(w.deps.db, { event: "chat.identity_linked" });
+    expect(linked.map((r) => [r.actor, r.subject, r.data.email])).toEqual([
+      ["slack:U0GRACE", "grace", "grace@example.com"],
+    ]);
+
+    // From then on her id alone is her: another account with her confirmed address is nobody.
+    w.api.addUser({ id: "U0GRACE3", name: "Grace 3", email: "grace@example.com", emailConfirmed: true });
+    await w.slack.command("U0GRACE3", "status");
+    await w.settle();
+    expect(
+      w.api
+        .ephemeralsFor("U0GRACE3")
+        .map((e) => e.text)
+        .join("\n"),
+    ).toContain("I don't know who you are in PIM yet");
+    expect(await queryAudit(w.deps.db, { event: "chat.identity_linked" })).toHaveLength(1);
+  });
+
+  it("refuses a slash command from another workspace before any lookup, and audits it", async () => {
+    const body = new URLSearchParams({
+      command: "/elevate",
+      text: "status",
+      user_id: "U0BOB",
+      team_id: "T0ELSEWHERE",
+      channel_id: "D0BOB",
+      response_url: w.api.responseUrl("U0BOB", "D0BOB"),
+      trigger_id: w.api.mintTrigger("U0BOB"),
+    }).toString();
+    const notesBefore = w.api.ephemeralsFor("U0BOB").length;
+    const sent = await w.slack.raw(body, "application/x-www-form-urlencoded");
+    expect(sent.status).toBe(200);
+    await w.settle();
+    expect(w.api.callsOf("users.info")).toHaveLength(0);
+    expect(w.api.ephemeralsFor("U0BOB")).toHaveLength(notesBefore);
+    const refused = await queryAudit(w.deps.db, { event: "chat.sender_refused" });
+    expect(refused.map((r) => [r.actor, r.data.code, r.data.teams])).toContainEqual([
+      "slack:U0BOB",
+      "WORKSPACE_NOT_SERVED",
+      ["T0ELSEWHERE"],
+    ]);
+  });
+
+  it("refuses a Slack Connect click on an approvals card by someone of another workspace, whatever their id", async () => {
+    const card = (await w.card("bob", "approver", requestId))!;
+    const found = findButton(card.blocks, "pim.approve")!;
+    // The message is in our workspace (team T0PIM); the clicker belongs to another one.
+    await w.slack.interaction({
+      type: "block_actions",
+      user: { id: "U0BOB", username: "bob", name: "bob", team_id: "T0PARTNER" },
+      api_app_id: "A0PIM",
+      container: { type: "message", message_ts: card.ts, channel_id: card.channel, is_ephemeral: false },
+      trigger_id: w.api.mintTrigger("U0BOB"),
+      team: { id: "T0PIM", domain: "pim-test" },
+      enterprise: null,
+      is_enterprise_install: false,
+      channel: { id: card.channel, name: "directmessage" },
+      message: { type: "message", ts: card.ts, text: "", blocks: card.blocks },
+      state: { values: {} },
+      response_url: w.api.responseUrl("U0BOB", card.channel),
+      actions: [
+        {
+          type: "button",
+          action_id: found.button.action_id,
+          value: found.button.value,
+          block_id: found.blockId,
+          action_ts: "1",
+        },
+      ],
+    });
+    await w.settle();
+    expect(await queryAudit(w.deps.db, { event: "approval.approve", requestId })).toHaveLength(0);
+    expect((await listForPrincipal(w.deps.db, await w.engine.user("alice"), ["pending_approval"])).length).toBe(1);
+    const refused = await queryAudit(w.deps.db, { event: "chat.sender_refused" });
+    expect(refused.map((r) => [r.data.code, r.data.teams])).toContainEqual([
+      "WORKSPACE_NOT_SERVED",
+      ["T0PIM", "T0PARTNER"],
+    ]);
   });
 
   it("sent every Block Kit payload within Slack's limits", () => {

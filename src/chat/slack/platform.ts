@@ -28,6 +28,8 @@ export interface SlackPlatformOptions extends Omit<SlackAppSettings, "log"> {
   emailTtlMs?: number;
   /** How long a resolved principal is reused (default 30 seconds). */
   principalTtlMs?: number;
+  /** Workspace (T…) and organization (E…) ids served; empty: the bot token's own workspace. */
+  workspaces?: string[];
 }
 
 /** Slack as a chat platform: /elevate, buttons, modals and the home tab, over Bolt. */
@@ -52,6 +54,7 @@ export class SlackPlatform implements ChatPlatform {
       identity: new SlackIdentity(opts.deps, this.app.client, log, {
         emailTtlMs: opts.emailTtlMs ?? 10 * 60_000,
         principalTtlMs: opts.principalTtlMs ?? 30_000,
+        workspaces: opts.workspaces,
       }),
       notifier: opts.notifier,
       log,
@@ -68,6 +71,7 @@ export class SlackPlatform implements ChatPlatform {
         if (--this.inFlight === 0) for (const done of this.drained.splice(0)) done();
       }
     });
+    this.app.use(ctx.identity.gate);
     registerCommands(this.app, ctx);
     registerRequestForm(this.app, ctx);
     registerExtendForm(this.app, ctx);

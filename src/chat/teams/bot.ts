@@ -39,6 +39,11 @@ export class PimTeamsBot extends TeamsActivityHandler {
     });
   }
 
+  /** Activities from other tenants or channels stop here, before any lookup or stored reference. */
+  override async run(turn: TurnContext): Promise<void> {
+    if (await this.ctx.identity.admits(turn)) await super.run(turn);
+  }
+
   /** Teams repeats install events (the playground on every page load): a chat is greeted once, when first seen. */
   private async welcome(turn: TurnContext): Promise<void> {
     if (!isPersonal(turn)) return;
@@ -59,10 +64,10 @@ export class PimTeamsBot extends TeamsActivityHandler {
     return onCardAction(this.ctx, turn, invoke, (await this.seen(turn)).me);
   }
 
-  /** Who sent the activity (undefined: not in pim.yaml), after storing where the conversation is. */
+  /** Who sent the activity (undefined: not in pim.yaml), after storing where the conversation is (known senders only). */
   private async seen(turn: TurnContext): Promise<{ me: Principal | undefined; isNew: boolean }> {
     const me = turn.activity.from?.id ? await this.ctx.identity.resolve(turn) : undefined;
-    const isNew = await this.ctx.conversations.remember(turn.activity, me?.id ?? null);
+    const isNew = me ? await this.ctx.conversations.remember(turn.activity, me.id) : false;
     return { me, isNew };
   }
 }

@@ -25,6 +25,8 @@ export interface TeamsPlatformOptions extends TeamsAuthSettings {
   defaultServiceUrl?: string;
   /** How long an address from the member list is trusted (default 10 minutes). */
   emailTtlMs?: number;
+  /** The Entra tenants served; null or unset serves any (only without authentication). */
+  tenants?: string[] | null;
 }
 
 /** Microsoft Teams as a chat platform: commands, Universal Actions and proactive cards, over botbuilder. */
@@ -49,7 +51,10 @@ export class TeamsPlatform implements ChatPlatform {
     this.surface = new TeamsSurface(this.adapter, this.conversations, appId);
     const ctx: TeamsContext = {
       deps: opts.deps,
-      identity: new TeamsIdentity(opts.deps, log, { emailTtlMs: opts.emailTtlMs ?? 10 * 60_000 }),
+      identity: new TeamsIdentity(opts.deps, log, {
+        emailTtlMs: opts.emailTtlMs ?? 10 * 60_000,
+        tenants: opts.tenants ?? null,
+      }),
       conversations: this.conversations,
       notifier: opts.notifier,
       log,

@@ -131,34 +131,61 @@ export async function principalsByIds(tx: Executor, ids: string[]): Promise<Map<
   return found;
 }
 
-/** A chat identity, by platform id first and by email second. */
-export async function principalByChatIdentity(
+export type ChatPlatformName = "slack" | "teams";
+
+const platformColumn = (platform: ChatPlatformName) => (platform === "slack" ? principals.slackId : principals.teamsId);
+
+/** The active user a platform's verified id belongs to: the only way a chat identity is known. */
+export async function principalByPlatformId(
   tx: Executor,
-  identity: { slackId?: string; teamsId?: string; email?: string | null },
+  platform: ChatPlatformName,
+  platformId: string,
 ): Promise<Principal | undefined> {
-  const byId = identity.slackId
-    ? eq(principals.slackId, identity.slackId)
-    : identity.teamsId
-      ? eq(principals.teamsId, identity.teamsId)
-      : undefined;
-  if (byId) {
-    const [row] = await tx
-      .select()
-      .from(principals)
-      .where(and(byId, eq(principals.kind, "user"), isNull(principals.retiredAt)));
-    if (row) return row;
-  }
-  if (!identity.email) return undefined;
+  const [row] = await tx
+    .select()
+    .from(principals)
+    .where(and(eq(platformColumn(platform), platformId), eq(principals.kind, "user"), isNull(principals.retiredAt)));
+  return row;
+}
+
+/**
+ * The active user with this e-mail address who has no id on the platform yet: the only kind of
+ * principal an e-mail may be linked to. Someone who already has an id there is that id, nobody else.
+ */
+export async function linkablePrincipalByEmail(
+  tx: Executor,
+  platform: ChatPlatformName,
+  email: string,
+): Promise<Principal | undefined> {
   const [row] = await tx
     .select()
     .from(principals)
     .where(
       and(
-        sql`lower(${principals.email}) = lower(${identity.email})`,
+        sql`lower(${principals.email}) = lower(${email})`,
         eq(principals.kind, "user"),
         isNull(principals.retiredAt),
+        isNull(platformColumn(platform)),
       ),
     );
+  return row;
+}
+
+/** Records a platform id on a principal that had none; undefined when someone got there first. */
+export async function linkPlatformId(
+  tx: Executor,
+  principalId: string,
+  platform: ChatPlatformName,
+  platformId: string,
+  at: Date,
+): Promise<Principal | undefined> {
+  const set =
+    platform === "slack" ? { slackId: platformId, slackLinkedAt: at } : { teamsId: platformId, teamsLinkedAt: at };
+  const [row] = await tx
+    .update(principals)
+    .set(set)
+    .where(and(eq(principals.id, principalId), isNull(platformColumn(platform))))
+    .returning();
   return row;
 }
 

@@ -12,6 +12,12 @@ export const principals = pgTable(
     email: text("email"),
     slackId: text("slack_id"),
     teamsId: text("teams_id"),
+    /**
+     * Set when the platform id was not declared in pim.yaml but linked on first contact through a
+     * confirmed e-mail address; apply keeps a linked id until the file declares one.
+     */
+    slackLinkedAt: at("slack_linked_at"),
+    teamsLinkedAt: at("teams_linked_at"),
     managerId: text("manager_id"),
     admin: boolean("admin").notNull().default(false),
     breakGlass: boolean("break_glass").notNull().default(false),

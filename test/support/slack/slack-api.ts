@@ -15,7 +15,8 @@ export interface SlackUser {
   id: string;
   name: string;
   email: string | null;
-  emailConfirmed?: boolean;
+  /** Slack's is_email_confirmed; null leaves the field out, as Slack does for some accounts. Default true. */
+  emailConfirmed?: boolean | null;
   isBot?: boolean;
 }
 
@@ -191,7 +192,7 @@ export class SlackApiStandIn {
             name: user.name,
             is_bot: user.isBot ?? false,
             deleted: false,
-            is_email_confirmed: user.emailConfirmed ?? true,
+            ...(user.emailConfirmed === null ? {} : { is_email_confirmed: user.emailConfirmed ?? true }),
             profile: { real_name: user.name, ...(user.email ? { email: user.email } : {}) },
           },
         };

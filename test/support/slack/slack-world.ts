@@ -68,6 +68,8 @@ export interface SlackWorldOptions {
   fixture?: string;
   mfaLinkFor?: MfaLinkFor;
   hooks?: SlackHooks;
+  /** Workspaces and organizations served; unset: the bot token's own workspace (T0PIM). */
+  workspaces?: string[];
 }
 
 /** pim-bot's engine and Slack platform on a real HTTP server, with Slack's API stood in locally. */
@@ -97,6 +99,7 @@ export async function startSlackWorld(driver: DriverName, opts: SlackWorldOption
     botToken: BOT_TOKEN,
     signingSecret: SIGNING_SECRET,
     apiUrl: api.apiUrl,
+    workspaces: opts.workspaces,
     hooks: { ...(opts.mfaLinkFor ? { mfaLinkFor: opts.mfaLinkFor } : {}), ...opts.hooks },
   });
   const http = new HttpServer(testLog);

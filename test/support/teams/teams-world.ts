@@ -13,7 +13,7 @@ import { OutboxWorker } from "../../../src/jobs/outbox-worker.js";
 import type { DriverName } from "../../helpers/databases.js";
 import { createEngine, type EngineHarness } from "../../helpers/engine.js";
 import { BotConnectorStandIn, type StoredActivity } from "./connector.js";
-import { TeamsSender, type TeamsUser } from "./teams-sender.js";
+import { TENANT_ID, TeamsSender, type TeamsUser } from "./teams-sender.js";
 
 export const testLog = pino({ level: process.env.TEST_LOG ?? "silent" });
 
@@ -73,7 +73,7 @@ export interface TeamsWorld {
 
 export interface TeamsWorldOptions {
   fixture?: string;
-  auth?: Partial<TeamsAuthSettings>;
+  auth?: Partial<TeamsAuthSettings> & { tenants?: string[] | null };
   hooks?: TeamsHooks;
   mfaLinkFor?: MfaLinkFor;
 }
@@ -110,6 +110,7 @@ export async function startTeamsWorld(driver: DriverName, opts: TeamsWorldOption
     notifier,
     appId: null,
     defaultServiceUrl: connector.serviceUrl,
+    tenants: [TENANT_ID],
     ...opts.auth,
     hooks: opts.hooks,
   });
