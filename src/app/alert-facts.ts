@@ -117,23 +117,38 @@ export async function recentActivationFacts(
 
 export async function breakGlassFacts(db: Executor, now: Date): Promise<BreakGlassUseFact[]> {
   const from = new Date(now.getTime() - INCIDENT_WINDOW_MS);
-  const found = await rows<{ user_key: string; role_key: string; scope: string; at: unknown; holding: boolean }>(
+  const found = await rows<{
+    id: string;
+    user_key: string;
+    role_key: string;
+    scope: string;
+    at: unknown;
+    holding: boolean;
+  }>(
     db,
     sql`
-      select p.key as user_key, r.key as role_key, a.scope, a.requested_at as at,
+      select a.id, p.key as user_key, r.key as role_key, a.scope, a.requested_at as at,
              a.status in ('activating', 'active') as holding
       from activations a join principals p on p.id = a.principal_id join roles r on r.id = a.role_id
       where a.basis = 'break_glass'
         and (a.status in ('activating', 'active') or a.requested_at > ${iso(from)}::timestamptz)
         and a.requested_at <= ${iso(now)}::timestamptz`,
   );
-  return found.map((u) => ({ user: u.user_key, role: u.role_key, scope: u.scope, at: date(u.at), holding: u.holding }));
+  return found.map((u) => ({
+    id: u.id,
+    user: u.user_key,
+    role: u.role_key,
+    scope: u.scope,
+    at: date(u.at),
+    holding: u.holding,
+  }));
 }
 
 /** Audit rows of one event in the incident (or a given) window. */
 async function recentAudit(db: Executor, event: string, now: Date, windowMs: number = INCIDENT_WINDOW_MS) {
   const from = new Date(now.getTime() - windowMs);
   return rows<{
+    id: number | string;
     actor: string;
     subject: string | null;
     role: string | null;
@@ -144,7 +159,7 @@ async function recentAudit(db: Executor, event: string, now: Date, windowMs: num
   }>(
     db,
     sql`
-      select actor, subject, role, scope, request_id, at, data from audit_events
+      select id, actor, subject, role, scope, request_id, at, data from audit_events
       where event = ${event} and at > ${iso(from)}::timestamptz and at <= ${iso(now)}::timestamptz`,
   );
 }
@@ -153,6 +168,7 @@ export async function refusedApprovalFacts(db: Executor, now: Date): Promise<Ref
   return (await recentAudit(db, "approval.refused", now))
     .filter((r) => r.data.code === "NOT_AN_APPROVER" || r.data.code === "SELF_APPROVAL")
     .map((r) => ({
+      id: `audit:${r.id}`,
       approver: r.actor,
       requester: r.subject,
       requestId: r.request_id,
@@ -165,6 +181,7 @@ export async function failedGrantFacts(db: Executor, now: Date): Promise<FailedG
   return (await recentAudit(db, "connector.grant.failed", now))
     .filter((r) => r.data.final === true)
     .map((r) => ({
+      id: `audit:${r.id}`,
       subject: r.subject ?? r.actor,
       role: r.role ?? "?",
       scope: r.scope ?? "/",
@@ -204,6 +221,7 @@ export async function failingRevokeFacts(db: Executor): Promise<FailingRevokeFac
 
 export async function mfaFailureFacts(db: Executor, now: Date, thresholds: AlertThresholds) {
   return (await recentAudit(db, "mfa.failed", now, thresholds.mfaFailures.windowMs)).map((r) => ({
+    id: `audit:${r.id}`,
     user: r.subject ?? r.actor,
     at: date(r.at),
   }));

@@ -23,6 +23,10 @@ export interface AlertRecord {
   acknowledgedBy: PersonView | null;
   acknowledgedAt: Date | null;
   resolvedAt: Date | null;
+  /** How many times it occurred (incidents; 1 for other conditions). */
+  occurrences: number;
+  /** The incident's latest occurrence (null for other conditions). */
+  lastOccurredAt: Date | null;
 }
 
 export type AlertRow = typeof alerts.$inferSelect;
@@ -55,6 +59,8 @@ export async function toAlertRecords(db: Executor, rows: AlertRow[]): Promise<Al
       : null,
     acknowledgedAt: r.acknowledgedAt,
     resolvedAt: r.resolvedAt,
+    occurrences: r.occurrences,
+    lastOccurredAt: r.lastOccurredAt,
   }));
 }
 

@@ -5,6 +5,9 @@ import {
   type AlertCondition,
   type AlertRule,
   assignedOutsidePim,
+  incidentFields,
+  lastOccurrence,
+  newOccurrences,
   type UnexpectedHoldingFact,
 } from "../domain/alert-rules.js";
 import { type Refusal, refuse } from "../domain/refusal.js";
@@ -25,6 +28,11 @@ export const CARDS_PER_RULE = 20;
 
 export interface AlertOutcome {
   opened: AlertRecord[];
+  /**
+   * Incident alerts, still unresolved, that occurred again: their count and last occurrence moved
+   * on, and an acknowledged one is open again.
+   */
+  recurred: AlertRecord[];
   resolved: AlertRecord[];
   /** Unresolved alerts of the evaluated rules whose condition still holds. */
   stillOpen: number;
@@ -32,8 +40,10 @@ export interface AlertOutcome {
 
 /**
  * Evaluates rules against the database as it is now: a condition without an unresolved alert opens
- * one (posted to the alert channel), a condition that already has one changes nothing, and an
- * unresolved alert whose condition no longer holds is resolved (its card redrawn as resolved).
+ * one (posted to the alert channel), a condition that already has one changes nothing unless it is
+ * an incident that occurred again (its card redrawn with the count, and re-raised if it had been
+ * acknowledged), and an unresolved alert whose condition no longer holds is resolved (its card
+ * redrawn as resolved).
  */
 export async function evaluateAlerts(
   deps: EngineDeps,
@@ -130,7 +140,16 @@ async function reconcile(
     scope.rules.length === 0 && unique.size === 0
       ? []
       : await work.tx
-          .select({ id: alerts.id, conditionKey: alerts.conditionKey, rule: alerts.rule, details: alerts.details })
+          .select({
+            id: alerts.id,
+            conditionKey: alerts.conditionKey,
+            rule: alerts.rule,
+            details: alerts.details,
+            status: alerts.status,
+            acknowledgedBy: alerts.acknowledgedBy,
+            occurrences: alerts.occurrences,
+            occurrenceKeys: alerts.occurrenceKeys,
+          })
           .from(alerts)
           .where(ne(alerts.status, "resolved"));
   const have = new Map(existing.map((e) => [e.conditionKey, e]));
@@ -149,10 +168,13 @@ async function reconcile(
           title: c.title,
           text: c.text,
           subject: c.subject,
-          details: detailsOf(c),
+          details: detailsOf(c, c.occurrences?.length ?? 1),
           status: "open" as const,
           openedAt: work.now,
           lastSeenAt: work.now,
+          occurrences: c.occurrences?.length || 1,
+          lastOccurredAt: c.occurrences?.length ? lastOccurrence(c.occurrences) : null,
+          occurrenceKeys: c.occurrences ? c.occurrences.map((o) => o.key) : null,
         })),
       )
       .onConflictDoNothing()
@@ -160,9 +182,16 @@ async function reconcile(
     opened.push(...inserted);
   }
 
-  const seen = existing.filter((e) => unique.has(e.conditionKey)).map((e) => e.id);
+  const still = existing.filter((e) => unique.has(e.conditionKey));
+  const seen = still.map((e) => e.id);
   for (const ids of chunks(seen))
     await work.tx.update(alerts).set({ lastSeenAt: work.now }).where(inArray(alerts.id, ids));
+  const recurred: { row: AlertRow; reraised: boolean; acknowledgedBy: string | null }[] = [];
+  for (const e of still) {
+    const condition = unique.get(e.conditionKey)!;
+    const again = await recordOccurrences(work, e, condition);
+    if (again) recurred.push({ row: again, reraised: e.status === "acknowledged", acknowledgedBy: e.acknowledgedBy });
+  }
 
   const ruleSet = new Set<string>(scope.rules);
   const cleared = existing
@@ -185,6 +214,19 @@ async function reconcile(
       subject: a.subject,
       data: { alertId: a.id, rule: a.rule, condition: a.conditionKey, severity: a.severity },
     })),
+    ...recurred.map(({ row: a, reraised, acknowledgedBy }) => ({
+      event: "alert.recurred",
+      actor: "system",
+      subject: a.subject,
+      data: {
+        alertId: a.id,
+        rule: a.rule,
+        condition: a.conditionKey,
+        occurrences: a.occurrences,
+        lastOccurredAt: a.lastOccurredAt?.toISOString() ?? null,
+        ...(reraised ? { reraised: true, acknowledgedBy } : {}),
+      },
+    })),
     ...resolved.map((a) => ({
       event: "alert.resolved",
       actor: "system",
@@ -194,13 +236,58 @@ async function reconcile(
   ]);
   return {
     opened: await toAlertRecords(work.tx, opened),
+    recurred: await toAlertRecords(
+      work.tx,
+      recurred.map((r) => r.row),
+    ),
     resolved: await toAlertRecords(work.tx, resolved),
     stillOpen: seen.length,
   };
 }
 
-function detailsOf(c: AlertCondition): Details {
-  return c.source ? { fields: c.fields, connector: c.source } : { fields: c.fields };
+function detailsOf(c: AlertCondition, occurrences: number): Details {
+  const fields = c.occurrences?.length
+    ? incidentFields(c.fields, occurrences, lastOccurrence(c.occurrences))
+    : c.fields;
+  return c.source ? { fields, connector: c.source } : { fields };
+}
+
+/**
+ * Counts the occurrences of an incident that its unresolved alert has not counted yet, and
+ * re-raises the alert if it had been acknowledged: the condition as it reads now replaces the
+ * alert's text and fields. Null when nothing occurred since. An alert opened before occurrences
+ * were counted takes those of the window as counted.
+ */
+async function recordOccurrences(
+  work: Work,
+  alert: { id: string; occurrences: number; occurrenceKeys: string[] | null },
+  condition: AlertCondition,
+): Promise<AlertRow | null> {
+  if (!condition.occurrences) return null;
+  const keys = condition.occurrences.map((o) => o.key);
+  if (alert.occurrenceKeys === null) {
+    await work.tx.update(alerts).set({ occurrenceKeys: keys }).where(eq(alerts.id, alert.id));
+    return null;
+  }
+  const fresh = newOccurrences(condition, alert.occurrenceKeys);
+  if (!fresh) return null;
+  const occurrences = alert.occurrences + fresh.length;
+  const [row] = await work.tx
+    .update(alerts)
+    .set({
+      title: condition.title,
+      text: condition.text,
+      details: detailsOf(condition, occurrences),
+      occurrences,
+      lastOccurredAt: lastOccurrence(condition.occurrences),
+      occurrenceKeys: keys,
+      status: "open",
+      acknowledgedBy: null,
+      acknowledgedAt: null,
+    })
+    .where(and(eq(alerts.id, alert.id), ne(alerts.status, "resolved")))
+    .returning();
+  return row ?? null;
 }
 
 /** Cards for what opened, redraws for what resolved; a card only for alerts that had one. */
@@ -221,8 +308,15 @@ async function announce(deps: EngineDeps, delivery: Delivery, outcome: AlertOutc
         at: deps.clock.now(),
       });
   }
+  // An incident that occurred again is redrawn with its count (open again if it was acknowledged).
+  for (const alert of outcome.recurred)
+    if (await delivery.toAlertChannel({ type: "alert", alert }, { subjectId: alert.id, kind: "alert" }))
+      posted.push(alert.id);
   for (const ids of chunks(posted))
-    await deps.db.update(alerts).set({ postedAt: deps.clock.now() }).where(inArray(alerts.id, ids));
+    await deps.db
+      .update(alerts)
+      .set({ postedAt: sql`coalesce(${alerts.postedAt}, ${deps.clock.now().toISOString()}::timestamptz)` })
+      .where(inArray(alerts.id, ids));
   const resolvedIds = outcome.resolved.map((a) => a.id);
   const shown = new Set<string>();
   for (const ids of chunks(resolvedIds))

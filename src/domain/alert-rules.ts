@@ -75,6 +75,52 @@ export interface AlertCondition {
   fields: AlertField[];
   /** Where it was observed, when only that source can say it cleared (a connector's type). */
   source?: string;
+  /**
+   * For incidents: each occurrence inside the rule's window, keyed by what it was (an activation,
+   * an audit event), so that one occurring after the alert opened is told apart from those counted.
+   */
+  occurrences?: Occurrence[];
+}
+
+export interface Occurrence {
+  key: string;
+  at: Date;
+}
+
+/** The rules whose conditions are incidents: every occurrence is told, not only the first. */
+export const INCIDENT_RULES: ReadonlySet<AlertRule> = new Set([
+  "break_glass_used",
+  "unauthorized_approval",
+  "mfa_failures",
+  "grant_failed",
+]);
+
+/**
+ * What an incident alert that stays unresolved learns from a new evaluation: the occurrences not
+ * counted yet. Null when there are none, so nothing is redrawn.
+ */
+export function newOccurrences(condition: AlertCondition, counted: readonly string[] | null): Occurrence[] | null {
+  if (!condition.occurrences || counted === null) return null;
+  const known = new Set(counted);
+  const fresh = condition.occurrences.filter((o) => !known.has(o.key));
+  return fresh.length > 0 ? fresh : null;
+}
+
+/** An incident's fields with how often it happened and when last, as its card shows them. */
+export function incidentFields(fields: AlertField[], occurrences: number, lastAt: Date): AlertField[] {
+  return [
+    ...fields.filter((f) => f.label !== OCCURRENCES && f.label !== LAST_OCCURRENCE),
+    { label: OCCURRENCES, value: String(occurrences) },
+    { label: LAST_OCCURRENCE, value: lastAt.toISOString() },
+  ];
+}
+
+const OCCURRENCES = "Occurrences";
+const LAST_OCCURRENCE = "Last occurrence";
+
+/** The latest of some occurrences. */
+export function lastOccurrence(occurrences: Occurrence[]): Date {
+  return occurrences.reduce((a, b) => (b.at > a ? b.at : a), occurrences[0]!.at);
 }
 
 // ── facts ──────────────────────────────────────────────────────────────────────────────────
@@ -114,6 +160,8 @@ export interface ActivationCountFact {
 }
 
 export interface BreakGlassUseFact {
+  /** The activation the account made. */
+  id: string;
   user: string;
   role: string;
   scope: string;
@@ -123,6 +171,8 @@ export interface BreakGlassUseFact {
 }
 
 export interface RefusedApprovalFact {
+  /** The audit event that recorded the refusal. */
+  id: string;
   approver: string;
   requester: string | null;
   requestId: string | null;
@@ -131,6 +181,8 @@ export interface RefusedApprovalFact {
 }
 
 export interface FailedGrantFact {
+  /** The audit event that recorded the failure. */
+  id: string;
   subject: string;
   role: string;
   scope: string;
@@ -336,6 +388,7 @@ export function breakGlassUsed(f: { now: Date; uses: BreakGlassUseFact[] }): Ale
         { label: "Last use", value: last.at.toISOString() },
         { label: "Still holding", value: uses.some((u) => u.holding) ? "yes" : "no" },
       ],
+      occurrences: occurrencesOf(uses),
     });
   });
 }
@@ -358,6 +411,7 @@ export function unauthorizedApprovals(f: { now: Date; refused: RefusedApprovalFa
         ...(last.requester ? [{ label: "Requester", value: last.requester }] : []),
         ...(last.requestId ? [{ label: "Request", value: last.requestId }] : []),
       ],
+      occurrences: occurrencesOf(attempts),
     });
   });
 }
@@ -366,7 +420,7 @@ export function unauthorizedApprovals(f: { now: Date; refused: RefusedApprovalFa
 export function mfaFailures(f: {
   now: Date;
   thresholds: AlertThresholds;
-  failures: { user: string; at: Date }[];
+  failures: { id: string; user: string; at: Date }[];
 }): AlertCondition[] {
   const { count, windowMs } = f.thresholds.mfaFailures;
   const from = f.now.getTime() - windowMs;
@@ -385,6 +439,7 @@ export function mfaFailures(f: {
           { label: "User", value: user },
           { label: "Failures", value: `${xs.length} in ${formatDuration(windowMs)}` },
         ],
+        occurrences: occurrencesOf(xs),
       }),
     );
 }
@@ -407,6 +462,7 @@ export function grantsFailed(f: { now: Date; failed: FailedGrantFact[] }): Alert
         { label: "Scope", value: last.scope },
         { label: "Error", value: last.error },
       ],
+      occurrences: occurrencesOf(xs),
     });
   });
 }
@@ -435,6 +491,10 @@ function describeRefusal(code: string): string {
   if (code === "SELF_APPROVAL") return "their own request";
   if (code === "NOT_AN_APPROVER") return "not an approver";
   return code.toLowerCase().replace(/_/g, " ");
+}
+
+function occurrencesOf(xs: { id: string; at: Date }[]): Occurrence[] {
+  return xs.map((x) => ({ key: x.id, at: x.at }));
 }
 
 function recent(at: Date, now: Date): boolean {

@@ -4,7 +4,7 @@
  * resolved (and the card redrawn) once the condition clears.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyConfig } from "../../src/app/apply-config.js";
 import { inTransaction } from "../../src/app/context.js";
 import { decide } from "../../src/app/decide.js";
@@ -299,6 +299,149 @@ describeEachDatabase("alerts, rule by rule", (driver) => {
     } finally {
       await receiver.stop();
     }
+  });
+
+  describe("incidents: every occurrence is told", () => {
+    type Message = Parameters<typeof w.slack.clickInMessage>[1];
+    const fieldOf = (m: Message, label: string) => nowSays(m).match(new RegExp(`${label}\\n([^\\n]*)`))?.[1];
+    const recurred = async (condition: string) =>
+      (
+        await w.db
+          .select({ data: auditEvents.data })
+          .from(auditEvents)
+          .where(and(eq(auditEvents.event, "alert.recurred"), sql`${auditEvents.data}->>'condition' = ${condition}`))
+          .orderBy(auditEvents.id)
+      ).map((e) => e.data);
+    const until = (what: string, check: () => boolean | Promise<boolean>) =>
+      eventually(async () => ((await check()) ? true : undefined), 5_000, what);
+    async function acknowledge(card: Message) {
+      expect((await w.slack.clickInMessage("U0ERIN", card, ACTIONS.acknowledge)).status).toBe(200);
+      await until("the card acknowledged", () => nowSays(card).includes("acknowledged by Erin Eve"));
+      expect(readBlocks(card.blocks, () => undefined).buttons).toEqual([]);
+    }
+    /** The one card of an incident, drawn as it is now: how often, when last, and whether it can be acknowledged. */
+    const shows = (card: Message) => ({
+      occurrences: fieldOf(card, "Occurrences"),
+      last: fieldOf(card, "Last occurrence"),
+      buttons: readBlocks(card.blocks, () => undefined).buttons.map((b) => b.label),
+      acknowledged: nowSays(card).includes("acknowledged by"),
+    });
+
+    it("a break-glass account used again: the card counts every use, and is re-raised once acknowledged", async () => {
+      const glass = await w.principalId("glass");
+      const use = async () => {
+        const at = w.clock.now().toISOString();
+        const asked = await requestActivation(w.deps, {
+          requesterId: glass,
+          roles: [{ roleId: await w.engine.role("global-admin") }],
+          durationMs: HOUR,
+          justification: "tenant locked out",
+          origin: "api",
+        });
+        if (!asked.ok) throw new Error(asked.error.message);
+        await w.runJobs();
+        expect((await deactivate(w.deps, asked.value.activations[0]!.id, glass)).ok).toBe(true);
+        await w.runJobs();
+        return at;
+      };
+      const first = await use();
+      const card = await eventually(async () => cards("The emergency account glass")[0], 5_000, "the alert");
+      await until("the first use counted", () => shows(card).occurrences === "1");
+      expect(shows(card)).toEqual({ occurrences: "1", last: first, buttons: ["Acknowledge"], acknowledged: false });
+
+      // A second use within the day: the same card, counted and dated again.
+      w.clock.advance(HOUR);
+      const second = await use();
+      await until("the second use counted", () => shows(card).occurrences === "2");
+      expect(shows(card)).toEqual({ occurrences: "2", last: second, buttons: ["Acknowledge"], acknowledged: false });
+
+      // Acknowledged, then used again: raised again, to be acknowledged again.
+      await acknowledge(card);
+      w.clock.advance(HOUR);
+      const third = await use();
+      await until("the third use counted", () => shows(card).occurrences === "3");
+      expect(shows(card)).toEqual({ occurrences: "3", last: third, buttons: ["Acknowledge"], acknowledged: false });
+      expect(cards("The emergency account glass")).toHaveLength(1);
+      expect(await rows("break_glass_used:glass")).toMatchObject([
+        { status: "open", occurrences: 3, acknowledgedBy: null },
+      ]);
+      expect(await recurred("break_glass_used:glass")).toMatchObject([
+        { occurrences: 2, lastOccurredAt: second },
+        { occurrences: 3, lastOccurredAt: third, reraised: true, acknowledgedBy: "erin" },
+      ]);
+
+      // Nothing new: nothing redrawn, nothing audited.
+      await evaluateAll();
+      await w.settle();
+      expect(shows(card).occurrences).toBe("3");
+      expect(await recurred("break_glass_used:glass")).toHaveLength(2);
+      expect(w.errors).toEqual([]);
+    });
+
+    it("unauthorized approval attempts: each one counted on the card, re-raised once acknowledged", async () => {
+      const asked = await requestActivation(w.deps, {
+        requesterId: await w.principalId("bob"),
+        roles: [{ roleId: await w.engine.role("db-admin") }],
+        durationMs: HOUR,
+        justification: "fix",
+        origin: "api",
+      });
+      if (!asked.ok) throw new Error(asked.error.message);
+      const frank = await w.principalId("frank");
+      const attempt = async () => {
+        const tried = await decide(w.deps, {
+          requestId: asked.value.requestId,
+          approverId: frank,
+          decision: "approve",
+        });
+        expect(tried).toMatchObject({ ok: false, error: { code: "NOT_AN_APPROVER" } });
+        await w.settle();
+      };
+      await attempt();
+      const card = await eventually(async () => cards("frank tried to decide")[0], 5_000, "the alert");
+      await until("the first attempt counted", () => shows(card).occurrences === "1");
+      w.clock.advance(MINUTE);
+      await attempt();
+      await until("the second attempt counted", () => shows(card).occurrences === "2");
+      expect(nowSays(card)).toContain("frank tried to decide 2 requests");
+      await acknowledge(card);
+      w.clock.advance(MINUTE);
+      await attempt();
+      await until("re-raised", () => shows(card).occurrences === "3");
+      expect(shows(card)).toMatchObject({ buttons: ["Acknowledge"], acknowledged: false });
+      expect(cards("frank tried to decide")).toHaveLength(1);
+      expect(await recurred("unauthorized_approval:frank")).toMatchObject([
+        { occurrences: 2 },
+        { occurrences: 3, reraised: true, acknowledgedBy: "erin" },
+      ]);
+    });
+
+    it("MFA failures past the threshold: each further failure counted, re-raised once acknowledged", async () => {
+      await apply((c) => (c.alerts.mfaFailures = { count: 3, windowMs: HOUR }));
+      const fail = async () => {
+        // What the MFA pages record for each wrong code (src/mfa/step-up.ts); the scheduled evaluation follows.
+        await inTransaction(w.deps, async (work) =>
+          work.audit({ event: "mfa.failed", actor: "bob", subject: "bob", data: { method: "totp" } }),
+        );
+        await evaluateAll();
+        await w.settle();
+        w.clock.advance(MINUTE);
+      };
+      for (let i = 0; i < 3; i++) await fail();
+      const card = await eventually(async () => cards("bob failed the MFA step-up")[0], 5_000, "the alert");
+      await until("three failures counted", () => shows(card).occurrences === "3");
+      await fail();
+      await until("the fourth failure counted", () => shows(card).occurrences === "4");
+      await acknowledge(card);
+      await fail();
+      await until("re-raised", () => shows(card).occurrences === "5");
+      expect(shows(card)).toMatchObject({ buttons: ["Acknowledge"], acknowledged: false });
+      expect(cards("bob failed the MFA step-up")).toHaveLength(1);
+      expect((await recurred("mfa_failures:bob")).map((d) => [d.occurrences, d.reraised ?? false])).toEqual([
+        [4, false],
+        [5, true],
+      ]);
+    });
   });
 
   it("is acknowledged by an administrator from the card, and only by one", async () => {

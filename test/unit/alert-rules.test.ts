@@ -133,7 +133,7 @@ describe("frequent activations", () => {
 
 describe("incidents", () => {
   it("keeps a break-glass use alerted for the incident window, and while the role is held", () => {
-    const use = { user: "glass", role: "global-admin", scope: "/", at: now, holding: false };
+    const use = { id: "act_1", user: "glass", role: "global-admin", scope: "/", at: now, holding: false };
     expect(breakGlassUsed({ now, uses: [use] }).map((c) => [c.id, c.severity])).toEqual([
       ["break_glass_used:glass", "high"],
     ]);
@@ -144,9 +144,16 @@ describe("incidents", () => {
 
   it("groups refused approvals by who tried", () => {
     const refused = [
-      { approver: "mallory", requester: "alice", requestId: "req_1", code: "NOT_AN_APPROVER", at: now },
-      { approver: "mallory", requester: "bob", requestId: "req_2", code: "NOT_AN_APPROVER", at: now },
-      { approver: "alice", requester: "alice", requestId: "req_3", code: "SELF_APPROVAL", at: daysAgo(2) },
+      { id: "audit:1", approver: "mallory", requester: "alice", requestId: "req_1", code: "NOT_AN_APPROVER", at: now },
+      { id: "audit:2", approver: "mallory", requester: "bob", requestId: "req_2", code: "NOT_AN_APPROVER", at: now },
+      {
+        id: "audit:3",
+        approver: "alice",
+        requester: "alice",
+        requestId: "req_3",
+        code: "SELF_APPROVAL",
+        at: daysAgo(2),
+      },
     ];
     const conditions = unauthorizedApprovals({ now, refused });
     expect(conditions.map((c) => c.id)).toEqual(["unauthorized_approval:mallory"]);
@@ -156,7 +163,7 @@ describe("incidents", () => {
   it("alerts MFA failures at the threshold within the window only", () => {
     const t = { ...DEFAULT_THRESHOLDS, mfaFailures: { count: 3, windowMs: HOUR } };
     const at = (m: number) => new Date(now.getTime() - m * MINUTE);
-    const failures = [at(1), at(10), at(59), at(61)].map((d) => ({ user: "bob", at: d }));
+    const failures = [at(1), at(10), at(59), at(61)].map((d, i) => ({ id: `audit:${i}`, user: "bob", at: d }));
     expect(mfaFailures({ now, thresholds: t, failures }).map((c) => [c.id, c.severity])).toEqual([
       ["mfa_failures:bob", "medium"],
     ]);
@@ -164,7 +171,7 @@ describe("incidents", () => {
   });
 
   it("keys failed grants and failing revokes by holding", () => {
-    const failed = [{ subject: "bob", role: "db", scope: "/mg/prod", at: now, error: "refused" }];
+    const failed = [{ id: "audit:9", subject: "bob", role: "db", scope: "/mg/prod", at: now, error: "refused" }];
     expect(grantsFailed({ now, failed }).map((c) => c.id)).toEqual(["grant_failed:bob:db:/mg/prod"]);
     const failing = [
       { subject: "bob", role: "db", scope: "/", attempts: 6, error: "down" },

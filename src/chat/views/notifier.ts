@@ -62,6 +62,7 @@ export class ChatNotifier {
 
   private mfaLinkFor: MfaLinkFor | undefined;
   private oneOffs = 0;
+  private readonly alertViews = new Map<string, AlertView>();
 
   constructor(private readonly opts: ChatNotifierOptions) {
     this.mfaLinkFor = opts.mfaLinkFor;
@@ -95,19 +96,23 @@ export class ChatNotifier {
 
   /** Posts an alert to each platform's alert channel; an alert with an id is redrawn in place later. */
   showAlert(alert: AlertView): Promise<void> {
+    // A redraw queued behind one still running must draw the latest view, not the first one.
+    if (alert.id) this.alertViews.set(alert.id, alert);
     const run = async () => {
+      const view = alert.id ? (this.alertViews.get(alert.id) ?? alert) : alert;
+      if (alert.id) this.alertViews.delete(alert.id);
       const channels = await this.channels();
       for (const surface of this.surfaces) {
         const channel = channels[surface.platform]?.alerts;
         if (!channel) continue;
-        await this.guard(surface, `alert ${alert.title}`, async () => {
-          if (!alert.id) {
-            await surface.post(channel, alertCard(alert));
+        await this.guard(surface, `alert ${view.title}`, async () => {
+          if (!view.id) {
+            await surface.post(channel, alertCard(view));
             return;
           }
-          const rows = await chatMessagesFor(this.opts.deps.db, surface.platform, alert.id);
-          await this.upsert(surface, rows, { kind: "alert", subjectId: alert.id, principalId: null }, channel, () =>
-            alertCard(alert),
+          const rows = await chatMessagesFor(this.opts.deps.db, surface.platform, view.id);
+          await this.upsert(surface, rows, { kind: "alert", subjectId: view.id, principalId: null }, channel, () =>
+            alertCard(view),
           );
         });
       }

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 import type { AlertField } from "../../domain/alert-rules.js";
 import { at } from "./columns.js";
 
@@ -34,6 +34,15 @@ export const alerts = pgTable(
     resolvedAt: at("resolved_at"),
     /** When the alert channel was first given it (refs of the messages: chat_messages.subject_id = id). */
     postedAt: at("posted_at"),
+    /** Incidents (a break-glass use, a refused approval, a failed MFA attempt): how many so far. */
+    occurrences: integer("occurrences").notNull().default(1),
+    /** The incident's latest occurrence. */
+    lastOccurredAt: at("last_occurred_at"),
+    /**
+     * The occurrences already counted that are still inside the rule's window (later ones are new);
+     * null on alerts opened before occurrences were counted.
+     */
+    occurrenceKeys: jsonb("occurrence_keys").$type<string[]>(),
   },
   (t) => [
     uniqueIndex("alerts_unresolved_condition_idx").on(t.conditionKey).where(sql`${t.status} <> 'resolved'`),
