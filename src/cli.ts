@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { createWriteStream } from "node:fs";
 import { parseArgs } from "node:util";
 import { applyConfig } from "./app/apply-config.js";

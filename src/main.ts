@@ -50,7 +50,7 @@ export async function start(source: Record<string, string | undefined>): Promise
   const parsed = parseEnv(source);
   if (!parsed.ok) throw new StartupError(parsed.message);
   const env = parsed.env;
-  const log = createLogger(env.LOG_LEVEL);
+  const log = createLogger(env.LOG_LEVEL, env.LOG_FORMAT);
 
   // The policy is checked before anything else is touched, so a bad file costs nothing.
   const policyPath = existsSync(env.PIM_CONFIG) ? env.PIM_CONFIG : EXAMPLE_POLICY;

@@ -53,6 +53,8 @@ export const envSchema = z
     HOST: z.string().default("0.0.0.0"),
     PUBLIC_URL: z.url().default("http://localhost:3000"),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    // Log lines: pretty on a terminal, JSON elsewhere, unless asked for one of them.
+    LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
 
     DATABASE_URL: postgresUrl,
     DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
