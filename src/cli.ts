@@ -1,20 +1,25 @@
 #!/usr/bin/env node
 import { createWriteStream } from "node:fs";
+import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { applyConfig } from "./app/apply-config.js";
 import { noEvents } from "./app/context.js";
 import { systemClock } from "./app/ports.js";
-import { parseEnv } from "./config/env.js";
+import { type Env, parseEnv } from "./config/env.js";
 import { formatPimFileErrors, loadPimFile } from "./config/pim-file.js";
 import { type AuditFilter, exportAuditCsv, verifyAuditChain } from "./db/audit-log.js";
 import { type DbHandle, openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
+import { inviteToEnroll, resetMfa } from "./mfa/admin.js";
+import { enrollmentOf } from "./mfa/service.js";
 
 const USAGE = `Usage: npm run pim -- <command>
 
   check [file]            validate a policy file (default: PIM_CONFIG) without touching the database
   apply [file]            reconcile a policy file into the database; every change is audited
   audit verify            walk the audit log's hash chain and report the first broken link
+  mfa invite <person>     an enrollment link whose factor counts at once; hand it over yourself, not in chat
+  mfa reset <person>      lift a person's MFA lockout and forget their failures (--factors: also remove every factor)
   audit export [options]  stream the audit log as CSV (to stdout, or --out FILE)
       --from ISO  --to ISO  --principal KEY  --role KEY  --event NAME (repeatable)  --request ID
 
@@ -36,6 +41,7 @@ async function run(argv: string[]): Promise<number> {
       event: { type: "string", multiple: true },
       request: { type: "string" },
       out: { type: "string" },
+      factors: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -67,6 +73,7 @@ async function run(argv: string[]): Promise<number> {
         0,
       );
     }
+    if (command === "mfa") return await mfaCommand(handle, env, sub, positionals[2], values.factors === true);
     if (command === "audit" && sub === "verify") {
       const report = await verifyAuditChain(handle);
       if (report.ok) return say(`Audit log intact: ${report.checked} events, last hash ${report.lastHash}`, 0);
@@ -91,6 +98,34 @@ async function run(argv: string[]): Promise<number> {
   } finally {
     await handle.close();
   }
+}
+
+async function mfaCommand(
+  handle: DbHandle,
+  env: Env,
+  sub: string | undefined,
+  personKey: string | undefined,
+  factors: boolean,
+): Promise<number> {
+  if ((sub !== "invite" && sub !== "reset") || !personKey) return fail(`Usage: pim mfa invite|reset <person>`);
+  const deps = { db: handle.db, clock: systemClock, events: noEvents };
+  const by = `cli:${userInfo().username}`;
+  if (sub === "invite") {
+    const settings = { deps, publicUrl: new URL(env.PUBLIC_URL), enrollment: enrollmentOf(env) };
+    const invited = await inviteToEnroll(settings, { personKey, by });
+    if (!invited.ok) return fail(invited.error.message);
+    return say(
+      `Invitation for ${personKey}, valid until ${invited.value.expiresAt.toISOString()}. Give it to them yourself, not through chat:\n${invited.value.link}`,
+      0,
+    );
+  }
+  const reset = await resetMfa(deps, { personKey, by, factors });
+  if (!reset.ok) return fail(reset.error.message);
+  const r = reset.value;
+  return say(
+    `${personKey}: ${r.lockout ? "lockout lifted" : "no lockout in force"}, ${r.failures} failures forgotten${factors ? `, ${r.factorsRemoved} factors removed (invite them to set up a new one)` : ""}.`,
+    0,
+  );
 }
 
 function toFilter(values: {

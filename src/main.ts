@@ -36,6 +36,7 @@ import { registerRetentionJob } from "./jobs/retention-job.js";
 import { ReviewsJob } from "./jobs/reviews-job.js";
 import { Scheduler } from "./jobs/scheduler.js";
 import { createLogger } from "./logger.js";
+import { FactorNotices } from "./mfa/factor-notices.js";
 import { MfaService } from "./mfa/service.js";
 
 const EXAMPLE_POLICY = fileURLToPath(new URL("../pim.example.yaml", import.meta.url));
@@ -107,6 +108,7 @@ export async function start(source: Record<string, string | undefined>): Promise
     new AlertTriggers(deps, delivery, onEventError),
     new ReviewRedraws(deps, delivery, onEventError),
     new ActivityNotices(deps, delivery, onEventError),
+    new FactorNotices(deps, delivery, onEventError),
   ];
   for (const listener of listeners) bus.subscribe(listener.onEvent);
   cron.schedule("drift", "*/5 * * * *", driftWithAlerts(deps, connectors, delivery));

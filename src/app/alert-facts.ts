@@ -31,6 +31,12 @@ import {
   type UserFact,
   unauthorizedApprovals,
 } from "../domain/alert-rules.js";
+import {
+  type FactorChangeFact,
+  type MfaLockoutFact,
+  mfaFactorChanges,
+  mfaLockouts,
+} from "../domain/mfa-alert-rules.js";
 
 /** The thresholds apply-config stored from pim.yaml's `alerts:`, over the documented defaults. */
 export async function alertThresholds(db: Executor): Promise<AlertThresholds> {
@@ -148,7 +154,7 @@ export async function breakGlassFacts(db: Executor, now: Date): Promise<BreakGla
 async function recentAudit(db: Executor, event: string, now: Date, windowMs: number = INCIDENT_WINDOW_MS) {
   const from = new Date(now.getTime() - windowMs);
   return rows<{
-    id: number | string;
+    id: string;
     actor: string;
     subject: string | null;
     role: string | null;
@@ -159,7 +165,7 @@ async function recentAudit(db: Executor, event: string, now: Date, windowMs: num
   }>(
     db,
     sql`
-      select id, actor, subject, role, scope, request_id, at, data from audit_events
+      select id::text as id, actor, subject, role, scope, request_id, at, data from audit_events
       where event = ${event} and at > ${iso(from)}::timestamptz and at <= ${iso(now)}::timestamptz`,
   );
 }
@@ -227,6 +233,33 @@ export async function mfaFailureFacts(db: Executor, now: Date, thresholds: Alert
   }));
 }
 
+export async function mfaLockoutFacts(db: Executor, now: Date): Promise<MfaLockoutFact[]> {
+  return (await recentAudit(db, "mfa.locked", now)).map((r) => ({
+    id: String(r.data.lockoutId ?? date(r.at).toISOString()),
+    user: r.subject ?? r.actor,
+    failures: Number(r.data.failures ?? 0),
+    until: typeof r.data.until === "string" ? new Date(r.data.until) : date(r.at),
+    at: date(r.at),
+  }));
+}
+
+export async function factorChangeFacts(db: Executor, now: Date): Promise<FactorChangeFact[]> {
+  const changes = ["added", "replaced", "removed"] as const;
+  const found = await Promise.all(changes.map((c) => recentAudit(db, `mfa.factor_${c}`, now)));
+  return changes.flatMap((change, i) =>
+    found[i]!.map((r) => ({
+      id: r.id,
+      user: r.subject ?? r.actor,
+      change,
+      method: String(r.data.method ?? "?"),
+      via: typeof r.data.via === "string" ? r.data.via : null,
+      usableAt: typeof r.data.usableAt === "string" ? new Date(r.data.usableAt) : null,
+      by: typeof r.data.by === "string" ? r.data.by : null,
+      at: date(r.at),
+    })),
+  );
+}
+
 /** The rules evaluated on a schedule; drift findings arrive from the drift job instead. */
 export const SCHEDULED_RULES: AlertRule[] = [
   "too_many_global_admins",
@@ -236,6 +269,8 @@ export const SCHEDULED_RULES: AlertRule[] = [
   "break_glass_used",
   "unauthorized_approval",
   "mfa_failures",
+  "mfa_locked",
+  "mfa_factor_changed",
   "grant_failed",
   "revoke_failing",
 ];
@@ -277,6 +312,10 @@ export async function conditionsOf(
       return unauthorizedApprovals({ now, refused: await refusedApprovalFacts(db, now) });
     case "mfa_failures":
       return mfaFailures({ now, thresholds, failures: await mfaFailureFacts(db, now, thresholds) });
+    case "mfa_locked":
+      return mfaLockouts({ now, lockouts: await mfaLockoutFacts(db, now) });
+    case "mfa_factor_changed":
+      return mfaFactorChanges({ now, changes: await factorChangeFacts(db, now) });
     case "grant_failed":
       return grantsFailed({ now, failed: await failedGrantFacts(db, now) });
     case "revoke_failing":

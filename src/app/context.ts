@@ -29,6 +29,8 @@ export type AlertKind =
   | "revoke_failing"
   | "active_assignment_used"
   | "mfa_failures"
+  | "mfa_locked"
+  | "mfa_factor_changed"
   | "assigned_outside_pim";
 
 export interface EventSink {

@@ -18,7 +18,24 @@ export type ChatMessage =
   | { type: "expiring"; notice: ExpiringNotice }
   | { type: "activity"; notice: ActivityNotice }
   | { type: "removals"; notice: RemovalsNotice }
-  | { type: "digest"; digest: Digest };
+  | { type: "digest"; digest: Digest }
+  /** One of a person's MFA factors was added, replaced or removed: told to them (and to admins when it waits out a delay). */
+  | { type: "mfa.factor"; notice: FactorNotice };
+
+export interface FactorNotice {
+  person: PersonView;
+  change: "added" | "replaced" | "removed";
+  method: "totp" | "passkey" | string;
+  /** How adding it was allowed: factor, invitation, oidc, delay. */
+  via: string | null;
+  /** When it starts to count, for a factor set up without proof. */
+  usableAt: Date | null;
+  /** Who made the change when it was not the person (an administrator's reset). */
+  by: string | null;
+  /** True on the copies the administrators get. */
+  forAdmins: boolean;
+  at: Date;
+}
 
 /**
  * Names a message so that a later call with the same key redraws it in place: `subjectId` is what

@@ -337,6 +337,8 @@ const RULE_OF_EVENT: Partial<Record<string, AlertRule>> = {
   grant_failed: "grant_failed",
   revoke_failing: "revoke_failing",
   mfa_failures: "mfa_failures",
+  mfa_locked: "mfa_locked",
+  mfa_factor_changed: "mfa_factor_changed",
 };
 
 /**

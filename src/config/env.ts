@@ -91,6 +91,14 @@ export const envSchema = z
     OIDC_CLIENT_SECRET: optional,
     OIDC_ACR_VALUES: optional,
 
+    // MFA first factor, guessing limits and lockout
+    MFA_ENROLLMENT_DELAY: duration("24h"),
+    MFA_INVITATION_TTL: duration("72h"),
+    MFA_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+    MFA_FAILURE_WINDOW: duration("1h"),
+    MFA_LOCKOUT: duration("1h"),
+    MFA_LINKS_PER_HOUR: z.coerce.number().int().min(1).max(1000).default(20),
+
     ALERTS_API_TOKEN: optional.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters"),
     METRICS_TOKEN: optional.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters"),
 

@@ -16,6 +16,8 @@ export type AlertRule =
   | "break_glass_used"
   | "unauthorized_approval"
   | "mfa_failures"
+  | "mfa_locked"
+  | "mfa_factor_changed"
   | "grant_failed"
   | "revoke_failing";
 
@@ -32,6 +34,8 @@ export const RULE_SEVERITY: Record<AlertRule, Severity> = {
   break_glass_used: "high",
   unauthorized_approval: "high",
   mfa_failures: "medium",
+  mfa_locked: "medium",
+  mfa_factor_changed: "medium",
   grant_failed: "high",
   revoke_failing: "high",
 };

@@ -1,14 +1,44 @@
-import { createHash } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { and, eq } from "drizzle-orm";
 import { inTransaction } from "../app/context.js";
-import { mfaOidcFlows } from "../db/schema/mfa.js";
-import { describeOidcError, judgeClaims, type StepUpClaims } from "./oidc.js";
-import type { MfaParts } from "./parts.js";
-import { attempt, message, type Outcome, openGate, settle, type Verdict } from "./step-up.js";
+import type { Executor } from "../db/client.js";
+import { principalById } from "../db/repos/directory.js";
+import { mfaOidcBindings, mfaOidcFlows } from "../db/schema/mfa.js";
+import { describeOidcError, judgeClaims, type OidcBinding, type StepUpClaims, subjectOf } from "./oidc.js";
+import { type MfaParts, mfaPath } from "./parts.js";
+import { attempt, auditRefusal, message, type Outcome, openGate, settle, type Verdict } from "./step-up.js";
+import { tokenById } from "./tokens.js";
 
-const hashState = (state: string) => createHash("sha256").update(state).digest("hex");
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-/** Sends the person to the IdP for a fresh sign-in; the state ties the way back to this token. */
+/** The cookie that ties an IdP sign-in to the browser that started it. */
+export const BROWSER_COOKIE = "pim_oidc";
+
+function browserCookie(parts: MfaParts, value: string, maxAgeS: number): string {
+  const secure = parts.publicUrl.protocol === "https:" ? "; Secure" : "";
+  // Lax: sent on the IdP's top-level redirect back to us, never on another site's subrequests.
+  return `${BROWSER_COOKIE}=${value}; Path=${mfaPath(parts, "oidc")}; Max-Age=${maxAgeS}; HttpOnly; SameSite=Lax${secure}`;
+}
+
+function cookieValue(header: string | undefined): string | null {
+  for (const part of (header ?? "").split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === BROWSER_COOKIE) return rest.join("=");
+  }
+  return null;
+}
+
+function sameBrowser(expectedHash: string | null, cookie: string | null): boolean {
+  if (!expectedHash || !cookie) return false;
+  const a = Buffer.from(expectedHash);
+  const b = Buffer.from(sha256(cookie));
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Sends the person to the IdP for a fresh sign-in. The state ties the way back to this token, and
+ * a short-lived cookie ties it to this browser: a callback opened anywhere else is refused.
+ */
 export async function startOidc(parts: MfaParts, raw: string): Promise<Outcome> {
   const oidc = parts.oidc;
   if (!oidc) return message(400, "error", "Not available here", "No identity provider is configured on this server.");
@@ -18,23 +48,29 @@ export async function startOidc(parts: MfaParts, raw: string): Promise<Outcome> 
   } catch (error) {
     return message(502, "error", "Your identity provider did not answer", describeOidcError(error));
   }
+  const browser = randomBytes(32).toString("base64url");
   return inTransaction(parts.deps, async (work) => {
     const opened = await openGate(parts, work, { by: "navigation", raw }, { method: "oidc", action: "verify" });
     if (!opened.ok) return opened.outcome;
     await work.tx.insert(mfaOidcFlows).values({
-      stateHash: hashState(request.state),
+      stateHash: sha256(request.state),
       tokenId: opened.token.id,
       nonce: request.nonce,
       codeVerifier: request.codeVerifier,
+      browserHash: sha256(browser),
       createdAt: work.now,
       expiresAt: new Date(work.now.getTime() + parts.linkTtlMs),
     });
-    return { kind: "redirect", location: request.url.href };
+    return {
+      kind: "redirect",
+      location: request.url.href,
+      cookies: [browserCookie(parts, browser, Math.ceil(parts.linkTtlMs / 1000))],
+    };
   });
 }
 
-/** The IdP's redirect back: one use of the state, the code swapped, then the claims judged. */
-export async function finishOidc(parts: MfaParts, currentUrl: URL): Promise<Outcome> {
+/** The IdP's redirect back: the same browser, one use of the state, the code swapped, then the claims judged. */
+export async function finishOidc(parts: MfaParts, currentUrl: URL, cookieHeader?: string): Promise<Outcome> {
   const oidc = parts.oidc;
   const state = currentUrl.searchParams.get("state");
   if (!oidc || !state) return UNKNOWN_SIGN_IN;
@@ -42,12 +78,21 @@ export async function finishOidc(parts: MfaParts, currentUrl: URL): Promise<Outc
     const [row] = await work.tx
       .select()
       .from(mfaOidcFlows)
-      .where(eq(mfaOidcFlows.stateHash, hashState(state)))
+      .where(eq(mfaOidcFlows.stateHash, sha256(state)))
       .for("update");
     if (!row || row.usedAt || row.expiresAt <= work.now) return null;
+    if (!sameBrowser(row.browserHash, cookieValue(cookieHeader))) {
+      // Someone else's browser brought the callback (a link passed on, a login CSRF): the flow stays
+      // usable for the browser that started it.
+      const token = await tokenById(work.tx, row.tokenId, work.now);
+      const person = token.ok ? ((await principalById(work.tx, token.token.principalId)) ?? null) : null;
+      auditRefusal(work, person, token.ok ? token.token : null, "OIDC_OTHER_BROWSER");
+      return "other_browser" as const;
+    }
     await work.tx.update(mfaOidcFlows).set({ usedAt: work.now }).where(eq(mfaOidcFlows.stateHash, row.stateHash));
     return row;
   });
+  if (flow === "other_browser") return OTHER_BROWSER;
   if (!flow) return UNKNOWN_SIGN_IN;
 
   let claims: StepUpClaims | null = null;
@@ -64,23 +109,32 @@ export async function finishOidc(parts: MfaParts, currentUrl: URL): Promise<Outc
     { by: "oidc", tokenId: flow.tokenId },
     {
       offer: { method: "oidc", action: "verify" },
-      run: async (_tx, _token, person) => {
+      run: async (tx, _token, person, now) => {
         if (failure || !claims) return failure ?? { ok: false, message: "No sign-in.", counts: false };
         const judged = judgeClaims(claims, {
           email: person.email,
+          binding: await bindingOf(tx, person.id),
           acrValues: oidc.settings.acrValues,
           startedAt: flow.createdAt,
         });
         if (!judged.ok) return { ok: false, message: judged.error, counts: true };
+        const subject = subjectOf(claims);
+        if (judged.value.bind && !(await bind(tx, person.id, { issuer: claims.iss, subject }, now)))
+          return {
+            ok: false,
+            message: "That account at your identity provider is already bound to someone else.",
+            counts: true,
+          };
         return {
           ok: true,
           evidence: {
             method: "oidc",
             iss: claims.iss,
-            sub: claims.sub,
+            sub: subject,
             amr: claims.amr,
             acr: claims.acr,
             authTime: claims.authTime,
+            ...(judged.value.bind ? { bound: true } : {}),
           },
         };
       },
@@ -89,9 +143,36 @@ export async function finishOidc(parts: MfaParts, currentUrl: URL): Promise<Outc
   return settle(parts, null, attempted);
 }
 
+async function bindingOf(db: Executor, principalId: string): Promise<OidcBinding | null> {
+  const [row] = await db.select().from(mfaOidcBindings).where(eq(mfaOidcBindings.principalId, principalId));
+  return row ? { issuer: row.issuer, subject: row.subject } : null;
+}
+
+/** Binds the IdP account to the person; false when that account is someone else's already. */
+async function bind(db: Executor, principalId: string, binding: OidcBinding, now: Date): Promise<boolean> {
+  const taken = await db
+    .select({ principalId: mfaOidcBindings.principalId })
+    .from(mfaOidcBindings)
+    .where(and(eq(mfaOidcBindings.issuer, binding.issuer), eq(mfaOidcBindings.subject, binding.subject)));
+  if (taken.some((t) => t.principalId !== principalId)) return false;
+  const inserted = await db
+    .insert(mfaOidcBindings)
+    .values({ principalId, issuer: binding.issuer, subject: binding.subject, boundAt: now })
+    .onConflictDoNothing()
+    .returning({ principalId: mfaOidcBindings.principalId });
+  return inserted.length === 1;
+}
+
 const UNKNOWN_SIGN_IN = message(
   400,
   "error",
   "This sign-in cannot be used",
   "It is unknown, too old, or was already used. Open the link from chat again and retry.",
+);
+
+const OTHER_BROWSER = message(
+  400,
+  "error",
+  "This sign-in was started in another browser",
+  "Finish it in the browser where you opened the link from chat, or open the link again here.",
 );

@@ -13,6 +13,8 @@ export interface OidcSettings {
 export interface StepUpClaims {
   iss: string;
   sub: string;
+  /** Entra ID's object id: the same for every app, where `sub` differs per app. */
+  oid: string | null;
   email: string | null;
   emailVerified: boolean | null;
   amr: string[];
@@ -88,6 +90,7 @@ export class OidcStepUp {
     return {
       iss: idToken.iss,
       sub: idToken.sub,
+      oid: typeof idToken.oid === "string" ? idToken.oid : null,
       email,
       emailVerified,
       amr: Array.isArray(idToken.amr) ? idToken.amr.filter((v): v is string => typeof v === "string") : [],
@@ -118,14 +121,28 @@ export class OidcStepUp {
   }
 }
 
+/** The IdP account a principal is bound to: the issuer and its stable subject. */
+export interface OidcBinding {
+  issuer: string;
+  subject: string;
+}
+
+/** The stable id of the IdP account: Entra's `oid` where there is one, else `sub`. */
+export function subjectOf(claims: Pick<StepUpClaims, "oid" | "sub">): string {
+  return claims.oid ?? claims.sub;
+}
+
 /**
  * Whether an IdP sign-in is a step-up for this person: fresh (after the flow began), with MFA
  * (`amr` contains "mfa", or `acr` is one of the configured values), and for their own account.
+ * Their own account is the one bound to them (issuer and subject), whatever its e-mail says now;
+ * the first sign-in binds it, and only with the person's e-mail, verified by the IdP (a missing
+ * `email_verified` is not a yes). `bind` says that this sign-in makes the binding.
  */
 export function judgeClaims(
   claims: StepUpClaims,
-  expected: { email: string | null; acrValues: string[]; startedAt: Date },
-): Result<void, string> {
+  expected: { email: string | null; binding: OidcBinding | null; acrValues: string[]; startedAt: Date },
+): Result<{ bind: boolean }, string> {
   if (claims.authTime === null) return err("Your identity provider did not say when you signed in.");
   if (claims.authTime < Math.floor(expected.startedAt.getTime() / 1000) - CLOCK_TOLERANCE_S)
     return err("Your identity provider reused an earlier sign-in instead of asking you again.");
@@ -134,12 +151,16 @@ export function judgeClaims(
     return err(
       "Your sign-in did not use multi-factor authentication. Sign in again with your second factor, or use another method.",
     );
+  const someoneElse = "You signed in as someone else. Sign in with your own account to confirm it's you.";
+  if (expected.binding) {
+    const same = expected.binding.issuer === claims.iss && expected.binding.subject === subjectOf(claims);
+    return same ? ok({ bind: false }) : err(someoneElse);
+  }
   const email = expected.email?.toLowerCase() ?? null;
-  const theirs = (claims.email ?? claims.sub).toLowerCase();
-  if (email === null || theirs !== email)
-    return err("You signed in as someone else. Sign in with your own account to confirm it's you.");
-  if (claims.emailVerified === false) return err("Your identity provider has not verified your email address.");
-  return ok(undefined);
+  if (email === null || claims.email === null || claims.email.toLowerCase() !== email) return err(someoneElse);
+  if (claims.emailVerified !== true)
+    return err("Your identity provider has not said that your email address is verified.");
+  return ok({ bind: true });
 }
 
 function isLoopback(hostname: string): boolean {

@@ -3,7 +3,10 @@ import { stepUpMethods } from "../app/approver-step-up.js";
 import { getRequestView, type RequestView } from "../app/queries.js";
 import type { Executor, Tx } from "../db/client.js";
 import { type Principal, principalById, rolesByIds } from "../db/repos/directory.js";
+import { formatDuration } from "../domain/duration.js";
 import type { MfaMethod } from "../domain/policy.js";
+import { type Factor, listFactors, pendingUntil } from "./factors.js";
+import { standingOf } from "./lockout.js";
 import { type MethodPlan, planMethods } from "./method-plan.js";
 import type { MfaParts } from "./parts.js";
 import { findToken, type StepUpToken, setChallenge, type TokenProblem } from "./tokens.js";
@@ -28,13 +31,16 @@ export interface StepUpPage {
   passkeyOptions: string | null;
   notice: Notice | null;
   expiresAt: Date;
+  /** The person's factors, with Remove buttons: on enrollment links, once they may change them. */
+  factors: Factor[] | null;
 }
 
 export type Waiting = { ok: true; allowed: MfaMethod[]; request: RequestView | null } | { ok: false; message: string };
 
 /** Whether the request behind a token still waits for this step-up, and which methods it accepts. */
 export async function whatItWaitsFor(tx: Executor, token: StepUpToken, now: Date): Promise<Waiting> {
-  if (token.purpose === "enroll" || !token.requestId) return { ok: true, allowed: ALL_METHODS, request: null };
+  if (token.purpose === "enroll" || token.purpose === "invite" || !token.requestId)
+    return { ok: true, allowed: ALL_METHODS, request: null };
   const request = await getRequestView(tx, token.requestId, now);
   if (!request) return { ok: false, message: "This request no longer exists." };
   const wanted = token.purpose === "activation" ? "pending_mfa" : "pending_approval";
@@ -66,17 +72,41 @@ export async function whatItWaitsFor(tx: Executor, token: StepUpToken, now: Date
   return { ok: true, allowed, request };
 }
 
-export async function planFor(parts: MfaParts, tx: Executor, token: StepUpToken, allowed: MfaMethod[]) {
+export async function planFor(
+  parts: MfaParts,
+  tx: Executor,
+  token: StepUpToken,
+  allowed: MfaMethod[],
+  now: Date,
+): Promise<MethodPlan> {
   return planMethods({
     purpose: token.purpose,
     allowed,
     serverHas: { totp: parts.totp.enabled, oidc: parts.oidc !== null },
-    enrolled: {
-      totp: await parts.totp.isEnrolled(tx, token.principalId),
-      passkey: (await parts.passkeys.credentialIds(tx, token.principalId)).length > 0,
-    },
+    enrolled: await usableFactors(parts, tx, token.principalId, now),
     proven: token.provenAt !== null,
+    pendingUntil: await pendingUntil(tx, token.principalId, now),
+    delayText: formatDuration(parts.enrollment.delayMs),
   });
+}
+
+export async function usableFactors(parts: MfaParts, tx: Executor, principalId: string, now: Date) {
+  return {
+    totp: await parts.totp.isEnrolled(tx, principalId, now),
+    passkey: (await parts.passkeys.credentialIds(tx, principalId, now)).length > 0,
+  };
+}
+
+/**
+ * On an enrollment link a person may list and remove their factors once they proved one (or
+ * hold an invitation), or when none of theirs counts yet (a first factor waiting out its delay).
+ */
+export async function mayChangeFactors(parts: MfaParts, tx: Executor, token: StepUpToken, now: Date) {
+  if (token.purpose === "invite") return true;
+  if (token.purpose !== "enroll") return false;
+  if (token.provenAt) return true;
+  const usable = await usableFactors(parts, tx, token.principalId, now);
+  return !usable.totp && !usable.passkey;
 }
 
 export type Loaded =
@@ -94,10 +124,12 @@ export async function loadPage(
   const found = await findToken(tx, rawToken, now);
   if (!found.ok) return { ok: false, problem: found.problem };
   const { token } = found;
+  if ((await standingOf(tx, token.principalId, now, parts.guard)).state === "locked")
+    return { ok: false, problem: "locked" };
   const waiting = await whatItWaitsFor(tx, token, now);
   if (!waiting.ok) return { ok: false, problem: "not_waiting", message: waiting.message };
   const person = (await principalById(tx, token.principalId))!;
-  const plan = await planFor(parts, tx, token, waiting.allowed);
+  const plan = await planFor(parts, tx, token, waiting.allowed, now);
   let totpEnrollment: StepUpPage["totpEnrollment"] = null;
   if (plan.offers.some((o) => o.method === "totp" && o.action === "enroll")) {
     const pending = await parts.totp.pendingEnrollment(
@@ -110,8 +142,9 @@ export async function loadPage(
   }
   const passkey = plan.offers.find((o) => o.method === "passkey");
   const passkeyOptions = passkey
-    ? JSON.stringify(await passkeyOptionsFor(parts, tx, token, person, passkey.action))
+    ? JSON.stringify(await passkeyOptionsFor(parts, tx, token, person, passkey.action, now))
     : null;
+  const factors = (await mayChangeFactors(parts, tx, token, now)) ? await listFactors(tx, person.id) : null;
   return {
     ok: true,
     page: {
@@ -125,6 +158,7 @@ export async function loadPage(
       passkeyOptions,
       notice,
       expiresAt: token.expiresAt,
+      factors,
     },
   };
 }
@@ -139,6 +173,7 @@ export async function passkeyOptionsFor(
   token: StepUpToken,
   person: Principal,
   action: "enroll" | "verify",
+  now: Date,
 ): Promise<unknown> {
   const options =
     action === "enroll"
@@ -147,7 +182,7 @@ export async function passkeyOptionsFor(
           label: person.email ?? person.key,
           name: person.name,
         })
-      : await parts.passkeys.authenticationOptions(tx, person.id);
+      : await parts.passkeys.authenticationOptions(tx, person.id, now);
   await setChallenge(tx, token.id, options.challenge);
   return options;
 }

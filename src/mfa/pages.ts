@@ -1,12 +1,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { inTransaction } from "../app/context.js";
+import { principalById } from "../db/repos/directory.js";
 import { readBody } from "../http/server.js";
+import { removeOwnFactor } from "./factor-steps.js";
 import { finishOidc, startOidc } from "./oidc-steps.js";
 import { loadPage } from "./page-state.js";
 import { type MfaParts, mfaUrl } from "./parts.js";
 import { submitPasskey } from "./passkey-steps.js";
 import { sameOrigin, sendOutcome } from "./respond.js";
-import { CSRF_REFUSED, message, type Outcome, problemOutcome } from "./step-up.js";
+import { auditRefusal, CSRF_REFUSED, message, type Outcome, problemOutcome } from "./step-up.js";
+import { findToken } from "./tokens.js";
 import { confirmTotpEnrollment, submitTotpCode } from "./totp-steps.js";
 
 /** Chat clients fetch links to draw previews; they must not see what is being confirmed. */
@@ -37,6 +40,7 @@ export const FORM_STEPS: Record<string, FormStep> = {
   totp: submitTotpCode,
   "totp/enroll": confirmTotpEnrollment,
   passkey: submitPasskey,
+  "factor/remove": removeOwnFactor,
 };
 
 /** POST /mfa/<token>/<step>: a form from our page, checked for origin before anything else. */
@@ -47,7 +51,10 @@ export async function postStep(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  if (!sameOrigin(req, parts)) return sendOutcome(res, parts, CSRF_REFUSED);
+  if (!sameOrigin(req, parts)) {
+    await auditForeignPost(parts, raw, req);
+    return sendOutcome(res, parts, CSRF_REFUSED);
+  }
   const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded")
     return sendOutcome(res, parts, message(415, "error", "Not a form", "Send the form from the step-up page."));
@@ -71,5 +78,18 @@ export async function goToIdp(parts: MfaParts, raw: string, res: ServerResponse)
 export async function backFromIdp(parts: MfaParts, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const current = new URL(mfaUrl(parts, "oidc", "callback"));
   current.search = new URL(req.url ?? "/", "http://local").search;
-  sendOutcome(res, parts, await finishOidc(parts, current));
+  sendOutcome(res, parts, await finishOidc(parts, current, req.headers.cookie));
+}
+
+/** A post from another site is refused before anything is read; it is still audited, under the link's person if known. */
+async function auditForeignPost(parts: MfaParts, raw: string, req: IncomingMessage): Promise<void> {
+  await inTransaction(parts.deps, async (work) => {
+    const found = await findToken(work.tx, raw, work.now);
+    const token = found.ok ? found.token : null;
+    const person = token ? ((await principalById(work.tx, token.principalId)) ?? null) : null;
+    auditRefusal(work, person, token, "ORIGIN", {
+      origin: String(req.headers.origin ?? "").slice(0, 200) || null,
+      fetchSite: String(req.headers["sec-fetch-site"] ?? "").slice(0, 40) || null,
+    });
+  });
 }

@@ -1,4 +1,5 @@
 import type { EngineDeps } from "../app/context.js";
+import type { GuardSettings } from "./lockout.js";
 import type { OidcStepUp } from "./oidc.js";
 import type { TotpFactor } from "./totp.js";
 import type { PasskeyFactor } from "./webauthn.js";
@@ -13,6 +14,13 @@ export interface MfaParts {
   passkeys: PasskeyFactor;
   /** Null when no IdP is configured. */
   oidc: OidcStepUp | null;
+  /** Failures, backoff, lockout and link issuance limits. */
+  guard: GuardSettings;
+  /**
+   * MFA_ENROLLMENT_DELAY: how long a first factor set up without proof (no IdP, no invitation)
+   * waits before it counts; MFA_INVITATION_TTL: how long an administrator's invitation works.
+   */
+  enrollment: { delayMs: number; invitationTtlMs: number };
 }
 
 /** An absolute path under PUBLIC_URL (which may itself sit under a path prefix). */

@@ -15,13 +15,13 @@ export async function submitPasskey(parts: MfaParts, raw: string, form: URLSearc
   }
   const check: Check = {
     offer: { method: "passkey", action },
-    run: async (tx, token, person, now) => {
+    run: async (tx, token, person, now, enrollment) => {
       const challenge = await takeChallenge(tx, token);
       if (!challenge || !response || typeof response !== "object")
         return { ok: false, message: "The browser sent no passkey; try again.", counts: false };
       const result =
         action === "enroll"
-          ? await parts.passkeys.verifyRegistration(tx, person.id, response, challenge, now)
+          ? await parts.passkeys.verifyRegistration(tx, person.id, response, challenge, now, enrollment)
           : await parts.passkeys.verifyAuthentication(tx, person.id, response, challenge, now);
       if (!result.ok) return { ok: false, message: result.message, counts: true };
       return {

@@ -33,7 +33,11 @@ export function sendOutcome(res: ServerResponse, parts: MfaParts, outcome: Outco
       sendHtml(res, outcome.status, messagePage(base, outcome.tone, outcome.title, outcome.text));
       break;
     case "redirect":
-      res.writeHead(303, { ...PAGE_HEADERS, location: outcome.location });
+      res.writeHead(303, {
+        ...PAGE_HEADERS,
+        location: outcome.location,
+        ...(outcome.cookies ? { "set-cookie": outcome.cookies } : {}),
+      });
       res.end();
       break;
     default: {

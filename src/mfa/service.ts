@@ -6,11 +6,13 @@ import type { Env } from "../config/env.js";
 import { decisionsFor, getActivation, listRequest } from "../db/repos/activations.js";
 import { principalById, rolesByIds } from "../db/repos/directory.js";
 import type { HttpServer } from "../http/server.js";
+import { inviteToEnroll, resetMfa } from "./admin.js";
+import { DEFAULT_GUARD, type GuardSettings, linksInLastHour, standingOf } from "./lockout.js";
 import { type OidcSettings, OidcStepUp } from "./oidc.js";
 import { type MfaParts, mfaUrl } from "./parts.js";
 import { mountMfaRoutes } from "./routes.js";
 import { SecretBox } from "./secret-box.js";
-import { failuresFor, issueToken, MAX_FAILURES, type TokenInput } from "./tokens.js";
+import { issueToken, type TokenInput } from "./tokens.js";
 import { TotpFactor } from "./totp.js";
 import { PasskeyFactor } from "./webauthn.js";
 
@@ -22,7 +24,16 @@ export interface MfaOptions {
   encryptionKey?: string;
   oidc?: OidcSettings | null;
   log: Logger;
+  guard?: GuardSettings;
+  /** MFA_ENROLLMENT_DELAY and MFA_INVITATION_TTL. */
+  enrollment?: { delayMs: number; invitationTtlMs: number };
 }
+
+export function enrollmentOf(env: Env): { delayMs: number; invitationTtlMs: number } {
+  return { delayMs: env.MFA_ENROLLMENT_DELAY, invitationTtlMs: env.MFA_INVITATION_TTL };
+}
+
+export const DEFAULT_ENROLLMENT = { delayMs: 24 * 3_600_000, invitationTtlMs: 72 * 3_600_000 };
 
 /**
  * MFA step-up as chat sees it: links to hand out. Everything else (the pages, the factors)
@@ -41,6 +52,8 @@ export class MfaService {
       totp: new TotpFactor(options.encryptionKey ? SecretBox.fromBase64(options.encryptionKey) : null),
       passkeys: PasskeyFactor.forPublicUrl(publicUrl),
       oidc,
+      guard: options.guard ?? DEFAULT_GUARD,
+      enrollment: options.enrollment ?? DEFAULT_ENROLLMENT,
     };
   }
 
@@ -61,6 +74,13 @@ export class MfaService {
       encryptionKey: env.PIM_ENCRYPTION_KEY,
       oidc,
       log,
+      guard: {
+        maxFailures: env.MFA_MAX_FAILURES,
+        windowMs: env.MFA_FAILURE_WINDOW,
+        lockoutMs: env.MFA_LOCKOUT,
+        linksPerHour: env.MFA_LINKS_PER_HOUR,
+      },
+      enrollment: enrollmentOf(env),
     });
   }
 
@@ -127,24 +147,47 @@ export class MfaService {
     });
   }
 
-  /** A one-time page to set up an authenticator app or a passkey (`/elevate mfa setup`). */
+  /**
+   * A one-time page to add, replace or remove an authenticator app or a passkey (`/elevate mfa
+   * setup`). Someone with a factor proves it first; someone without proves themselves at the IdP
+   * (or holds an administrator's invitation), else what they set up counts only after the delay.
+   */
   async startEnrollment(principalId: string): Promise<string> {
     const link = await inTransaction(this.parts.deps, (work) => this.issue(work, { purpose: "enroll", principalId }));
-    if (!link) throw Object.assign(new Error(`no user ${principalId}`), { code: "NOT_FOUND" });
+    if (!link)
+      throw Object.assign(new Error("no link: unknown user, locked out, or too many links in the last hour"), {
+        code: "NOT_AVAILABLE",
+      });
     return link;
+  }
+
+  /** An administrator's invitation: a link that sets up a factor counting at once (`pim mfa invite`). */
+  invite(personKey: string, by: string) {
+    return inviteToEnroll(this.parts, { personKey, by });
+  }
+
+  /** An administrator's reset: lifts a lockout, forgets failures and, with `factors`, removes every factor. */
+  reset(personKey: string, by: string, factors = false) {
+    return resetMfa(this.parts.deps, { personKey, by, factors });
   }
 
   private async issue(work: Work, input: TokenInput): Promise<string | null> {
     const person = await principalById(work.tx, input.principalId);
     if (person?.kind !== "user" || person.retiredAt) return null;
-    if (input.requestId) {
-      const failures = await failuresFor(work.tx, {
-        principalId: input.principalId,
-        purpose: input.purpose,
-        requestId: input.requestId,
+    const refused = (code: string) => {
+      work.audit({
+        event: "mfa.link_refused",
+        actor: person.key,
+        subject: person.key,
+        requestId: input.requestId ?? null,
+        activationId: input.activationId ?? null,
+        data: { purpose: input.purpose, code },
       });
-      if (failures >= MAX_FAILURES) return null;
-    }
+      return null;
+    };
+    if ((await standingOf(work.tx, person.id, work.now, this.parts.guard)).state === "locked") return refused("LOCKED");
+    if ((await linksInLastHour(work.tx, person.id, work.now)) >= this.parts.guard.linksPerHour)
+      return refused("RATE_LIMITED");
     const { raw } = await issueToken(work.tx, input, work.now, this.parts.linkTtlMs);
     work.audit({
       event: "mfa.link_created",

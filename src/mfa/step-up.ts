@@ -5,15 +5,15 @@ import type { Tx } from "../db/client.js";
 import type { StoredActivation } from "../db/repos/activations.js";
 import { type Principal, principalById, rolesByIds } from "../db/repos/directory.js";
 import { formatDuration } from "../domain/duration.js";
+import type { EnrolledVia } from "./factors.js";
+import { countFailure, standingOf } from "./lockout.js";
 import type { Offer } from "./method-plan.js";
-import { loadPage, type Notice, planFor, type StepUpPage, whatItWaitsFor } from "./page-state.js";
+import { loadPage, type Notice, planFor, type StepUpPage, usableFactors, whatItWaitsFor } from "./page-state.js";
 import type { MfaParts } from "./parts.js";
 import {
-  addFailure,
   consumeToken,
   csrfMatches,
   findToken,
-  MAX_FAILURES,
   markProven,
   type StepUpToken,
   type TokenCheck,
@@ -25,13 +25,19 @@ import {
 export type Outcome =
   | { kind: "page"; status: number; page: StepUpPage }
   | { kind: "message"; status: number; tone: Notice["tone"]; title: string; text: string }
-  | { kind: "redirect"; location: string };
+  | { kind: "redirect"; location: string; cookies?: string[] };
 
 export type Verdict = { ok: true; evidence: MfaEvidence } | { ok: false; message: string; counts: boolean };
 
+/** For an enrollment: from when the new factor counts, and what allowed it. */
+export interface Enrollment {
+  at: Date;
+  via: EnrolledVia;
+}
+
 export interface Check {
   offer: Offer;
-  run(tx: Tx, token: StepUpToken, person: Principal, now: Date): Promise<Verdict>;
+  run(tx: Tx, token: StepUpToken, person: Principal, now: Date, enrollment: Enrollment): Promise<Verdict>;
 }
 
 /**
@@ -45,7 +51,10 @@ export type Gate =
 
 export type Opened = { ok: true; token: StepUpToken; person: Principal } | { ok: false; outcome: Outcome };
 
-/** Locks the token and checks that it, the CSRF token and the chosen way of confirming are all good. */
+/**
+ * Locks the token and checks that it, the CSRF token, the person's standing (lockout, backoff)
+ * and the chosen way of confirming are all good. Refusals of forged posts are audited.
+ */
 export async function openGate(parts: MfaParts, work: Work, gate: Gate, offer: Offer): Promise<Opened> {
   const found: TokenCheck =
     gate.by === "oidc"
@@ -53,23 +62,94 @@ export async function openGate(parts: MfaParts, work: Work, gate: Gate, offer: O
       : await findToken(work.tx, gate.raw, work.now, true);
   if (!found.ok) return { ok: false, outcome: problemOutcome(found.problem, parts) };
   const { token } = found;
-  if (gate.by === "form" && !csrfMatches(token, gate.csrf)) return { ok: false, outcome: CSRF_REFUSED };
+  const person = (await principalById(work.tx, token.principalId))!;
+  if (gate.by === "form" && !csrfMatches(token, gate.csrf)) {
+    auditRefusal(work, person, token, "CSRF", { step: `${offer.method}/${offer.action}` });
+    return { ok: false, outcome: CSRF_REFUSED };
+  }
+  const standing = await standingOf(work.tx, token.principalId, work.now, parts.guard);
+  if (standing.state === "locked") return { ok: false, outcome: problemOutcome("locked", parts) };
+  if (standing.state === "backoff") return { ok: false, outcome: backoffOutcome(standing.retryAt, work.now) };
   const waiting = await whatItWaitsFor(work.tx, token, work.now);
   if (!waiting.ok) return { ok: false, outcome: message(409, "info", "Nothing left to confirm", waiting.message) };
-  const plan = await planFor(parts, work.tx, token, waiting.allowed);
+  const plan = await planFor(parts, work.tx, token, waiting.allowed, work.now);
   if (!plan.offers.some((o) => o.method === offer.method && o.action === offer.action)) {
+    auditRefusal(work, person, token, "NOT_OFFERED", { step: `${offer.method}/${offer.action}` });
     return {
       ok: false,
       outcome: message(400, "error", "Not available here", "That way of confirming is not offered for this link."),
     };
   }
-  return { ok: true, token, person: (await principalById(work.tx, token.principalId))! };
+  return { ok: true, token, person };
+}
+
+/** A refused post on the MFA pages, in the audit log with its code (CSRF, ORIGIN, NOT_OFFERED…). */
+export function auditRefusal(
+  work: Work,
+  person: Principal | null,
+  token: StepUpToken | null,
+  code: string,
+  data: Record<string, unknown> = {},
+): void {
+  work.audit({
+    event: "mfa.refused",
+    actor: person?.key ?? "unknown",
+    subject: person?.key ?? null,
+    requestId: token?.requestId ?? null,
+    activationId: token?.activationId ?? null,
+    data: { code, purpose: token?.purpose ?? null, ...data },
+  });
+}
+
+function backoffOutcome(retryAt: Date, now: Date): Outcome {
+  const seconds = Math.max(1, Math.ceil((retryAt.getTime() - now.getTime()) / 1000));
+  return message(
+    429,
+    "error",
+    "Wait a moment",
+    `After several wrong tries, the next one is possible in ${seconds} second${seconds === 1 ? "" : "s"}. Then go back and try again.`,
+  );
+}
+
+/** What allows an enrollment on this token, and so when the new factor counts. */
+async function enrollmentFor(parts: MfaParts, work: Work, token: StepUpToken): Promise<Enrollment> {
+  if (token.purpose === "invite") return { at: work.now, via: "invitation" };
+  if (token.provenAt) {
+    const usable = await usableFactors(parts, work.tx, token.principalId, work.now);
+    return { at: work.now, via: usable.totp || usable.passkey ? "factor" : "oidc" };
+  }
+  return { at: new Date(work.now.getTime() + parts.enrollment.delayMs), via: "delay" };
 }
 
 export type Attempted =
   | { kind: "blocked"; outcome: Outcome }
   | { kind: "failed"; message: string; locked: boolean }
-  | { kind: "passed"; token: StepUpToken; evidence: MfaEvidence; consumed: boolean };
+  | { kind: "passed"; token: StepUpToken; evidence: MfaEvidence; consumed: boolean; enrollment: Enrollment };
+
+/**
+ * A factor was added, replaced or removed: audited, and raised as an alert event, which posts it
+ * to the alert channel and tells the person (and, for a first factor that waits out its delay,
+ * the administrators).
+ */
+export function factorChanged(
+  work: Work,
+  person: Principal,
+  change: { change: "added" | "replaced" | "removed"; method: string; via?: EnrolledVia; usableAt?: Date; by?: string },
+): void {
+  const data = {
+    method: change.method,
+    ...(change.via ? { via: change.via } : {}),
+    ...(change.usableAt ? { usableAt: change.usableAt.toISOString() } : {}),
+    ...(change.by ? { by: change.by } : {}),
+  };
+  work.audit({ event: `mfa.factor_${change.change}`, actor: change.by ?? person.key, subject: person.key, data });
+  work.emit({
+    type: "alert",
+    kind: "mfa_factor_changed",
+    subject: person.key,
+    detail: { principalId: person.id, change: change.change, ...data },
+  });
+}
 
 /**
  * One try at a factor, in one transaction with the token row locked: the token is checked, the
@@ -81,8 +161,9 @@ export async function attempt(parts: MfaParts, gate: Gate, check: Check): Promis
     const opened = await openGate(parts, work, gate, check.offer);
     if (!opened.ok) return { kind: "blocked", outcome: opened.outcome };
     const { token, person } = opened;
-    const verdict = await check.run(work.tx, token, person, work.now);
-    if (!verdict.ok) return recordFailure(work, token, person, check.offer.method, verdict);
+    const enrollment = await enrollmentFor(parts, work, token);
+    const verdict = await check.run(work.tx, token, person, work.now, enrollment);
+    if (!verdict.ok) return recordFailure(parts, work, token, person, check.offer.method, verdict);
 
     const proofOnly = token.purpose === "enroll" && check.offer.action === "verify";
     if (proofOnly) await markProven(work.tx, token.id, work.now);
@@ -94,14 +175,16 @@ export async function attempt(parts: MfaParts, gate: Gate, check: Check): Promis
       requestId: token.requestId,
       activationId: token.activationId,
     };
-    if (check.offer.action === "enroll")
-      work.audit({ event: "mfa.enrolled", ...about, data: { method: check.offer.method } });
-    work.audit({ event: "mfa.passed", ...about, data: { ...verdict.evidence, purpose: token.purpose } });
-    return { kind: "passed", token, evidence: verdict.evidence, consumed: !proofOnly };
+    if (check.offer.action === "enroll") {
+      const change = verdict.evidence.replaced ? "replaced" : "added";
+      factorChanged(work, person, { change, method: check.offer.method, via: enrollment.via, usableAt: enrollment.at });
+    } else work.audit({ event: "mfa.passed", ...about, data: { ...verdict.evidence, purpose: token.purpose } });
+    return { kind: "passed", token, evidence: verdict.evidence, consumed: !proofOnly, enrollment };
   });
 }
 
 async function recordFailure(
+  parts: MfaParts,
   work: Work,
   token: StepUpToken,
   person: Principal,
@@ -109,7 +192,8 @@ async function recordFailure(
   verdict: { message: string; counts: boolean },
 ): Promise<Attempted> {
   if (!verdict.counts) return { kind: "failed", message: verdict.message, locked: false };
-  const failures = await addFailure(work.tx, token);
+  // Counted per person over all their links: a new link is no fresh set of guesses.
+  const { failures, locked } = await countFailure(work.tx, person.id, method, work.now, parts.guard);
   const about = {
     actor: person.key,
     subject: person.key,
@@ -117,17 +201,22 @@ async function recordFailure(
     activationId: token.activationId,
   };
   work.audit({ event: "mfa.failed", ...about, data: { method, purpose: token.purpose, failures } });
-  if (failures === MAX_FAILURES) {
-    work.audit({ event: "mfa.locked", ...about, data: { purpose: token.purpose, failures } });
+  if (locked) {
+    const until = locked.until.toISOString();
+    work.audit({
+      event: "mfa.locked",
+      ...about,
+      data: { purpose: token.purpose, failures, until, lockoutId: locked.id },
+    });
     work.emit({
       type: "alert",
-      kind: "mfa_failures",
+      kind: "mfa_locked",
       subject: person.key,
-      detail: { purpose: token.purpose, requestId: token.requestId, failures },
+      detail: { principalId: person.id, purpose: token.purpose, requestId: token.requestId, failures, until },
     });
+    return { kind: "failed", message: verdict.message, locked: true };
   }
-  if (failures >= MAX_FAILURES) return { kind: "failed", message: verdict.message, locked: true };
-  const left = MAX_FAILURES - failures;
+  const left = parts.guard.maxFailures - failures;
   return { kind: "failed", message: `${verdict.message} ${left} ${left === 1 ? "try" : "tries"} left.`, locked: false };
 }
 
@@ -142,7 +231,7 @@ export async function settle(parts: MfaParts, raw: string | null, attempted: Att
         ? reloadPage(parts, raw, { tone: "error", text: attempted.message }, 422)
         : message(422, "error", "Not confirmed", `${attempted.message} Open the link from chat again to retry.`);
     case "passed":
-      return applyPass(parts, raw, attempted.token, attempted.evidence, attempted.consumed);
+      return applyPass(parts, raw, attempted);
     default: {
       const never: never = attempted;
       return never;
@@ -153,14 +242,20 @@ export async function settle(parts: MfaParts, raw: string | null, attempted: Att
 async function applyPass(
   parts: MfaParts,
   raw: string | null,
-  token: StepUpToken,
-  evidence: MfaEvidence,
-  consumed: boolean,
+  passed: Extract<Attempted, { kind: "passed" }>,
 ): Promise<Outcome> {
-  if (token.purpose === "enroll") {
+  const { token, evidence, consumed, enrollment } = passed;
+  if (token.purpose === "enroll" || token.purpose === "invite") {
+    if (consumed && enrollment.via === "delay")
+      return message(
+        200,
+        "ok",
+        "Set up, counting later",
+        `${methodName(evidence.method)} counts for step-ups from ${clock(enrollment.at)}. You and the PIM administrators have been told.`,
+      );
     if (consumed)
       return message(200, "ok", "You're set up", `${methodName(evidence.method)} is ready for your next step-up.`);
-    const text = "Confirmed. Now add or replace a way to confirm it's you.";
+    const text = "Confirmed. Now add, replace or remove a way to confirm it's you.";
     return raw
       ? reloadPage(parts, raw, { tone: "ok", text }, 200)
       : message(200, "ok", "Confirmed", `${text} Open your setup link from chat again to continue.`);
@@ -223,6 +318,10 @@ export const CSRF_REFUSED = message(
   "The page was changed or is out of date. Open the link from chat again and retry.",
 );
 
+function clock(at: Date): string {
+  return `${at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
 export function problemOutcome(problem: TokenProblem, parts: Pick<MfaParts, "linkTtlMs">): Outcome {
   switch (problem) {
     case "unknown":
@@ -251,7 +350,7 @@ export function problemOutcome(problem: TokenProblem, parts: Pick<MfaParts, "lin
         403,
         "error",
         "Locked after too many failed attempts",
-        `MFA for this request is locked after ${MAX_FAILURES} failed attempts and your security team has been told. If this was you, ask for the role again in chat.`,
+        "Your step-up is locked after too many failed attempts, and your security team has been told. It unlocks by itself later, or a PIM administrator can unlock it sooner.",
       );
     default: {
       const never: never = problem;

@@ -1,16 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull } from "drizzle-orm";
 import { newId } from "../app/ids.js";
 import type { Executor } from "../db/client.js";
-import { resultRows } from "../db/repos/directory.js";
 import { mfaTokens } from "../db/schema/mfa.js";
 
-export type TokenPurpose = "activation" | "approval" | "enroll";
+export type TokenPurpose = "activation" | "approval" | "enroll" | "invite";
 export type StepUpToken = typeof mfaTokens.$inferSelect;
 export type TokenProblem = "unknown" | "used" | "expired" | "locked";
-
-/** Wrong codes, refused passkeys and refused IdP sign-ins, counted per request and person. */
-export const MAX_FAILURES = 5;
 
 const RAW_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -74,7 +70,10 @@ export async function issueToken(
 
 export type TokenCheck = { ok: true; token: StepUpToken } | { ok: false; problem: TokenProblem };
 
-/** The token a link stands for, if it can still be used. `forUpdate` queues concurrent posts. */
+/**
+ * The token a link stands for, if it can still be used. `forUpdate` queues concurrent posts.
+ * Whether its person is locked out is the caller's question (see lockout.ts).
+ */
 export async function findToken(tx: Executor, raw: string, now: Date, forUpdate = false): Promise<TokenCheck> {
   if (!RAW_TOKEN.test(raw)) return { ok: false, problem: "unknown" };
   const query = tx
@@ -82,48 +81,19 @@ export async function findToken(tx: Executor, raw: string, now: Date, forUpdate 
     .from(mfaTokens)
     .where(eq(mfaTokens.tokenHash, hashToken(raw)));
   const [token] = forUpdate ? await query.for("update") : await query;
-  return checkToken(tx, token, now);
+  return checkToken(token, now);
 }
 
 export async function tokenById(tx: Executor, id: string, now: Date): Promise<TokenCheck> {
   const [token] = await tx.select().from(mfaTokens).where(eq(mfaTokens.id, id)).for("update");
-  return checkToken(tx, token, now);
+  return checkToken(token, now);
 }
 
-async function checkToken(tx: Executor, token: StepUpToken | undefined, now: Date): Promise<TokenCheck> {
+function checkToken(token: StepUpToken | undefined, now: Date): TokenCheck {
   if (!token) return { ok: false, problem: "unknown" };
   if (token.usedAt) return { ok: false, problem: "used" };
   if (token.expiresAt <= now) return { ok: false, problem: "expired" };
-  if ((await failuresSoFar(tx, token)) >= MAX_FAILURES) return { ok: false, problem: "locked" };
   return { ok: true, token };
-}
-
-/**
- * Failures of every link this person got for this request: asking for a new link does not
- * reset the count. An enrollment link counts on its own.
- */
-export async function failuresSoFar(tx: Executor, token: StepUpToken): Promise<number> {
-  if (!token.requestId) return token.failures;
-  return failuresFor(tx, { principalId: token.principalId, purpose: token.purpose, requestId: token.requestId });
-}
-
-export async function failuresFor(
-  tx: Executor,
-  about: { principalId: string; purpose: TokenPurpose; requestId: string },
-): Promise<number> {
-  const rows = await tx.execute<{ n: number }>(sql`
-    select coalesce(sum(${mfaTokens.failures}), 0)::int as n from ${mfaTokens}
-    where ${mfaTokens.principalId} = ${about.principalId} and ${mfaTokens.purpose} = ${about.purpose}
-      and ${mfaTokens.requestId} = ${about.requestId}`);
-  return resultRows<{ n: number }>(rows)[0]?.n ?? 0;
-}
-
-export async function addFailure(tx: Executor, token: StepUpToken): Promise<number> {
-  await tx
-    .update(mfaTokens)
-    .set({ failures: sql`${mfaTokens.failures} + 1` })
-    .where(eq(mfaTokens.id, token.id));
-  return failuresSoFar(tx, { ...token, failures: token.failures + 1 });
 }
 
 /** Single use: only the first caller gets true, however many race for it. */

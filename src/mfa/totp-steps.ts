@@ -24,16 +24,24 @@ export async function confirmTotpEnrollment(parts: MfaParts, raw: string, form: 
     { by: "form", raw, csrf: form.get("csrf") },
     {
       offer: { method: "totp", action: "enroll" },
-      run: async (tx, token, person, now) =>
-        verdictFor(await parts.totp.confirmEnrollment(tx, token.id, person.id, code, now), true),
+      run: async (tx, token, person, now, enrollment) =>
+        verdictFor(await parts.totp.confirmEnrollment(tx, token.id, person.id, code, now, enrollment), true),
     },
   );
   return settle(parts, raw, attempted);
 }
 
-function verdictFor(check: TotpCheck, enrolled: boolean): Verdict {
+function verdictFor(check: TotpCheck & { replaced?: boolean }, enrolled: boolean): Verdict {
   if (check.ok)
-    return { ok: true, evidence: { method: "totp", timeStep: check.timeStep, ...(enrolled ? { enrolled } : {}) } };
+    return {
+      ok: true,
+      evidence: {
+        method: "totp",
+        timeStep: check.timeStep,
+        ...(enrolled ? { enrolled } : {}),
+        ...(check.replaced ? { replaced: true } : {}),
+      },
+    };
   switch (check.reason) {
     case "malformed":
       return { ok: false, message: "Enter the 6-digit code your authenticator app shows.", counts: false };

@@ -1,4 +1,4 @@
-import { and, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, lt, lte, or } from "drizzle-orm";
 import { generateSecret, generateURI, verify } from "otplib";
 import { newId } from "../app/ids.js";
 import type { Executor } from "../db/client.js";
@@ -31,12 +31,12 @@ export class TotpFactor {
     return this.box !== null;
   }
 
-  /** Also true when the key is gone: a person with a factor never falls back to trust on first use. */
-  async isEnrolled(db: Executor, principalId: string): Promise<boolean> {
-    const [row] = await db
-      .select({ id: mfaTotpSecrets.id })
-      .from(mfaTotpSecrets)
-      .where(and(eq(mfaTotpSecrets.principalId, principalId), isNotNull(mfaTotpSecrets.confirmedAt)));
+  /**
+   * Whether the person has an authenticator app that counts now (a first one set up without proof
+   * counts only after the enrollment delay). Also true when the key is gone.
+   */
+  async isEnrolled(db: Executor, principalId: string, now: Date): Promise<boolean> {
+    const [row] = await db.select({ id: mfaTotpSecrets.id }).from(mfaTotpSecrets).where(usableSecret(principalId, now));
     return row !== undefined;
   }
 
@@ -62,8 +62,18 @@ export class TotpFactor {
     return { secret, uri: generateURI({ issuer: ISSUER, label: who.label, secret }) };
   }
 
-  /** The first code from a new authenticator: right, and the secret becomes the person's TOTP. */
-  async confirmEnrollment(tx: Executor, tokenId: string, principalId: string, code: string, now: Date) {
+  /**
+   * The first code from a new authenticator: right, and the secret becomes the person's TOTP,
+   * usable from `usable.at`, replacing any earlier one (`replaced` says whether there was one).
+   */
+  async confirmEnrollment(
+    tx: Executor,
+    tokenId: string,
+    principalId: string,
+    code: string,
+    now: Date,
+    usable: { at: Date; via: string },
+  ): Promise<TotpCheck & { replaced?: boolean }> {
     const [row] = await tx
       .select()
       .from(mfaTotpSecrets)
@@ -72,24 +82,27 @@ export class TotpFactor {
     if (!row) return { ok: false, reason: "not_enrolled" } as const;
     const check = await this.check(row, code, now);
     if (!check.ok) return check;
-    await tx
+    const replaced = await tx
       .delete(mfaTotpSecrets)
-      .where(and(eq(mfaTotpSecrets.principalId, principalId), isNotNull(mfaTotpSecrets.confirmedAt)));
+      .where(and(eq(mfaTotpSecrets.principalId, principalId), isNotNull(mfaTotpSecrets.confirmedAt)))
+      .returning({ id: mfaTotpSecrets.id });
     await tx
       .update(mfaTotpSecrets)
-      .set({ confirmedAt: now, pendingTokenId: null, lastTimeStep: check.timeStep })
+      .set({
+        confirmedAt: now,
+        pendingTokenId: null,
+        lastTimeStep: check.timeStep,
+        usableAt: usable.at,
+        enrolledVia: usable.via,
+      })
       .where(eq(mfaTotpSecrets.id, row.id));
-    return check;
+    return { ...check, replaced: replaced.length > 0 };
   }
 
   /** A code from the enrolled authenticator; each code (time step) works once. */
   async verifyCode(tx: Executor, principalId: string, code: string, now: Date): Promise<TotpCheck> {
     if (!this.box) return { ok: false, reason: "not_enrolled" };
-    const [row] = await tx
-      .select()
-      .from(mfaTotpSecrets)
-      .where(and(eq(mfaTotpSecrets.principalId, principalId), isNotNull(mfaTotpSecrets.confirmedAt)))
-      .for("update");
+    const [row] = await tx.select().from(mfaTotpSecrets).where(usableSecret(principalId, now)).for("update");
     if (!row) return { ok: false, reason: "not_enrolled" };
     const check = await this.check(row, code, now);
     if (!check.ok) return check;
@@ -128,4 +141,12 @@ export class TotpFactor {
       throw Object.assign(new Error("TOTP is disabled: PIM_ENCRYPTION_KEY is not set"), { code: "TOTP_OFF" });
     return this.box;
   }
+}
+
+function usableSecret(principalId: string, now: Date) {
+  return and(
+    eq(mfaTotpSecrets.principalId, principalId),
+    isNotNull(mfaTotpSecrets.confirmedAt),
+    lte(mfaTotpSecrets.usableAt, now),
+  );
 }

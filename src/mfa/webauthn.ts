@@ -8,7 +8,7 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from "@simplewebauthn/server";
-import { and, eq } from "drizzle-orm";
+import { and, eq, lte } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { mfaPasskeys } from "../db/schema/mfa.js";
 
@@ -33,11 +33,16 @@ export class PasskeyFactor {
     return new PasskeyFactor({ id: publicUrl.hostname, name: "pim-bot", origin: publicUrl.origin });
   }
 
-  async credentialIds(db: Executor, principalId: string): Promise<{ id: string; transports: string[] }[]> {
+  /** The person's passkeys; with `usableAt`, only those that count at that time. */
+  async credentialIds(
+    db: Executor,
+    principalId: string,
+    usableAt?: Date,
+  ): Promise<{ id: string; transports: string[] }[]> {
     return db
       .select({ id: mfaPasskeys.id, transports: mfaPasskeys.transports })
       .from(mfaPasskeys)
-      .where(eq(mfaPasskeys.principalId, principalId));
+      .where(and(eq(mfaPasskeys.principalId, principalId), usableAt ? lte(mfaPasskeys.usableAt, usableAt) : undefined));
   }
 
   async registrationOptions(
@@ -62,6 +67,7 @@ export class PasskeyFactor {
     response: unknown,
     challenge: string,
     now: Date,
+    usable: { at: Date; via: string },
   ): Promise<PasskeyCheck> {
     let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
     try {
@@ -84,14 +90,20 @@ export class PasskeyFactor {
       counter: credential.counter,
       transports: credential.transports ?? [],
       createdAt: now,
+      usableAt: usable.at,
+      enrolledVia: usable.via,
     });
     return { ok: true, credentialId: credential.id };
   }
 
-  async authenticationOptions(db: Executor, principalId: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  async authenticationOptions(
+    db: Executor,
+    principalId: string,
+    now: Date,
+  ): Promise<PublicKeyCredentialRequestOptionsJSON> {
     return generateAuthenticationOptions({
       rpID: this.rp.id,
-      allowCredentials: await this.credentialIds(db, principalId),
+      allowCredentials: await this.credentialIds(db, principalId, now),
       userVerification: "required",
     });
   }
@@ -109,7 +121,7 @@ export class PasskeyFactor {
     const [stored] = await tx
       .select()
       .from(mfaPasskeys)
-      .where(and(eq(mfaPasskeys.id, id), eq(mfaPasskeys.principalId, principalId)))
+      .where(and(eq(mfaPasskeys.id, id), eq(mfaPasskeys.principalId, principalId), lte(mfaPasskeys.usableAt, now)))
       .for("update");
     if (!stored) return { ok: false, message: "That passkey is not registered to you." };
     let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;

@@ -40,9 +40,11 @@ describeEachDatabase("MFA step-up security", (driver) => {
     return { status: res.status, html: await res.text() };
   }
 
-  /** Sets up an authenticator app through the enrollment link, then moves past its time step. */
+  /** Sets up an authenticator app through an administrator's invitation, then moves past its time step. */
   async function enrollTotp(user: string): Promise<string> {
-    const link = await app.mfa.startEnrollment(await app.e.user(user));
+    const invited = await app.mfa.invite(user, "carol");
+    if (!invited.ok) throw new Error(invited.error.message);
+    const link = invited.value.link;
     const shown = await page(link);
     const secret = /id="totp-secret"[^>]*>([A-Z2-7]+)</.exec(shown.html)![1]!;
     const done = await post(link, "totp/enroll", { csrf: shown.csrf!, code: await app.code(secret) });

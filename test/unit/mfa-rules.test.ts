@@ -14,12 +14,25 @@ describe("which ways of confirming a page offers", () => {
     proven: false,
   };
 
-  it("someone with no factor may set one up on the step-up page (trust on first use)", () => {
-    expect(planMethods(base).offers).toEqual([
-      { method: "totp", action: "enroll" },
-      { method: "passkey", action: "enroll" },
-      { method: "oidc", action: "verify" },
-    ]);
+  it("a step-up link never offers enrollment: someone with no factor can only use the IdP", () => {
+    expect(planMethods(base).offers).toEqual([{ method: "oidc", action: "verify" }]);
+    for (const purpose of ["activation", "approval"] as const) {
+      const plan = planMethods({ ...base, purpose, serverHas: { totp: true, oidc: false } });
+      expect(plan.offers).toEqual([]);
+      expect(plan.notes.join(" ")).toContain("Type /elevate mfa setup in chat");
+    }
+  });
+
+  it("an enrollment link with no factor asks for the IdP sign-in first, or counts only after the delay", () => {
+    const enroll = { ...base, purpose: "enroll" as const, delayText: "24h" };
+    expect(planMethods(enroll)).toMatchObject({ offers: [{ method: "oidc", action: "verify" }], delayed: false });
+    const noIdp = planMethods({ ...enroll, serverHas: { totp: true, oidc: false } });
+    expect(noIdp.delayed).toBe(true);
+    expect(noIdp.offers.map((o) => o.action)).toEqual(["enroll", "enroll"]);
+    expect(noIdp.notes.join(" ")).toContain("counts after 24h");
+    // An administrator's invitation, or a proven sign-in, sets up a factor that counts at once.
+    expect(planMethods({ ...enroll, purpose: "invite" }).delayed).toBe(false);
+    expect(planMethods({ ...enroll, proven: true })).toMatchObject({ delayed: false });
   });
 
   it("someone with a factor must use it: no new authenticator can be added from a step-up link", () => {
@@ -45,8 +58,9 @@ describe("which ways of confirming a page offers", () => {
     expect(planMethods({ ...base, allowed: ["passkey"], enrolled: { totp: true, passkey: false } })).toEqual({
       offers: [],
       notes: [
-        "This needs a passkey, which you have not set up. Type /elevate mfa setup in chat, then open this link again.",
+        "This needs a passkey, which you have not set up. Type /elevate mfa setup in chat, then ask for a new link.",
       ],
+      delayed: false,
     });
   });
 
@@ -69,13 +83,14 @@ describe("what an IdP sign-in must show to count as a step-up", () => {
   const claims: StepUpClaims = {
     iss: "https://idp.example",
     sub: "00u1",
+    oid: null,
     email: "Alice@Example.com",
     emailVerified: true,
     amr: ["pwd", "mfa"],
     acr: null,
     authTime: fresh,
   };
-  const expected = { email: "alice@example.com", acrValues: [], startedAt };
+  const expected = { email: "alice@example.com", binding: null, acrValues: [], startedAt };
 
   it("accepts a fresh MFA sign-in for the same email, in any case", () => {
     expect(judgeClaims(claims, expected).ok).toBe(true);
@@ -96,7 +111,27 @@ describe("what an IdP sign-in must show to count as a step-up", () => {
     expect(refusal({ authTime: fresh - 3600 })).toContain("reused an earlier sign-in");
     expect(refusal({ authTime: null })).toContain("did not say when");
     expect(refusal({ email: "bob@example.com" })).toContain("someone else");
-    expect(refusal({ emailVerified: false })).toContain("not verified");
+    expect(refusal({ emailVerified: false })).toContain("not said that your email address is verified");
+  });
+
+  it("binds the first sign-in only with a verified email: a missing email_verified is no yes", () => {
+    expect(judgeClaims(claims, expected)).toEqual({ ok: true, value: { bind: true } });
+    const missing = judgeClaims({ ...claims, emailVerified: null }, expected);
+    expect(!missing.ok && missing.error).toContain("not said that your email address is verified");
+  });
+
+  it("after binding, the subject decides, not the email: Entra's oid first, else sub", () => {
+    const bound = { ...expected, binding: { issuer: "https://idp.example", subject: "00u1" } };
+    expect(judgeClaims({ ...claims, email: "someone@else.example", emailVerified: null }, bound)).toEqual({
+      ok: true,
+      value: { bind: false },
+    });
+    const other = judgeClaims({ ...claims, sub: "00u2" }, bound);
+    expect(!other.ok && other.error).toContain("someone else");
+    const otherIssuer = judgeClaims({ ...claims, iss: "https://other.example" }, bound);
+    expect(otherIssuer.ok).toBe(false);
+    const entra = { ...expected, binding: { issuer: "https://idp.example", subject: "oid-1" } };
+    expect(judgeClaims({ ...claims, sub: "pairwise", oid: "oid-1" }, entra).ok).toBe(true);
   });
 });
 

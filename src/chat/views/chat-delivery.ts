@@ -7,6 +7,7 @@ import { getSetting } from "../../db/repos/directory.js";
 import type { Card } from "./card.js";
 import { digestCard } from "./digest.js";
 import { expiringCard } from "./expiring-notice.js";
+import { factorNoticeCard } from "./mfa-factor-notice.js";
 import type { ChannelSettings, ChatNotifier, ChatSurface } from "./notifier.js";
 import { policyNoticeCard, removalsCard } from "./policy-notice.js";
 import { reviewPromptCard, reviewReminderCard, reviewSummaryCard } from "./review-card.js";
@@ -33,6 +34,8 @@ export function cardFor(message: ChatMessage, now: Date): Card {
       return removalsCard(message.notice);
     case "digest":
       return digestCard(message.digest);
+    case "mfa.factor":
+      return factorNoticeCard(message.notice);
     default: {
       const never: never = message;
       throw new Error(`unknown message ${String(never)}`);

@@ -13,7 +13,8 @@ export const mfaTokens = pgTable(
   {
     id: text("id").primaryKey(),
     tokenHash: text("token_hash").notNull(),
-    purpose: text("purpose", { enum: ["activation", "approval", "enroll"] }).notNull(),
+    /** `invite`: an enrollment link an administrator issued, which proves a first factor. */
+    purpose: text("purpose", { enum: ["activation", "approval", "enroll", "invite"] }).notNull(),
     principalId: text("principal_id")
       .notNull()
       .references(() => principals.id),
@@ -52,6 +53,10 @@ export const mfaTotpSecrets = pgTable(
     /** The RFC 6238 time step of the last accepted code: that code and older ones never work again. */
     lastTimeStep: bigint("last_time_step", { mode: "number" }),
     createdAt: at("created_at").notNull(),
+    /** A first factor set up without proof counts for step-ups only from here (MFA_ENROLLMENT_DELAY). */
+    usableAt: at("usable_at").notNull().defaultNow(),
+    /** How the right to add it was proven: `factor`, `invitation`, `oidc` or `delay`. */
+    enrolledVia: text("enrolled_via"),
   },
   (t) => [
     uniqueIndex("mfa_totp_confirmed_idx").on(t.principalId).where(sql`${t.confirmedAt} is not null`),
@@ -72,6 +77,9 @@ export const mfaPasskeys = pgTable(
     transports: jsonb("transports").$type<string[]>().notNull(),
     createdAt: at("created_at").notNull(),
     lastUsedAt: at("last_used_at"),
+    /** As for TOTP secrets: a passkey set up without proof counts only from here. */
+    usableAt: at("usable_at").notNull().defaultNow(),
+    enrolledVia: text("enrolled_via"),
   },
   (t) => [index("mfa_passkeys_principal_idx").on(t.principalId)],
 );
@@ -84,7 +92,56 @@ export const mfaOidcFlows = pgTable("mfa_oidc_flows", {
     .references(() => mfaTokens.id),
   nonce: text("nonce").notNull(),
   codeVerifier: text("code_verifier").notNull(),
+  /** SHA-256 of the cookie set in the browser that started the flow; the callback must bring it. */
+  browserHash: text("browser_hash"),
   createdAt: at("created_at").notNull(),
   expiresAt: at("expires_at").notNull(),
   usedAt: at("used_at"),
 });
+
+/** Failed step-up tries, counted per person across all their links within a sliding window. */
+export const mfaFailures = pgTable(
+  "mfa_failures",
+  {
+    id: text("id").primaryKey(),
+    principalId: text("principal_id")
+      .notNull()
+      .references(() => principals.id),
+    method: text("method").notNull(),
+    at: at("at").notNull(),
+  },
+  (t) => [index("mfa_failures_principal_idx").on(t.principalId, t.at)],
+);
+
+/** A person's step-up locked after too many failures: until it expires or an administrator clears it. */
+export const mfaLockouts = pgTable(
+  "mfa_lockouts",
+  {
+    id: text("id").primaryKey(),
+    principalId: text("principal_id")
+      .notNull()
+      .references(() => principals.id),
+    lockedAt: at("locked_at").notNull(),
+    until: at("until").notNull(),
+    clearedAt: at("cleared_at"),
+    clearedBy: text("cleared_by"),
+  },
+  (t) => [index("mfa_lockouts_principal_idx").on(t.principalId, t.lockedAt)],
+);
+
+/**
+ * The IdP account bound to a principal: the issuer and its stable subject (`oid` or `sub`), set by
+ * the first accepted sign-in. Later sign-ins must show the same subject, whatever their e-mail says.
+ */
+export const mfaOidcBindings = pgTable(
+  "mfa_oidc_bindings",
+  {
+    principalId: text("principal_id")
+      .primaryKey()
+      .references(() => principals.id),
+    issuer: text("issuer").notNull(),
+    subject: text("subject").notNull(),
+    boundAt: at("bound_at").notNull(),
+  },
+  (t) => [uniqueIndex("mfa_oidc_bindings_subject_idx").on(t.issuer, t.subject)],
+);

@@ -1,5 +1,6 @@
 import type { RequestView } from "../../app/queries.js";
 import { formatDuration } from "../../domain/duration.js";
+import type { Factor } from "../factors.js";
 import type { Offer } from "../method-plan.js";
 import type { StepUpPage } from "../page-state.js";
 import { html, type SafeHtml } from "./html.js";
@@ -16,10 +17,11 @@ ${page.request ? summary(page.request, page.purpose === "approval") : ""}
 </section>
 ${page.notice ? html`<div class="notice ${page.notice.tone}" role="${page.notice.tone === "error" ? "alert" : "status"}">${page.notice.text}</div>` : ""}
 <section class="card methods" id="methods">
-<h2>${page.purpose === "enroll" && page.plan.offers.every((o) => o.action === "enroll") ? "Choose a method" : "Confirm it's you"}</h2>
+<h2>${page.plan.offers.length > 0 && page.plan.offers.every((o) => o.action === "enroll") ? "Choose a method" : "Confirm it's you"}</h2>
 ${page.plan.notes.map((note) => html`<p class="note">${note}</p>`)}
 ${page.plan.offers.map((offer) => method(offer, page, link))}
 </section>
+${page.factors ? factorList(page.factors, page.csrf, link) : ""}
 <p class="fine">This link is for ${page.person.name} only, works once and expires at ${clock(page.expiresAt)}. Do not forward it.</p>`;
   return layout({ title: heading(page), base, body, passkeys });
 }
@@ -31,6 +33,7 @@ function heading(page: StepUpPage): string {
     case "approval":
       return "Confirm your approval";
     case "enroll":
+    case "invite":
       return "Set up multi-factor authentication";
     default: {
       const never: never = page.purpose;
@@ -74,7 +77,7 @@ ${csrf}
   }
   if (offer.method === "totp") {
     const enrollment = page.totpEnrollment!;
-    const label = page.purpose === "enroll" ? "Set up" : "Set up and confirm";
+    const label = "Set up";
     return html`<form class="method" method="post" action="${link}/totp/enroll">
 <h3>Set up an authenticator app</h3>
 <div class="enroll">
@@ -108,6 +111,22 @@ ${csrf}
 <p>Sign in again with your company account and its second factor.</p>
 <a class="button" href="${link}/oidc" id="oidc-start">Sign in with your organisation</a>
 </div>`;
+}
+
+const FACTOR_NAMES: Record<Factor["method"], string> = { totp: "Authenticator app", passkey: "Passkey" };
+
+/** The person's own factors, each with a Remove button. */
+function factorList(factors: Factor[], csrf: string, link: string): SafeHtml {
+  return html`<section class="card factors" id="factors">
+<h2>Your ways to confirm it's you</h2>
+${factors.length === 0 ? html`<p class="note">None yet.</p>` : ""}
+<ul class="factor-list">${factors.map(
+    (f) => html`<li class="factor" data-factor="${f.id}">
+<span><strong>${FACTOR_NAMES[f.method]}</strong> added ${clock(f.createdAt)}${f.usableAt > f.createdAt ? html`, counts from ${clock(f.usableAt)}` : ""}</span>
+<form method="post" action="${link}/factor/remove"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="factor" value="${f.id}"><button type="submit" class="secondary">Remove</button></form>
+</li>`,
+  )}</ul>
+</section>`;
 }
 
 function clock(at: Date): string {

@@ -1,0 +1,54 @@
+import type { EngineDeps, EngineEvent } from "../app/context.js";
+import type { Delivery, FactorNotice } from "../app/delivery.js";
+import { person } from "../app/queries.js";
+import { adminIds, principalById, principalsByIds } from "../db/repos/directory.js";
+
+/**
+ * Tells a person of every change to their MFA factors, in chat, right after it happened; a first
+ * factor set up without proof (it waits out MFA_ENROLLMENT_DELAY) is told to the administrators
+ * too. The alert channel hears of the same change through the alerts module (`mfa_factor_changed`).
+ */
+export class FactorNotices {
+  private pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly deps: Pick<EngineDeps, "db" | "clock">,
+    private readonly delivery: Delivery,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  readonly onEvent = (event: EngineEvent): void => {
+    if (event.type !== "alert" || event.kind !== "mfa_factor_changed") return;
+    const job = this.tell(event.detail).catch(this.onError);
+    this.pending.add(job);
+    void job.finally(() => this.pending.delete(job));
+  };
+
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  private async tell(detail: Record<string, unknown>): Promise<void> {
+    const db = this.deps.db;
+    const who = await principalById(db, String(detail.principalId));
+    if (!who) return;
+    const notice: FactorNotice = {
+      person: person(who),
+      change: detail.change as FactorNotice["change"],
+      method: String(detail.method),
+      via: typeof detail.via === "string" ? detail.via : null,
+      usableAt: typeof detail.usableAt === "string" ? new Date(detail.usableAt) : null,
+      by: typeof detail.by === "string" ? detail.by : null,
+      forAdmins: false,
+      at: this.deps.clock.now(),
+    };
+    await this.delivery.toPerson(notice.person, { type: "mfa.factor", notice });
+    if (notice.via !== "delay") return;
+    const admins = await principalsByIds(
+      db,
+      [...(await adminIds(db))].filter((id) => id !== who.id),
+    );
+    for (const admin of admins.values())
+      await this.delivery.toPerson(person(admin), { type: "mfa.factor", notice: { ...notice, forAdmins: true } });
+  }
+}

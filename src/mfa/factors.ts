@@ -1,0 +1,82 @@
+import { and, eq, gt, isNotNull } from "drizzle-orm";
+import type { Executor } from "../db/client.js";
+import { mfaPasskeys, mfaTotpSecrets } from "../db/schema/mfa.js";
+
+export type FactorMethod = "totp" | "passkey";
+
+/** One of a person's factors, as their factor list shows it. */
+export interface Factor {
+  id: string;
+  method: FactorMethod;
+  createdAt: Date;
+  usableAt: Date;
+  /** `factor`, `invitation`, `oidc`, `delay`; null for factors older than that record. */
+  enrolledVia: string | null;
+}
+
+/** How an enrollment was allowed, and so when the new factor starts to count. */
+export type EnrolledVia = "factor" | "invitation" | "oidc" | "delay";
+
+export async function listFactors(db: Executor, principalId: string): Promise<Factor[]> {
+  const [totp, passkeys] = await Promise.all([
+    db
+      .select()
+      .from(mfaTotpSecrets)
+      .where(and(eq(mfaTotpSecrets.principalId, principalId), isNotNull(mfaTotpSecrets.confirmedAt))),
+    db.select().from(mfaPasskeys).where(eq(mfaPasskeys.principalId, principalId)),
+  ]);
+  return [
+    ...totp.map((t) => ({
+      id: t.id,
+      method: "totp" as const,
+      createdAt: t.confirmedAt ?? t.createdAt,
+      usableAt: t.usableAt,
+      enrolledVia: t.enrolledVia,
+    })),
+    ...passkeys.map((p) => ({
+      id: p.id,
+      method: "passkey" as const,
+      createdAt: p.createdAt,
+      usableAt: p.usableAt,
+      enrolledVia: p.enrolledVia,
+    })),
+  ].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+}
+
+/** Factors set up without proof that do not count yet; the earliest time one will. */
+export async function pendingUntil(db: Executor, principalId: string, now: Date): Promise<Date | null> {
+  const waiting = [
+    ...(await db
+      .select({ at: mfaTotpSecrets.usableAt })
+      .from(mfaTotpSecrets)
+      .where(
+        and(
+          eq(mfaTotpSecrets.principalId, principalId),
+          isNotNull(mfaTotpSecrets.confirmedAt),
+          gt(mfaTotpSecrets.usableAt, now),
+        ),
+      )),
+    ...(await db
+      .select({ at: mfaPasskeys.usableAt })
+      .from(mfaPasskeys)
+      .where(and(eq(mfaPasskeys.principalId, principalId), gt(mfaPasskeys.usableAt, now)))),
+  ].map((r) => r.at.getTime());
+  return waiting.length > 0 ? new Date(Math.min(...waiting)) : null;
+}
+
+/** Removes one of the person's own factors; null when they have no such factor. */
+export async function removeFactor(tx: Executor, principalId: string, factorId: string): Promise<Factor | null> {
+  const mine = (await listFactors(tx, principalId)).find((f) => f.id === factorId);
+  if (!mine) return null;
+  if (mine.method === "totp") await tx.delete(mfaTotpSecrets).where(eq(mfaTotpSecrets.id, mine.id));
+  else await tx.delete(mfaPasskeys).where(and(eq(mfaPasskeys.id, mine.id), eq(mfaPasskeys.principalId, principalId)));
+  return mine;
+}
+
+/** Removes every factor of the person (a lost device): they need an invitation, or the IdP, to start again. */
+export async function removeAllFactors(tx: Executor, principalId: string): Promise<Factor[]> {
+  const all = await listFactors(tx, principalId);
+  await tx.delete(mfaTotpSecrets).where(eq(mfaTotpSecrets.principalId, principalId));
+  await tx.delete(mfaPasskeys).where(eq(mfaPasskeys.principalId, principalId));
+  return all;
+}
