@@ -203,27 +203,16 @@ const heads = new WeakMap<object, Head>();
 const CHUNK = 5_000;
 
 /**
- * Inserts chained rows and moves their lane's head, in one statement per chunk. The rows travel
- * as one JSON parameter, which the server unpacks many times faster than a VALUES list of 16
- * parameters a row; ids are drawn in the order of the JSON array, so the chain's order is the
- * entries' order.
+ * Inserts chained rows and moves their lane's head, in one statement per chunk, through
+ * audit_append_chained (see the drizzle/ migration), which runs as the tables' owner and refuses
+ * rows that do not follow the head. The rows travel as one JSON parameter, which the server
+ * unpacks many times faster than a VALUES list of 16 parameters a row; ids are drawn in the order
+ * of the JSON array, so the chain's order is the entries' order.
  */
 async function insertChained(tx: Executor, chained: ChainedRow[]): Promise<void> {
   const rows = chained.map((row) => ({ ...row, at: row.at.toISOString() }));
   for (let i = 0; i < rows.length; i += CHUNK) {
     const chunk = rows.slice(i, i + CHUNK);
-    const last = chunk[chunk.length - 1]!;
-    await tx.execute(sql`
-      with head as (update audit_lanes set hash = ${last.hash} where lane = ${last.lane})
-      insert into audit_events (lane, at, event, actor, subject, role, scope, request_id, activation_id,
-        justification, ticket, decision, approver, data, prev_hash, hash)
-      select x.lane, x.at, x.event, x.actor, x.subject, x.role, x.scope, x."requestId", x."activationId",
-        x.justification, x.ticket, x.decision, x.approver, x.data, x."prevHash", x.hash
-      from rows from (json_to_recordset(${JSON.stringify(chunk)}::json) as (lane smallint, at timestamptz, event text,
-        actor text, subject text, role text, scope text, "requestId" text, "activationId" text,
-        justification text, ticket text, decision text, approver text, data jsonb, "prevHash" text, hash text))
-        with ordinality as x(lane, at, event, actor, subject, role, scope, "requestId", "activationId",
-        justification, ticket, decision, approver, data, "prevHash", hash, n)
-      order by x.n`);
+    await tx.execute(sql`select lane, hash from audit_append_chained(${JSON.stringify(chunk)}::json)`);
   }
 }

@@ -42,8 +42,11 @@ export interface BrokenLink {
    * missing_predecessor: the first row does not start the chain (rows were deleted from the start).
    * missing_tail: a lane's head names an event that is not there (rows were cut from its end);
    *   `id` is the last event left in that lane (0 if none), `expected` the head's hash.
+   * head_not_last: a lane's head is not its last event (events were added behind the append
+   *   function's back, or the head was set back); `id` is the lane's last event, `expected` the
+   *   head's hash, `found` the last event's.
    */
-  reason: "hash_mismatch" | "prev_mismatch" | "missing_predecessor" | "missing_tail";
+  reason: "hash_mismatch" | "prev_mismatch" | "missing_predecessor" | "missing_tail" | "head_not_last";
   expected: string;
   found: string;
 }
@@ -69,18 +72,26 @@ export async function queryAudit(executor: Executor, filter: AuditFilter = {}): 
 
 /**
  * Walks the whole log in id order, a batch at a time, recomputing every hash and checking that
- * every row names its predecessor's hash. Reports the first broken link. Rows appended while it
- * runs are left for the next verification, so it always ends.
+ * every row names its predecessor's hash, then that each lane's head is its lane's last event.
+ * Reports the first broken link. It reads one snapshot (a read-only REPEATABLE READ transaction),
+ * so heads and events agree however many appends commit meanwhile, and it always ends.
  */
 export async function verifyAuditChain(
   handle: Pick<DbHandle, "db">,
   options: BatchOptions = {},
 ): Promise<AuditChainReport> {
+  return handle.db.transaction((tx) => verifyInSnapshot(tx, options), {
+    isolationLevel: "repeatable read",
+    accessMode: "read only",
+  });
+}
+
+async function verifyInSnapshot(db: Executor, options: BatchOptions): Promise<AuditChainReport> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  // Heads first: every event a head names was committed with it, so it is at or before untilId.
-  const unseenHeads = await laneHeads(handle.db);
-  const untilId = (await lastAuditId(handle.db)) ?? 0;
-  const readAfter = (afterId: number) => readChainBatch(handle.db, afterId, untilId, batchSize);
+  const heads = await laneHeads(db);
+  const unseenHeads = new Map([...heads].filter(([, hash]) => hash !== GENESIS_HASH));
+  const untilId = (await lastAuditId(db)) ?? 0;
+  const readAfter = (afterId: number) => readChainBatch(db, afterId, untilId, batchSize);
   // The last hash and id of each lane; every lane is a chain of its own, interleaved by id.
   const lastOfLane = new Map<number, string>();
   const lastIdOfLane = new Map<number, number>();
@@ -106,17 +117,19 @@ export async function verifyAuditChain(
       checked++;
     }
   }
-  for (const [lane, head] of unseenHeads) {
-    const brokenAt = { id: lastIdOfLane.get(lane) ?? 0, reason: "missing_tail" as const, expected: head };
-    return { ok: false, checked, brokenAt: { ...brokenAt, found: lastOfLane.get(lane) ?? GENESIS_HASH } };
+  for (const [lane, head] of [...heads].sort(([a], [b]) => a - b)) {
+    const last = lastOfLane.get(lane) ?? GENESIS_HASH;
+    if (head === last) continue;
+    const reason = unseenHeads.has(lane) ? ("missing_tail" as const) : ("head_not_last" as const);
+    return { ok: false, checked, brokenAt: { id: lastIdOfLane.get(lane) ?? 0, reason, expected: head, found: last } };
   }
   return { ok: true, checked, lastHash };
 }
 
-/** Each lane's head that names an event (a lane never appended to names none). */
+/** Each lane's head (the genesis hash for a lane never appended to). */
 async function laneHeads(executor: Executor): Promise<Map<number, string>> {
   const rows = await executor.select().from(auditLanes);
-  return new Map(rows.filter((r) => r.hash !== GENESIS_HASH).map((r) => [r.lane, r.hash]));
+  return new Map(rows.map((r) => [r.lane, r.hash]));
 }
 
 /**

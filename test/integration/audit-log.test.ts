@@ -234,6 +234,41 @@ describeEachDatabase("audit log", (driver) => {
     expect(first!.lane).toBe(third!.lane);
   });
 
+  it("requires each head to be its lane's last event: an event added behind the append function's back is found", async () => {
+    await append(handle, [event(), event()]);
+    const [, second] = await queryAudit(handle.db);
+    // A well-formed event linked onto the head, inserted directly: the head does not name it.
+    const content = normalizeEntry(event({ actor: "forger" }), second!.lane);
+    const hash = hashEvent(second!.hash, content);
+    await handle.db.execute(sql`
+      insert into audit_events (lane, at, event, actor, data, prev_hash, hash)
+      values (${content.lane}, ${content.at.toISOString()}::timestamptz, ${content.event}, ${content.actor},
+        ${JSON.stringify(content.data)}::jsonb, ${second!.hash}, ${hash})`);
+    const [, , forged] = await queryAudit(handle.db);
+    expect(await verifyAuditChain(handle)).toEqual({
+      ok: false,
+      checked: 3,
+      brokenAt: { id: forged!.id, reason: "head_not_last", expected: second!.hash, found: hash },
+    });
+  });
+
+  it("moves a head only to its lane's last event, whoever moves it", async () => {
+    await append(handle, [event(), event()]);
+    const [first, second] = await queryAudit(handle.db);
+    for (const target of [first!.hash, "f".repeat(64), GENESIS_HASH])
+      expect(
+        await failureText(handle.db.execute(sql`update audit_lanes set hash = ${target} where lane = ${second!.lane}`)),
+      ).toContain("a head moves only to its lane's last event");
+    expect(
+      await failureText(
+        handle.db.execute(
+          sql`select * from audit_append_chained(${JSON.stringify([{ ...normalizeEntry(event(), second!.lane), prevHash: first!.hash, hash: "f".repeat(64) }])}::json)`,
+        ),
+      ),
+    ).toContain("does not follow the head");
+    expect(await verifyAuditChain(handle)).toMatchObject({ ok: true, checked: 2 });
+  });
+
   it("refuses to remove a lane's head, and rebuilds the heads when a restore left them out", async () => {
     await append(handle, [event(), event()]);
     for (const statement of [sql`delete from audit_lanes`, sql`truncate audit_lanes`])
