@@ -384,7 +384,12 @@ async function cancelHoldingJobs(tx: Tx, assignmentId: string) {
 }
 
 async function reconcileSettings(tx: Tx, config: PimConfig, counter: ChangeCounter) {
-  const wanted: Record<string, unknown> = { channels: config.channels, alerts: config.alerts, reviews: config.reviews };
+  const wanted: Record<string, unknown> = {
+    channels: config.channels,
+    alerts: config.alerts,
+    reviews: config.reviews,
+    administration: config.administration,
+  };
   const existing = new Map((await tx.select().from(settings)).map((s) => [s.key, s.value]));
   for (const [key, value] of Object.entries(wanted)) {
     if (existing.has(key) && same(existing.get(key), value)) continue;
