@@ -178,6 +178,15 @@ export async function recordRemoval(tx: Executor, removal: typeof assignmentRemo
     });
 }
 
+/** Many removals at once (an access review's), in batches of one statement each. */
+export async function recordRemovals(tx: Executor, rows: (typeof assignmentRemovals.$inferInsert)[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 2_000)
+    await tx
+      .insert(assignmentRemovals)
+      .values(rows.slice(i, i + 2_000))
+      .onConflictDoNothing();
+}
+
 export async function listRemovals(tx: Executor): Promise<AssignmentRemovalRow[]> {
   return tx
     .select()
