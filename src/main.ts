@@ -28,6 +28,7 @@ import { mountAlertsApi } from "./http/alerts-api.js";
 import { mountOps } from "./http/ops.js";
 import { HttpServer } from "./http/server.js";
 import { driftWithAlerts, registerAlertsJob } from "./jobs/alerts-job.js";
+import { registerAssignmentRemindersJob } from "./jobs/assignment-reminders-job.js";
 import { CronCoordinator } from "./jobs/cron-coordinator.js";
 import { registerDigestJob } from "./jobs/digest-job.js";
 import { registerExpiringNoticesJob } from "./jobs/notices-job.js";
@@ -116,6 +117,7 @@ export async function start(source: Record<string, string | undefined>): Promise
   new ReviewsJob(deps, delivery, log).register(cron);
   registerDigestJob(cron, deps, delivery);
   registerExpiringNoticesJob(cron, deps, delivery);
+  registerAssignmentRemindersJob(cron, deps);
   registerRetentionJob(cron, deps, env.RETENTION, log);
   if (mountAlertsApi(http, handle.db, env.ALERTS_API_TOKEN)) log.info("alerts API at GET /api/alerts");
 

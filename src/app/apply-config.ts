@@ -8,12 +8,15 @@ import { outboxJobs } from "../db/schema/outbox.js";
 import { groupMembers, principals } from "../db/schema/principals.js";
 import { policies, roles, scopes, settings } from "../db/schema/roles.js";
 import { isInForce } from "../domain/eligibility.js";
+import { type DeclaredRemoval, honourRemovals } from "./admin/declared-removals.js";
 import { type EngineDeps, inTransaction, type Work } from "./context.js";
 import { newId } from "./ids.js";
 
 export interface ApplySummary {
   changes: number;
   byKind: Record<string, number>;
+  /** Assignments the file declares that a review or an administrator removed: not put back. */
+  staysRemoved: DeclaredRemoval[];
 }
 
 /**
@@ -30,11 +33,12 @@ export async function applyConfig(deps: EngineDeps, config: PimConfig, actor = "
     await reconcileScopes(work.tx, config, counter);
     const roleIds = await reconcileRoles(work, config, counter);
     await reconcilePolicies(work.tx, config, roleIds, counter);
-    await reconcileAssignments(work, config, principalIds, roleIds, counter);
+    const honoured = await honourRemovals(work.tx, config.assignments);
+    await reconcileAssignments(work, { ...config, assignments: honoured.assignments }, principalIds, roleIds, counter);
     await reconcileSettings(work.tx, config, counter);
     if (counter.total > 0)
       work.audit({ event: "config.applied", actor, data: { changes: counter.total, byKind: counter.byKind } });
-    return { changes: counter.total, byKind: counter.byKind };
+    return { changes: counter.total, byKind: counter.byKind, staysRemoved: honoured.staysRemoved };
   });
 }
 
@@ -428,7 +432,12 @@ async function cancelHoldingJobs(tx: Tx, assignmentId: string) {
 }
 
 async function reconcileSettings(tx: Tx, config: PimConfig, counter: ChangeCounter) {
-  const wanted: Record<string, unknown> = { channels: config.channels, alerts: config.alerts, reviews: config.reviews };
+  const wanted: Record<string, unknown> = {
+    channels: config.channels,
+    alerts: config.alerts,
+    reviews: config.reviews,
+    administration: config.administration,
+  };
   const existing = new Map((await tx.select().from(settings)).map((s) => [s.key, s.value]));
   for (const [key, value] of Object.entries(wanted)) {
     if (existing.has(key) && same(existing.get(key), value)) continue;

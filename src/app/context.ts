@@ -20,6 +20,54 @@ export type EngineEvent =
       campaignId: string;
       change: "started" | "decided" | "closed" | "applied";
       itemIds: string[];
+    }
+  | AssignmentEvent;
+
+/**
+ * Assignments changed by administrators, reminders before they end, and extension or renewal
+ * requests: each names the people to tell, resolved when it happened (see src/app/admin/).
+ */
+export type AssignmentEvent =
+  | {
+      type: "assignment.changed";
+      change: "created" | "pending_step_up" | "updated" | "removed";
+      assignmentId: string | null;
+      /** The assignment request waiting for the administrator's step-up, when `pending_step_up`. */
+      pendingId: string | null;
+      principalId: string;
+      roleId: string;
+      scope: string;
+      kind: "eligible" | "active";
+      endsAt: Date | null;
+      /** Principal key of the administrator, or `cli:<login>`. */
+      actor: string;
+      reason: string | null;
+      /** Users the role's `notifications.assignment` names (plus the holder), and whether the alert channel is told. */
+      audienceIds: string[];
+      alertChannel: boolean;
+    }
+  | {
+      type: "assignment.expiring";
+      assignmentId: string;
+      principalId: string;
+      roleId: string;
+      scope: string;
+      kind: "eligible" | "active";
+      endsAt: Date;
+      /** Which reminder: 14 days or 1 day before the end, in ms. */
+      leadMs: number;
+      holderIds: string[];
+      administratorIds: string[];
+    }
+  | {
+      type: "assignment.request";
+      requestId: string;
+      request: "extend" | "renew";
+      change: "requested" | "approved" | "denied";
+      assignmentId: string;
+      requesterId: string;
+      /** The administrators who may decide (requested), or who decided (approved, denied). */
+      administratorIds: string[];
     };
 
 export type AlertKind =

@@ -16,7 +16,8 @@ export type IdPrefix =
   | "mfa"
   | "alr"
   | "rvc"
-  | "rvi";
+  | "rvi"
+  | "asr";
 
 /** Random ids with a type prefix (`act_5Hq…`), readable in logs and audit rows. 16 base58 chars ≈ 93 bits. */
 export function newId(prefix: IdPrefix): string {

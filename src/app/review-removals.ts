@@ -7,6 +7,7 @@ import { activations } from "../db/schema/activations.js";
 import type { reviewCampaigns } from "../db/schema/reviews.js";
 import { evaluateEligibility } from "../domain/eligibility.js";
 import { scopeCovers } from "../domain/scope.js";
+import { recordReviewRemovals } from "./admin/declared-removals.js";
 import { auditMany } from "./audit-batch.js";
 import { chunks } from "./chunks.js";
 import type { Work } from "./context.js";
@@ -76,6 +77,7 @@ export async function removeReviewedAssignments(
     outcomeBy: r.outcome_by,
   }));
   if (removed.length === 0) return removed;
+  await recordReviewRemovals(work, removed, { title: campaign.settings.title, campaignId: campaign.id });
 
   await work.tx.execute(sql`
     update outbox_jobs set status = 'canceled'

@@ -75,6 +75,7 @@ export function checkReferences(file: PimFile): FileIssue[] {
     checkAssignment(directory, assignment, i);
   });
   checkBreakGlass(directory);
+  checkAdministration(directory);
   checkReviews(
     file.reviews,
     { users: directory.users, groups: new Set(directory.groups.keys()), roles: new Set(directory.roles.keys()) },
@@ -306,6 +307,16 @@ function checkAssignment(d: Directory, a: Assignment, i: number): void {
   }
   if (!eligible && rules.requireJustificationOnActive && a.justification === null)
     d.report(at("justification"), `is required: role "${role.key}" requires a justification for active assignments`);
+}
+
+function checkAdministration(d: Directory): void {
+  const { role, auditors } = d.file.administration;
+  if (role !== null && !d.roles.has(role))
+    d.report(["administration", "role"], `unknown role "${role}"${didYouMean(role, d.roles.keys())}`);
+  auditors.forEach((name, i) => {
+    if (!d.users.has(name) && !d.groups.has(name))
+      d.report(["administration", "auditors", i], unknownPrincipal(d, name));
+  });
 }
 
 function checkBreakGlass(d: Directory): void {

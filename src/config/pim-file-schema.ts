@@ -303,6 +303,17 @@ const alertsSchema = z.strictObject({
   mfaFailures: perWindow(5, HOUR),
 });
 
+// ── administration ─────────────────────────────────────────────────────────────────────────
+
+const administrationSchema = z
+  .strictObject({
+    /** A role whose holders administer pim-bot while they hold it active. */
+    role: key.optional(),
+    /** Users and groups who may read and export the audit log without administering. */
+    auditors: uniqueList(key).default([]),
+  })
+  .transform((a) => ({ role: a.role ?? null, auditors: a.auditors }));
+
 // ── the file ───────────────────────────────────────────────────────────────────────────────
 
 export const pimFileSchema = z.strictObject({
@@ -319,6 +330,7 @@ export const pimFileSchema = z.strictObject({
   channels: section(channelsSchema, {}),
   alerts: section(alertsSchema, {}),
   reviews: section(z.array(reviewSchema), []),
+  administration: section(administrationSchema, {}),
 });
 
 /** pim.yaml after its shape is checked, before references between sections are. */

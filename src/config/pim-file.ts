@@ -101,6 +101,14 @@ export interface PimConfig {
   alerts: PimAlertThresholds;
   /** Access reviews, run by the reviews job (see pim-file-reviews.ts). */
   reviews: PimReview[];
+  administration: PimAdministration;
+}
+
+export interface PimAdministration {
+  /** Holders of this role administer while it is active; null: only `admin: true` users. */
+  role: string | null;
+  /** User or group keys who may read and export the audit log. */
+  auditors: string[];
 }
 
 export async function loadPimFile(path: string): Promise<Result<PimConfig, PimFileError[]>> {
@@ -178,6 +186,7 @@ function toConfig(file: PimFile): PimConfig {
     channels: file.channels,
     alerts: file.alerts,
     reviews: file.reviews,
+    administration: file.administration,
   };
 }
 

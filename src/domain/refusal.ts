@@ -38,6 +38,16 @@ export type RefusalCode =
   | "ASSIGNMENT_INVALID"
   | "NOT_A_REVIEWER"
   | "SELF_REVIEW"
-  | "REVIEW_CLOSED";
+  | "REVIEW_CLOSED"
+  // administration
+  | "NOT_ADMINISTRATOR"
+  | "ADMIN_ROLE_NOT_ACTIVE"
+  | "SELF_ASSIGNMENT"
+  | "PERMANENT_NOT_ALLOWED"
+  | "ASSIGNMENT_TOO_LONG"
+  | "ALREADY_ASSIGNED"
+  | "REASON_REQUIRED"
+  | "TOO_EARLY"
+  | "TOO_LATE";
 
 export const refuse = (code: RefusalCode, message: string): Refusal => ({ code, message });

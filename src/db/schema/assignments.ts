@@ -18,8 +18,11 @@ export const assignments = pgTable(
     startsAt: at("starts_at"),
     endsAt: at("ends_at"),
     justification: text("justification"),
-    /** "file" rows are owned by pim.yaml and reconciled by apply; "chat" rows were made by an admin in chat. */
-    source: text("source", { enum: ["file", "chat"] }).notNull(),
+    /**
+     * "file" rows are owned by pim.yaml and reconciled by apply; "chat" rows were made by an
+     * administrator in chat, "cli" rows at the `pim` command line: apply leaves those alone.
+     */
+    source: text("source", { enum: ["file", "chat", "cli"] }).notNull(),
     createdBy: text("created_by"),
     createdAt: createdAt(),
   },

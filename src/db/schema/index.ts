@@ -1,5 +1,6 @@
 export * from "./activations.js";
 export * from "./alerts.js";
+export * from "./assignment-admin.js";
 export * from "./assignments.js";
 export * from "./audit.js";
 export * from "./chat-messages.js";
