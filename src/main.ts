@@ -19,7 +19,7 @@ import { TeamsPlatform } from "./chat/teams/platform.js";
 import { type AlertHooks, alertHooks } from "./chat/views/alert-hooks.js";
 import { ChatDelivery } from "./chat/views/chat-delivery.js";
 import { ChatNotifier } from "./chat/views/notifier.js";
-import { type Env, parseEnv, servedTeamsTenants } from "./config/env.js";
+import { type Env, parseEnv, servedTeamsTenants, teamsTenantsProblem } from "./config/env.js";
 import { formatPimFileErrors, loadPimFile } from "./config/pim-file.js";
 import { ConnectorRegistry } from "./connectors/registry.js";
 import { type DbHandle, openDatabase } from "./db/client.js";
@@ -217,7 +217,7 @@ function teamsPlatform(
     tenantId: env.MICROSOFT_APP_TENANT_ID,
     appType: env.MICROSOFT_APP_TYPE,
   };
-  const problem = teamsCredentialsProblem(settings);
+  const problem = teamsCredentialsProblem(settings) ?? teamsTenantsProblem(env);
   if (problem) throw new StartupError(`Bad configuration: ${problem}`);
   return new TeamsPlatform({ deps, log, notifier, hooks, ...settings, tenants: servedTeamsTenants(env) });
 }

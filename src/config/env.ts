@@ -115,8 +115,6 @@ export const envSchema = z
     const problem = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
     if (env.TEAMS_AUTH === "off" && (!isLoopbackHost(env.HOST) || env.DATABASE_URL))
       problem("TEAMS_AUTH", "off is allowed only with HOST on loopback (127.0.0.1, ::1) and no DATABASE_URL");
-    if (env.MICROSOFT_APP_ID && env.MICROSOFT_APP_TYPE === "MultiTenant" && env.TEAMS_ALLOWED_TENANTS.length === 0)
-      problem("TEAMS_ALLOWED_TENANTS", "required with MICROSOFT_APP_TYPE=MultiTenant: the Entra tenant ids to serve");
     if (env.METRICS_AUTH === "off" && env.METRICS_TOKEN)
       problem("METRICS_AUTH", "off cannot be combined with METRICS_TOKEN; unset one of them");
   });
@@ -131,6 +129,13 @@ export function parseEnv(
   if (parsed.success) return { ok: true, env: parsed.data };
   const lines = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   return { ok: false, message: `Bad configuration: ${lines.join("; ")}` };
+}
+
+/** A multi-tenant app can be installed in any tenant: the ones served must be named. Checked once the credentials are. */
+export function teamsTenantsProblem(env: Env): string | null {
+  if (!env.MICROSOFT_APP_ID || env.TEAMS_AUTH === "off" || env.MICROSOFT_APP_TYPE !== "MultiTenant") return null;
+  if (env.TEAMS_ALLOWED_TENANTS.length > 0) return null;
+  return "TEAMS_ALLOWED_TENANTS: required with MICROSOFT_APP_TYPE=MultiTenant: the Entra tenant ids to serve";
 }
 
 /**

@@ -2,10 +2,13 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
+import { principalByKey } from "../../src/db/repos/directory.js";
+import { teamsConversationById } from "../../src/db/repos/teams-conversations.js";
 import { describeEachDatabase } from "../helpers/databases.js";
 import type { StoredActivity } from "../support/teams/connector.js";
 import { cardOf, readCard } from "../support/teams/read-card.js";
 import { answeredCard, type TeamsDriver, teamsScenarioWorld } from "../support/teams/teams-driver.js";
+import type { TeamsUser } from "../support/teams/teams-sender.js";
 import { startTeamsWorld, type TeamsWorld, teamsUser } from "../support/teams/teams-world.js";
 
 /** What is defended at the Teams door: clicks by the wrong person, whatever the card says. */
@@ -81,6 +84,88 @@ describeEachDatabase("Teams: refused clicks", (driver) => {
       },
     );
     expect(readCard(answeredCard(sent)).text).toContain("You are not an approver for this request.");
+  });
+
+  /** Someone the member list knows, under an Entra id pim.yaml does not name. */
+  function member(key: string, email: string): TeamsUser {
+    const user = {
+      key,
+      id: `29:${key}`,
+      name: key,
+      aadObjectId: `${key.padEnd(8, "0").slice(0, 8)}-0000-4000-8000-000000000000`,
+    };
+    w.connector.addMember({ ...user, email, userPrincipalName: email });
+    return user;
+  }
+
+  const repliesTo = (user: TeamsUser) => w.connector.inConversation(w.teams.personal(user).conversationId);
+
+  it("refuses an activity from another tenant before any lookup: no answer, no stored chat, audited", async () => {
+    const bob = teamsUser("bob");
+    const where = { conversationId: "a:dm-from-another-tenant", kind: "personal" as const };
+    await w.settle();
+    const calls = w.connector.calls.length;
+    const foreign = w.teams.activity(bob, where, { type: "message", text: "status", textFormat: "plain" });
+    const sent = await w.teams.post({
+      ...foreign,
+      conversation: { ...(foreign.conversation as object), tenantId: "evil-tenant" },
+      channelData: { tenant: { id: "evil-tenant" } },
+    });
+    expect(sent.status).toBeLessThan(300);
+    await w.settle();
+    expect(w.connector.calls.slice(calls)).toEqual([]);
+    expect(await teamsConversationById(w.deps.db, where.conversationId)).toBeNull();
+    const refused = await queryAudit(w.deps.db, { event: "chat.sender_refused" });
+    expect(refused.map((r) => [r.actor, r.data.code, r.data.tenantId])).toContainEqual([
+      `teams:${bob.aadObjectId}`,
+      "TENANT_NOT_SERVED",
+      "evil-tenant",
+    ]);
+  });
+
+  it("refuses an activity that does not come from Teams, whatever it says about the tenant", async () => {
+    const alice = teamsUser("alice");
+    await w.settle();
+    const calls = w.connector.calls.length;
+    const activity = w.teams.activity(alice, w.teams.personal(alice), { type: "message", text: "status" });
+    await w.teams.post({ ...activity, channelId: "webchat" });
+    await w.settle();
+    expect(w.connector.calls.slice(calls)).toEqual([]);
+    const refused = await queryAudit(w.deps.db, { event: "chat.sender_refused" });
+    expect(refused.map((r) => [r.data.code, r.data.channelId])).toContainEqual(["CHANNEL_NOT_SERVED", "webchat"]);
+  });
+
+  it("does not take another Entra account for Alice because the member list says alice@, nor keep its chat", async () => {
+    const mallory = member("mallory", "alice@example.com");
+    await w.teams.message(mallory, "status");
+    await w.settle();
+    expect(
+      repliesTo(mallory)
+        .map((m) => readCard(cardOf(m.activity)!).text)
+        .join("\n"),
+    ).toContain("I don't know who you are in PIM yet");
+    expect((await principalByKey(w.deps.db, "alice"))?.teamsId).toBe(teamsUser("alice").aadObjectId);
+    expect(await teamsConversationById(w.deps.db, w.teams.personal(mallory).conversationId)).toBeNull();
+  });
+
+  it("links a member-list e-mail only to someone with no Teams id yet, once, audited", async () => {
+    // Frank is in pim.yaml by e-mail only: his first message links his Entra id.
+    const frank = teamsUser("frank");
+    await w.teams.message(frank, "status");
+    await w.settle();
+    expect((await principalByKey(w.deps.db, "frank"))?.teamsId).toBe(frank.aadObjectId);
+    const linked = await queryAudit(w.deps.db, { event: "chat.identity_linked" });
+    expect(linked.map((r) => [r.actor, r.subject])).toContainEqual([`teams:${frank.aadObjectId}`, "frank"]);
+    // Another account with his address is then nobody.
+    const other = member("frankie", "frank@example.com");
+    await w.teams.message(other, "status");
+    await w.settle();
+    expect(
+      repliesTo(other)
+        .map((m) => readCard(cardOf(m.activity)!).text)
+        .join("\n"),
+    ).toContain("I don't know who you are in PIM yet");
+    expect((await principalByKey(w.deps.db, "frank"))?.teamsId).toBe(frank.aadObjectId);
   });
 
   it("refuses ending someone else's activation with a forged button value", async () => {

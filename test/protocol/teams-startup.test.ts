@@ -78,6 +78,7 @@ describe("Teams in the composition root", () => {
     const running = await boot({
       MICROSOFT_APP_ID: "6a3f9b2e-0c1d-4e5f-8a7b-9c0d1e2f3a4b",
       MICROSOFT_APP_PASSWORD: "s3cret",
+      TEAMS_ALLOWED_TENANTS: "0d0e0f10-1112-4131-8415-161718191a1b",
     });
     try {
       const before = connector.calls.length;
@@ -94,6 +95,9 @@ describe("Teams in the composition root", () => {
     );
     await expect(boot({ MICROSOFT_APP_ID: "6a3f9b2e-0c1d-4e5f-8a7b-9c0d1e2f3a4b" })).rejects.toThrow(
       "Bad configuration: MICROSOFT_APP_PASSWORD: required when MICROSOFT_APP_ID is set (the Azure Bot's client secret)",
+    );
+    await expect(boot({ TEAMS_AUTH: "off", HOST: "0.0.0.0" })).rejects.toThrow(
+      "Bad configuration: TEAMS_AUTH: off is allowed only with HOST on loopback (127.0.0.1, ::1) and no DATABASE_URL",
     );
     await expect(boot({ TEAMS_AUTH: "maybe" })).rejects.toThrow(
       'TEAMS_AUTH: Invalid option: expected one of "on"|"off"',

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { envSchema, parseEnv } from "../../src/config/env.js";
+import { envSchema, parseEnv, servedTeamsTenants, teamsTenantsProblem } from "../../src/config/env.js";
 
 describe("settings", () => {
   it("lists every setting in .env.example, and nothing the bot does not read", () => {
@@ -14,5 +14,55 @@ describe("settings", () => {
     expect(read.ok && read.env.RETENTION).toBe(7 * 86_400_000);
     const refused = parseEnv({ RETENTION: "a while" });
     expect(refused.ok === false && refused.message).toMatch(/^Bad configuration: RETENTION: /);
+  });
+
+  const refusal = (source: Record<string, string>) => {
+    const read = parseEnv(source);
+    return read.ok ? null : read.message;
+  };
+
+  it("refuses TEAMS_AUTH=off unless the server listens on loopback only and the database is embedded", () => {
+    expect(refusal({ TEAMS_AUTH: "off" })).toMatch(
+      /^Bad configuration: TEAMS_AUTH: off is allowed only with HOST on loopback/,
+    );
+    expect(refusal({ TEAMS_AUTH: "off", HOST: "0.0.0.0" })).toMatch(/TEAMS_AUTH/);
+    expect(refusal({ TEAMS_AUTH: "off", HOST: "127.0.0.1", DATABASE_URL: "postgres://db/pim" })).toMatch(/TEAMS_AUTH/);
+    expect(refusal({ TEAMS_AUTH: "off", HOST: "127.0.0.1" })).toBeNull();
+    expect(refusal({ TEAMS_AUTH: "off", HOST: "::1" })).toBeNull();
+  });
+
+  it("requires the served tenants with a multi-tenant Teams app, and reads them as Entra tenant ids", () => {
+    const app = { MICROSOFT_APP_ID: "app", MICROSOFT_APP_PASSWORD: "secret" };
+    const bare = parseEnv(app);
+    expect(bare.ok && teamsTenantsProblem(bare.env)).toBe(
+      "TEAMS_ALLOWED_TENANTS: required with MICROSOFT_APP_TYPE=MultiTenant: the Entra tenant ids to serve",
+    );
+    expect(refusal({ ...app, TEAMS_ALLOWED_TENANTS: "contoso" })).toMatch(
+      /TEAMS_ALLOWED_TENANTS: "contoso" is not an Entra tenant id/,
+    );
+    const read = parseEnv({ ...app, TEAMS_ALLOWED_TENANTS: "AAAAAAAA-1111-4111-8111-111111111111, " });
+    expect(read.ok && servedTeamsTenants(read.env)).toEqual(["aaaaaaaa-1111-4111-8111-111111111111"]);
+    const single = parseEnv({
+      ...app,
+      MICROSOFT_APP_TYPE: "SingleTenant",
+      MICROSOFT_APP_TENANT_ID: "bbbbbbbb-2222-4222-8222-222222222222",
+    });
+    expect(single.ok && servedTeamsTenants(single.env)).toEqual(["bbbbbbbb-2222-4222-8222-222222222222"]);
+  });
+
+  it("reads the served Slack workspaces and refuses anything that is not a workspace or organization id", () => {
+    const read = parseEnv({ SLACK_ALLOWED_WORKSPACES: "T0123ABC,E0ORG" });
+    expect(read.ok && read.env.SLACK_ALLOWED_WORKSPACES).toEqual(["T0123ABC", "E0ORG"]);
+    expect(refusal({ SLACK_ALLOWED_WORKSPACES: "acme.slack.com" })).toMatch(
+      /^Bad configuration: SLACK_ALLOWED_WORKSPACES: /,
+    );
+  });
+
+  it("refuses a METRICS_TOKEN shorter than 32 characters, and METRICS_AUTH=off together with a token", () => {
+    expect(refusal({ METRICS_TOKEN: "short" })).toMatch(
+      /^Bad configuration: METRICS_TOKEN: must be at least 32 characters/,
+    );
+    expect(refusal({ METRICS_AUTH: "off", METRICS_TOKEN: "x".repeat(32) })).toMatch(/METRICS_AUTH/);
+    expect(refusal({ METRICS_TOKEN: "x".repeat(32) })).toBeNull();
   });
 });
