@@ -10,6 +10,8 @@ export interface TestIdp {
   signIn: { amr: string[]; acr?: string };
   /** Every Referer header the IdP received. */
   referers: string[];
+  /** Claims of particular accounts instead of the default (email = the login, verified). */
+  accounts: Map<string, { email?: string; email_verified?: boolean }>;
   stop(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export async function startIdp(redirectUri: string, acrValues: string[] = []): P
   };
   const signIn: TestIdp["signIn"] = { amr: ["pwd", "mfa"] };
   const referers: string[] = [];
+  const accounts: TestIdp["accounts"] = new Map();
 
   const provider = new Provider(issuer, {
     clients: [
@@ -53,7 +56,7 @@ export async function startIdp(redirectUri: string, acrValues: string[] = []): P
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     findAccount: async (_ctx: unknown, sub: string) => ({
       accountId: sub,
-      claims: async () => ({ sub, email: sub, email_verified: true }),
+      claims: async () => ({ sub, email: sub, email_verified: true, ...accounts.get(sub) }),
     }),
   });
   const handle = provider.callback();
@@ -75,6 +78,7 @@ export async function startIdp(redirectUri: string, acrValues: string[] = []): P
     settings: { issuer, clientId: "pim-bot", clientSecret, acrValues },
     signIn,
     referers,
+    accounts,
     stop: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

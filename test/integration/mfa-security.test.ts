@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
-import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { decide } from "../../src/app/decide.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
-import { mfaTokens, mfaTotpSecrets } from "../../src/db/schema/mfa.js";
+import { mfaFailures, mfaTokens, mfaTotpSecrets } from "../../src/db/schema/mfa.js";
 import { describeEachDatabase } from "../helpers/databases.js";
 import { LINK_TTL_MS, type MfaApp, startMfaApp, tokenOf } from "../helpers/mfa-app.js";
 
@@ -175,36 +174,7 @@ describeEachDatabase("MFA step-up security", (driver) => {
     expect(html).not.toContain("csrf");
   });
 
-  it("five wrong codes lock MFA for the request and raise one alert", async () => {
-    const secret = await enrollTotp("alice");
-    const { link, requestId, activationId } = await pendingLink("alice");
-    const { csrf } = await page(link);
-    const right = await app.code(secret);
-    const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, "0");
-
-    for (let i = 1; i <= 4; i++) {
-      const miss = await post(link, "totp", { csrf: csrf!, code: wrong });
-      expect(miss.status).toBe(422);
-      expect(miss.html).toContain(`${5 - i} ${5 - i === 1 ? "try" : "tries"} left`);
-    }
-    expect(app.e.events.filter((e) => e.type === "alert")).toHaveLength(0);
-    const fifth = await post(link, "totp", { csrf: csrf!, code: wrong });
-    expect(fifth.status).toBe(403);
-    expect(fifth.html).toContain("Locked after too many failed attempts");
-
-    const alerts = app.e.events.filter((e) => e.type === "alert");
-    expect(alerts).toEqual([expect.objectContaining({ kind: "mfa_failures", subject: "alice" })]);
-    // Locked means locked: the right code, the page, and a fresh link are all refused.
-    expect((await post(link, "totp", { csrf: csrf!, code: right })).status).toBe(403);
-    expect((await page(link)).status).toBe(403);
-    expect(await app.mfa.linkFor(requestId, activationId, await app.e.user("alice"))).toBeNull();
-    expect(await statusOf(activationId)).toBe("pending_mfa");
-    const events = (await queryAudit(app.e.deps.db, { requestId })).map((r) => r.event);
-    expect(events.filter((e) => e === "mfa.failed")).toHaveLength(5);
-    expect(events).toContain("mfa.locked");
-  });
-
-  it("a post without the page's CSRF token, or from another origin, is refused and counts nothing", async () => {
+  it("a post without the page's CSRF token, or from another origin, is refused, audited, and counts nothing", async () => {
     const secret = await enrollTotp("alice");
     const { link, activationId } = await pendingLink("alice");
     const { csrf } = await page(link);
@@ -223,11 +193,19 @@ describeEachDatabase("MFA step-up security", (driver) => {
     });
     expect(json.status).toBe(415);
     expect(await statusOf(activationId)).toBe("pending_mfa");
-    const [row] = await app.e.deps.db
-      .select()
-      .from(mfaTokens)
-      .where(eq(mfaTokens.tokenHash, hash(tokenOf(link))));
-    expect(row!.failures).toBe(0);
+    expect(await app.e.deps.db.select().from(mfaFailures)).toEqual([]);
+
+    // Each refusal is in the audit log with its reason, under the link's person.
+    const refused = (await queryAudit(app.e.deps.db, { event: ["mfa.refused"] })).map((r) => [r.actor, r.data.code]);
+    expect(refused).toEqual([
+      ["alice", "CSRF"],
+      ["alice", "CSRF"],
+      ["alice", "ORIGIN"],
+      ["alice", "ORIGIN"],
+    ]);
+    const origin = (await queryAudit(app.e.deps.db, { event: ["mfa.refused"] }))[2]!;
+    expect(origin.data).toMatchObject({ origin: "https://evil.example", purpose: "activation" });
+    expect(origin.activationId).toBe(activationId);
 
     // The same code with the token (and Origin: null, which our own pages send) goes through.
     expect(
