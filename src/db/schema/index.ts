@@ -2,6 +2,7 @@ export * from "./activations.js";
 export * from "./alerts.js";
 export * from "./assignments.js";
 export * from "./audit.js";
+export * from "./audit-stream.js";
 export * from "./chat-messages.js";
 export * from "./connector-log.js";
 export * from "./cron-runs.js";
