@@ -5,7 +5,9 @@ import { parseArgs } from "node:util";
 import { applyConfig } from "./app/apply-config.js";
 import { noEvents } from "./app/context.js";
 import { systemClock } from "./app/ports.js";
+import { checkAgainstCheckpointFile } from "./audit/verify-checkpoint.js";
 import { type Env, parseEnv } from "./config/env.js";
+
 import { formatPimFileErrors, loadPimFile } from "./config/pim-file.js";
 import { type AuditFilter, exportAuditCsv, verifyAuditChain } from "./db/audit-log.js";
 import { type DbHandle, openDatabase } from "./db/client.js";
@@ -18,10 +20,12 @@ const USAGE = `Usage: npm run pim -- <command>
   check [file]            validate a policy file (default: PIM_CONFIG) without touching the database
   apply [file]            reconcile a policy file into the database; every change is audited
   audit verify            walk the audit log's hash chain and report the first broken link
-  mfa invite <person>     an enrollment link whose factor counts at once; hand it over yourself, not in chat
-  mfa reset <person>      lift a person's MFA lockout and forget their failures (--factors: also remove every factor)
+      --checkpoint FILE   also check it against the latest signed checkpoint in FILE (a checkpoint,
+                          or the audit stream's JSON lines), with AUDIT_CHECKPOINT_KEY
   audit export [options]  stream the audit log as CSV (to stdout, or --out FILE)
       --from ISO  --to ISO  --principal KEY  --role KEY  --event NAME (repeatable)  --request ID
+  mfa invite <person>     an enrollment link whose factor counts at once; hand it over yourself, not in chat
+  mfa reset <person>      lift a person's MFA lockout and forget their failures (--factors: also remove every factor)
 
 The database is DATABASE_URL when set, else the embedded one in PGLITE_DIR (default ./data).`;
 
@@ -42,6 +46,7 @@ async function run(argv: string[]): Promise<number> {
       request: { type: "string" },
       out: { type: "string" },
       factors: { type: "boolean" },
+      checkpoint: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -60,7 +65,7 @@ async function run(argv: string[]): Promise<number> {
 
   const handle = await open(env.DATABASE_URL, env.PGLITE_DIR);
   try {
-    await runMigrations(handle);
+    await runMigrations(handle, env.MIGRATION_DATABASE_URL);
     if (command === "apply") {
       const file = sub ?? env.PIM_CONFIG;
       const loaded = await loadPimFile(file);
@@ -76,11 +81,18 @@ async function run(argv: string[]): Promise<number> {
     if (command === "mfa") return await mfaCommand(handle, env, sub, positionals[2], values.factors === true);
     if (command === "audit" && sub === "verify") {
       const report = await verifyAuditChain(handle);
-      if (report.ok) return say(`Audit log intact: ${report.checked} events, last hash ${report.lastHash}`, 0);
-      const b = report.brokenAt;
-      return fail(
-        `Audit log BROKEN at event ${b.id} (${b.reason}): expected ${b.expected}, found ${b.found}. ${report.checked} events before it are sound.`,
-      );
+      if (!report.ok) {
+        const b = report.brokenAt;
+        return fail(
+          `Audit log BROKEN at event ${b.id} (${b.reason}): expected ${b.expected}, found ${b.found}. ${report.checked} events before it are sound.`,
+        );
+      }
+      if (values.checkpoint) {
+        const checked = await checkAgainstCheckpointFile(handle.db, values.checkpoint, env.AUDIT_CHECKPOINT_KEY);
+        if (!checked.ok) return fail(checked.message);
+        return say(`Audit log intact: ${report.checked} events, last hash ${report.lastHash}; ${checked.message}`, 0);
+      }
+      return say(`Audit log intact: ${report.checked} events, last hash ${report.lastHash}`, 0);
     }
     if (command === "audit" && sub === "export") {
       const filter = toFilter(values);

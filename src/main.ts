@@ -11,6 +11,7 @@ import { newId } from "./app/ids.js";
 import { ActivityNotices } from "./app/notifications.js";
 import { systemClock } from "./app/ports.js";
 import { ReviewRedraws } from "./app/review-prompts.js";
+import { registerAuditAnchor } from "./audit/anchor-job.js";
 import { type ChatPlatform, DisabledPlatform } from "./chat/platform.js";
 import type { SlackHooks } from "./chat/slack/context.js";
 import { SlackPlatform } from "./chat/slack/platform.js";
@@ -66,7 +67,7 @@ export async function start(source: Record<string, string | undefined>): Promise
     { driver: handle.driver, where: handle.driver === "pglite" ? env.PGLITE_DIR : "DATABASE_URL" },
     "database opened",
   );
-  await runMigrations(handle);
+  await runMigrations(handle, env.MIGRATION_DATABASE_URL);
 
   const bus = new EventBus((error, event) => log.error({ err: error, event: event.type }, "event listener failed"));
   const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus };
@@ -119,6 +120,7 @@ export async function start(source: Record<string, string | undefined>): Promise
   registerExpiringNoticesJob(cron, deps, delivery);
   registerAssignmentRemindersJob(cron, deps);
   registerRetentionJob(cron, deps, env.RETENTION, log);
+  registerAuditAnchor(cron, handle, env, log);
   if (mountAlertsApi(http, handle.db, env.ALERTS_API_TOKEN)) log.info("alerts API at GET /api/alerts");
 
   // Step-up links on chat cards and `/elevate mfa setup` come from the MFA module.

@@ -1,3 +1,4 @@
+import { validate as validCron } from "node-cron";
 import { z } from "zod";
 import { parseDuration } from "../domain/duration.js";
 
@@ -110,6 +111,25 @@ export const envSchema = z
     ).transform((ids) => ids.map((id) => id.toLowerCase())),
     /** "off" serves /metrics without a token; "on" (default) requires METRICS_TOKEN and is closed without one. */
     METRICS_AUTH: z.enum(["on", "off"]).default("on"),
+    // Tamper evidence: migrations as the tables' owner, the audit stream and its signed checkpoints.
+    /** The role that owns the tables, for migrations only; the bot then runs as DATABASE_URL's role. */
+    MIGRATION_DATABASE_URL: postgresUrl,
+    /** JSON-lines file the audit stream appends every audit event and checkpoint to. */
+    AUDIT_STREAM_FILE: optional,
+    /** Webhook the audit stream POSTs every audit event and checkpoint to, signed with AUDIT_STREAM_SECRET. */
+    AUDIT_STREAM_URL: optional.refine(
+      (v) => v === undefined || (/^https?:\/\//.test(v) && URL.canParse(v)),
+      "must be an http:// or https:// URL",
+    ),
+    AUDIT_STREAM_SECRET: optional.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters"),
+    /** When the stream delivers and checkpoints are taken (cron syntax, once per cluster). */
+    AUDIT_STREAM_SCHEDULE: z
+      .string()
+      .trim()
+      .default("* * * * *")
+      .refine((v) => validCron(v), "must be a cron expression such as */5 * * * *"),
+    /** HMAC key signing the checkpoints; kept out of the database. */
+    AUDIT_CHECKPOINT_KEY: optional.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters"),
   })
   .superRefine((env, ctx) => {
     const problem = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
@@ -126,8 +146,10 @@ export function parseEnv(
   source: Record<string, string | undefined>,
 ): { ok: true; env: Env } | { ok: false; message: string } {
   const parsed = envSchema.safeParse(source);
-  if (parsed.success) return { ok: true, env: parsed.data };
-  const lines = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  const lines = parsed.success
+    ? settingsThatNeedOthers(parsed.data)
+    : parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  if (parsed.success && lines.length === 0) return { ok: true, env: parsed.data };
   return { ok: false, message: `Bad configuration: ${lines.join("; ")}` };
 }
 
@@ -146,4 +168,14 @@ export function servedTeamsTenants(env: Env): string[] | null {
   if (env.TEAMS_ALLOWED_TENANTS.length > 0) return env.TEAMS_ALLOWED_TENANTS;
   if (env.MICROSOFT_APP_TENANT_ID) return [env.MICROSOFT_APP_TENANT_ID.toLowerCase()];
   return env.TEAMS_AUTH === "off" ? null : [];
+}
+
+/** Settings that mean nothing, or something unsafe, without another one. */
+function settingsThatNeedOthers(env: Env): string[] {
+  const problems: string[] = [];
+  if (env.MIGRATION_DATABASE_URL && !env.DATABASE_URL)
+    problems.push("MIGRATION_DATABASE_URL: needs DATABASE_URL (the embedded database has no separate owner)");
+  if (env.AUDIT_STREAM_URL && !env.AUDIT_STREAM_SECRET)
+    problems.push("AUDIT_STREAM_URL: needs AUDIT_STREAM_SECRET to sign what it sends");
+  return problems;
 }

@@ -3,6 +3,7 @@ export * from "./alerts.js";
 export * from "./assignment-admin.js";
 export * from "./assignments.js";
 export * from "./audit.js";
+export * from "./audit-stream.js";
 export * from "./chat-messages.js";
 export * from "./connector-log.js";
 export * from "./cron-runs.js";
