@@ -1,0 +1,140 @@
+/**
+ * The bot as a real operating-system process, started the way people start it: the compiled build
+ * (`node dist/main.js`), the development loader (`node --import tsx src/main.ts`), or the `tsx`
+ * command that `npm start` used to run. Used by the build tests and by bench/footprint.ts.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+export type StartCommand = "dist" | "npm-start" | "tsx-loader" | "tsx-cli";
+
+const COMMANDS: Record<StartCommand, (root: string) => string[]> = {
+  dist: () => [process.execPath, "dist/main.js"],
+  "npm-start": () => ["npm", "start"],
+  "tsx-loader": () => [process.execPath, "--import", "tsx", "src/main.ts"],
+  "tsx-cli": (root) => [join(root, "node_modules", ".bin", "tsx"), "src/main.ts"],
+};
+
+export interface BotProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly baseUrl: string;
+  /** Milliseconds from spawn to the first /readyz that answered 200. */
+  readonly readyAfterMs: number;
+  output(): string;
+  /** Waits until the output matches, failing early if the process exits. */
+  waitFor(pattern: RegExp, ms?: number): Promise<void>;
+  /** Resident memory of the process and everything it started, in bytes. */
+  rss(): number;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: no shutdown of any kind, as a crash or the OOM killer. */
+  kill(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+/** Starts the bot with only the given settings (plus PATH and HOME) and waits until /readyz says 200. */
+export async function startBot(
+  how: StartCommand,
+  env: Record<string, string>,
+  options: { cwd?: string; readyWithinMs?: number } = {},
+): Promise<BotProcess> {
+  const cwd = options.cwd ?? ROOT;
+  const port = await freePort();
+  const [command, ...args] = COMMANDS[how](cwd);
+  const started = performance.now();
+  const child = spawn(command!, args, {
+    cwd,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", HOST: "127.0.0.1", ...env, PORT: String(port) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let text = "";
+  child.stdout!.on("data", (d) => (text += d));
+  child.stderr!.on("data", (d) => (text += d));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const baseUrl = `http://127.0.0.1:${port}`;
+
+  const deadline = Date.now() + (options.readyWithinMs ?? 300_000);
+  let readyAfterMs = -1;
+  while (readyAfterMs < 0) {
+    if (!running())
+      throw new Error(`the bot exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${text}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`the bot was not ready within ${options.readyWithinMs ?? 300_000} ms:\n${text}`);
+    }
+    const status = await fetch(`${baseUrl}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) readyAfterMs = performance.now() - started;
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+
+  return {
+    child,
+    port,
+    baseUrl,
+    readyAfterMs,
+    output: () => text,
+    async waitFor(pattern, ms = 30_000) {
+      const until = Date.now() + ms;
+      while (!pattern.test(text)) {
+        if (!running()) throw new Error(`the bot exited while waiting for ${pattern}:\n${text}`);
+        if (Date.now() > until) throw new Error(`timed out waiting for ${pattern}:\n${text}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    rss: () => treeRss(child.pid!),
+    async stop() {
+      if (running()) child.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      if (running()) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/** VmRSS of a process and of all its descendants, read from /proc. */
+export function treeRss(pid: number): number {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid …; comm may hold spaces and parentheses, so read after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) for (const [child, parent] of parents) if (parent === tree[i]) tree.push(child);
+  let total = 0;
+  for (const p of tree) {
+    try {
+      const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, "utf8"));
+      total += match ? Number(match[1]) * 1024 : 0;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
