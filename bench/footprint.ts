@@ -10,7 +10,8 @@
  * for the grant and click "End now", several people at once. Memory is the VmRSS of the process
  * and everything it started (tsx's own process and its esbuild service count for the anchor),
  * sampled after a quiet period. Then the bot is stopped and started again on the same data, for
- * the time a restart takes.
+ * the time a restart takes. Beside each wall-clock time, the CPU time the start used: on a shared
+ * machine the wall clock measures the neighbours as much as the bot.
  *
  *   npm run bench:footprint
  *   BENCH_LIFECYCLES=1000 BENCH_LANES=8 BENCH_SETTLE_MS=10000 BENCH_DATABASE_URL=postgres://… npm run bench:footprint
@@ -39,11 +40,13 @@ interface Figures {
   database: "embedded" | "postgres";
   start: string;
   readyMs: number;
+  readyCpuMs: number;
   idleRssMB: number;
   lifecycles: number;
   lifecyclesPerSecond: number;
   afterLifecyclesRssMB: number;
   restartReadyMs: number;
+  restartReadyCpuMs: number;
   restartIdleRssMB: number;
 }
 
@@ -90,26 +93,32 @@ async function measure(
   const settings = { ...env, TEAMS_AUTH: "off", LOG_LEVEL: "warn", LOG_FORMAT: "json" };
   const bot = await startBot(start.command, settings);
   try {
-    console.log(`${database}, ${start.name}: ready after ${Math.round(bot.readyAfterMs)} ms`);
+    console.log(
+      `${database}, ${start.name}: ready after ${Math.round(bot.readyAfterMs)} ms (${bot.readyCpuMs} ms of CPU)`,
+    );
     const idle = await settledRss(bot);
     console.log(`  idle ${mb(idle)} MB; ${LIFECYCLES} lifecycles, ${LANES} at once…`);
-    const rate = await runLifecycles(bot);
+    const rate = LIFECYCLES > 0 ? await runLifecycles(bot) : 0;
     const after = await settledRss(bot);
     console.log(`  ${rate.toFixed(1)} lifecycles/s; after them ${mb(after)} MB`);
     if ((await bot.stop()) !== 0) throw new Error(`the bot did not stop cleanly:\n${bot.output().slice(-2000)}`);
     const again = await startBot(start.command, settings);
     const restartIdle = await settledRss(again);
     await again.stop();
-    console.log(`  restart: ready after ${Math.round(again.readyAfterMs)} ms, idle ${mb(restartIdle)} MB`);
+    console.log(
+      `  restart: ready after ${Math.round(again.readyAfterMs)} ms (${again.readyCpuMs} ms of CPU), idle ${mb(restartIdle)} MB`,
+    );
     return {
       database,
       start: start.name,
       readyMs: Math.round(bot.readyAfterMs),
+      readyCpuMs: bot.readyCpuMs,
       idleRssMB: mb(idle),
       lifecycles: LIFECYCLES,
       lifecyclesPerSecond: Math.round(rate * 10) / 10,
       afterLifecyclesRssMB: mb(after),
       restartReadyMs: Math.round(again.readyAfterMs),
+      restartReadyCpuMs: again.readyCpuMs,
       restartIdleRssMB: mb(restartIdle),
     };
   } finally {

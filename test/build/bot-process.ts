@@ -26,11 +26,18 @@ export interface BotProcess {
   readonly baseUrl: string;
   /** Milliseconds from spawn to the first /readyz that answered 200. */
   readonly readyAfterMs: number;
+  /**
+   * CPU time used by then, children that exited included (the embedded database's first-start
+   * child): on a busy machine, a better guide than the wall clock to how fast it starts on an idle one.
+   */
+  readonly readyCpuMs: number;
   output(): string;
   /** Waits until the output matches, failing early if the process exits. */
   waitFor(pattern: RegExp, ms?: number): Promise<void>;
   /** Resident memory of the process and everything it started, in bytes. */
   rss(): number;
+  /** CPU time (user + system) the process and everything it started have used so far, in milliseconds. */
+  cpuMs(): number;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL: no shutdown of any kind, as a crash or the OOM killer. */
@@ -71,6 +78,7 @@ export async function startBot(
 
   const deadline = Date.now() + (options.readyWithinMs ?? 300_000);
   let readyAfterMs = -1;
+  let readyCpuMs = 0;
   while (readyAfterMs < 0) {
     if (!running())
       throw new Error(`the bot exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${text}`);
@@ -82,8 +90,10 @@ export async function startBot(
       (r) => r.status,
       () => 0,
     );
-    if (status === 200) readyAfterMs = performance.now() - started;
-    else await new Promise((r) => setTimeout(r, 20));
+    if (status === 200) {
+      readyAfterMs = performance.now() - started;
+      readyCpuMs = treeCpuMs(child.pid!);
+    } else await new Promise((r) => setTimeout(r, 20));
   }
 
   return {
@@ -91,6 +101,7 @@ export async function startBot(
     port,
     baseUrl,
     readyAfterMs,
+    readyCpuMs,
     output: () => text,
     async waitFor(pattern, ms = 30_000) {
       const until = Date.now() + ms;
@@ -101,6 +112,7 @@ export async function startBot(
       }
     },
     rss: () => treeRss(child.pid!),
+    cpuMs: () => treeCpuMs(child.pid!),
     async stop() {
       if (running()) child.kill("SIGTERM");
       return exited;
@@ -112,23 +124,34 @@ export async function startBot(
   };
 }
 
-/** VmRSS of a process and of all its descendants, read from /proc. */
-export function treeRss(pid: number): number {
+/** A process and all its descendants, from /proc. */
+function processTree(pid: number): number[] {
   const parents = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      // pid (comm) state ppid …; comm may hold spaces and parentheses, so read after the last ')'.
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // gone meanwhile
-    }
+    const stat = procStat(Number(entry));
+    if (stat) parents.set(Number(entry), Number(stat[1]));
   }
   const tree = [pid];
   for (let i = 0; i < tree.length; i++) for (const [child, parent] of parents) if (parent === tree[i]) tree.push(child);
+  return tree;
+}
+
+/** The fields of /proc/<pid>/stat after the command name (state first), or null if it is gone. */
+function procStat(pid: number): string[] | null {
+  try {
+    // pid (comm) state ppid …; comm may hold spaces and parentheses, so read after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return null;
+  }
+}
+
+/** VmRSS of a process and of all its descendants. */
+export function treeRss(pid: number): number {
   let total = 0;
-  for (const p of tree) {
+  for (const p of processTree(pid)) {
     try {
       const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, "utf8"));
       total += match ? Number(match[1]) * 1024 : 0;
@@ -137,4 +160,15 @@ export function treeRss(pid: number): number {
     }
   }
   return total;
+}
+
+/** utime + stime + cutime + cstime of a process and its descendants, at 100 ticks a second (Linux's USER_HZ). */
+export function treeCpuMs(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    const stat = procStat(p);
+    // After the name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14).
+    if (stat) ticks += Number(stat[11]) + Number(stat[12]) + Number(stat[13]) + Number(stat[14]);
+  }
+  return ticks * 10;
 }
