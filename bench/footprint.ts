@@ -15,6 +15,7 @@
  *
  *   npm run bench:footprint
  *   BENCH_LIFECYCLES=1000 BENCH_LANES=8 BENCH_SETTLE_MS=10000 BENCH_DATABASE_URL=postgres://… npm run bench:footprint
+ *   BENCH_LIFECYCLES=0 BENCH_RESULT=footprint-starts npm run bench:footprint   (starts and idle only)
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -31,6 +32,8 @@ const LIFECYCLES = Number(process.env.BENCH_LIFECYCLES ?? 1000);
 const LANES = Number(process.env.BENCH_LANES ?? 8);
 /** Quiet time before each memory sample, so that start-up or load garbage can be collected. */
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 10_000);
+/** The file in bench/results/ (without .json). */
+const RESULT = process.env.BENCH_RESULT ?? "footprint";
 const STARTS: { name: string; command: StartCommand }[] = [
   { name: "compiled (node dist/main.js)", command: "dist" },
   { name: "anchor (tsx src/main.ts)", command: "tsx-cli" },
@@ -166,7 +169,7 @@ async function main() {
           await db.drop();
         }
       }
-      file = await writeResult("footprint", {
+      file = await writeResult(RESULT, {
         lifecycles: LIFECYCLES,
         lanes: LANES,
         settleMs: SETTLE_MS,
