@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from "pino";
-import pretty from "pino-pretty";
+import type PinoPretty from "pino-pretty";
 
 /** `auto`: one short coloured line per event on a terminal, JSON lines anywhere else. */
 export type LogFormat = "auto" | "json" | "pretty";
@@ -42,6 +43,8 @@ export function createLogger(
   const terminal = destination.isTTY === true;
   if (format === "json" || (format === "auto" && !terminal))
     return destination === process.stdout ? pino(options) : pino(options, destination);
+  // Loaded only for a terminal: a server logging JSON never pays for it.
+  const pretty = createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty;
   return pino(
     options,
     pretty({

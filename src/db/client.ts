@@ -1,4 +1,9 @@
-import { mkdir } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { PGlite } from "@electric-sql/pglite";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
@@ -6,6 +11,8 @@ import { drizzle as drizzlePglite, PgliteTransaction } from "drizzle-orm/pglite"
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import * as schema from "./schema/index.js";
+
+const run = promisify(execFile);
 
 export type Schema = typeof schema;
 export type Database = PgDatabase<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
@@ -235,9 +242,30 @@ export function isConnectionError(error: unknown): boolean {
   );
 }
 
+/**
+ * The embedded database's PostgreSQL settings, sized for one process and a small team's data:
+ * PGlite's default of 128 MB of shared buffers is touched at start-up and held for good (WebAssembly
+ * memory never shrinks), and its WAL is kept to a few segments. Durability is PGlite's own: every
+ * commit is written through to the files before it returns, so a crashed or killed process loses
+ * nothing it acknowledged (PGlite cannot fsync, so a power cut can; that is what PostgreSQL is for).
+ */
+export const PGLITE_START_PARAMS = [
+  ...PGlite.defaultStartParams,
+  ...["shared_buffers=16MB", "work_mem=4MB", "maintenance_work_mem=16MB", "temp_buffers=4MB"].flatMap(setting),
+  ...["max_wal_size=64MB", "min_wal_size=32MB"].flatMap(setting),
+];
+
+function setting(assignment: string): string[] {
+  return ["-c", assignment];
+}
+
 async function openPglite(dataDir: string | null, loadFrom?: Blob): Promise<DbHandle> {
-  if (dataDir) await mkdir(dataDir, { recursive: true });
-  const pglite = new PGlite({ ...(dataDir ? { dataDir } : {}), ...(loadFrom ? { loadDataDir: loadFrom } : {}) });
+  if (dataDir) await createDataDir(dataDir);
+  const pglite = new PGlite({
+    ...(dataDir ? { dataDir } : {}),
+    ...(loadFrom ? { loadDataDir: loadFrom } : {}),
+    startParams: PGLITE_START_PARAMS,
+  });
   await pglite.waitReady;
   const db = drizzlePglite({ client: pglite, schema }) as unknown as Database;
   return {
@@ -248,6 +276,39 @@ async function openPglite(dataDir: string | null, loadFrom?: Blob): Promise<DbHa
     withAdvisoryLock: (_key, fn) => fn(),
     close: () => pglite.close(),
   };
+}
+
+const PGLITE_MODULE = createRequire(import.meta.url).resolve("@electric-sql/pglite");
+
+/**
+ * Creates the embedded database's files on first use. PGlite runs initdb in a second, temporary
+ * instance whose memory the process would keep (several hundred MB), so it runs in a short-lived
+ * child process instead, into a directory beside the target that is renamed into place when
+ * complete: an interrupted first start leaves nothing half-made behind.
+ */
+async function createDataDir(dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, "PG_VERSION"))) return;
+  await mkdir(dataDir, { recursive: true });
+  const making = `${dataDir.replace(/[/\\]+$/, "")}.initializing`;
+  await rm(making, { recursive: true, force: true });
+  const script = `require(${JSON.stringify(PGLITE_MODULE)})
+    .PGlite.create({ dataDir: process.argv[1], startParams: JSON.parse(process.argv[2]) })
+    .then((db) => db.close())
+    .catch((error) => { console.error(error); process.exit(1); });`;
+  try {
+    await run(process.execPath, ["-e", script, making, JSON.stringify(PGLITE_START_PARAMS)]);
+  } catch (error) {
+    const output = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(`could not create the embedded database in ${dataDir}${output ? `: ${output}` : ""}`);
+  }
+  try {
+    await rename(making, dataDir);
+  } catch (error) {
+    await rm(making, { recursive: true, force: true });
+    throw new Error(`${dataDir} is not empty and holds no database; move its files away or choose another PGLITE_DIR`, {
+      cause: error,
+    });
+  }
 }
 
 /** postgres.js returns an array of rows, PGlite an object with `rows`. */
