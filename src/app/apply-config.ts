@@ -10,6 +10,7 @@ import { policies, roles, scopes, settings } from "../db/schema/roles.js";
 import { isInForce } from "../domain/eligibility.js";
 import { type EngineDeps, inTransaction, type Work } from "./context.js";
 import { newId } from "./ids.js";
+import { endUnbackedAccess } from "./offboarding.js";
 
 export interface ApplySummary {
   changes: number;
@@ -32,6 +33,9 @@ export async function applyConfig(deps: EngineDeps, config: PimConfig, actor = "
     await reconcilePolicies(work.tx, config, roleIds, counter);
     await reconcileAssignments(work, config, principalIds, roleIds, counter);
     await reconcileSettings(work.tx, config, counter);
+    // What the file no longer backs ends here, in the same transaction (each transition audited).
+    const ended = await endUnbackedAccess(work);
+    counter.total += ended.revoked + ended.canceled;
     if (counter.total > 0)
       work.audit({ event: "config.applied", actor, data: { changes: counter.total, byKind: counter.byKind } });
     return { changes: counter.total, byKind: counter.byKind };

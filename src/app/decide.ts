@@ -9,6 +9,7 @@ import { approversFor } from "./approvers.js";
 import { type EngineDeps, inTransaction, recordTransition, type Work } from "./context.js";
 import { grantFor } from "./holdings.js";
 import { newId } from "./ids.js";
+import { lostBackingOf } from "./offboarding.js";
 import type { MfaEvidence } from "./satisfy-mfa.js";
 import { timeOutRequest } from "./time-out.js";
 
@@ -81,6 +82,10 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
         refuse("APPROVAL_TIMED_OUT", "This request timed out before it was decided; the requester can ask again."),
       );
     }
+
+    // The requester may have left the policy or lost the eligibility since asking.
+    const lost = await lostBackingOf(work, requester, pending);
+    if (lost) return refused(lost);
 
     const mine: StoredActivation[] = [];
     let firstRefusal: Refusal | undefined;

@@ -38,6 +38,10 @@ export type RefusalCode =
   | "ASSIGNMENT_INVALID"
   | "NOT_A_REVIEWER"
   | "SELF_REVIEW"
-  | "REVIEW_CLOSED";
+  | "REVIEW_CLOSED"
+  | "REQUESTER_REMOVED"
+  | "REQUESTER_NOT_ELIGIBLE"
+  | "COMMENT_TOO_LONG"
+  | "REASON_REQUIRED";
 
 export const refuse = (code: RefusalCode, message: string): Refusal => ({ code, message });
