@@ -11,6 +11,7 @@ import { isInForce } from "../domain/eligibility.js";
 import { type DeclaredRemoval, honourRemovals } from "./admin/declared-removals.js";
 import { type EngineDeps, inTransaction, type Work } from "./context.js";
 import { newId } from "./ids.js";
+import { endUnbackedAccess } from "./offboarding.js";
 
 export interface ApplySummary {
   changes: number;
@@ -36,6 +37,9 @@ export async function applyConfig(deps: EngineDeps, config: PimConfig, actor = "
     const honoured = await honourRemovals(work.tx, config.assignments);
     await reconcileAssignments(work, { ...config, assignments: honoured.assignments }, principalIds, roleIds, counter);
     await reconcileSettings(work.tx, config, counter);
+    // What the file no longer backs ends here, in the same transaction (each transition audited).
+    const ended = await endUnbackedAccess(work);
+    counter.total += ended.revoked + ended.canceled;
     if (counter.total > 0)
       work.audit({ event: "config.applied", actor, data: { changes: counter.total, byKind: counter.byKind } });
     return { changes: counter.total, byKind: counter.byKind, staysRemoved: honoured.staysRemoved };

@@ -1,7 +1,7 @@
 import { decisionsForRequest, insertDecision, lockRequest, type StoredActivation } from "../db/repos/activations.js";
 import { principalById, principalsByIds, rolesByIds } from "../db/repos/directory.js";
 import { approve, close } from "../domain/activation.js";
-import { checkApprover, type Decision } from "../domain/approval.js";
+import { checkApprover, checkComment, countCurrentApprovals, type Decision } from "../domain/approval.js";
 import { type Refusal, refuse } from "../domain/refusal.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { checkStepUpEvidence, rolesNeedingStepUp, stepUpRequired } from "./approver-step-up.js";
@@ -9,6 +9,7 @@ import { approversFor } from "./approvers.js";
 import { type EngineDeps, inTransaction, recordTransition, type Work } from "./context.js";
 import { grantFor } from "./holdings.js";
 import { newId } from "./ids.js";
+import { lostBackingOf } from "./offboarding.js";
 import type { MfaEvidence } from "./satisfy-mfa.js";
 import { timeOutRequest } from "./time-out.js";
 
@@ -82,10 +83,20 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
       );
     }
 
+    // The requester may have left the policy or lost the eligibility since asking.
+    const lost = await lostBackingOf(work, requester, pending);
+    if (lost) return refused(lost);
+
+    const comment = input.comment?.trim() || null;
+    const commentOk = checkComment(comment);
+    if (!commentOk.ok) return refused(commentOk.error);
+
     const mine: StoredActivation[] = [];
+    const approversOf = new Map<string, Set<string>>();
     let firstRefusal: Refusal | undefined;
     for (const row of pending) {
       const approvers = await approversFor(work.tx, roles.get(row.roleId)!, requester.id);
+      approversOf.set(row.id, approvers);
       const verdict = checkApprover(
         approver.id,
         requester.id,
@@ -100,7 +111,6 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
       return refused(refusal, refusal.code === "NOT_AN_APPROVER" || refusal.code === "SELF_APPROVAL");
     }
 
-    const comment = input.comment?.trim() || null;
     const guarded = input.decision === "approve" ? mine.map((r) => roles.get(r.roleId)!) : [];
     if (rolesNeedingStepUp(guarded).length > 0) {
       if (!input.stepUp) return err(stepUpRequired(work, approver, requester, mine, comment));
@@ -152,7 +162,8 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
       return ok({ activations: after, decided: true });
     }
     for (const row of mine) {
-      const count = earlier.filter((d) => d.activationId === row.id && d.decision === "approve").length + 1;
+      const sameRole = earlier.filter((d) => d.activationId === row.id);
+      const count = countCurrentApprovals(sameRole, approversOf.get(row.id)!) + 1;
       const next = approve(row, count);
       if (!next.ok || next.value.status !== "activating") continue;
       after.push(

@@ -104,7 +104,14 @@ export async function acknowledgeAlert(
 ): Promise<Result<AlertRecord, Refusal>> {
   return inTransaction(deps, async (work) => {
     const who = await principalById(work.tx, principalId);
-    if (!who?.admin) return err(refuse("NOT_ALLOWED", "Only PIM administrators can acknowledge alerts."));
+    if (!who?.admin) {
+      work.audit({
+        event: "alert.acknowledge_refused",
+        actor: who?.key ?? principalId,
+        data: { code: "NOT_ALLOWED", alertId },
+      });
+      return err(refuse("NOT_ALLOWED", "Only PIM administrators can acknowledge alerts."));
+    }
     const [row] = await work.tx
       .update(alerts)
       .set({ status: "acknowledged", acknowledgedBy: who.key, acknowledgedAt: work.now })

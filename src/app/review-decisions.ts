@@ -124,7 +124,8 @@ export async function recordDecisions(
       decision: input.decision,
       campaignId: item.campaignId,
       itemId: item.id,
-      reason: input.reason?.trim() || null,
+      // The same cut as in the table: the audit log keeps what was recorded, never more.
+      reason: input.reason?.trim().slice(0, REASON_MAX) || null,
     }));
     await auditMany(work, [
       ...(inputs.length <= ONE_EVENT_PER_DECISION_UP_TO

@@ -111,7 +111,14 @@ export async function applyReview(
 ): Promise<Result<{ removed: number }, Refusal>> {
   return inTransaction(deps, async (work) => {
     const admin = await principalById(work.tx, adminId);
-    if (!admin?.admin) return err(refuse("NOT_ALLOWED", "Only PIM administrators can apply a review's results."));
+    if (!admin?.admin) {
+      work.audit({
+        event: "review.refused",
+        actor: admin?.key ?? adminId,
+        data: { code: "NOT_ALLOWED", action: "apply", campaignId },
+      });
+      return err(refuse("NOT_ALLOWED", "Only PIM administrators can apply a review's results."));
+    }
     const [campaign] = await work.tx
       .select()
       .from(reviewCampaigns)

@@ -6,6 +6,7 @@ import { err, ok, type Result } from "../domain/result.js";
 import { approversFor } from "./approvers.js";
 import { type EngineDeps, inTransaction, recordTransition } from "./context.js";
 import { grantFor } from "./holdings.js";
+import { lostBackingOf } from "./offboarding.js";
 
 export interface MfaEvidence extends Record<string, unknown> {
   method: "totp" | "passkey" | "oidc";
@@ -37,6 +38,17 @@ export async function satisfyMfa(
     const rows = (await lockRequest(work.tx, target.requestId)).filter((r) => r.status === "pending_mfa");
     if (rows.length === 0) return err(refuse("WRONG_STATE", "This request is not waiting for MFA."));
     const requester = (await principalById(work.tx, userId))!;
+    const lost = await lostBackingOf(work, requester, rows, "your");
+    if (lost) {
+      work.audit({
+        event: "mfa.refused",
+        actor: requester.key,
+        activationId,
+        requestId: target.requestId,
+        data: { code: lost.code },
+      });
+      return err(lost);
+    }
     const roles = await rolesByIds(
       work.tx,
       rows.map((r) => r.roleId),

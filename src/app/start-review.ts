@@ -232,7 +232,17 @@ export async function startReviewFromChat(
   declared: PimReview[],
 ): Promise<Result<StartedReview, Refusal>> {
   const admin = await principalById(deps.db, adminId);
-  if (!admin?.admin) return err(refuse("NOT_ALLOWED", "Only PIM administrators can start an access review."));
+  if (!admin?.admin) {
+    const refusal = refuse("NOT_ALLOWED", "Only PIM administrators can start an access review.");
+    await inTransaction(deps, async (work) =>
+      work.audit({
+        event: "review.refused",
+        actor: admin?.key ?? adminId,
+        data: { code: refusal.code, action: "start", review: name },
+      }),
+    );
+    return err(refusal);
+  }
   const wanted = name.trim();
   if (!wanted) return err(refuse("NOT_FOUND", "Name a review from pim.yaml, or a role to review."));
   const review = declared.find((r) => r.name === wanted.toLowerCase());

@@ -3,6 +3,7 @@
  * (durations in ms under the domain's `…Ms` names, absent optionals as null); references
  * between sections are checked afterwards in pim-file-checks.ts.
  */
+import { checkSync } from "recheck";
 import { z } from "zod";
 import { DAY, formatDuration, HOUR, MINUTE, parseDuration } from "../domain/duration.js";
 import {
@@ -49,8 +50,30 @@ const regexSource = text.superRefine((source, ctx) => {
   } catch (error) {
     const reason = (error as Error).message.split(": ").at(-1);
     ctx.addIssue({ code: "custom", message: `is not a valid regular expression (${reason})` });
+    return;
   }
+  const slow = catastrophicBacktracking(source);
+  if (slow) ctx.addIssue({ code: "custom", message: slow });
 });
+
+const regexVerdicts = new Map<string, string | null>();
+
+/**
+ * A pattern is matched against what people type, on the event loop: one that can take
+ * exponential or polynomial time on some input (nested repetition such as `(a+)+`) would let
+ * anyone stall the bot, so it is refused when the file is read. recheck decides (cached per pattern).
+ */
+function catastrophicBacktracking(source: string): string | null {
+  const known = regexVerdicts.get(source);
+  if (known !== undefined) return known;
+  const verdict = checkSync(`^(?:${source})$`, "", { timeout: 10_000 });
+  const message =
+    verdict.status === "vulnerable"
+      ? `can take ${verdict.complexity.type} time on some inputs (catastrophic backtracking, e.g. ${JSON.stringify(verdict.attack.pattern)}); rewrite it without nested or overlapping repetition`
+      : null;
+  regexVerdicts.set(source, message);
+  return message;
+}
 
 const timestamp = z.iso
   .datetime({

@@ -47,3 +47,20 @@ export function checkApprover(
     return err(refuse("ALREADY_VOTED", "You have already decided on this request."));
   return ok(undefined);
 }
+
+/** The longest comment an approver may attach; longer ones are refused where they were typed. */
+export const MAX_COMMENT_LENGTH = 1000;
+
+export function checkComment(comment: string | null): Result<void, Refusal> {
+  if (comment && comment.length > MAX_COMMENT_LENGTH)
+    return err(refuse("COMMENT_TOO_LONG", `A comment must be at most ${MAX_COMMENT_LENGTH} characters.`));
+  return ok(undefined);
+}
+
+/**
+ * Approvals that count toward N: only those of people who are still approvers now. Someone
+ * removed from the approver set since they approved no longer carries the request forward.
+ */
+export function countCurrentApprovals(earlier: Decision[], approvers: Set<string>): number {
+  return earlier.filter((d) => d.decision === "approve" && approvers.has(d.approverId)).length;
+}

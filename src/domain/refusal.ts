@@ -48,6 +48,9 @@ export type RefusalCode =
   | "ALREADY_ASSIGNED"
   | "REASON_REQUIRED"
   | "TOO_EARLY"
-  | "TOO_LATE";
+  | "TOO_LATE"
+  | "REQUESTER_REMOVED"
+  | "REQUESTER_NOT_ELIGIBLE"
+  | "COMMENT_TOO_LONG";
 
 export const refuse = (code: RefusalCode, message: string): Refusal => ({ code, message });

@@ -147,6 +147,11 @@ export function checkDuration(
   return ok(undefined);
 }
 
+/** The whole ticket must match, not some part of it: `INC-\d{6}` refuses "none, see INC-123456 later". */
+export function matchesWhole(pattern: string, text: string): boolean {
+  return new RegExp(`^(?:${pattern})$`).test(text);
+}
+
 export function checkTexts(
   req: Pick<RoleRequest, "justification" | "ticket" | "role">,
   policy: Policy,
@@ -167,7 +172,7 @@ export function checkTexts(
   }
   if (
     t !== "" &&
-    (t.length > MAX_TICKET_LENGTH || (activation.ticketPattern && !new RegExp(activation.ticketPattern).test(t)))
+    (t.length > MAX_TICKET_LENGTH || (activation.ticketPattern && !matchesWhole(activation.ticketPattern, t)))
   ) {
     const example = activation.ticketExample
       ? ` like ${activation.ticketExample}`

@@ -114,6 +114,14 @@ describe("request rules", () => {
       }),
       /Ticket must look like INC-123456/,
     ],
+    [
+      "TICKET_INVALID",
+      // The pattern is matched against the whole ticket even when its author did not anchor it.
+      request(role({ requireTicket: true, ticketPattern: "INC-\\d{6}", ticketExample: "INC-123456" }), {
+        ticket: "none, see INC-123456 later",
+      }),
+      /Ticket must look like INC-123456/,
+    ],
     ["SCOPE_NOT_ALLOWED", request(role({}, ["/mg/prod"]), { scope: "/mg/dev" }), /cannot be activated at \/mg\/dev/],
   ])("refuses %s with a clear message", (code, req, message) => {
     const plan = planRoleRequest(req, who(), now);

@@ -240,6 +240,15 @@ describe("the file as a whole", () => {
     ]);
   });
 
+  it("refuses a ticket pattern that can backtrack catastrophically, naming it", () => {
+    const file = validFile();
+    activation(file).ticketPattern = "^INC-(\\d+)+$";
+    activation(file).ticketExample = null;
+    expect(formatPimFileErrors(errors(file))).toMatch(
+      /^roles\[0\]\.policy\.activation\.ticketPattern: can take exponential time on some inputs \(catastrophic backtracking/,
+    );
+  });
+
   it("reports a missing file as an error, not an exception", async () => {
     const result = await loadPimFile("/nonexistent/pim.yaml");
     expect(result).toEqual({

@@ -237,3 +237,12 @@ export async function countActivationsSince(
     );
   return row?.n ?? 0;
 }
+
+/** Every activation in one of these states, locked, in id order (apply ends what lost its backing). */
+export async function lockByStatus(tx: Executor, statuses: readonly string[]): Promise<StoredActivation[]> {
+  const rows = await activationRows.select(
+    tx,
+    sql`where status in (select jsonb_array_elements_text(${JSON.stringify(statuses)}::text::jsonb)) order by id for update`,
+  );
+  return rows.map(toActivation);
+}

@@ -104,6 +104,13 @@ export async function principalById(tx: Executor, id: string): Promise<Principal
   });
 }
 
+/** Principals by id as the transaction sees them now, never from what is kept per version. */
+export async function principalsNow(tx: Executor, ids: string[]): Promise<Map<string, Principal>> {
+  if (ids.length === 0) return new Map();
+  const rows = await tx.select().from(principals).where(inArray(principals.id, [...new Set(ids)]));
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
 export async function principalByKey(tx: Executor, key: string): Promise<Principal | undefined> {
   const [row] = await tx.select().from(principals).where(eq(principals.key, key));
   return row;
@@ -245,9 +252,17 @@ export async function adminIds(tx: Executor): Promise<Set<string>> {
   return new Set(ids);
 }
 
-/** Assignments that apply to a user: their own and those of every group they are in. */
-export async function heldAssignments(tx: Executor, userId: string, roleIds?: string[]): Promise<HeldAssignment[]> {
-  const groups = await groupsOf(tx, userId);
+/**
+ * Assignments that apply to a user: their own and those of every group they are in. `fresh`
+ * reads group membership as the transaction sees it now, for a transaction that just changed it.
+ */
+export async function heldAssignments(
+  tx: Executor,
+  userId: string,
+  roleIds?: string[],
+  fresh = false,
+): Promise<HeldAssignment[]> {
+  const groups = fresh ? await loadGroupsOf(tx, userId) : await groupsOf(tx, userId);
   const holders = [userId, ...groups];
   const rows = await tx
     .select()
