@@ -52,10 +52,25 @@ describeWithBrowser("approver step-up in Chromium", () => {
     expect(summary).toContain("Restore the orders table");
     await page.screenshot({ path: new URL("../artifacts/mfa-approver-step-up.png", import.meta.url).pathname });
 
-    // Bob has no factor yet: he sets up an authenticator app, and its first code is the step-up.
+    // Bob has no factor yet, and the approval link offers no set-up: the chat session alone cannot approve.
+    expect(await page.locator("#totp-secret").count()).toBe(0);
+    expect(await page.locator("#methods").textContent()).toContain("Type /elevate mfa setup in chat");
+    expect(await decisionsFor(app.e.deps.db, [request.activationId])).toHaveLength(0);
+
+    // An administrator's invitation sets up his authenticator app; then the approval link asks for a code.
+    const invited = await app.mfa.invite("bob", "carol");
+    if (!invited.ok) throw new Error(invited.error.message);
+    await page.goto(invited.value.link);
     const secret = (await page.locator("#totp-secret").textContent())!.trim();
     await page.fill("#enroll-code", await app.code(secret));
-    await page.click("text=Set up and confirm");
+    await page.click("button:has-text('Set up')");
+    await page.locator("h1", { hasText: "You're set up" }).waitFor();
+    expect(await decisionsFor(app.e.deps.db, [request.activationId])).toHaveLength(0);
+
+    app.e.clock.advance(30_000);
+    await page.goto(link);
+    await page.fill("#code", await app.code(secret));
+    await page.click("button:has-text('Confirm')");
     await page.locator("h1", { hasText: "Approved" }).waitFor();
     expect((await getActivation(app.e.deps.db, request.activationId))!.status).toBe("activating");
 
@@ -71,5 +86,5 @@ describeWithBrowser("approver step-up in Chromium", () => {
     await page.goto(link);
     expect(await page.locator("h1").textContent()).toBe("This link has already been used");
     await page.close();
-  });
+  }, 120_000);
 });

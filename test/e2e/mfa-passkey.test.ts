@@ -36,11 +36,18 @@ describeWithBrowser("MFA step-up in Chromium: passkeys (virtual authenticator)",
     return { page, cdp, authenticatorId };
   }
 
-  it("registers a passkey from the setup link, then a passkey-only role is confirmed with it", async () => {
+  /** An administrator's invitation for alice: a passkey set up there counts at once. */
+  async function invitation(): Promise<string> {
+    const invited = await app.mfa.invite("alice", "carol");
+    if (!invited.ok) throw new Error(invited.error.message);
+    return invited.value.link;
+  }
+
+  it("registers a passkey from an invitation, then a passkey-only role is confirmed with it", async () => {
     const alice = await app.e.user("alice");
     const { page, cdp, authenticatorId } = await pageWithAuthenticator();
 
-    await page.goto(await app.mfa.startEnrollment(alice));
+    await page.goto(await invitation());
     await expect.poll(() => page.locator("h1").textContent()).toBe("Set up multi-factor authentication");
     await page.click("button:has-text('Create a passkey')");
     await page.locator("h1", { hasText: "You're set up" }).waitFor();
@@ -62,12 +69,12 @@ describeWithBrowser("MFA step-up in Chromium: passkeys (virtual authenticator)",
     const [after] = await app.e.deps.db.select().from(mfaPasskeys).where(eq(mfaPasskeys.principalId, alice));
     expect(after!.lastUsedAt).not.toBeNull();
     await page.close();
-  });
+  }, 120_000);
 
   it("refuses an assertion when the authenticator cannot verify the user", async () => {
     const alice = await app.e.user("alice");
     const { page, cdp, authenticatorId } = await pageWithAuthenticator();
-    await page.goto(await app.mfa.startEnrollment(alice));
+    await page.goto(await invitation());
     await page.click("button:has-text('Create a passkey')");
     await page.locator("h1", { hasText: "You're set up" }).waitFor();
 
@@ -81,5 +88,5 @@ describeWithBrowser("MFA step-up in Chromium: passkeys (virtual authenticator)",
     expect(await status.textContent()).toContain("The passkey was not used");
     expect((await getActivation(app.e.deps.db, request.activationId))!.status).toBe("pending_mfa");
     await page.close();
-  });
+  }, 120_000);
 });

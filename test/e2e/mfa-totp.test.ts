@@ -32,7 +32,7 @@ describeWithBrowser("MFA step-up in Chromium: authenticator app (TOTP)", () => {
     return (await getActivation(app.e.deps.db, activationId))!.status;
   }
 
-  it("enrolls an authenticator app from the step-up link, then a later request is confirmed with a code", async () => {
+  it("a step-up link offers no set-up; an invitation sets up the app, then requests are confirmed with codes", async () => {
     const alice = await app.e.user("alice");
     const first = await app.request("alice", ["reader"], "Rotate the <b>prod</b> keys");
     const link = (await app.mfa.linkFor(first.requestId, first.activationId, alice))!;
@@ -47,13 +47,29 @@ describeWithBrowser("MFA step-up in Chromium: authenticator app (TOTP)", () => {
     // The justification is shown as the text typed, never as markup.
     expect(summary).toContain("Rotate the <b>prod</b> keys");
     expect(await page.locator(".summary b").count()).toBe(0);
+    // Whoever holds the chat session cannot set up a factor here and pass with it.
+    expect(await page.locator("#totp-secret").count()).toBe(0);
+    expect(await page.locator("#methods").textContent()).toContain("Type /elevate mfa setup in chat");
     mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: new URL("mfa-enroll-desktop.png", ARTIFACTS).pathname, fullPage: true });
+    await page.screenshot({ path: new URL("mfa-no-factor-desktop.png", ARTIFACTS).pathname, fullPage: true });
 
+    // An administrator's invitation, handed over outside the chat, sets up the app at once.
+    const invited = await app.mfa.invite("alice", "carol");
+    if (!invited.ok) throw new Error(invited.error.message);
+    await page.goto(invited.value.link);
+    await expect.poll(() => page.locator("h1").textContent()).toBe("Set up multi-factor authentication");
+    await page.screenshot({ path: new URL("mfa-enroll-desktop.png", ARTIFACTS).pathname, fullPage: true });
     const secret = (await page.locator("#totp-secret").textContent())!.trim();
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
     await page.fill("#enroll-code", await app.code(secret));
-    await page.click("text=Set up and confirm");
+    await page.click("button:has-text('Set up')");
+    await page.locator("h1", { hasText: "You're set up" }).waitFor();
+
+    // The same step-up link now asks for a code from that app (a later time step).
+    app.e.clock.advance(30_000);
+    await page.goto(link);
+    await page.fill("#code", await app.code(secret));
+    await page.click("button:has-text('Confirm')");
     await page.locator("h1", { hasText: "Confirmed" }).waitFor();
     expect(await page.locator("main").textContent()).toContain("Reader at /mg/prod is being granted");
     expect(await statusOf(first.activationId)).toBe("activating");
@@ -61,7 +77,7 @@ describeWithBrowser("MFA step-up in Chromium: authenticator app (TOTP)", () => {
     expect(await statusOf(first.activationId)).toBe("active");
     await page.close();
 
-    // Next time the page asks for a code from the app set up above (a later time step).
+    // Next time, too (a later time step).
     app.e.clock.advance(30_000);
     const second = await app.request("alice", ["billing", "log-reader"], "Quarter-end close: reconcile invoices");
     expect(await statusOf(second.activationId)).toBe("pending_mfa");
@@ -86,5 +102,5 @@ describeWithBrowser("MFA step-up in Chromium: authenticator app (TOTP)", () => {
     const events = (await queryAudit(app.e.deps.db, { requestId: second.requestId })).map((r) => r.event);
     expect(events).toContain("mfa.passed");
     expect(events).toContain("activation.activating");
-  });
+  }, 120_000);
 });

@@ -199,6 +199,8 @@ it("gives every rule the severity of the reference table", () => {
     break_glass_used: "high",
     unauthorized_approval: "high",
     mfa_failures: "medium",
+    mfa_locked: "medium",
+    mfa_factor_changed: "medium",
     grant_failed: "high",
     revoke_failing: "high",
   });

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { DAY, HOUR, MINUTE } from "../../src/domain/duration.js";
+import { mfaFactorChanges, mfaLockouts } from "../../src/domain/mfa-alert-rules.js";
 import { type MethodPlanInput, planMethods } from "../../src/mfa/method-plan.js";
 import { judgeClaims, type StepUpClaims } from "../../src/mfa/oidc.js";
 import { SecretBox } from "../../src/mfa/secret-box.js";
@@ -132,6 +134,43 @@ describe("what an IdP sign-in must show to count as a step-up", () => {
     expect(otherIssuer.ok).toBe(false);
     const entra = { ...expected, binding: { issuer: "https://idp.example", subject: "oid-1" } };
     expect(judgeClaims({ ...claims, sub: "pairwise", oid: "oid-1" }, entra).ok).toBe(true);
+  });
+});
+
+describe("MFA incidents as alerts", () => {
+  const now = new Date("2026-11-02T09:00:00Z");
+  const ago = (ms: number) => new Date(now.getTime() - ms);
+
+  it("each lockout is an alert of its own while it is recent", () => {
+    const lockout = { user: "bob", failures: 5, until: now };
+    const conditions = mfaLockouts({
+      now,
+      lockouts: [
+        { ...lockout, id: "mfa_1", at: ago(2 * HOUR) },
+        { ...lockout, id: "mfa_2", at: ago(MINUTE) },
+        { ...lockout, id: "mfa_0", at: ago(2 * DAY) },
+      ],
+    });
+    expect(conditions.map((c) => [c.id, c.severity])).toEqual([
+      ["mfa_locked:bob:mfa_1", "medium"],
+      ["mfa_locked:bob:mfa_2", "medium"],
+    ]);
+    expect(conditions[0]!.text).toContain("pim mfa reset bob");
+  });
+
+  it("each factor change is an alert of its own; a first factor without proof says when it counts", () => {
+    const usableAt = new Date(now.getTime() + DAY);
+    const [delayed, removed] = mfaFactorChanges({
+      now,
+      changes: [
+        { id: "7", user: "bob", change: "added", method: "totp", via: "delay", usableAt, by: null, at: ago(MINUTE) },
+        { id: "8", user: "bob", change: "removed", method: "passkey", via: null, usableAt: null, by: "carol", at: now },
+      ],
+    });
+    expect(delayed).toMatchObject({ id: "mfa_factor_changed:bob:7", title: "First MFA factor set up without proof" });
+    expect(delayed!.text).toContain(`counts from ${usableAt.toISOString()}`);
+    expect(removed).toMatchObject({ id: "mfa_factor_changed:bob:8", title: "MFA factor changed" });
+    expect(removed!.text).toContain("A passkey of bob was removed by carol.");
   });
 });
 
