@@ -8,6 +8,7 @@
 import { open } from "node:fs/promises";
 import { sql } from "drizzle-orm";
 import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from "../connectors/webhook-signature.js";
+import { AUDIT_LANES } from "../db/audit-append.js";
 import type { DbHandle, Executor } from "../db/client.js";
 import { resultRows } from "../db/client.js";
 import { auditStreamCursors } from "../db/schema/audit-stream.js";
@@ -128,13 +129,17 @@ export async function streamAuditEvents(
   });
 }
 
-/** Up to `limit` events after the cursors, taken lane by lane (each lane in id order), all in id order. */
+/**
+ * Up to `limit` events after the cursors, taken lane by lane (each lane in id order), all in id
+ * order. Every lane is read, whether or not its head row is there.
+ */
 async function pendingEvents(db: Executor, sink: string, limit: number): Promise<StreamedEvent[]> {
   const rows = resultRows<Record<string, unknown>>(
     await db.execute(sql`
       select e.id, e.lane, e.at, e.event, e.actor, e.subject, e.role, e.scope, e.request_id, e.activation_id,
         e.justification, e.ticket, e.decision, e.approver, e.data, e.prev_hash, e.hash
-      from audit_lanes l
+      from (select l.lane from audit_lanes l
+        union select generate_series(0, ${AUDIT_LANES - 1})::smallint) l
       cross join lateral (
         select * from audit_events e
         where e.lane = l.lane

@@ -7,7 +7,9 @@ import {
   grantsFailed,
   type HoldingFact,
   INCIDENT_WINDOW_MS,
+  incidentFields,
   mfaFailures,
+  newOccurrences,
   RULE_SEVERITY,
   revokesFailing,
   rolesWithoutMfa,
@@ -203,5 +205,36 @@ it("gives every rule the severity of the reference table", () => {
     mfa_factor_changed: "medium",
     grant_failed: "high",
     revoke_failing: "high",
+  });
+});
+
+describe("occurrences of an incident", () => {
+  it("are told apart from those an alert already counted, by what they were", () => {
+    const use = (id: string, minutesAgo: number) => ({
+      id,
+      user: "glass",
+      role: "global-admin",
+      scope: "/",
+      at: new Date(now.getTime() - minutesAgo * MINUTE),
+      holding: false,
+    });
+    // Two uses at the same instant are two occurrences.
+    const [condition] = breakGlassUsed({ now, uses: [use("act_1", 30), use("act_2", 5), use("act_3", 5)] });
+    expect(condition!.occurrences!.map((o) => o.key)).toEqual(["act_1", "act_2", "act_3"]);
+    expect(newOccurrences(condition!, ["act_1"])!.map((o) => o.key)).toEqual(["act_2", "act_3"]);
+    expect(newOccurrences(condition!, ["act_1", "act_2", "act_3"])).toBeNull();
+    // An alert from before occurrences were counted has none to compare with.
+    expect(newOccurrences(condition!, null)).toBeNull();
+    const [stale] = rolesWithoutMfa({ roles: [{ key: "r", name: "R", critical: false, requireMfa: false }] });
+    expect(newOccurrences(stale!, [])).toBeNull();
+  });
+
+  it("show how many and when last on the card, replacing what an earlier count said", () => {
+    const fields = incidentFields([{ label: "Account", value: "glass" }], 2, now);
+    expect(incidentFields(fields, 3, now)).toEqual([
+      { label: "Account", value: "glass" },
+      { label: "Occurrences", value: "3" },
+      { label: "Last occurrence", value: now.toISOString() },
+    ]);
   });
 });
