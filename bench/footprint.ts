@@ -16,6 +16,7 @@
  *   npm run bench:footprint
  *   BENCH_LIFECYCLES=1000 BENCH_LANES=8 BENCH_SETTLE_MS=10000 BENCH_DATABASE_URL=postgres://… npm run bench:footprint
  *   BENCH_LIFECYCLES=0 BENCH_RESULT=footprint-starts npm run bench:footprint   (starts and idle only)
+ *   BENCH_ONLY=postgres:dist,postgres:tsx-cli BENCH_RESULT=footprint-postgres npm run bench:footprint
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -34,6 +35,8 @@ const LANES = Number(process.env.BENCH_LANES ?? 8);
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 10_000);
 /** The file in bench/results/ (without .json). */
 const RESULT = process.env.BENCH_RESULT ?? "footprint";
+/** Only these runs, e.g. "postgres:dist" (database:start); all four by default. */
+const ONLY = process.env.BENCH_ONLY?.split(",");
 const STARTS: { name: string; command: StartCommand }[] = [
   { name: "compiled (node dist/main.js)", command: "dist" },
   { name: "anchor (tsx src/main.ts)", command: "tsx-cli" },
@@ -158,6 +161,7 @@ async function main() {
   let file = "";
   for (const start of STARTS)
     for (const database of ["embedded", "postgres"] as const) {
+      if (ONLY && !ONLY.includes(`${database}:${start.command}`)) continue;
       if (database === "embedded") {
         const dataDir = mkdtempSync(join(tmpdir(), "pim-footprint-data-"));
         figures.push(await measure(database, start, { PIM_CONFIG: policy, PGLITE_DIR: join(dataDir, "data") }));

@@ -114,11 +114,23 @@ export class TeamsClient {
     return readCard(answered(sent));
   }
 
-  /** Request → granted → End now. */
+  /** Waits until the request card says the role was revoked. */
+  async untilEnded(user: TeamsUser, requestCard: () => StoredActivity, withinMs = 60_000): Promise<ReadCard> {
+    const until = Date.now() + withinMs;
+    for (;;) {
+      const read = readCard(cardOf(requestCard().activity)!);
+      if (read.text.startsWith("Ended")) return read;
+      if (Date.now() > until) throw new Error(`${user.key}'s role was not revoked within ${withinMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Request → granted → End now → revoked. */
   async lifecycle(user: TeamsUser, role: string): Promise<void> {
     const { requestCard } = await this.request(user, role);
     await this.untilActive(user, requestCard);
     await this.endNow(user, requestCard);
+    await this.untilEnded(user, requestCard);
   }
 }
 
