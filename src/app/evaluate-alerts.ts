@@ -242,6 +242,7 @@ const RULE_OF_EVENT: Partial<Record<string, AlertRule>> = {
   unauthorized_approval: "unauthorized_approval",
   grant_failed: "grant_failed",
   revoke_failing: "revoke_failing",
+  target_failing: "target_failing",
   mfa_failures: "mfa_failures",
 };
 

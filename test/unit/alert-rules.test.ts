@@ -194,5 +194,6 @@ it("gives every rule the severity of the reference table", () => {
     mfa_failures: "medium",
     grant_failed: "high",
     revoke_failing: "high",
+    target_failing: "high",
   });
 });
