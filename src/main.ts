@@ -75,9 +75,13 @@ export async function start(source: Record<string, string | undefined>): Promise
   const applied = await applyConfig(deps, policy.value);
   log.info({ file: policyPath, changes: applied.changes }, "policy applied");
 
-  const connectors = new ConnectorRegistry(handle.db, { env: source });
+  const connectors = new ConnectorRegistry(handle.db, { env: source, defaultTimeoutMs: env.CONNECTOR_TIMEOUT });
   const workerId = env.WORKER_ID ?? `${hostname()}-${process.pid}-${newId("job").slice(4, 10)}`;
-  const worker = new OutboxWorker(deps, connectors, log, { workerId, leaseMs: env.OUTBOX_LEASE });
+  const worker = new OutboxWorker(deps, connectors, log, {
+    workerId,
+    leaseMs: env.OUTBOX_LEASE,
+    targetAlertAfterMs: env.CONNECTOR_ALERT_AFTER,
+  });
   const scheduler = new Scheduler(deps, worker, log, {
     sweepIntervalMs: env.SWEEP_INTERVAL,
     timerHorizonMs: 10 * 60_000,

@@ -5,6 +5,7 @@
 import { sql } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { allRoles, getSetting, resultRows } from "../db/repos/directory.js";
+import { alertedTargets } from "../db/repos/target-health.js";
 import {
   type ActivationCountFact,
   type AlertCondition,
@@ -27,6 +28,7 @@ import {
   revokesFailing,
   rolesWithoutMfa,
   staleEligibility,
+  targetsFailing,
   tooManyGlobalAdmins,
   type UserFact,
   unauthorizedApprovals,
@@ -273,6 +275,7 @@ export const SCHEDULED_RULES: AlertRule[] = [
   "mfa_factor_changed",
   "grant_failed",
   "revoke_failing",
+  "target_failing",
 ];
 
 /** The conditions of one rule that hold now. */
@@ -320,6 +323,8 @@ export async function conditionsOf(
       return grantsFailed({ now, failed: await failedGrantFacts(db, now) });
     case "revoke_failing":
       return revokesFailing({ failing: await failingRevokeFacts(db) });
+    case "target_failing":
+      return targetsFailing({ now, down: await alertedTargets(db) });
     case "assigned_outside_pim":
       // Known only from what the connectors list; see syncDriftAlerts.
       return assignedOutsidePim({ unexpected: [] });

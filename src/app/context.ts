@@ -84,6 +84,7 @@ export type AlertKind =
   | "unauthorized_approval"
   | "grant_failed"
   | "revoke_failing"
+  | "target_failing"
   | "active_assignment_used"
   | "mfa_failures"
   | "mfa_locked"

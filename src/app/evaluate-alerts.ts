@@ -343,6 +343,7 @@ const RULE_OF_EVENT: Partial<Record<string, AlertRule>> = {
   unauthorized_approval: "unauthorized_approval",
   grant_failed: "grant_failed",
   revoke_failing: "revoke_failing",
+  target_failing: "target_failing",
   mfa_failures: "mfa_failures",
   mfa_locked: "mfa_locked",
   mfa_factor_changed: "mfa_factor_changed",

@@ -67,6 +67,10 @@ export const envSchema = z
     SWEEP_INTERVAL: duration("5s"),
     RETENTION: duration("30d"),
 
+    // Connector calls: how long one may take, and how long a target may fail before it is alerted.
+    CONNECTOR_TIMEOUT: duration("10s"),
+    CONNECTOR_ALERT_AFTER: duration("2m"),
+
     SLACK_SIGNING_SECRET: optional,
     SLACK_BOT_TOKEN: optional,
     SLACK_APP_TOKEN: optional,

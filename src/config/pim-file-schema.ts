@@ -238,16 +238,20 @@ const webhookUrl = z
 
 const connectorSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("log") }),
-  z.strictObject({
-    type: z.literal("postgres"),
-    urlEnv: envName,
-    role: z
-      .string()
-      .regex(
-        /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/,
-        "must be a PostgreSQL role name such as db_admin (at most 63 characters)",
-      ),
-  }),
+  z
+    .strictObject({
+      type: z.literal("postgres"),
+      urlEnv: envName,
+      role: z
+        .string()
+        .regex(
+          /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/,
+          "must be a PostgreSQL role name such as db_admin (at most 63 characters)",
+        ),
+      // Unset: CONNECTOR_TIMEOUT applies.
+      timeout: duration(SECOND, 5 * 60 * SECOND).optional(),
+    })
+    .transform(({ timeout, ...rest }) => (timeout === undefined ? rest : { ...rest, timeoutMs: timeout })),
   z
     .strictObject({
       type: z.literal("webhook"),

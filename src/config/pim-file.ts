@@ -47,7 +47,7 @@ export interface PimScope {
 
 export type ConnectorConfig =
   | { type: "log" }
-  | { type: "postgres"; urlEnv: string; role: string }
+  | { type: "postgres"; urlEnv: string; role: string; timeoutMs?: number }
   | { type: "webhook"; url: string; secretEnv: string; timeoutMs: number };
 
 export interface PimRole {

@@ -12,11 +12,17 @@ export interface GrantRequest extends Holding {
   activationId: string | null;
   /** Stable for every attempt of one job, so a receiver can drop repeats. */
   idempotencyKey: string;
+  /**
+   * Aborted when the worker has given up on the call (its deadline passed). A connector must not
+   * start a change on the target after that: its result would no longer be recorded.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RevokeRequest extends Holding {
   activationId: string | null;
   idempotencyKey: string;
+  signal?: AbortSignal;
 }
 
 /**

@@ -47,6 +47,8 @@ export class PostgresConnector implements Connector {
       if (!state.loginExists)
         return permanent(`the login "${login}" does not exist on the target database; create it there first`);
       if (state.member) return { ok: true, detail: `"${login}" was already a member of "${role}"` };
+      // The membership check may have waited long; a call given up meanwhile changes nothing.
+      if (req.signal?.aborted) return abandoned();
       await this.sql.unsafe(`GRANT ${quoteIdentifier(role)} TO ${quoteIdentifier(login)}`);
       return { ok: true, detail: `granted "${role}" to "${login}"` };
     } catch (error) {
@@ -62,6 +64,7 @@ export class PostgresConnector implements Connector {
       const before = await this.membership(role, login);
       if (!before.roleExists || !before.loginExists || !before.member)
         return { ok: true, detail: `"${login}" was not a member of "${role}"` };
+      if (req.signal?.aborted) return abandoned();
       await this.sql.unsafe(`REVOKE ${quoteIdentifier(role)} FROM ${quoteIdentifier(login)}`);
       // PostgreSQL 16 keeps one membership per grantor and REVOKE only drops ours: check it is gone.
       const after = await this.membership(role, login);
@@ -118,10 +121,20 @@ export class PostgresConnector implements Connector {
 /** SQLSTATE classes that mean "try again later": connection, resources, operator, rollback, system. */
 const RETRYABLE_CLASSES = new Set(["08", "40", "53", "55", "57", "58"]);
 
+/**
+ * A database that is not there (3D000) or a login refused (class 28) is most often an operator's
+ * rename, a password rotation or a failover in progress: retried, and alerted while it lasts.
+ */
+const RETRYABLE_CODES = new Set(["3D000", "28000", "28P01"]);
+
+const abandoned = () => retryable("the call was given up before it changed anything on the target");
+
 function classify(error: unknown): ConnectorResult {
   if (error instanceof postgres.PostgresError) {
     const text = `${error.message} (SQLSTATE ${error.code})`;
-    return RETRYABLE_CLASSES.has(error.code.slice(0, 2)) ? retryable(text) : permanent(text);
+    return RETRYABLE_CLASSES.has(error.code.slice(0, 2)) || RETRYABLE_CODES.has(error.code)
+      ? retryable(text)
+      : permanent(text);
   }
   // Anything else is the network or the driver: the target may come back.
   const code = (error as { code?: unknown }).code;

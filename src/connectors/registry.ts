@@ -16,6 +16,17 @@ export type ConnectorFactory = (settings: ConnectorSettings, context: FactoryCon
 
 export interface ConnectorRegistryOptions {
   env?: Record<string, string | undefined>;
+  /** How long a call may take when the role's connector settings give no `timeout` (CONNECTOR_TIMEOUT). */
+  defaultTimeoutMs?: number;
+}
+
+/** Every connector call is abandoned past its deadline: 10 s unless the settings say otherwise. */
+export const DEFAULT_CONNECTOR_TIMEOUT_MS = 10_000;
+
+/** Where a connector's calls go, as operators know it (no secrets), and how long a call may take. */
+export interface TargetInfo {
+  name: string;
+  timeoutMs: number;
 }
 
 /**
@@ -24,11 +35,14 @@ export interface ConnectorRegistryOptions {
  */
 export class ConnectorRegistry {
   private readonly instances = new Map<string, Connector>();
+  private readonly targets = new Map<Connector, TargetInfo>();
+  private readonly defaultTimeoutMs: number;
   private readonly factories = new Map<string, ConnectorFactory>();
   private readonly env: Record<string, string | undefined>;
 
   constructor(db: Database, options: ConnectorRegistryOptions = {}) {
     this.env = options.env ?? {};
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_CONNECTOR_TIMEOUT_MS;
     const log = new LogConnector(db);
     this.factories.set("log", () => log);
     this.factories.set("postgres", postgresFactory);
@@ -49,8 +63,17 @@ export class ConnectorRegistry {
       if (!factory) throw new Error(`role ${role.key}: no connector of type "${settings.type}" is available`);
       connector = factory(settings, { env: this.env });
       this.instances.set(id, connector);
+      this.targets.set(connector, {
+        name: targetName(settings),
+        timeoutMs: typeof settings.timeoutMs === "number" ? settings.timeoutMs : this.defaultTimeoutMs,
+      });
     }
     return connector;
+  }
+
+  /** The target a connector made here calls, and its deadline. */
+  targetOf(connector: Connector): TargetInfo {
+    return this.targets.get(connector) ?? { name: connector.type, timeoutMs: this.defaultTimeoutMs };
   }
 
   /** Every connector in use, with the settings that made it (for drift detection). */
@@ -62,8 +85,21 @@ export class ConnectorRegistry {
   async close(): Promise<void> {
     const open = [...this.instances.values()];
     this.instances.clear();
+    this.targets.clear();
     await Promise.allSettled(open.map((c) => c.close?.()));
   }
+}
+
+/** `postgres PROD_DB_URL db_admin`, `webhook https://hooks.example.com/pim`, `log`: names, never secrets. */
+function targetName(settings: ConnectorSettings): string {
+  const parts = [settings.type];
+  if (typeof settings.urlEnv === "string") parts.push(settings.urlEnv);
+  if (typeof settings.role === "string") parts.push(settings.role);
+  if (typeof settings.url === "string" && URL.canParse(settings.url)) {
+    const u = new URL(settings.url);
+    parts.push(`${u.origin}${u.pathname}`);
+  }
+  return parts.join(" ");
 }
 
 const postgresFactory: ConnectorFactory = (settings, { env }) => {

@@ -44,11 +44,11 @@ export class WebhookConnector implements Connector {
   ) {}
 
   grant(req: GrantRequest): Promise<ConnectorResult> {
-    return this.deliver({ type: "grant", ...this.common(req), until: req.until?.toISOString() ?? null });
+    return this.deliver({ type: "grant", ...this.common(req), until: req.until?.toISOString() ?? null }, req.signal);
   }
 
   revoke(req: RevokeRequest): Promise<ConnectorResult> {
-    return this.deliver({ type: "revoke", ...this.common(req), until: null });
+    return this.deliver({ type: "revoke", ...this.common(req), until: null }, req.signal);
   }
 
   /** A webhook cannot be asked what it holds. */
@@ -67,7 +67,8 @@ export class WebhookConnector implements Connector {
     };
   }
 
-  private async deliver(event: Omit<WebhookEvent, "sentAt">): Promise<ConnectorResult> {
+  private async deliver(event: Omit<WebhookEvent, "sentAt">, given?: AbortSignal): Promise<ConnectorResult> {
+    const timeout = AbortSignal.timeout(this.target.timeoutMs);
     const sentAt = this.now();
     const body = JSON.stringify({ ...event, sentAt: sentAt.toISOString() } satisfies WebhookEvent);
     const timestamp = String(Math.floor(sentAt.getTime() / 1000));
@@ -83,7 +84,7 @@ export class WebhookConnector implements Connector {
         },
         body,
         redirect: "manual",
-        signal: AbortSignal.timeout(this.target.timeoutMs),
+        signal: given ? AbortSignal.any([timeout, given]) : timeout,
       });
     } catch (error) {
       return retryable(this.failureText(error));

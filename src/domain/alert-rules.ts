@@ -19,7 +19,8 @@ export type AlertRule =
   | "mfa_locked"
   | "mfa_factor_changed"
   | "grant_failed"
-  | "revoke_failing";
+  | "revoke_failing"
+  | "target_failing";
 
 /**
  * Severities follow Entra PIM's table (REFERENCE.md): its "administrators aren't using their
@@ -38,6 +39,7 @@ export const RULE_SEVERITY: Record<AlertRule, Severity> = {
   mfa_factor_changed: "medium",
   grant_failed: "high",
   revoke_failing: "high",
+  target_failing: "high",
 };
 
 export interface AlertThresholds {
@@ -200,6 +202,12 @@ export interface FailingRevokeFact {
   scope: string;
   attempts: number;
   error: string | null;
+}
+
+export interface DownTargetFact {
+  target: string;
+  failingSince: Date;
+  lastError: string | null;
 }
 
 export interface UnexpectedHoldingFact {
@@ -486,6 +494,26 @@ export function revokesFailing(f: { failing: FailingRevokeFact[] }): AlertCondit
         { label: "Scope", value: worst.scope },
         { label: "Attempts", value: String(worst.attempts) },
         ...(worst.error ? [{ label: "Last error", value: worst.error }] : []),
+      ],
+    });
+  });
+}
+
+/**
+ * A connector target failing for longer than its alert threshold: grants wait and revokes do not
+ * happen until it answers. Clears on the first call it answers.
+ */
+export function targetsFailing(f: { now: Date; down: DownTargetFact[] }): AlertCondition[] {
+  return f.down.map((d) => {
+    const since = formatDuration(Math.max(0, f.now.getTime() - d.failingSince.getTime()));
+    return rule("target_failing", `target_failing:${d.target}`, {
+      title: "A connector target is not answering",
+      text: `Calls to ${d.target} have been failing for ${since}: grants to it wait and revokes are retried until it answers.`,
+      subject: null,
+      fields: [
+        { label: "Target", value: d.target },
+        { label: "Failing since", value: d.failingSince.toISOString() },
+        ...(d.lastError ? [{ label: "Last error", value: d.lastError }] : []),
       ],
     });
   });

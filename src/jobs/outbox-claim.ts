@@ -1,9 +1,8 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import type { JobRow } from "../db/repos/outbox.js";
 import { instant } from "../db/rows.js";
 import { outboxJobs } from "../db/schema/outbox.js";
-import { inIds } from "./id-list.js";
 
 export type { JobRow };
 
@@ -38,11 +37,49 @@ export async function claimJobs(
   return rows.sort((a, b) => +a.runAt - +b.runAt || +a.createdAt - +b.createdAt || (a.id < b.id ? -1 : 1));
 }
 
-/** Keeps this worker's claims alive while their target calls run. */
-export async function extendLeases(db: Database, ids: string[], workerId: string, until: Date): Promise<void> {
-  if (ids.length === 0) return;
-  await db
+/**
+ * A claim's fencing token is the attempt number the claim gave the job: every claim adds one, so
+ * a worker's id and that number name one claim and no other, even if the same worker claims the
+ * job again later. Whatever a worker does to a job on the strength of a claim matches both.
+ */
+export interface Claim {
+  id: string;
+  token: number;
+}
+
+export const claimOf = (job: Pick<JobRow, "id" | "attempts">): Claim => ({ id: job.id, token: job.attempts });
+
+/** The jobs of these claims that `workerId` still holds. */
+export function heldClaims(workerId: string, claims: readonly Claim[]): SQL {
+  const list = JSON.stringify(claims.map((c) => ({ id: c.id, n: c.token })));
+  return and(
+    eq(outboxJobs.lockedBy, workerId),
+    eq(outboxJobs.status, "pending"),
+    sql`(${outboxJobs.id}, ${outboxJobs.attempts}) in (
+      select x.id, x.n from jsonb_to_recordset(${list}::text::jsonb) as x(id text, n integer))`,
+  )!;
+}
+
+/**
+ * Keeps this worker's claims alive until `until`; with `live`, only those whose lease has not run
+ * out by `live` (the check right before a target call). Returns the ids still held.
+ */
+export async function renewClaims(
+  db: Database,
+  workerId: string,
+  claims: readonly Claim[],
+  until: Date,
+  live?: Date,
+): Promise<Set<string>> {
+  if (claims.length === 0) return new Set();
+  const rows = await db
     .update(outboxJobs)
     .set({ lockedUntil: until })
-    .where(and(inIds(outboxJobs.id, ids), eq(outboxJobs.lockedBy, workerId), eq(outboxJobs.status, "pending")));
+    .where(
+      live
+        ? and(heldClaims(workerId, claims), sql`${outboxJobs.lockedUntil} > ${instant(live)}`)
+        : heldClaims(workerId, claims),
+    )
+    .returning({ id: outboxJobs.id });
+  return new Set(rows.map((r) => r.id));
 }

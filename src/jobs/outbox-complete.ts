@@ -1,13 +1,14 @@
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
 import { grantConfirmed, grantFailed } from "../app/holding-results.js";
 import { newId } from "../app/ids.js";
 import type { ConnectorResult } from "../connectors/connector.js";
-import { enqueueHoldingJob } from "../db/repos/outbox.js";
+import { type Claimant, enqueueHoldingJob, insertHoldingJobs, type JobRow, newJobRow } from "../db/repos/outbox.js";
+import { recordTargetOutcomes, type TargetOutcome } from "../db/repos/target-health.js";
 import { outboxJobs } from "../db/schema/outbox.js";
 import { confirmRevokes } from "./activation-batch.js";
 import { withBatchedAudit } from "./batch-audit.js";
-import { inIds } from "./id-list.js";
+import { claimOf, heldClaims } from "./outbox-claim.js";
 import type { Plan } from "./outbox-plan.js";
 
 export interface RetryPolicy {
@@ -19,6 +20,8 @@ export interface RetryPolicy {
   backoffBaseMs: number;
   backoffMaxMs: number;
   random: () => number;
+  /** A target whose calls have been failing this long raises the target_failing alert. */
+  targetAlertAfterMs: number;
 }
 
 export interface Attempt {
@@ -26,6 +29,16 @@ export interface Attempt {
   outcome: ConnectorResult;
   /** No target call was needed (the holding is still needed elsewhere, or no longer wanted). */
   skipped: boolean;
+  /** When the attempt began: retries are scheduled from here, however long the target took. */
+  startedAt?: Date;
+}
+
+/** What a completion leaves for its worker to do next. */
+export interface Completed {
+  /** Jobs written to bring targets back in line after calls made without a valid claim, claimed by this worker. */
+  reconcile: JobRow[];
+  /** How many calls turned out to have been made without a valid claim. */
+  late: number;
 }
 
 /** Exponential backoff with full jitter over the upper half, so retries of many jobs spread out. */
@@ -40,14 +53,25 @@ export function backoffMs(
 /**
  * Records the outcome of a batch of attempts in one transaction: each job done, failed or put
  * back with a later run time, one audit event per attempt, and the activations moved on. Only
- * jobs this worker still owns are touched: one whose lease ran out belongs to whoever took it over.
+ * jobs this worker still holds the claim of (its id and the claim's token) are touched: one whose
+ * lease ran out belongs to whoever took it over. A call that went out on a claim lost meanwhile
+ * may have changed the target out of turn: it is audited as late, and a job that brings the
+ * holding back in line with the database is written, claimed by this worker, to run at once.
  */
-export async function completeAttempts(deps: EngineDeps, policy: RetryPolicy, attempts: Attempt[]): Promise<void> {
-  if (attempts.length === 0) return;
-  await inTransaction(deps, (unit) =>
+export async function completeAttempts(
+  deps: EngineDeps,
+  policy: RetryPolicy,
+  attempts: Attempt[],
+  context: { claimant: Claimant; maybeFailing: (target: string) => boolean },
+): Promise<Completed> {
+  if (attempts.length === 0) return { reconcile: [], late: 0 };
+  return inTransaction(deps, (unit) =>
     withBatchedAudit(unit, async (work) => {
-      const ownedBy = (ids: string[]) =>
-        and(inIds(outboxJobs.id, ids), eq(outboxJobs.lockedBy, policy.workerId), eq(outboxJobs.status, "pending"));
+      const held = (list: Attempt[]) =>
+        heldClaims(
+          policy.workerId,
+          list.map((a) => claimOf(a.plan.job)),
+        );
       const successes = attempts.filter((a) => a.outcome.ok);
       const done = new Set(
         successes.length === 0
@@ -56,7 +80,7 @@ export async function completeAttempts(deps: EngineDeps, policy: RetryPolicy, at
               await work.tx
                 .update(outboxJobs)
                 .set({ status: "done", finishedAt: work.now, lockedBy: null, lockedUntil: null, lastError: null })
-                .where(ownedBy(successes.map((a) => a.plan.job.id)))
+                .where(held(successes))
                 .returning({ id: outboxJobs.id })
             ).map((r) => r.id),
       );
@@ -65,14 +89,15 @@ export async function completeAttempts(deps: EngineDeps, policy: RetryPolicy, at
         auditAttempt(work, policy, a, { detail: a.outcome.ok ? (a.outcome.detail ?? null) : null });
 
       const failures = attempts.filter((a) => !a.outcome.ok);
+      const mine = new Set<string>();
       if (failures.length > 0) {
         const owned = await work.tx
           .select({ id: outboxJobs.id })
           .from(outboxJobs)
-          .where(ownedBy(failures.map((a) => a.plan.job.id)))
+          .where(held(failures))
           .orderBy(outboxJobs.id)
           .for("update");
-        const mine = new Set(owned.map((o) => o.id));
+        for (const o of owned) mine.add(o.id);
         for (const a of failures)
           if (mine.has(a.plan.job.id) && !a.outcome.ok) await recordFailure(work, policy, a, a.outcome);
       }
@@ -85,8 +110,106 @@ export async function completeAttempts(deps: EngineDeps, policy: RetryPolicy, at
         revoked.map((a) => a.plan.job.activationId!),
         new Map(revoked.map((a) => [a.plan.job.activationId!, { subject: a.plan.subject, role: a.plan.roleKey }])),
       );
+
+      const late = attempts.filter((a) => called(a) && !done.has(a.plan.job.id) && !mine.has(a.plan.job.id));
+      const reconcile = await reconcileLate(
+        work,
+        policy,
+        late,
+        context.claimant,
+        "the claim was lost before the call returned",
+      );
+      await recordHealth(work, policy, attempts, context.maybeFailing);
+      return { reconcile, late: late.length };
     }),
   );
+}
+
+/** The attempt really called its target (rather than being skipped or refused before any call). */
+const called = (a: Attempt) => !a.skipped && a.plan.connector !== undefined;
+
+/**
+ * Audits calls that went out of turn (a claim lost, or a call given up on that answered later) and
+ * writes, for each holding they touched, a job that brings the target back in line with what the
+ * database says must be held: after a grant, a revoke unless something holds it; after a revoke, a
+ * grant if something does. Jobs due now are written claimed by `claimant`, which runs them at once.
+ */
+export async function reconcileLate(
+  work: Work,
+  policy: Pick<RetryPolicy, "workerId">,
+  late: Attempt[],
+  claimant: Claimant | null,
+  reason: string,
+): Promise<JobRow[]> {
+  if (late.length === 0) return [];
+  const jobs: JobRow[] = [];
+  const seen = new Set<string>();
+  for (const a of late) {
+    const { job, payload } = a.plan;
+    work.audit({
+      event: `connector.${job.kind}.late`,
+      actor: "system",
+      subject: a.plan.subject,
+      role: a.plan.roleKey,
+      scope: payload.scope,
+      activationId: job.activationId,
+      data: {
+        jobId: job.id,
+        attempt: job.attempts,
+        connector: a.plan.connectorType,
+        target: a.plan.target?.name ?? null,
+        worker: policy.workerId,
+        reason,
+        ...(a.outcome.ok ? { detail: a.outcome.detail ?? null } : { error: a.outcome.error }),
+      },
+    });
+    const key = `${payload.principalId}:${payload.roleId}:${payload.scope}:${job.kind}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    jobs.push(
+      newJobRow({
+        id: newId("job"),
+        kind: job.kind === "grant" ? "revoke" : "grant",
+        activationId: null,
+        payload: {
+          principalId: payload.principalId,
+          roleId: payload.roleId,
+          scope: payload.scope,
+          until: null,
+          reconcile: { after: job.id, worker: policy.workerId, reason },
+        },
+        runAt: work.now,
+        now: work.now,
+      }),
+    );
+  }
+  const claimed = await insertHoldingJobs(work.tx, jobs, claimant, work.now);
+  const waiting = jobs.filter((j) => !claimed.some((c) => c.id === j.id));
+  if (waiting.length > 0) work.emit({ type: "holding.job", jobId: waiting[0]!.id, runAt: work.now });
+  return claimed;
+}
+
+/**
+ * What the calls said about their targets: one that answered (even with a refusal) works; one
+ * that failed in a way worth retrying is away. Crossing the alert threshold, or answering again
+ * after an alert, triggers the target_failing rule at once.
+ */
+async function recordHealth(
+  work: Work,
+  policy: RetryPolicy,
+  attempts: Attempt[],
+  maybeFailing: (target: string) => boolean,
+): Promise<void> {
+  const outcomes: TargetOutcome[] = [];
+  for (const a of attempts) {
+    if (!called(a) || !a.plan.target) continue;
+    const answered = a.outcome.ok || !a.outcome.retryable;
+    outcomes.push({ target: a.plan.target.name, answered, ...(a.outcome.ok ? {} : { error: a.outcome.error }) });
+  }
+  if (outcomes.length === 0) return;
+  const changes = await recordTargetOutcomes(work.tx, outcomes, work.now, policy.targetAlertAfterMs, maybeFailing);
+  for (const target of [...changes.alerted, ...changes.recovered])
+    work.emit({ type: "alert", kind: "target_failing", subject: target, detail: { target } });
 }
 
 async function recordFailure(
@@ -106,7 +229,9 @@ async function recordFailure(
     await giveUpGrant(work, a, outcome.error);
     return;
   }
-  const runAt = new Date(work.now.getTime() + backoffMs(job.attempts, policy));
+  // From the attempt's start: a target that takes long to fail does not stretch the schedule.
+  const from = (a.startedAt ?? work.now).getTime();
+  const runAt = new Date(Math.max(work.now.getTime(), from + backoffMs(job.attempts, policy)));
   auditAttempt(work, policy, a, {
     error: outcome.error,
     retryable: outcome.retryable,
@@ -190,6 +315,8 @@ function auditAttempt(work: Work, policy: RetryPolicy, a: Attempt, data: Record<
       connector: a.plan.connectorType,
       worker: policy.workerId,
       ...(payload.assignmentId ? { assignmentId: payload.assignmentId } : {}),
+      // A compensation: this job brings the target in line after another job's call went out of turn.
+      ...(payload.reconcile ? { compensates: payload.reconcile.after, compensation: payload.reconcile.reason } : {}),
       ...data,
     },
   });

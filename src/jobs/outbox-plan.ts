@@ -5,7 +5,7 @@ import {
   loginOf,
   permanent,
 } from "../connectors/connector.js";
-import type { ConnectorRegistry } from "../connectors/registry.js";
+import type { ConnectorRegistry, TargetInfo } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
 import type { HoldingJobPayload } from "../db/repos/outbox.js";
 import { activations } from "../db/schema/activations.js";
@@ -15,7 +15,18 @@ import { connectorLookup, keepingReason, principalKeys, reasonsHeld, roleTargets
 import { inIds } from "./id-list.js";
 import type { JobRow } from "./outbox-claim.js";
 
-export type JobPayload = HoldingJobPayload & { assignmentId?: string; alertedAt?: string };
+/**
+ * Set on a job that brings a target back in line after a call made without a valid claim (or
+ * given up on but answered later): it grants or revokes only what the database says, then, should be held.
+ */
+export interface Reconciliation {
+  /** The job whose call went out of turn. */
+  after: string;
+  worker: string;
+  reason: string;
+}
+
+export type JobPayload = HoldingJobPayload & { assignmentId?: string; alertedAt?: string; reconcile?: Reconciliation };
 
 /** What one claimed job will do: call a connector, or nothing and why. */
 export interface Plan {
@@ -30,6 +41,8 @@ export interface Plan {
   /** Set when the call cannot be made at all (an unknown connector type). */
   failure?: ConnectorResult;
   connector?: Connector;
+  /** Where the call goes and how long it may take. */
+  target?: TargetInfo;
   request?: GrantRequest;
 }
 
@@ -41,7 +54,10 @@ export interface Plan {
  */
 export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: JobRow[], now: Date): Promise<Plan[]> {
   const payloads = jobs.map((j) => j.payload as JobPayload);
-  const revokes = jobs.filter((j) => j.kind === "revoke").map((j) => (j.payload as JobPayload).principalId);
+  // Revokes, and grants that reconcile, both ask whether some reason still holds the holding.
+  const revokes = jobs
+    .filter((j) => j.kind === "revoke" || (j.payload as JobPayload).reconcile)
+    .map((j) => (j.payload as JobPayload).principalId);
   const [keys, reasons, grantStates] = await Promise.all([
     principalKeys(
       db,
@@ -75,11 +91,8 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
       return { ...base, failure: permanent(error instanceof Error ? error.message : String(error)) };
     }
     const login = loginOf({ key: principalKey });
-    if (job.kind === "grant") {
-      const unwanted = grantStates.unwanted(job, payload, now);
-      if (unwanted) return { ...base, connectorType: connector.type, skip: unwanted };
-    } else {
-      const keep = keepingReason(
+    const keep = () =>
+      keepingReason(
         {
           principalId: payload.principalId,
           login,
@@ -92,12 +105,20 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
         roles,
         connectorOf,
       );
-      if (keep) return { ...base, connectorType: connector.type, skip: `still held: ${keep}` };
+    if (job.kind === "grant" && payload.reconcile) {
+      if (!keep()) return { ...base, connectorType: connector.type, skip: "nothing holds it now; nothing to grant" };
+    } else if (job.kind === "grant") {
+      const unwanted = grantStates.unwanted(job, payload, now);
+      if (unwanted) return { ...base, connectorType: connector.type, skip: unwanted };
+    } else {
+      const held = keep();
+      if (held) return { ...base, connectorType: connector.type, skip: `still held: ${held}` };
     }
     return {
       ...base,
       connectorType: connector.type,
       connector,
+      target: registry.targetOf(connector),
       request: {
         login,
         principalKey,

@@ -1,10 +1,12 @@
 import type { Logger } from "pino";
-import type { EngineDeps } from "../app/context.js";
-import type { ConnectorResult } from "../connectors/connector.js";
+import { type EngineDeps, inTransaction } from "../app/context.js";
+import { type ConnectorResult, retryable } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
 import { prefetchDirectoryVersion } from "../db/repos/directory.js";
-import { claimJobs, extendLeases, type JobRow } from "./outbox-claim.js";
-import { type Attempt, completeAttempts, type RetryPolicy } from "./outbox-complete.js";
+import { failingTargets } from "../db/repos/target-health.js";
+import { withBatchedAudit } from "./batch-audit.js";
+import { type Claim, claimJobs, claimOf, type JobRow, renewClaims } from "./outbox-claim.js";
+import { type Attempt, completeAttempts, type RetryPolicy, reconcileLate } from "./outbox-complete.js";
 import { type Plan, planJobs } from "./outbox-plan.js";
 
 export { backoffMs } from "./outbox-complete.js";
@@ -14,10 +16,15 @@ export interface OutboxWorkerOptions extends RetryPolicy {
   leaseMs: number;
   /** Jobs claimed per round. */
   batchSize: number;
-  /** Target calls in flight at once. */
+  /** Target calls in flight at once, per target: a slow target never holds up calls to the others. */
   concurrency: number;
   /** How long a finished call may wait for others to share its completing transaction. */
   completionLingerMs: number;
+  /**
+   * How long a scheduled round waits for its batch before the next round may claim more; calls
+   * still running then (a slow target) finish on their own, and record their outcomes when they do.
+   */
+  patienceMs: number;
 }
 
 export const DEFAULT_WORKER_OPTIONS: Omit<OutboxWorkerOptions, "workerId"> = {
@@ -25,22 +32,45 @@ export const DEFAULT_WORKER_OPTIONS: Omit<OutboxWorkerOptions, "workerId"> = {
   batchSize: 500,
   concurrency: 16,
   completionLingerMs: 10,
+  patienceMs: 250,
   maxGrantAttempts: 8,
   revokeAlertAfter: 5,
   backoffBaseMs: 1_000,
   backoffMaxMs: 5 * 60_000,
   random: Math.random,
+  targetAlertAfterMs: 2 * 60_000,
 };
+
+/** How often the list of failing targets is read again, for completions to clear what answers again. */
+const HEALTH_REFRESH_MS = 10_000;
 
 /**
  * Runs grant and revoke jobs from the outbox. A batch is claimed with FOR UPDATE SKIP LOCKED and
  * a lease, planned against the database as it is now, executed outside any transaction (targets
  * can be slow), and completed in transactions that also move the activations on, but only for
- * jobs this worker still owns. Completions are grouped: whatever finished while the previous
- * group was being written goes in the next, so one slow target never holds up the others.
+ * jobs this worker still holds the claim of.
+ *
+ * Fencing: a claim is named by the worker's id and the attempt number it gave the job (its token).
+ * Right before a call the worker renews the claim in the database, and gives the call up if the
+ * claim is gone or its lease has run out (a process paused, a heartbeat missed); completions match
+ * the token; and a call found afterwards to have gone out without the claim is audited and
+ * followed at once by a job that brings the target back in line with the database.
+ *
+ * Isolation: every call has a deadline (per target, see ConnectorRegistry.targetOf), past which it
+ * is abandoned as a retryable failure; calls wait for a slot of their own target only; and a
+ * round does not wait for a slow target before the next is claimed.
  */
 export class OutboxWorker {
   private readonly opts: OutboxWorkerOptions;
+  private readonly lanes = new Map<unknown, Lane>();
+  /** Claims this worker holds, by job id, and the time (local clock) its lease was last confirmed until. */
+  private readonly claims = new Map<string, { claim: Claim; until: number }>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  /** Batches still finishing after their round stopped waiting for them. */
+  private readonly background = new Set<Promise<void>>();
+  private failing = new Set<string>();
+  private failingReadAt = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly deps: EngineDeps,
     private readonly connectors: ConnectorRegistry,
@@ -54,68 +84,178 @@ export class OutboxWorker {
     return this.opts.workerId;
   }
 
+  /** How long a scheduled round waits for its batch (see OutboxWorkerOptions.patienceMs). */
+  get patience(): { patienceMs: number } {
+    return { patienceMs: this.opts.patienceMs };
+  }
+
   /** What a batch of jobs created already claimed for this worker must carry (see expireAndClaimBatch). */
   get claimant(): { workerId: string; leaseMs: number } {
     return { workerId: this.opts.workerId, leaseMs: this.opts.leaseMs };
   }
 
-  /** Claims due jobs and runs them; returns how many were claimed. */
-  async runOnce(): Promise<number> {
+  /**
+   * Claims due jobs and runs them; returns how many were claimed. With `patienceMs`, returns once
+   * the batch is done or that long has passed, whichever is first; the rest finishes on its own.
+   */
+  async runOnce(options: { patienceMs?: number } = {}): Promise<number> {
     const jobs = await claimJobs(this.deps.db, {
       workerId: this.opts.workerId,
       now: this.deps.clock.now(),
       leaseMs: this.opts.leaseMs,
       limit: this.opts.batchSize,
     });
-    await this.runClaimed(jobs);
+    await this.runClaimed(jobs, options);
     return jobs.length;
   }
 
   /** Runs jobs this worker holds the claim of: plans them, calls the targets, records the outcomes. */
-  async runClaimed(jobs: JobRow[]): Promise<void> {
+  async runClaimed(jobs: JobRow[], options: { patienceMs?: number } = {}): Promise<void> {
     if (jobs.length === 0) return;
+    const run = this.runBatch(jobs);
+    if (options.patienceMs === undefined) return run;
+    const tracked = run
+      .catch((error) => this.log.error({ err: error }, "outbox batch failed; its jobs run again after their lease"))
+      .finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([tracked, new Promise<void>((r) => (timer = setTimeout(r, options.patienceMs)))]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Runs until nothing is due (used at start-up and by tests). With `patienceMs` (the scheduler),
+   * calls to slow targets are left to finish on their own instead of being waited for.
+   */
+  async drain(maxRounds = 1_000, options: { patienceMs?: number } = {}): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < maxRounds; i++) {
+      const n = await this.runOnce(options);
+      total += n;
+      if (n === 0) break;
+    }
+    if (options.patienceMs === undefined) await this.idle();
+    return total;
+  }
+
+  /** Resolves once every batch this worker started has recorded its outcomes (shutdown, tests). */
+  async idle(): Promise<void> {
+    while (this.background.size > 0) await Promise.all([...this.background]);
+  }
+
+  private async runBatch(jobs: JobRow[]): Promise<void> {
+    this.hold(jobs);
     const inFlight = new Set(jobs.map((j) => j.id));
-    const heartbeat = setInterval(() => this.renewLeases([...inFlight]), Math.max(200, this.opts.leaseMs / 3));
     try {
+      const startedAt = this.deps.clock.now();
       // One short transaction: its reads go out together, and names come from the kept directory.
       const plans = await this.deps.db.transaction((tx) => {
         prefetchDirectoryVersion(tx);
-        return planJobs(tx, this.connectors, jobs, this.deps.clock.now());
+        return planJobs(tx, this.connectors, jobs, startedAt);
       });
       const completions = new CompletionQueue(plans.length, this.opts.completionLingerMs, (batch) =>
         this.complete(batch, inFlight),
       );
-      await runLimited(callUnits(plans), this.opts.concurrency, async (unit) => {
-        const outcomes = await this.attempt(unit.map((u) => u.plan));
-        for (const [i, u] of unit.entries()) completions.push({ plan: u.plan, order: u.order, ...outcomes[i]! });
-      });
+      const given = new Set<string>();
+      await Promise.all(
+        callUnits(plans).map(async (unit) => {
+          const outcomes = await this.attempt(unit.map((u) => u.plan));
+          for (const [i, u] of unit.entries()) {
+            const outcome = outcomes[i]!;
+            if (outcome === "given-up") {
+              given.add(u.plan.job.id);
+              completions.skip();
+            } else completions.push({ plan: u.plan, order: u.order, startedAt, ...outcome });
+          }
+        }),
+      );
       await completions.idle();
+      if (given.size > 0)
+        this.log.warn(
+          { jobs: [...given], worker: this.opts.workerId },
+          "gave up calls whose claim had run out before they started; whoever holds them now runs them",
+        );
     } finally {
-      clearInterval(heartbeat);
+      this.release(jobs);
     }
   }
 
-  /** Runs until nothing is due (used at start-up and by tests). */
-  async drain(maxRounds = 1_000): Promise<number> {
-    let total = 0;
-    for (let i = 0; i < maxRounds; i++) {
-      const n = await this.runOnce();
-      total += n;
-      if (n === 0) break;
-    }
-    return total;
-  }
-
-  /** Runs one call, or one batched call for several plans of the same connector and kind. */
-  private async attempt(plans: Plan[]): Promise<{ outcome: ConnectorResult; skipped: boolean }[]> {
+  /**
+   * Runs one call, or one batched call for several plans of the same connector and kind, in its
+   * target's lane, after confirming the claims, and within the target's deadline.
+   */
+  private async attempt(plans: Plan[]): Promise<({ outcome: ConnectorResult; skipped: boolean } | "given-up")[]> {
     const first = plans[0]!;
     if (plans.length === 1) {
       if (first.skip) return [{ outcome: { ok: true, detail: first.skip }, skipped: true }];
       if (first.failure) return [{ outcome: first.failure, skipped: false }];
     }
+    const target = first.target ?? this.connectors.targetOf(first.connector!);
+    const lane = this.laneOf(first.connector);
+    const admitted = await lane.enter(target.timeoutMs);
+    if (!admitted) {
+      const why = `not tried: no call to ${target.name} has returned for ${target.timeoutMs} ms`;
+      return plans.map(() => ({ outcome: retryable(why), skipped: false }));
+    }
+    try {
+      const held = await this.confirmClaims(plans);
+      const results: ({ outcome: ConnectorResult; skipped: boolean } | "given-up")[] = plans.map(() => "given-up");
+      const callable = plans.filter((p) => held.has(p.job.id));
+      if (callable.length === 0) return results;
+      const outcomes = await this.callWithin(callable, target.name, target.timeoutMs);
+      const byId = new Map(callable.map((p, i) => [p.job.id, outcomes[i]!]));
+      return plans.map((p) => {
+        const outcome = byId.get(p.job.id);
+        return outcome ? { outcome, skipped: false } : "given-up";
+      });
+    } finally {
+      lane.leave();
+    }
+  }
+
+  /**
+   * The check right before a call: renews the claims in the database, keeping only those this
+   * worker still holds with lease left. A claim the heartbeat already found lost is not asked about.
+   */
+  private async confirmClaims(plans: Plan[]): Promise<Set<string>> {
+    const now = this.deps.clock.now();
+    const asked = plans
+      .filter((p) => (this.claims.get(p.job.id)?.until ?? 0) > now.getTime())
+      .map((p) => claimOf(p.job));
+    if (asked.length === 0) return new Set();
+    const until = new Date(now.getTime() + this.opts.leaseMs);
+    try {
+      const held = await renewClaims(this.deps.db, this.opts.workerId, asked, until, now);
+      for (const c of asked) this.noteLease(c.id, held.has(c.id) ? until.getTime() : 0);
+      return held;
+    } catch (error) {
+      this.log.warn({ err: error }, "could not confirm outbox claims before calling a target; the calls wait");
+      return new Set();
+    }
+  }
+
+  /** Calls the connector, abandoning the call as a retryable failure past the deadline. */
+  private async callWithin(plans: Plan[], target: string, timeoutMs: number): Promise<ConnectorResult[]> {
+    const controller = new AbortController();
+    const call = this.call(plans, controller.signal);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<"deadline">((resolve) => {
+      timer = setTimeout(() => resolve("deadline"), timeoutMs);
+    });
+    const outcome = await Promise.race([call, deadline]);
+    clearTimeout(timer);
+    if (outcome !== "deadline") return outcome;
+    controller.abort();
+    // A call given up on may still answer; if it changed something, it did so out of turn.
+    void call.then((late) => this.reconcileAbandoned(plans, late));
+    return plans.map(() => retryable(`${target} did not answer within ${timeoutMs} ms; the call was abandoned`));
+  }
+
+  private async call(plans: Plan[], signal: AbortSignal): Promise<ConnectorResult[]> {
+    const first = plans[0]!;
     const connector = first.connector!;
     try {
-      const requests = plans.map((p) => p.request!);
+      const requests = plans.map((p) => ({ ...p.request!, signal }));
       const outcomes =
         plans.length === 1
           ? [first.job.kind === "grant" ? await connector.grant(requests[0]!) : await connector.revoke(requests[0]!)]
@@ -126,16 +266,46 @@ export class OutboxWorker {
         throw new Error(
           `the ${connector.type} connector answered ${outcomes.length} results for ${plans.length} calls`,
         );
-      return outcomes.map((outcome) => ({ outcome, skipped: false }));
+      return outcomes;
     } catch (error) {
       // A connector that throws has broken its contract; its target may still come back.
-      return plans.map(() => ({ outcome: { ok: false, retryable: true, error: errorText(error) }, skipped: false }));
+      return plans.map(() => retryable(errorText(error)));
+    }
+  }
+
+  /** An abandoned call that succeeded after all: audited, and its holdings brought back in line. */
+  private async reconcileAbandoned(plans: Plan[], late: ConnectorResult[]): Promise<void> {
+    const changed: Attempt[] = plans
+      .map((plan, i) => ({ plan, outcome: late[i]!, skipped: false }))
+      .filter((a) => a.outcome.ok);
+    if (changed.length === 0) return;
+    try {
+      const jobs = await inTransaction(this.deps, (unit) =>
+        withBatchedAudit(unit, (work) =>
+          reconcileLate(work, this.opts, changed, this.claimant, "the call answered after its deadline"),
+        ),
+      );
+      await this.runClaimed(jobs, { patienceMs: 0 });
+    } catch (error) {
+      this.log.error({ err: error }, "could not reconcile after a call that answered past its deadline");
     }
   }
 
   private async complete(batch: Attempt[], inFlight: Set<string>): Promise<void> {
+    await this.refreshFailing();
     try {
-      await completeAttempts(this.deps, this.opts, batch);
+      const done = await completeAttempts(this.deps, this.opts, batch, {
+        claimant: this.claimant,
+        maybeFailing: (t) => this.failing.has(t),
+      });
+      for (const a of batch)
+        if (a.plan.target && !a.outcome.ok && a.outcome.retryable && !a.skipped) this.failing.add(a.plan.target.name);
+      if (done.late > 0)
+        this.log.warn(
+          { late: done.late, reconcile: done.reconcile.length, worker: this.opts.workerId },
+          "calls went out after their claim was lost; the holdings are being brought back in line",
+        );
+      if (done.reconcile.length > 0) void this.runClaimed(done.reconcile, { patienceMs: 0 });
     } catch (error) {
       if (batch.length === 1) {
         this.log.error(
@@ -151,11 +321,105 @@ export class OutboxWorker {
     for (const a of batch) inFlight.delete(a.plan.job.id);
   }
 
-  private renewLeases(ids: string[]): void {
+  private async refreshFailing(): Promise<void> {
+    const now = Date.now();
+    if (now - this.failingReadAt < HEALTH_REFRESH_MS) return;
+    this.failingReadAt = now;
+    try {
+      this.failing = new Set(await failingTargets(this.deps.db));
+    } catch {
+      // Kept as it was; the next completion asks again.
+      this.failingReadAt = Number.NEGATIVE_INFINITY;
+    }
+  }
+
+  private laneOf(key: unknown): Lane {
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = new Lane(this.opts.concurrency);
+      this.lanes.set(key, lane);
+    }
+    return lane;
+  }
+
+  /** Starts keeping the claims of these jobs alive. */
+  private hold(jobs: JobRow[]): void {
+    for (const j of jobs) {
+      this.claims.set(j.id, { claim: claimOf(j), until: j.lockedUntil?.getTime() ?? 0 });
+    }
+    this.heartbeat ??= setInterval(() => this.renewLeases(), Math.max(200, this.opts.leaseMs / 3));
+    this.heartbeat.unref();
+  }
+
+  private release(jobs: JobRow[]): void {
+    for (const j of jobs) this.claims.delete(j.id);
+    if (this.claims.size === 0 && this.heartbeat) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
+  }
+
+  private noteLease(id: string, until: number): void {
+    const held = this.claims.get(id);
+    if (held) held.until = until;
+  }
+
+  private renewLeases(): void {
+    const live = [...this.claims.values()].filter((c) => c.until > 0).map((c) => c.claim);
+    if (live.length === 0) return;
     const until = new Date(this.deps.clock.now().getTime() + this.opts.leaseMs);
-    extendLeases(this.deps.db, ids, this.opts.workerId, until).catch((error) =>
-      this.log.warn({ err: error, jobs: ids.length }, "could not extend outbox leases"),
+    renewClaims(this.deps.db, this.opts.workerId, live, until).then(
+      (held) => {
+        for (const c of live) this.noteLease(c.id, held.has(c.id) ? until.getTime() : 0);
+      },
+      (error) => this.log.warn({ err: error, jobs: live.length }, "could not extend outbox leases"),
     );
+  }
+}
+
+/**
+ * The calls in flight to one target, at most `limit` at once. A call waiting for a slot is not
+ * made at all when the target has finished no call for as long as a call may take: the calls
+ * ahead of it are stuck, and it would only join them.
+ */
+class Lane {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private progressAt = Date.now();
+  constructor(private readonly limit: number) {}
+
+  async enter(stallMs: number): Promise<boolean> {
+    if (this.running < this.limit) {
+      this.running++;
+      return true;
+    }
+    return new Promise<boolean>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const go = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const check = () => {
+        const stalled = Date.now() - this.progressAt;
+        if (stalled < stallMs) {
+          timer = setTimeout(check, stallMs - stalled);
+          return;
+        }
+        const i = this.waiting.indexOf(go);
+        if (i >= 0) this.waiting.splice(i, 1);
+        resolve(false);
+      };
+      timer = setTimeout(check, stallMs);
+      this.waiting.push(go);
+    });
+  }
+
+  /** Hands the slot to the next waiting call, if any. */
+  leave(): void {
+    this.progressAt = Date.now();
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
   }
 }
 
@@ -177,6 +441,12 @@ class CompletionQueue {
 
   push(attempt: Attempt & { order: number }): void {
     this.pending.push(attempt);
+    this.outstanding--;
+    this.schedule();
+  }
+
+  /** A call given up before it started: nothing to record for it. */
+  skip(): void {
     this.outstanding--;
     this.schedule();
   }
@@ -209,14 +479,6 @@ class CompletionQueue {
       this.schedule();
     });
   }
-}
-
-async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(lanes);
 }
 
 const MAX_CALLS_PER_BATCH = 500;

@@ -43,14 +43,16 @@ export class Scheduler {
   ) {
     this.worker = new SingleFlight(
       async () => {
-        await outbox.drain();
+        // A slow target's calls finish on their own: they never hold up the next round.
+        await outbox.drain(1_000, outbox.patience);
       },
       (error) => this.log.error({ err: error }, "outbox worker round failed"),
     );
     this.claimedRunner = new SingleFlight(
       async () => {
         // Stopped meanwhile: the claims run out and another worker (or this one, restarted) takes them.
-        while (this.running && this.claimed.length > 0) await outbox.runClaimed(this.claimed.splice(0));
+        while (this.running && this.claimed.length > 0)
+          await outbox.runClaimed(this.claimed.splice(0), outbox.patience);
       },
       (error) => this.log.error({ err: error }, "claimed jobs failed; they run again after their lease"),
     );
@@ -79,6 +81,7 @@ export class Scheduler {
     await Promise.all([...this.runs]);
     await this.claimedRunner.idle();
     await this.worker.idle();
+    await this.outbox.idle();
   }
 
   /** When the in-memory timer will next wake this scheduler, if it is armed. */

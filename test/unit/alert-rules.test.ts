@@ -205,6 +205,7 @@ it("gives every rule the severity of the reference table", () => {
     mfa_factor_changed: "medium",
     grant_failed: "high",
     revoke_failing: "high",
+    target_failing: "high",
   });
 });
 

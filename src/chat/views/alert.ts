@@ -52,6 +52,7 @@ const ENGINE_ALERTS: Partial<Record<AlertKind, { severity: Severity; title: stri
   unauthorized_approval: { severity: "high", title: "Unauthorized approval attempt" },
   grant_failed: { severity: "high", title: "A grant failed" },
   revoke_failing: { severity: "high", title: "A revoke keeps failing" },
+  target_failing: { severity: "high", title: "A connector target is not answering" },
   active_assignment_used: { severity: "medium", title: "Active assignment in force" },
   mfa_failures: { severity: "medium", title: "Repeated MFA failures" },
   assigned_outside_pim: { severity: "high", title: "Role assigned outside PIM" },

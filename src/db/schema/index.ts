@@ -14,4 +14,5 @@ export * from "./outbox.js";
 export * from "./principals.js";
 export * from "./reviews.js";
 export * from "./roles.js";
+export * from "./target-health.js";
 export * from "./teams-conversations.js";
