@@ -1,5 +1,5 @@
 /** Reads of what happened: a person's requests and decisions, and the newest audit events. */
-import { and, desc, eq, gte, inArray, lt, or } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, max, or } from "drizzle-orm";
 import type { AuditFilter, AuditRow } from "../audit-log.js";
 import type { Executor } from "../client.js";
 import { activations, approvals } from "../schema/activations.js";
@@ -61,4 +61,37 @@ export async function newestAuditEvents(
     )
     .orderBy(desc(auditEvents.id))
     .limit(limit);
+}
+
+/** Activations not yet closed (or, with `all`, the newest of every state), with holder and role. */
+export async function activationsWithNames(tx: Executor, options: { all?: boolean; limit?: number } = {}) {
+  return tx
+    .select({
+      activation: activations,
+      principal: { key: principals.key, name: principals.name },
+      role: { key: roles.key, name: roles.name },
+    })
+    .from(activations)
+    .innerJoin(principals, eq(principals.id, activations.principalId))
+    .innerJoin(roles, eq(roles.id, activations.roleId))
+    .where(
+      options.all
+        ? undefined
+        : inArray(activations.status, [
+            "requested",
+            "pending_mfa",
+            "pending_approval",
+            "activating",
+            "active",
+            "ending",
+          ]),
+    )
+    .orderBy(desc(activations.requestedAt), activations.id)
+    .limit(options.limit ?? 500);
+}
+
+/** The id of the newest audit event (0 when there is none). */
+export async function lastAuditEventId(tx: Executor): Promise<number> {
+  const [row] = await tx.select({ id: max(auditEvents.id) }).from(auditEvents);
+  return row?.id ?? 0;
 }

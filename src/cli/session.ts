@@ -1,0 +1,47 @@
+import type { Actor } from "../app/admin/administrators.js";
+import type { EngineDeps } from "../app/context.js";
+import { noEvents } from "../app/context.js";
+import { systemClock } from "../app/ports.js";
+import type { Env } from "../config/env.js";
+import { type DbHandle, openDatabase } from "../db/client.js";
+import { runMigrations } from "../db/migrate.js";
+
+/** What a command that touches the database gets: the handle, the engine's deps, and who acts. */
+export interface Session {
+  handle: DbHandle;
+  deps: EngineDeps;
+  /** The operator at the command line: audited as `cli:<login>`. */
+  actor: Actor;
+}
+
+export interface CliSettings {
+  databaseUrl: string | undefined;
+  pgliteDir: string;
+  pimConfig: string;
+  /** The operator's login, for the audit log. */
+  operator: string;
+  /** The role that owns the tables, when migrations run as a separate owner. */
+  migrationDatabaseUrl?: string | undefined;
+  /** The key that signs audit checkpoints (never stored in the database). */
+  checkpointKey?: string | undefined;
+  /** Every setting, for commands that build links or read MFA rules the way the bot does. */
+  env: Env;
+}
+
+/** Opens the database the bot uses (DATABASE_URL, else the embedded one in PGLITE_DIR), migrated. */
+export async function openSession(settings: CliSettings): Promise<Session> {
+  const handle = settings.databaseUrl
+    ? await openDatabase({ driver: "postgres", url: settings.databaseUrl })
+    : await openDatabase({ driver: "pglite", dataDir: settings.pgliteDir });
+  try {
+    await runMigrations(handle, settings.migrationDatabaseUrl);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  return {
+    handle,
+    deps: { db: handle.db, clock: systemClock, events: noEvents },
+    actor: { kind: "operator", name: settings.operator },
+  };
+}
