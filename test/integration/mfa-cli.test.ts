@@ -83,6 +83,8 @@ describeOnPostgres("pim mfa: an administrator's invitation and reset from the co
     const unknown = await pim("mfa", "invite", "nobody");
     expect(unknown.code).toBe(1);
     expect(unknown.out).toContain('There is no active user "nobody".');
-    expect((await pim("mfa", "unlock")).out).toContain("Usage: pim mfa invite|reset <person>");
+    const wrong = await pim("mfa", "unlock");
+    expect(wrong.code).toBe(2);
+    expect(wrong.out).toContain('pim mfa: unknown subcommand "unlock"; one of: invite, reset');
   }, 180_000);
 });
