@@ -90,7 +90,9 @@ describeEachDatabase("a worker that lost its claim", (driver) => {
 
   const held = () => e.deps.db.select().from(logHoldings);
 
-  it("gives up a call whose lease ran out before it started, and leaves the job to whoever holds it", async () => {
+  it("gives up a call whose lease ran out before it started, and leaves the job to whoever holds it", {
+    timeout: 90_000,
+  }, async () => {
     const { other, activationId } = await setUp();
     // The stale worker claims the grant, then is held up (a pause, a long GC) past its lease.
     const claimed = await claimJobs(e.deps.db, { workerId: "stale", now: e.clock.now(), leaseMs: LEASE, limit: 10 });
@@ -105,7 +107,9 @@ describeEachDatabase("a worker that lost its claim", (driver) => {
     expect(attempts.map((a) => a.data.worker)).toEqual(["current"]);
   });
 
-  it("brings the target back in line at once when its call landed after the claim had passed on", async () => {
+  it("brings the target back in line at once when its call landed after the claim had passed on", {
+    timeout: 90_000,
+  }, async () => {
     const { other, user, activationId } = await setUp();
     const door = gated.holdNext();
     // The stale worker calls the target, which does not answer for a long while.
@@ -138,7 +142,7 @@ describeEachDatabase("a worker that lost its claim", (driver) => {
     expect(compensation[0]!.data).toMatchObject({ worker: "stale", compensates: late!.data.jobId });
   });
 
-  it("leaves what the database still holds when a late call is compensated", async () => {
+  it("leaves what the database still holds when a late call is compensated", { timeout: 90_000 }, async () => {
     const { other, activationId } = await setUp();
     const door = gated.holdNext();
     const stale = e.worker.runOnce();
