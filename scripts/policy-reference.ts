@@ -62,7 +62,7 @@ export function renderPolicyReference(): string {
     // Every section but `version` may be left out or left empty (see `section` in the schema).
     walk(section, name, name === "version", rows);
     out.push("| setting | type | required | default | rule |", "| --- | --- | --- | --- | --- |");
-    for (const r of rows) out.push(`| ${r.map(escape).join(" | ")} |`);
+    for (const r of rows) out.push(`| ${r.map(escapeCell).join(" | ")} |`);
     out.push("");
   }
   return `${out.join("\n").trimEnd()}\n`;
@@ -72,9 +72,14 @@ function walk(s: Schema, path: string, required: boolean, rows: string[][]): voi
   const variants = s.anyOf ?? s.oneOf;
   if (variants && !variants.every((v) => v.type === "null" || v.const !== undefined)) {
     const real = variants.filter((v) => v.type !== "null");
-    if (real.length === 1) return walk({ ...real[0]!, default: s.default ?? real[0]!.default }, path, required, rows);
+    if (real.length === 1) {
+      walk({ ...real[0]!, default: s.default ?? real[0]!.default }, path, required, rows);
+      return;
+    }
     rows.push([`\`${path}\``, "one of the forms below", required ? "yes" : "no", fmt(s.default), ""]);
-    real.forEach((v, i) => walk(v, `${path} (form ${i + 1})`, true, rows));
+    real.forEach((v, i) => {
+      walk(v, `${path} (form ${i + 1})`, true, rows);
+    });
     return;
   }
   const type = typeOf(s);
@@ -115,7 +120,7 @@ function fmt(value: unknown): string {
   return value === undefined ? "" : `\`${JSON.stringify(value)}\``;
 }
 
-function escape(cell: string): string {
+function escapeCell(cell: string): string {
   return cell.replaceAll("|", "\\|").replaceAll("\n", " ");
 }
 
