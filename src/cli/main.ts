@@ -73,7 +73,7 @@ export async function runCli(argv: string[], settings: CliSettings, io: Io): Pro
     const family = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
     io.err(
       family.length > 0
-        ? `pim ${argv[0]}: unknown subcommand${argv[1] ? ` "${argv[1]}"` : ""}; one of: ${family.map((c) => c.name.split(" ")[1]).join(", ")}`
+        ? `pim ${argv[0]}: unknown subcommand${argv[1] ? ` "${argv[1]}"` : ""}\n\n${family.map(commandUsage).join("\n\n")}`
         : `pim: unknown command "${argv[0]}"\n\n${usage()}`,
     );
     return EXIT.usage;
