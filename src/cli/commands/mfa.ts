@@ -13,7 +13,10 @@ export const mfaInvite: Command = {
     const { deps } = await ctx.session();
     const env = ctx.settings.env;
     const settings = { deps, publicUrl: new URL(env.PUBLIC_URL), enrollment: enrollmentOf(env) };
-    const invited = await inviteToEnroll(settings, { personKey: args.positionals[0]!, by: `cli:${ctx.settings.operator}` });
+    const invited = await inviteToEnroll(settings, {
+      personKey: args.positionals[0]!,
+      by: `cli:${ctx.settings.operator}`,
+    });
     if (!invited.ok) return refused(ctx, args, invited.error);
     const { link, expiresAt } = invited.value;
     if (args.json) ctx.io.out(json({ ok: true, link, expiresAt }));
