@@ -107,7 +107,10 @@ export async function principalById(tx: Executor, id: string): Promise<Principal
 /** Principals by id as the transaction sees them now, never from what is kept per version. */
 export async function principalsNow(tx: Executor, ids: string[]): Promise<Map<string, Principal>> {
   if (ids.length === 0) return new Map();
-  const rows = await tx.select().from(principals).where(inArray(principals.id, [...new Set(ids)]));
+  const rows = await tx
+    .select()
+    .from(principals)
+    .where(inArray(principals.id, [...new Set(ids)]));
   return new Map(rows.map((r) => [r.id, r]));
 }
 
