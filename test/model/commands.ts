@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { decide } from "../../src/app/decide.js";
+import { decide as decideRequest } from "../../src/app/decide.js";
 import { cancelRequest, deactivate, revokeActivation } from "../../src/app/end-activation.js";
 import { requestExtension } from "../../src/app/extend-activation.js";
 import { requestActivation } from "../../src/app/request-activation.js";
@@ -132,7 +132,7 @@ export class Decide extends EngineStep {
   async run(m: Model, w: World) {
     const requestId = requestAt(m, this.nth)!;
     const predicted = applyDecision(m, requestId, this.by, this.decision);
-    const answer = await decide(w.engines[this.engine]!.deps, {
+    const answer = await decideRequest(w.engines[this.engine]!.deps, {
       requestId,
       approverId: w.userId[this.by],
       decision: this.decision,
@@ -159,7 +159,7 @@ export class ApproveRace implements Step {
     const live = w.engines.filter((e) => e.alive);
     const answers = await Promise.all(
       this.by.map((u, i) =>
-        decide(live[i % live.length]!.deps, { requestId, approverId: w.userId[u], decision: "approve" }),
+        decideRequest(live[i % live.length]!.deps, { requestId, approverId: w.userId[u], decision: "approve" }),
       ),
     );
     // The clicks were serialized in some order: the answers must be those of one order, and the
@@ -391,7 +391,7 @@ function permutations(items: number[]): number[][] {
 export const request = (u: UserKey, r: RoleKey[], ms: number, e: number) => new Request(u, r, ms, e);
 export const mfa = (n: number, by: UserKey | "requester", method: "totp" | "passkey", e: number) =>
   new Mfa(n, by, method, e);
-export const decideStep = (n: number, by: UserKey, d: "approve" | "deny", e: number) => new Decide(n, by, d, e);
+export const decide = (n: number, by: UserKey, d: "approve" | "deny", e: number) => new Decide(n, by, d, e);
 export const approveRace = (n: number, by: UserKey[]) => new ApproveRace(n, by);
 export const cancel = (n: number, by: UserKey | "requester", e: number) => new Cancel(n, by, e);
 export const end = (n: number, by: UserKey | "owner", kind: "deactivated" | "revoked", e: number) =>
@@ -424,11 +424,11 @@ export function stepArbitraries(engines = ENGINES): fc.Arbitrary<Step>[] {
         5,
       ),
       often(
-        fc.tuple(nth, approver, engine).map(([n, a, e]) => decideStep(n, a, "approve", e)),
+        fc.tuple(nth, approver, engine).map(([n, a, e]) => decide(n, a, "approve", e)),
         6,
       ),
       often(
-        fc.tuple(nth, approver, engine).map(([n, a, e]) => decideStep(n, a, "deny", e)),
+        fc.tuple(nth, approver, engine).map(([n, a, e]) => decide(n, a, "deny", e)),
         1,
       ),
       often(

@@ -12,8 +12,8 @@ const SEED =
   process.env.MODEL_SEED === "random"
     ? Math.floor(Math.random() * 2 ** 31)
     : Number(process.env.MODEL_SEED ?? 20261102);
-const RUNS = Number(process.env.MODEL_RUNS ?? 12);
-const MAX_STEPS = Number(process.env.MODEL_STEPS ?? 40);
+const RUNS = Number(process.env.MODEL_RUNS ?? 10);
+const MAX_STEPS = Number(process.env.MODEL_STEPS ?? 30);
 
 describeEachDatabase("activation protocol, model-based", (driver) => {
   it(`${RUNS} seeded sequences of up to ${MAX_STEPS} steps keep every invariant`, {

@@ -4,7 +4,7 @@ import {
   advance,
   approveRace,
   crash,
-  decideStep,
+  decide,
   drain,
   drainAll,
   end,
@@ -59,8 +59,8 @@ const sequences: Record<string, Parameters<typeof runSequence>[1]> = {
     extend(0, HOUR, 1),
     advance(HOUR),
     sweep(1),
-    decideStep(1, "eve", "approve", 2),
-    decideStep(1, "dan", "approve", 0),
+    decide(1, "eve", "approve", 2),
+    decide(1, "dan", "approve", 0),
     drainAll(),
   ],
   "a grant that times out after taking effect fails for good, and the cleanup revoke removes it": [
@@ -87,9 +87,9 @@ const sequences: Record<string, Parameters<typeof runSequence>[1]> = {
   "MFA, then a quorum decided across replicas, with the deadline passing on one role": [
     request("ann", ["dba", "sec"], 3 * HOUR, 2),
     mfa(0, "requester", "totp", 1),
-    decideStep(0, "cat", "approve", 0),
+    decide(0, "cat", "approve", 0),
     advance(HOUR),
-    decideStep(0, "dan", "approve", 1),
+    decide(0, "dan", "approve", 1),
     sweep(0),
   ],
 };
