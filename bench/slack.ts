@@ -16,23 +16,13 @@ import { fileURLToPath } from "node:url";
 import { App, HTTPReceiver } from "@slack/bolt";
 import pino from "pino";
 import postgres from "postgres";
-import { applyConfig } from "../src/app/apply-config.js";
-import type { EngineDeps } from "../src/app/context.js";
-import { EventBus } from "../src/app/event-bus.js";
-import { systemClock } from "../src/app/ports.js";
+import type { EngineDeps, EngineEvent } from "../src/app/context.js";
 import { requestActivation } from "../src/app/request-activation.js";
-import { SlackPlatform } from "../src/chat/slack/platform.js";
-import { ChatNotifier } from "../src/chat/views/notifier.js";
+import { compose } from "../src/compose.js";
 import { parsePimFile } from "../src/config/pim-file.js";
-import { ConnectorRegistry } from "../src/connectors/registry.js";
-import { openDatabase } from "../src/db/client.js";
-import { runMigrations } from "../src/db/migrate.js";
 import { chatMessagesFor } from "../src/db/repos/chat-messages.js";
 import { principalByKey, roleByKeyOrName } from "../src/db/repos/directory.js";
 import { HOUR } from "../src/domain/duration.js";
-import { HttpServer } from "../src/http/server.js";
-import { OutboxWorker } from "../src/jobs/outbox-worker.js";
-import { Scheduler } from "../src/jobs/scheduler.js";
 import { BOT_TOKEN, SlackApiStandIn } from "../test/support/slack/slack-api.js";
 import { SIGNING_SECRET, SlackSender } from "../test/support/slack/slack-sender.js";
 import { percentile, writeResult } from "./lib/report.js";
@@ -137,40 +127,36 @@ async function main() {
   await admin.unsafe(`create database ${DB}`);
   const url = new URL(SERVER_URL);
   url.pathname = `/${DB}`;
-  const handle = await openDatabase({ driver: "postgres", url: url.toString(), poolSize: 10 });
-  await runMigrations(handle);
-
   const log = pino({ level: "silent" });
-  const bus = new EventBus(() => {});
-  const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus };
   const parsed = parsePimFile(policy());
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
-  await applyConfig(deps, parsed.value);
 
   const api = await new SlackApiStandIn().start();
   for (let i = 0; i < USERS; i++) api.addUser({ id: slackId(i), name: `User ${i}`, email: `u${i}@example.com` });
   api.addUser({ id: "U0APPROVER", name: "Approver", email: "approver@example.com" });
 
-  const worker = new OutboxWorker(deps, new ConnectorRegistry(handle.db), log, { workerId: "bench-slack" });
-  const scheduler = new Scheduler(deps, worker, log, { sweepIntervalMs: 5_000, timerHorizonMs: 10 * 60_000 });
-  bus.subscribe(scheduler.onEvent);
-  const notifier = new ChatNotifier({ deps, log });
-  bus.subscribe(notifier.onEvent);
-  const platform = new SlackPlatform({
-    deps,
-    log,
-    notifier,
-    botToken: BOT_TOKEN,
-    signingSecret: SIGNING_SECRET,
-    apiUrl: api.apiUrl,
-  });
-  const http = new HttpServer(log);
-  platform.mount(http);
-  const port = await http.listen(0, "127.0.0.1");
-  await platform.start();
-  await scheduler.start();
-  // As the bot does: grants decided here are written claimed by this worker (see main.ts).
-  deps.claimant = worker.claimant;
+  // The bot as main.ts builds it, on the bench's own database, with Slack's Web API stood in.
+  const listeners: ((event: EngineEvent) => void)[] = [];
+  const bot = await compose(
+    {
+      HOST: "127.0.0.1",
+      DATABASE_URL: url.toString(),
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: api.apiUrl,
+      WORKER_ID: "bench-slack",
+    },
+    {
+      log,
+      policy: parsed.value,
+      port: 0,
+      tap: (event) => {
+        for (const listener of listeners) listener(event);
+      },
+    },
+  );
+  const port = await bot.start();
+  const deps = bot.deps;
   const ours = `http://127.0.0.1:${port}/slack/events`;
   const anchor = await bareBolt(api.apiUrl);
 
@@ -192,10 +178,10 @@ async function main() {
   const best = [...rounds].sort((x, y) => x.ours.p99Ms - y.ours.p99Ms)[0]!;
   const bestAnchor = best.anchor;
   const bestOurs = best.ours;
-  await platform.idle();
+  await bot.idle();
 
   console.log(`click-to-grant: ${CLICKS} Approve clicks at 10/s on the log connector`);
-  const clicks = await clickToGrant(deps, bus, api, ours, CLICKS);
+  const clicks = await clickToGrant(deps, listeners, api, ours, CLICKS);
   console.log(`  p50 ${clicks.p50Ms} ms p99 ${clicks.p99Ms} ms (${clicks.granted}/${clicks.clicks} granted)`);
 
   const ratio = Math.round((bestOurs.p99Ms / bestAnchor.p99Ms) * 10) / 10;
@@ -223,12 +209,9 @@ async function main() {
     `ack p99 ${bestOurs.p99Ms} ms = ${ratio} × anchor (${bestAnchor.p99Ms} ms); per round ${byRound.join(", ")}; written to ${file}`,
   );
 
-  await scheduler.stop();
-  await platform.stop();
-  await http.close();
+  await bot.stop();
   anchor.server.close();
   await api.stop();
-  await handle.close();
   await admin.unsafe(`drop database if exists ${DB} with (force)`);
   await admin.end();
 }
@@ -237,13 +220,19 @@ async function main() {
  * Each user requests the role through the engine; once the approver's card is posted, a signed
  * Approve click on it is sent, and the time runs until the activation is confirmed active.
  */
-async function clickToGrant(deps: EngineDeps, bus: EventBus, api: SlackApiStandIn, url: string, n: number) {
+async function clickToGrant(
+  deps: EngineDeps,
+  listeners: ((event: EngineEvent) => void)[],
+  api: SlackApiStandIn,
+  url: string,
+  n: number,
+) {
   const sender = new SlackSender(url, api);
   const role = (await roleByKeyOrName(deps.db, "ops"))!;
   const clickedAt = new Map<string, number>();
   const latencies: number[] = [];
   const done = new Map<string, () => void>();
-  bus.subscribe((event) => {
+  listeners.push((event) => {
     if (event.type !== "activation.active") return;
     const started = clickedAt.get(event.activationId);
     if (started === undefined) return;

@@ -19,18 +19,15 @@ import {
   ConfigurationBotFrameworkAuthentication,
 } from "botbuilder";
 import pino from "pino";
-import type { EngineDeps } from "../src/app/context.js";
-import { EventBus } from "../src/app/event-bus.js";
 import { requestActivation } from "../src/app/request-activation.js";
 import { CARD_CONTENT_TYPE } from "../src/chat/teams/cards.js";
 import { activityHandler } from "../src/chat/teams/http-shim.js";
-import { TeamsPlatform } from "../src/chat/teams/platform.js";
 import { cardActivity } from "../src/chat/teams/surface.js";
-import { ChatNotifier } from "../src/chat/views/notifier.js";
+import { compose } from "../src/compose.js";
 import { chatMessagesFor } from "../src/db/repos/chat-messages.js";
 import { HOUR } from "../src/domain/duration.js";
 import { HttpServer } from "../src/http/server.js";
-import { TEST_DATABASE_URL } from "../test/helpers/databases.js";
+import { TEST_DATABASE_URL } from "../test/support/databases.js";
 import { createHarness, parseConfig } from "../test/support/harness.js";
 import { BotConnectorStandIn } from "../test/support/teams/connector.js";
 import { cardOf, readCard } from "../test/support/teams/read-card.js";
@@ -112,15 +109,20 @@ async function main(): Promise<void> {
   const driver = TEST_DATABASE_URL ? "postgres" : "pglite";
   const h = await createHarness(driver, parseConfig(policy()));
   const connector = await new BotConnectorStandIn().start();
-  const bus = new EventBus(() => {});
-  const deps: EngineDeps = { ...h.deps, events: bus };
-  const notifier = new ChatNotifier({ deps, log });
-  bus.subscribe(notifier.onEvent);
-  const platform = new TeamsPlatform({ deps, log, notifier, appId: null, defaultServiceUrl: connector.serviceUrl });
-  const http = new HttpServer(log);
-  platform.mount(http);
-  const port = await http.listen(0, "127.0.0.1");
-  await platform.start();
+  // The bot as main.ts builds it, on the harness's database, with the Bot Connector stood in.
+  const bot = await compose(
+    { HOST: "127.0.0.1", TEAMS_AUTH: "off" },
+    {
+      log,
+      database: h.handle,
+      policy: parseConfig(policy()),
+      port: 0,
+      teams: { defaultServiceUrl: connector.serviceUrl },
+    },
+  );
+  const port = await bot.start({ jobs: false });
+  const deps = bot.deps;
+  const platform = { idle: () => bot.idle() };
   const ours = new TeamsSender(`http://127.0.0.1:${port}/api/messages`, connector);
   const bare = await startBareBot(connector);
   await ours.install(boss);
@@ -182,8 +184,7 @@ async function main(): Promise<void> {
   };
   console.log(JSON.stringify(result, null, 2));
   console.log(`wrote ${await writeResult("teams", result)}`);
-  await platform.stop();
-  await http.close();
+  await bot.stop();
   await bare.http.close();
   await connector.stop();
   await h.dispose();

@@ -145,6 +145,9 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
         data: input.stepUp ? { comment, stepUp: input.stepUp.method } : { comment },
       });
     }
+    // Every recorded decision changes what the request's cards say (approvals so far), even one
+    // short of the count that changes no state: cards are redrawn from this event alone.
+    work.emit({ type: "request.changed", requestId: input.requestId });
 
     const after: StoredActivation[] = [];
     if (input.decision === "deny") {

@@ -5,6 +5,7 @@ import { type Refusal, refuse } from "../domain/refusal.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { type EngineDeps, inTransaction, recordTransition, type Work } from "./context.js";
 import { revokeFor } from "./holdings.js";
+import { auditRefused } from "./refusals.js";
 
 /** The user ends their own activation early; the role is revoked on the target right away. */
 export async function deactivate(
@@ -15,7 +16,17 @@ export async function deactivate(
   return inTransaction(deps, async (work) => {
     const a = await getActivation(work.tx, activationId, true);
     if (!a) return err(refuse("NOT_FOUND", "This activation does not exist."));
-    if (a.principalId !== userId) return err(refuse("NOT_YOURS", "You can only end your own activations."));
+    if (a.principalId !== userId) {
+      const refusal = refuse("NOT_YOURS", "You can only end your own activations.");
+      await auditRefused(work, refusal, {
+        action: "end",
+        actorId: userId,
+        ownerId: a.principalId,
+        requestId: a.requestId,
+        activationId: a.id,
+      });
+      return err(refusal);
+    }
     const role = (await rolesByIds(work.tx, [a.roleId])).get(a.roleId)!;
     if (!role.policy.activation.allowEarlyDeactivation) {
       return err(
@@ -55,7 +66,16 @@ export async function cancelRequest(
   return inTransaction(deps, async (work) => {
     const rows = await lockRequest(work.tx, requestId);
     if (rows.length === 0) return err(refuse("NOT_FOUND", "This request does not exist."));
-    if (rows[0]!.principalId !== userId) return err(refuse("NOT_YOURS", "You can only cancel your own requests."));
+    if (rows[0]!.principalId !== userId) {
+      const refusal = refuse("NOT_YOURS", "You can only cancel your own requests.");
+      await auditRefused(work, refusal, {
+        action: "cancel",
+        actorId: userId,
+        ownerId: rows[0]!.principalId,
+        requestId,
+      });
+      return err(refusal);
+    }
     const who = (await principalById(work.tx, userId))!;
     const roles = await rolesByIds(
       work.tx,

@@ -1,7 +1,8 @@
 import { getActivation } from "../db/repos/activations.js";
 import { refuse } from "../domain/refusal.js";
 import { err, type Result } from "../domain/result.js";
-import type { EngineDeps } from "./context.js";
+import { type EngineDeps, inTransaction } from "./context.js";
+import { auditRefused } from "./refusals.js";
 import {
   type Origin,
   type RequestActivationInput,
@@ -27,8 +28,19 @@ export async function requestExtension(
 ): Promise<Result<RequestOutcome, RequestRefusal>> {
   const current = await getActivation(deps.db, input.activationId);
   if (!current) return err(refuse("NOT_FOUND", "This activation does not exist."));
-  if (current.principalId !== input.userId)
-    return err(refuse("NOT_YOURS", "You can only extend your own activations."));
+  if (current.principalId !== input.userId) {
+    const refusal = refuse("NOT_YOURS", "You can only extend your own activations.");
+    await inTransaction(deps, (work) =>
+      auditRefused(work, refusal, {
+        action: "extend",
+        actorId: input.userId,
+        ownerId: current.principalId,
+        requestId: current.requestId,
+        activationId: current.id,
+      }),
+    );
+    return err(refusal);
+  }
   if (current.status !== "active")
     return err(refuse("WRONG_STATE", "Only an active role can be extended; request it again instead."));
   return requestActivation(deps, {

@@ -3,8 +3,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { decide } from "../../src/app/decide.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { decisionsFor, getActivation } from "../../src/db/repos/activations.js";
-import { describeWithBrowser, launchChromium } from "../helpers/browser.js";
-import { browserDriver, type MfaApp, startMfaApp } from "../helpers/mfa-app.js";
+import { describeWithBrowser, launchChromium } from "../support/browser.js";
+import { browserDriver, type MfaApp, startMfaApp } from "../support/mfa-app.js";
 
 describeWithBrowser("approver step-up in Chromium", () => {
   let browser: Browser;

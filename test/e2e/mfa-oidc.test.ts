@@ -3,9 +3,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { mfaOidcBindings } from "../../src/db/schema/mfa.js";
-import { describeWithBrowser, launchChromium } from "../helpers/browser.js";
-import { browserDriver, type MfaApp, startMfaApp } from "../helpers/mfa-app.js";
-import { startIdp, type TestIdp } from "../helpers/oidc-idp.js";
+import { describeWithBrowser, launchChromium } from "../support/browser.js";
+import { browserDriver, type MfaApp, startMfaApp } from "../support/mfa-app.js";
+import { startIdp, type TestIdp } from "../support/oidc-idp.js";
 
 describeWithBrowser("MFA step-up in Chromium: OpenID Connect against a real IdP", () => {
   let browser: Browser;

@@ -3,8 +3,8 @@ import type { Browser, CDPSession, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { mfaPasskeys } from "../../src/db/schema/mfa.js";
-import { describeWithBrowser, launchChromium } from "../helpers/browser.js";
-import { browserDriver, type MfaApp, startMfaApp } from "../helpers/mfa-app.js";
+import { describeWithBrowser, launchChromium } from "../support/browser.js";
+import { browserDriver, type MfaApp, startMfaApp } from "../support/mfa-app.js";
 
 describeWithBrowser("MFA step-up in Chromium: passkeys (virtual authenticator)", () => {
   let browser: Browser;

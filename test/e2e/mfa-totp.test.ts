@@ -3,8 +3,8 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
-import { describeWithBrowser, launchChromium } from "../helpers/browser.js";
-import { browserDriver, type MfaApp, startMfaApp } from "../helpers/mfa-app.js";
+import { describeWithBrowser, launchChromium } from "../support/browser.js";
+import { browserDriver, type MfaApp, startMfaApp } from "../support/mfa-app.js";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
 const README_IMAGE = new URL("../../docs/images/mfa-step-up.png", import.meta.url);

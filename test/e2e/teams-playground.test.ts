@@ -4,7 +4,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Demo, startDemo } from "../../scripts/playground-demo.js";
 import { cardWith, endNow, requestAndApprove, type TourPages } from "../../scripts/playground-tour.js";
-import { hasChromium, launchChromium } from "../helpers/browser.js";
+import { hasChromium, launchChromium } from "../support/browser.js";
 
 const hasPlayground = (() => {
   try {

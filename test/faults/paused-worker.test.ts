@@ -6,7 +6,7 @@ import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { outboxJobs } from "../../src/db/schema/outbox.js";
 import { HOUR } from "../../src/domain/duration.js";
-import { describeOnPostgres } from "../helpers/databases.js";
+import { describeOnPostgres } from "../support/databases.js";
 import { createHarness, eventually, type Harness, LiveClock, parseConfig } from "../support/harness.js";
 import { PostgresTarget } from "../support/postgres-target.js";
 import { spawnWorker, type WorkerProcess } from "../support/spawn-worker.js";

@@ -9,8 +9,8 @@ import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { HOUR, MINUTE } from "../../src/domain/duration.js";
 import { claimJobs } from "../../src/jobs/outbox-claim.js";
 import { OutboxWorker } from "../../src/jobs/outbox-worker.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { silentLogger } from "../helpers/engine.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { silentLogger } from "../support/engine.js";
 import { createHarness, eventually, type Harness, parseConfig } from "../support/harness.js";
 import { crowdPolicy } from "../support/policies.js";
 

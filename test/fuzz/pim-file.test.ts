@@ -6,8 +6,8 @@ import { applyConfig } from "../../src/app/apply-config.js";
 import { noEvents } from "../../src/app/context.js";
 import { formatPimFileErrors, type PimFileError, parsePimFile } from "../../src/config/pim-file.js";
 import { verifyAuditChain } from "../../src/db/audit-log.js";
-import { ManualClock } from "../helpers/clock.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { ManualClock } from "../support/clock.js";
+import { createTestDatabase, type TestDatabase } from "../support/databases.js";
 
 /**
  * pim.yaml is written by people: whatever it holds, loading it answers with a policy or with

@@ -8,8 +8,8 @@ import { closeReview } from "../../src/app/run-review.js";
 import { startReview } from "../../src/app/start-review.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { DAY } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { createEngine, type EngineHarness, loadFixture } from "../helpers/engine.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { createEngine, type EngineHarness, loadFixture } from "../support/engine.js";
 
 describeEachDatabase("declared assignments removed by a review or an administrator stay removed", (driver) => {
   let h: EngineHarness;

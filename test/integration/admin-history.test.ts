@@ -6,8 +6,8 @@ import { decide } from "../../src/app/decide.js";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { exportAuditCsv, queryAudit } from "../../src/db/audit-log.js";
 import { DAY, HOUR } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { createEngine, type EngineHarness } from "../helpers/engine.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { createEngine, type EngineHarness } from "../support/engine.js";
 
 function collector(): { out: Writable; text: () => string } {
   const chunks: Buffer[] = [];

@@ -10,8 +10,8 @@ import {
 import { roleMembers } from "../../src/app/admin/members.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { DAY, HOUR } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { createEngine, type EngineHarness } from "../helpers/engine.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { createEngine, type EngineHarness } from "../support/engine.js";
 
 describeEachDatabase("the life of an assignment: reminders, extension, renewal", (driver) => {
   let h: EngineHarness;

@@ -16,8 +16,8 @@ import { requestActivation } from "../../src/app/request-activation.js";
 import { alerts } from "../../src/db/schema/alerts.js";
 import { auditEvents } from "../../src/db/schema/audit.js";
 import { DAY, HOUR, MINUTE } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { createEngine, type EngineHarness, loadFixture } from "../helpers/engine.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { createEngine, type EngineHarness, loadFixture } from "../support/engine.js";
 
 describeEachDatabase("incident alerts: every occurrence is told", (driver) => {
   let engine: EngineHarness;

@@ -4,8 +4,8 @@ import { noDelivery } from "../../src/app/delivery.js";
 import { acknowledgeAlert, evaluateAlerts } from "../../src/app/evaluate-alerts.js";
 import { mountAlertsApi } from "../../src/http/alerts-api.js";
 import { HttpServer } from "../../src/http/server.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { createEngine, type EngineHarness, loadFixture, silentLogger } from "../helpers/engine.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { createEngine, type EngineHarness, loadFixture, silentLogger } from "../support/engine.js";
 
 const TOKEN = "alerts-api-token-0123456789abcdef0123";
 

@@ -8,8 +8,8 @@ import { declaredReviews, startDeclaredReview } from "../../src/app/start-review
 import { type DbHandle, openDatabase } from "../../src/db/client.js";
 import { alerts } from "../../src/db/schema/alerts.js";
 import { reviewCampaigns } from "../../src/db/schema/reviews.js";
-import { describeOnPostgres } from "../helpers/databases.js";
-import { createEngine, type EngineHarness, loadFixture } from "../helpers/engine.js";
+import { describeOnPostgres } from "../support/databases.js";
+import { createEngine, type EngineHarness, loadFixture } from "../support/engine.js";
 
 /** Counts what would reach chat, per alert: the port's contract, nothing else. */
 class CountingDelivery implements Delivery {

@@ -29,7 +29,7 @@ import { type AuditRow, queryAudit, verifyAuditChain } from "../../src/db/audit-
 import { type DbHandle, openDatabase } from "../../src/db/client.js";
 import { runMigrations } from "../../src/db/migrate.js";
 import { HOUR } from "../../src/domain/duration.js";
-import { ManualClock } from "../helpers/clock.js";
+import { ManualClock } from "../support/clock.js";
 import {
   createTestDatabase,
   describeEachDatabase,
@@ -37,8 +37,8 @@ import {
   TEST_DATABASE_URL,
   type TestDatabase,
   withDatabase,
-} from "../helpers/databases.js";
-import { loadFixture } from "../helpers/engine.js";
+} from "../support/databases.js";
+import { loadFixture } from "../support/engine.js";
 
 const KEY = "checkpoint-key-0123456789abcdef0123456789";
 const T0 = new Date("2026-03-01T09:00:00.000Z");

@@ -25,7 +25,7 @@ import {
   describeEachDatabase,
   describeOnPostgres,
   type TestDatabase,
-} from "../helpers/databases.js";
+} from "../support/databases.js";
 
 const T0 = new Date("2026-03-01T09:00:00.000Z");
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);

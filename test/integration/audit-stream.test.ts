@@ -28,7 +28,7 @@ import {
   describeEachDatabase,
   describeOnPostgres,
   type TestDatabase,
-} from "../helpers/databases.js";
+} from "../support/databases.js";
 
 const KEY = "checkpoint-key-0123456789abcdef0123456789";
 const SECRET = "stream-secret-0123456789abcdef0123456789";

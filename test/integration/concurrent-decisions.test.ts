@@ -5,8 +5,8 @@ import { requestActivation } from "../../src/app/request-activation.js";
 import { listRequest } from "../../src/db/repos/activations.js";
 import { outboxJobs } from "../../src/db/schema/outbox.js";
 import { HOUR } from "../../src/domain/duration.js";
-import { describeOnPostgres } from "../helpers/databases.js";
-import { createEngine, type EngineHarness } from "../helpers/engine.js";
+import { describeOnPostgres } from "../support/databases.js";
+import { createEngine, type EngineHarness } from "../support/engine.js";
 
 // Only a real server has several connections, so only there can two decisions truly race.
 describeOnPostgres("two approvers deciding the same request at the same moment [postgres]", () => {

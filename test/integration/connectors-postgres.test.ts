@@ -8,7 +8,7 @@ import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { HOUR } from "../../src/domain/duration.js";
 import { expireDueBatch } from "../../src/jobs/activation-batch.js";
-import { describeOnPostgres, TEST_DATABASE_URL } from "../helpers/databases.js";
+import { describeOnPostgres, TEST_DATABASE_URL } from "../support/databases.js";
 import { createHarness, type Harness, parseConfig } from "../support/harness.js";
 import { postgresPolicy } from "../support/policies.js";
 import { PostgresTarget } from "../support/postgres-target.js";

@@ -5,7 +5,7 @@ import { signWebhook, verifyWebhookSignature } from "../../src/connectors/webhoo
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { HOUR } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../helpers/databases.js";
+import { describeEachDatabase } from "../support/databases.js";
 import { createHarness, type Harness, parseConfig } from "../support/harness.js";
 import { webhookPolicy } from "../support/policies.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";

@@ -3,8 +3,8 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/client.js";
 import { cronRuns } from "../../src/db/schema/cron-runs.js";
 import { CronCoordinator, missedSlots, slotsBetween, unfinishedRuns } from "../../src/jobs/cron-coordinator.js";
-import { createTestDatabase, describeOnPostgres, type TestDatabase } from "../helpers/databases.js";
-import { silentLogger } from "../helpers/engine.js";
+import { createTestDatabase, describeOnPostgres, type TestDatabase } from "../support/databases.js";
+import { silentLogger } from "../support/engine.js";
 import { eventually } from "../support/harness.js";
 
 describeOnPostgres("cluster-once recurring jobs", () => {

@@ -9,8 +9,8 @@ import { outboxJobs } from "../../src/db/schema/outbox.js";
 import { HOUR } from "../../src/domain/duration.js";
 import { OutboxWorker } from "../../src/jobs/outbox-worker.js";
 import { Scheduler } from "../../src/jobs/scheduler.js";
-import { describeEachDatabase, describeOnPostgres } from "../helpers/databases.js";
-import { silentLogger } from "../helpers/engine.js";
+import { describeEachDatabase, describeOnPostgres } from "../support/databases.js";
+import { silentLogger } from "../support/engine.js";
 import { createHarness, eventually, type Harness, parseConfig } from "../support/harness.js";
 import { crowdPolicy } from "../support/policies.js";
 
@@ -146,7 +146,7 @@ describeEachDatabase("engine fast paths", (driver) => {
 
 describeOnPostgres("transactions on the PostgreSQL server", () => {
   it("rolls back when the statement sent with BEGIN fails, and nested transactions keep to savepoints", async () => {
-    const { createTestDatabase } = await import("../helpers/databases.js");
+    const { createTestDatabase } = await import("../support/databases.js");
     const handle = await createTestDatabase("postgres");
     try {
       await handle.db.execute(sql`create table t (n int primary key)`);

@@ -9,8 +9,8 @@ import { timeOutDueRequests } from "../../src/app/time-out.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation, listForPrincipal, listRequest } from "../../src/db/repos/activations.js";
 import { HOUR, MINUTE } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { createEngine, type EngineHarness, loadFixture } from "../helpers/engine.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { createEngine, type EngineHarness, loadFixture } from "../support/engine.js";
 
 describeEachDatabase("activation engine rules", (driver) => {
   let e: EngineHarness;

@@ -4,7 +4,7 @@ import { requestActivation } from "../../src/app/request-activation.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { HOUR } from "../../src/domain/duration.js";
-import { describeOnPostgres } from "../helpers/databases.js";
+import { describeOnPostgres } from "../support/databases.js";
 import { createHarness, eventually, type Harness, LiveClock, parseConfig } from "../support/harness.js";
 import { crowdPolicy } from "../support/policies.js";
 import { spawnWorker, type WorkerProcess } from "../support/spawn-worker.js";

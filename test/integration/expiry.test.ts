@@ -7,9 +7,9 @@ import { getActivation } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { HOUR } from "../../src/domain/duration.js";
 import { Scheduler } from "../../src/jobs/scheduler.js";
-import { ManualClock } from "../helpers/clock.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { loadFixture, silentLogger } from "../helpers/engine.js";
+import { ManualClock } from "../support/clock.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { loadFixture, silentLogger } from "../support/engine.js";
 
 import { createHarness, eventually, type Harness, LiveClock, parseConfig } from "../support/harness.js";
 import { crowdPolicy } from "../support/policies.js";

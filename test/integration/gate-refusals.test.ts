@@ -12,8 +12,8 @@ import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { reviewDecisions, reviewItems } from "../../src/db/schema/reviews.js";
 import { DAY, HOUR } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { createEngine, type EngineHarness, loadFixture } from "../helpers/engine.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { createEngine, type EngineHarness, loadFixture } from "../support/engine.js";
 
 /** Refusals that are audited, text that is bounded, and approvals that count only while their giver still may approve. */
 describeEachDatabase("the gate's smaller rules", (driver) => {

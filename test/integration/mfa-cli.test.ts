@@ -6,8 +6,8 @@ import { queryAudit } from "../../src/db/audit-log.js";
 import { mfaLockouts, mfaTokens } from "../../src/db/schema/mfa.js";
 import { principals } from "../../src/db/schema/principals.js";
 import { hashToken } from "../../src/mfa/tokens.js";
-import { describeOnPostgres } from "../helpers/databases.js";
-import { createEngine, type EngineHarness } from "../helpers/engine.js";
+import { describeOnPostgres } from "../support/databases.js";
+import { createEngine, type EngineHarness } from "../support/engine.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const run = promisify(execFile);

@@ -7,8 +7,8 @@ import { mfaTokens } from "../../src/db/schema/mfa.js";
 import { DAY, HOUR } from "../../src/domain/duration.js";
 import { listFactors } from "../../src/mfa/factors.js";
 import { hashToken } from "../../src/mfa/tokens.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { type MfaApp, startMfaApp, tokenOf } from "../helpers/mfa-app.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { type MfaApp, startMfaApp, tokenOf } from "../support/mfa-app.js";
 import { deliverEvents, pageClient, RecordingDelivery } from "./mfa-steps.js";
 
 /**

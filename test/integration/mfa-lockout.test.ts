@@ -2,8 +2,8 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { HOUR } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { type MfaApp, startMfaApp } from "../helpers/mfa-app.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { type MfaApp, startMfaApp } from "../support/mfa-app.js";
 import { deliverEvents, pageClient, RecordingDelivery, wrongCode } from "./mfa-steps.js";
 
 /** Guessing step-up codes: counted per person over every link, slowed down, locked, alerted. */

@@ -4,8 +4,8 @@ import { decide } from "../../src/app/decide.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { mfaFailures, mfaTokens, mfaTotpSecrets } from "../../src/db/schema/mfa.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { LINK_TTL_MS, type MfaApp, startMfaApp, tokenOf } from "../helpers/mfa-app.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { LINK_TTL_MS, type MfaApp, startMfaApp, tokenOf } from "../support/mfa-app.js";
 
 const STEP = 30_000;
 

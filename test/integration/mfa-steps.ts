@@ -4,7 +4,7 @@ import type { ChatMessage, Delivery } from "../../src/app/delivery.js";
 import { AlertTriggers } from "../../src/app/evaluate-alerts.js";
 import type { PersonView } from "../../src/app/queries.js";
 import { FactorNotices } from "../../src/mfa/factor-notices.js";
-import type { MfaApp } from "../helpers/mfa-app.js";
+import type { MfaApp } from "../support/mfa-app.js";
 
 /** What reached people and the alert channel, as the Delivery port saw it. */
 export class RecordingDelivery implements Delivery {

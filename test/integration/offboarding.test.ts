@@ -11,8 +11,8 @@ import { getActivation } from "../../src/db/repos/activations.js";
 import { assignments } from "../../src/db/schema/assignments.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { HOUR } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { createEngine, type EngineHarness, loadFixture } from "../helpers/engine.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { createEngine, type EngineHarness, loadFixture } from "../support/engine.js";
 
 /** Removing a person or an eligibility ends what it backed, and nothing waiting can still be granted. */
 describeEachDatabase("offboarding ends access", (driver) => {

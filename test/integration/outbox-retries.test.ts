@@ -7,7 +7,7 @@ import { getActivation } from "../../src/db/repos/activations.js";
 import { outboxJobs } from "../../src/db/schema/outbox.js";
 import { HOUR } from "../../src/domain/duration.js";
 import { backoffMs } from "../../src/jobs/outbox-worker.js";
-import { describeEachDatabase } from "../helpers/databases.js";
+import { describeEachDatabase } from "../support/databases.js";
 import { createHarness, type Harness, parseConfig } from "../support/harness.js";
 import { webhookPolicy } from "../support/policies.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";

@@ -5,7 +5,7 @@ import { queryAudit, verifyAuditChain } from "../../src/db/audit-log.js";
 import { mfaOidcFlows, mfaTokens } from "../../src/db/schema/mfa.js";
 import { outboxJobs } from "../../src/db/schema/outbox.js";
 import { DAY } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../helpers/databases.js";
+import { describeEachDatabase } from "../support/databases.js";
 import { createHarness, type Harness, parseConfig } from "../support/harness.js";
 import { crowdPolicy } from "../support/policies.js";
 

@@ -15,8 +15,8 @@ import { reviewCampaigns, reviewItems } from "../../src/db/schema/reviews.js";
 import { DAY, HOUR, MINUTE } from "../../src/domain/duration.js";
 import { outcomeOf, type ReviewSettings, type UnansweredPolicy } from "../../src/domain/review-rules.js";
 import { ReviewsJob } from "../../src/jobs/reviews-job.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { createEngine, type EngineHarness, loadFixture, silentLogger } from "../helpers/engine.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { createEngine, type EngineHarness, loadFixture, silentLogger } from "../support/engine.js";
 
 describeEachDatabase("access reviews, the use cases", (driver) => {
   let e: EngineHarness;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, it } from "vitest";
-import { describeEachDatabase } from "../helpers/databases.js";
+import { describeEachDatabase } from "../support/databases.js";
 import {
   advance,
   approveRace,

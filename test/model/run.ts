@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import type { DriverName } from "../helpers/databases.js";
+import type { DriverName } from "../support/databases.js";
 import { heal, type Step, stepArbitraries } from "./commands.js";
 import { newModel } from "./model.js";
 import { openWorld, type World } from "./world.js";

@@ -19,9 +19,9 @@ import { expireAndClaimBatch } from "../../src/jobs/activation-batch.js";
 import { claimJobs, type JobRow } from "../../src/jobs/outbox-claim.js";
 import { planJobs } from "../../src/jobs/outbox-plan.js";
 import { OutboxWorker, type OutboxWorkerOptions } from "../../src/jobs/outbox-worker.js";
-import { ManualClock } from "../helpers/clock.js";
-import { createTestDatabase, type DriverName, type TestDatabase } from "../helpers/databases.js";
-import { silentLogger } from "../helpers/engine.js";
+import { ManualClock } from "../support/clock.js";
+import { createTestDatabase, type DriverName, type TestDatabase } from "../support/databases.js";
+import { silentLogger } from "../support/engine.js";
 import { parseConfig } from "../support/harness.js";
 
 /**

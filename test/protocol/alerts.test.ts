@@ -20,8 +20,8 @@ import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { DAY, HOUR, MINUTE } from "../../src/domain/duration.js";
 import { driftWithAlerts } from "../../src/jobs/alerts-job.js";
 import { OutboxWorker } from "../../src/jobs/outbox-worker.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { loadFixture } from "../helpers/engine.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { loadFixture } from "../support/engine.js";
 import { eventually } from "../support/harness.js";
 import {
   ALERT_CHANNEL,

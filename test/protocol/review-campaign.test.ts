@@ -9,7 +9,7 @@ import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { outboxJobs } from "../../src/db/schema/outbox.js";
 import { reviewCampaigns, reviewItems } from "../../src/db/schema/reviews.js";
 import { DAY, MINUTE } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../helpers/databases.js";
+import { describeEachDatabase } from "../support/databases.js";
 import { eventually } from "../support/harness.js";
 import {
   ALERT_CHANNEL,

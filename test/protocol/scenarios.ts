@@ -26,7 +26,7 @@ export interface ChatDriver {
   /** Opens the request form, picks roles, fills it in and submits; returns the field errors shown. */
   request(user: string, ask: Ask): Promise<Record<string, string>>;
   /** Clicks Approve on the user's card (their DM, or the approvers' channel); `stale` clicks the first version. */
-  approve(user: string, opts?: { stale?: boolean; via?: "dm" | "channel" }): Promise<void>;
+  approve(user: string, opts?: { stale?: boolean; via?: "dm" | "channel"; comment?: string }): Promise<void>;
   deny(user: string, comment: string): Promise<Record<string, string>>;
   endNow(user: string): Promise<void>;
   /** Clicks Cancel request on the user's own request card. */

@@ -3,7 +3,7 @@ import { getRequestView } from "../../src/app/queries.js";
 import { TRUNCATED } from "../../src/chat/slack/blocks.js";
 import { approvalCard } from "../../src/chat/views/approval-card.js";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
-import { describeEachDatabase } from "../helpers/databases.js";
+import { describeEachDatabase } from "../support/databases.js";
 import { specialTokens } from "../support/slack/read-message.js";
 import type { StoredMessage } from "../support/slack/slack-api.js";
 import { type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { applyConfig } from "../../src/app/apply-config.js";
-import { describeEachDatabase } from "../helpers/databases.js";
-import { loadFixture } from "../helpers/engine.js";
+import { describeEachDatabase } from "../support/databases.js";
+import { loadFixture } from "../support/engine.js";
 import type { StoredView } from "../support/slack/slack-api.js";
 import { type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
 import { type SlackWorld, startSlackWorld } from "../support/slack/slack-world.js";

@@ -3,7 +3,7 @@ import { requestActivation } from "../../src/app/request-activation.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
 import { principalByKey } from "../../src/db/repos/directory.js";
-import { describeEachDatabase } from "../helpers/databases.js";
+import { describeEachDatabase } from "../support/databases.js";
 import { type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
 import { findButton, SIGNING_SECRET, sign } from "../support/slack/slack-sender.js";
 import { type SlackWorld, startSlackWorld } from "../support/slack/slack-world.js";
@@ -72,7 +72,8 @@ describeEachDatabase("Slack: refused requests", (driver) => {
     const refused = await queryAudit(w.deps.db, { event: "approval.refused", requestId });
     expect(refused.map((r) => [r.actor, r.data.code])).toContainEqual(["frank", "NOT_AN_APPROVER"]);
     const alerts = w.api.messagesIn("C0ALERTS").map((m) => d.snapshot(m).text);
-    expect(alerts.join("\n")).toContain("Unauthorized approval attempt (frank)");
+    expect(alerts.join("\n")).toContain("Alert: Unauthorized approval attempt");
+    expect(alerts.join("\n")).toContain("frank tried to decide a request they may not decide");
     expect((await listForPrincipal(w.deps.db, await w.engine.user("alice"), ["pending_approval"])).length).toBe(1);
   });
 

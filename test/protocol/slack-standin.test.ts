@@ -1,6 +1,6 @@
 import { webApi } from "@slack/bolt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeEachDatabase } from "../helpers/databases.js";
+import { describeEachDatabase } from "../support/databases.js";
 import { BOT_TOKEN, SlackApiStandIn } from "../support/slack/slack-api.js";
 import { type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
 import { type SlackWorld, startSlackWorld } from "../support/slack/slack-world.js";

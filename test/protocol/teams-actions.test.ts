@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
-import { describeEachDatabase } from "../helpers/databases.js";
+import { describeEachDatabase } from "../support/databases.js";
 import type { StoredActivity } from "../support/teams/connector.js";
 import { cardOf, readCard } from "../support/teams/read-card.js";
 import { answeredCard, type TeamsDriver, teamsScenarioWorld } from "../support/teams/teams-driver.js";

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { teamsConversations } from "../../src/db/schema/teams-conversations.js";
-import { describeEachDatabase } from "../helpers/databases.js";
+import { describeEachDatabase } from "../support/databases.js";
 import { TENANT_ID } from "../support/teams/teams-sender.js";
 import { startTeamsWorld, type TeamsWorld, teamsUser } from "../support/teams/teams-world.js";
 import { CHANNEL_ISSUER, otherKey, TokenIssuer } from "../support/teams/token-issuer.js";
@@ -22,7 +22,7 @@ describeEachDatabase("Teams: authentication with an app id", (driver) => {
   beforeAll(async () => {
     issuer = await new TokenIssuer().start();
     w = await startTeamsWorld(driver, {
-      auth: {
+      teamsAuth: {
         appId: APP_ID,
         appPassword: "not-used-by-these-tests",
         channelOpenIdMetadataUrl: issuer.metadataUrl,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseCommand } from "../../src/chat/teams/commands.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { teamsConversations } from "../../src/db/schema/teams-conversations.js";
-import { describeEachDatabase } from "../helpers/databases.js";
+import { describeEachDatabase } from "../support/databases.js";
 import { cardOf, readCard } from "../support/teams/read-card.js";
 import { type TeamsDriver, teamsScenarioWorld } from "../support/teams/teams-driver.js";
 import { TENANT_ID } from "../support/teams/teams-sender.js";
@@ -72,7 +72,9 @@ describeEachDatabase("Teams: commands, installs and who is who", (driver) => {
     expect(await say("bob", "pending")).toContain("Nothing is waiting for your decision.");
     expect(await say("alice", "end")).toBe("You have no active role to end.");
     expect(await say("alice", "extend reader")).toBe('You have no active role called "reader".');
-    expect(await say("alice", "mfa setup")).toBe("MFA enrollment is not available.");
+    expect(await say("alice", "mfa setup")).toContain(
+      "Open this page to enroll; the link is yours alone and works once.",
+    );
     expect(await say("alice", "make me admin")).toContain('I don\'t know "make me admin". Here is what I can do:');
   });
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { describeEachDatabase } from "../helpers/databases.js";
+import { describeEachDatabase } from "../support/databases.js";
 import { teamsScenarioWorld } from "../support/teams/teams-driver.js";
 import { startTeamsWorld, type TeamsWorld } from "../support/teams/teams-world.js";
 import { runScenario, SCENARIOS } from "./scenarios.js";

@@ -4,7 +4,7 @@ import { queryAudit } from "../../src/db/audit-log.js";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
 import { principalByKey } from "../../src/db/repos/directory.js";
 import { teamsConversationById } from "../../src/db/repos/teams-conversations.js";
-import { describeEachDatabase } from "../helpers/databases.js";
+import { describeEachDatabase } from "../support/databases.js";
 import type { StoredActivity } from "../support/teams/connector.js";
 import { cardOf, readCard } from "../support/teams/read-card.js";
 import { answeredCard, type TeamsDriver, teamsScenarioWorld } from "../support/teams/teams-driver.js";
@@ -47,7 +47,8 @@ describeEachDatabase("Teams: refused clicks", (driver) => {
     const alerts = w.connector
       .inConversation("19:pim-alerts@thread.tacv2")
       .map((m) => readCard(cardOf(m.activity)!).text);
-    expect(alerts.join("\n")).toContain("Unauthorized approval attempt (frank)");
+    expect(alerts.join("\n")).toContain("Alert: Unauthorized approval attempt");
+    expect(alerts.join("\n")).toContain("frank tried to decide a request they may not decide");
     expect(await listForPrincipal(w.deps.db, await w.engine.user("alice"), ["pending_approval"])).toHaveLength(1);
   });
 

@@ -6,9 +6,9 @@ import { ConnectorRegistry } from "../../src/connectors/registry.js";
 import { principals } from "../../src/db/schema/principals.js";
 import { roles } from "../../src/db/schema/roles.js";
 import { OutboxWorker, type OutboxWorkerOptions } from "../../src/jobs/outbox-worker.js";
-import { ManualClock } from "../helpers/clock.js";
-import { createTestDatabase, type DriverName, type TestDatabase } from "../helpers/databases.js";
-import { silentLogger } from "../helpers/engine.js";
+import { ManualClock } from "./clock.js";
+import { createTestDatabase, type DriverName, type TestDatabase } from "./databases.js";
+import { silentLogger } from "./engine.js";
 
 export function parseConfig(yaml: string): PimConfig {
   const parsed = parsePimFile(yaml, "test.yaml");
@@ -31,7 +31,7 @@ export interface Harness {
 }
 
 /**
- * Like test/helpers/engine.ts, for a policy written by the test (targets on ports only known at
+ * Like test/support/engine.ts, for a policy written by the test (targets on ports only known at
  * run time) and with the environment the connectors read their secrets and URLs from.
  */
 export async function createHarness(

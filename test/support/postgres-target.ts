@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { quoteIdentifier } from "../../src/connectors/postgres-names.js";
-import { TEST_DATABASE_URL, withDatabase } from "../helpers/databases.js";
+import { TEST_DATABASE_URL, withDatabase } from "./databases.js";
 
 /**
  * A throwaway target on the real server: a database of its own and roles with a random suffix

@@ -5,6 +5,7 @@
  * rejects a card because someone wrote a lot.
  */
 import type { types } from "@slack/bolt";
+import { ACTIONS, commentField, FIELDS } from "../views/action-ids.js";
 import type { Block, Button, Card, Inline, Rich, Tone } from "../views/card.js";
 import { clock } from "../views/card.js";
 
@@ -138,6 +139,22 @@ export const LINK_ACTION = "pim.link";
 /** Action ids must be unique within a block: the second "End now" becomes `pim.end:1`. */
 function actionsBlocks(buttons: Button[]): KnownBlock[] {
   const blocks: KnownBlock[] = [];
+  const deny = buttons.find((b) => b.kind === "action" && b.action === ACTIONS.deny);
+  // An approver may say why they approve or deny, in the box next to the buttons (read when they click).
+  if (deny?.kind === "action")
+    blocks.push({
+      type: "input",
+      block_id: commentField(deny.value),
+      optional: true,
+      label: plain("Comment (the requester sees it)", LIMITS.inputLabel),
+      element: {
+        type: "plain_text_input",
+        action_id: FIELDS.comment,
+        multiline: true,
+        max_length: 1000,
+        placeholder: plain("Why approve or deny?", LIMITS.placeholder),
+      },
+    });
   for (let i = 0; i < buttons.length; i += LIMITS.actionsElements) {
     const used = new Map<string, number>();
     const elements: ActionsBlockElement[] = buttons.slice(i, i + LIMITS.actionsElements).map((b) => {

@@ -55,10 +55,10 @@ async function homeModel(ctx: SlackContext, me: Principal, notice: string | null
 }
 
 async function dashboard(ctx: SlackContext, now: Date): Promise<DashboardView> {
-  const count = async (hook?: () => Promise<number>) => (hook ? hook().catch(() => null) : null);
+  const count = (read: () => Promise<number>) => read().catch(() => null);
   return {
     roles: await assignmentCounts(ctx.deps.db, now),
-    openAlerts: await count(ctx.hooks.countOpenAlerts),
-    reviewsInProgress: await count(ctx.hooks.countReviewsInProgress),
+    openAlerts: await count(ctx.ports.countOpenAlerts),
+    reviewsInProgress: await count(ctx.ports.countReviewsInProgress),
   };
 }

@@ -258,3 +258,32 @@ export function extendModal(
     ],
   };
 }
+
+/** A review item's removal, with an optional reason for the audit log. */
+export function removeModal(itemId: string): types.ModalView {
+  return {
+    type: "modal",
+    callback_id: FORMS.reviewRemove,
+    private_metadata: itemId.slice(0, LIMITS.privateMetadata),
+    title: plain("Remove access", LIMITS.viewTitle),
+    submit: plain("Remove", LIMITS.viewButton),
+    close: plain("Cancel", LIMITS.viewButton),
+    blocks: [
+      {
+        type: "section",
+        text: {
+          type: "plain_text",
+          text: "The assignment is removed when the review ends (and revoked if it is held now).",
+        },
+      },
+      {
+        type: "input",
+        block_id: FIELDS.reason,
+        optional: true,
+        label: plain("Why? (optional)", LIMITS.inputLabel),
+        hint: plain("Kept in the audit log with your decision.", LIMITS.inputHint),
+        element: { type: "plain_text_input", action_id: FIELDS.reason, multiline: true, max_length: 1000 },
+      },
+    ],
+  };
+}

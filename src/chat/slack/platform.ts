@@ -1,29 +1,17 @@
 import type { App } from "@slack/bolt";
-import type { Logger } from "pino";
-import type { EngineDeps } from "../../app/context.js";
 import type { HttpServer } from "../../http/server.js";
-import type { ChatPlatform } from "../platform.js";
-import type { ChatNotifier } from "../views/notifier.js";
+import { InFlight } from "../in-flight.js";
+import { type ChatPlatform, type PlatformOptions, platformContext } from "../platform.js";
 import { registerActions } from "./actions.js";
 import { buildSlackApp, type SlackAppSettings } from "./app.js";
 import { registerCommands } from "./commands.js";
-import type { SlackContext, SlackHooks } from "./context.js";
-import { registerExtendForm } from "./extend-flow.js";
+import type { SlackContext } from "./context.js";
+import { registerForms } from "./forms.js";
 import { registerHome } from "./home.js";
 import { SlackIdentity } from "./identity.js";
-import { registerRequestForm } from "./request-flow.js";
-import { registerReviewActions } from "./review-actions.js";
 import { SlackSurface } from "./surface.js";
 
-export interface SlackPlatformOptions extends Omit<SlackAppSettings, "log"> {
-  deps: EngineDeps;
-  log: Logger;
-  /** Shared with the other platforms; the Slack surface is added to it. */
-  notifier: ChatNotifier;
-  hooks?: SlackHooks;
-  /** The slash command as the manifest installs it. */
-  command?: string;
-  askWho?: string;
+export interface SlackPlatformOptions extends Omit<SlackAppSettings, "log">, PlatformOptions {
   /** How long an email from users.info is trusted (default 10 minutes). */
   emailTtlMs?: number;
   /** How long a resolved principal is reused (default 30 seconds). */
@@ -39,8 +27,7 @@ export class SlackPlatform implements ChatPlatform {
   readonly surface: SlackSurface;
   private readonly mode: "http" | "socket";
   private readonly listener: ((req: never, res: never) => void) | null;
-  private inFlight = 0;
-  private drained: (() => void)[] = [];
+  private readonly inFlight: InFlight;
 
   constructor(private readonly opts: SlackPlatformOptions) {
     const log = opts.log.child({ platform: "slack" });
@@ -50,39 +37,24 @@ export class SlackPlatform implements ChatPlatform {
     this.listener = built.receiver ? built.receiver.requestListener : null;
     this.surface = new SlackSurface(this.app.client);
     const ctx: SlackContext = {
-      deps: opts.deps,
+      ...platformContext(opts, log, "/elevate"),
       identity: new SlackIdentity(opts.deps, this.app.client, log, {
         emailTtlMs: opts.emailTtlMs ?? 10 * 60_000,
         principalTtlMs: opts.principalTtlMs ?? 30_000,
         workspaces: opts.workspaces,
       }),
-      notifier: opts.notifier,
-      log,
-      hooks: opts.hooks ?? {},
-      command: opts.command ?? "/elevate",
-      askWho: opts.askWho ?? "a PIM administrator",
     };
     // Handlers go on working after their ack; counting them lets stop() (and tests) wait for the rest.
-    this.app.use(async ({ next }) => {
-      this.inFlight++;
-      try {
-        await next();
-      } finally {
-        if (--this.inFlight === 0) for (const done of this.drained.splice(0)) done();
-      }
-    });
+    this.inFlight = new InFlight(() => opts.notifier.idle());
+    this.app.use(({ next }) => this.inFlight.track(next));
     this.app.use(ctx.identity.gate);
     registerCommands(this.app, ctx);
-    registerRequestForm(this.app, ctx);
-    registerExtendForm(this.app, ctx);
+    registerForms(this.app, ctx);
     registerActions(this.app, ctx);
     registerHome(this.app, ctx);
-    registerReviewActions(this.app, ctx);
     this.app.error(async (error) => {
       log.error({ err: error, code: (error as { code?: string }).code }, "slack handler failed");
     });
-    opts.notifier.addSurface(this.surface);
-    if (opts.hooks?.mfaLinkFor) opts.notifier.provideMfaLinks(opts.hooks.mfaLinkFor);
   }
 
   mount(http: HttpServer): void {
@@ -103,10 +75,7 @@ export class SlackPlatform implements ChatPlatform {
   }
 
   /** Resolves once every handler has finished its work after the ack, and every card it changed is redrawn. */
-  async idle(): Promise<void> {
-    do {
-      if (this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
-      await this.opts.notifier.idle();
-    } while (this.inFlight > 0);
+  idle(): Promise<void> {
+    return this.inFlight.idle();
   }
 }

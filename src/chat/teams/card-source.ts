@@ -1,19 +1,17 @@
 import type { TurnContext } from "botbuilder";
-import { eligibleRoles, getRequestView, pendingForApprover } from "../../app/queries.js";
+import { getRequestView } from "../../app/queries.js";
+import { campaignSummary, reviewPages } from "../../app/review-queries.js";
 import { rolesByIds } from "../../db/repos/directory.js";
 import { teamsCardAt } from "../../db/repos/teams-conversations.js";
+import { listCard } from "../flows/commands.js";
 import { activationNoticeCard } from "../views/activation-notice.js";
 import { approvalCard } from "../views/approval-card.js";
 import type { Card } from "../views/card.js";
-import { helpCard } from "../views/help.js";
-import { pendingListCard } from "../views/pending-list.js";
 import { requestCard } from "../views/request-card.js";
-import { rolesListCard } from "../views/roles-list.js";
-import { statusCard } from "../views/status.js";
+import { reviewPromptCard, reviewSummaryCard } from "../views/review-card.js";
 import type { CardView } from "./cards.js";
 import type { Principal, TeamsContext } from "./context.js";
 import { baseConversationId } from "./conversations.js";
-import { myRequests } from "./reply.js";
 
 export interface SourceCard {
   card: Card;
@@ -35,19 +33,15 @@ export async function redrawSource(
   me: Principal,
   view: CardView,
 ): Promise<SourceCard | null> {
-  const { db, clock } = ctx.deps;
-  const now = clock.now();
+  const now = ctx.deps.clock.now();
   switch (view) {
     case "tracked":
       return redrawTracked(ctx, turn, me, now);
     case "status":
-      return { card: statusCard(await myRequests(ctx, me, now), now), view, refreshFor: null };
     case "pending":
-      return { card: pendingListCard(await pendingForApprover(db, me.id, now)), view, refreshFor: null };
     case "roles":
-      return { card: rolesListCard(await eligibleRoles(db, me.id, now), ctx.askWho), view, refreshFor: null };
     case "help":
-      return { card: helpCard(ctx.command), view, refreshFor: null };
+      return { card: await listCard(ctx.flows, me, view), view, refreshFor: null };
     default:
       return null;
   }
@@ -65,6 +59,19 @@ async function redrawTracked(
   if (!row) return null;
   const personal = activity.conversation?.conversationType !== "channel" && !activity.conversation?.isGroup;
   const refreshFor = personal && activity.from?.id ? [activity.from.id] : [];
+  if (row.kind === "review") {
+    const [campaignId, reviewerId] = row.subjectId.split(":");
+    const page = (await reviewPages(ctx.deps.db, campaignId!, { reviewers: [reviewerId!] })).find(
+      (p) => p.key === row.subjectId,
+    );
+    return page
+      ? { card: reviewPromptCard(page, now), view: "tracked", refreshFor: activity.from?.id ? [activity.from.id] : [] }
+      : null;
+  }
+  if (row.kind === "review_summary") {
+    const summary = await campaignSummary(ctx.deps.db, row.subjectId);
+    return summary ? { card: reviewSummaryCard(summary), view: "tracked", refreshFor: [] } : null;
+  }
   const view = await getRequestView(ctx.deps.db, row.subjectId, now);
   if (!view) return null;
   const draw = (card: Card): SourceCard => ({ card, view: "tracked", refreshFor });

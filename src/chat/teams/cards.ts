@@ -4,6 +4,7 @@
  * name) can never format, link or mention; the few properties that are markdown (TextBlock text,
  * facts) get `escapeMarkdown`. Every card is cut to Teams' size limit with a visible marker.
  */
+import { commentField } from "../views/action-ids.js";
 import type { Block, Button, Card, Inline, Rich, Tone } from "../views/card.js";
 import { clock, plainText } from "../views/card.js";
 
@@ -152,7 +153,7 @@ export function actionOf(button: Button, view: CardView): Json {
 }
 
 /** The id of the comment box next to a request's Deny button (several may share a card: the pending list). */
-export const commentInputId = (requestId: string) => `comment.${requestId}`;
+export const commentInputId = commentField;
 
 function buttonBlocks(buttons: Button[], view: CardView): Json[] {
   const out: Json[] = [];

@@ -1,26 +1,16 @@
 import type { CloudAdapter } from "botbuilder";
-import type { Logger } from "pino";
-import type { EngineDeps } from "../../app/context.js";
 import type { HttpServer } from "../../http/server.js";
-import type { ChatPlatform } from "../platform.js";
-import type { ChatNotifier } from "../views/notifier.js";
+import { InFlight } from "../in-flight.js";
+import { type ChatPlatform, type PlatformOptions, platformContext } from "../platform.js";
 import { createTeamsAdapter, type TeamsAuthSettings } from "./adapter.js";
 import { PimTeamsBot } from "./bot.js";
-import type { TeamsContext, TeamsHooks } from "./context.js";
+import type { TeamsContext } from "./context.js";
 import { GLOBAL_SERVICE_URL, TeamsConversations } from "./conversations.js";
 import { activityHandler } from "./http-shim.js";
 import { TeamsIdentity } from "./identity.js";
 import { TeamsSurface } from "./surface.js";
 
-export interface TeamsPlatformOptions extends TeamsAuthSettings {
-  deps: EngineDeps;
-  log: Logger;
-  /** Shared with the other platforms; the Teams surface is added to it. */
-  notifier: ChatNotifier;
-  hooks?: TeamsHooks;
-  /** The command word, "elevate". */
-  command?: string;
-  askWho?: string;
+export interface TeamsPlatformOptions extends TeamsAuthSettings, PlatformOptions {
   /** Where new chats are created when no stored conversation tells the region. */
   defaultServiceUrl?: string;
   /** How long an address from the member list is trusted (default 10 minutes). */
@@ -36,8 +26,7 @@ export class TeamsPlatform implements ChatPlatform {
   readonly surface: TeamsSurface;
   readonly conversations: TeamsConversations;
   private readonly bot: PimTeamsBot;
-  private inFlight = 0;
-  private readonly drained: (() => void)[] = [];
+  private readonly inFlight: InFlight;
 
   constructor(private readonly opts: TeamsPlatformOptions) {
     const log = opts.log.child({ platform: "teams" });
@@ -50,32 +39,20 @@ export class TeamsPlatform implements ChatPlatform {
     });
     this.surface = new TeamsSurface(this.adapter, this.conversations, appId);
     const ctx: TeamsContext = {
-      deps: opts.deps,
+      ...platformContext(opts, log, "elevate"),
       identity: new TeamsIdentity(opts.deps, log, {
         emailTtlMs: opts.emailTtlMs ?? 10 * 60_000,
         tenants: opts.tenants ?? null,
       }),
       conversations: this.conversations,
-      notifier: opts.notifier,
-      log,
-      hooks: opts.hooks ?? {},
-      command: opts.command ?? "elevate",
-      askWho: opts.askWho ?? "a PIM administrator",
     };
     this.bot = new PimTeamsBot(ctx);
-    opts.notifier.addSurface(this.surface);
+    this.inFlight = new InFlight(() => opts.notifier.idle());
   }
 
   mount(http: HttpServer): void {
     const handle = activityHandler(this.adapter, (turn) => this.bot.run(turn));
-    http.route("POST", "/api/messages", async (req, res) => {
-      this.inFlight++;
-      try {
-        await handle(req, res);
-      } finally {
-        if (--this.inFlight === 0) for (const done of this.drained.splice(0)) done();
-      }
-    });
+    http.route("POST", "/api/messages", (req, res) => this.inFlight.track(() => handle(req, res)));
   }
 
   async start(): Promise<void> {
@@ -95,10 +72,7 @@ export class TeamsPlatform implements ChatPlatform {
   }
 
   /** Resolves once every activity being handled has finished and every card it changed is redrawn. */
-  async idle(): Promise<void> {
-    do {
-      if (this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
-      await this.opts.notifier.idle();
-    } while (this.inFlight > 0);
+  idle(): Promise<void> {
+    return this.inFlight.idle();
   }
 }

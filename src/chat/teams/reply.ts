@@ -1,8 +1,6 @@
 import type { TurnContext } from "botbuilder";
-import { getRequestView, myActivations, type RequestView } from "../../app/queries.js";
 import { type Card, plainText, type Rich } from "../views/card.js";
 import { adaptiveCard, type CardView, type Json, renderCard, richBlocks } from "./cards.js";
-import type { Principal, TeamsContext } from "./context.js";
 import { cardActivity } from "./surface.js";
 
 /**
@@ -25,12 +23,4 @@ export async function replyCard(turn: TurnContext, card: Card, view: CardView): 
 
 export async function replyJson(turn: TurnContext, card: Json, summary: string): Promise<string | undefined> {
   return (await turn.sendActivity(cardActivity(card, summary)))?.id;
-}
-
-/** My open requests, each drawn as the requester sees it (for status and after my own actions). */
-export async function myRequests(ctx: TeamsContext, me: Principal, now: Date): Promise<RequestView[]> {
-  const open = await myActivations(ctx.deps.db, me.id);
-  const ids = [...new Set(open.map((a) => a.requestId))];
-  const views = await Promise.all(ids.map((id) => getRequestView(ctx.deps.db, id, now)));
-  return views.filter((v): v is RequestView => v !== undefined);
 }

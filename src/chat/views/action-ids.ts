@@ -52,3 +52,6 @@ export const FIELDS = {
 export type RequestFormField = "roles" | "duration" | "justification" | "ticket";
 
 export const scopeField = (roleId: string) => `${FIELDS.scopePrefix}${roleId}`;
+
+/** The comment box next to a request's Approve and Deny buttons (several may share a card: the pending list). */
+export const commentField = (requestId: string) => `${FIELDS.comment}.${requestId}`;

@@ -11,6 +11,7 @@ import {
   touchChatMessage,
 } from "../../db/repos/chat-messages.js";
 import { getSetting, type Role, rolesByIds } from "../../db/repos/directory.js";
+import type { ChatPorts } from "../ports.js";
 import { activationNoticeCard } from "./activation-notice.js";
 import { type AlertView, alertCard, engineAlert } from "./alert.js";
 import { approvalCard } from "./approval-card.js";
@@ -34,12 +35,11 @@ export type ChannelSettings = Partial<
   Record<ChatPlatformName, { alerts: string | null; approvals: string | null } | undefined>
 >;
 
-export type MfaLinkFor = (requestId: string, activationId: string, principalId: string) => Promise<string | null>;
-
 export interface ChatNotifierOptions {
   deps: Pick<EngineDeps, "db" | "clock">;
   log: Logger;
-  mfaLinkFor?: MfaLinkFor;
+  /** The same ports every platform gets: the requester's card carries the step-up link from here. */
+  ports: Pick<ChatPorts, "mfaLinkFor">;
   /** Post the engine's own alert events to the alert channel (off once an alerts module owns them). */
   postEngineAlerts?: boolean;
 }
@@ -60,18 +60,10 @@ export class ChatNotifier {
   private readonly queues = new Map<string, Queue>();
   private readonly mfaLinks = new Map<string, string | null>();
 
-  private mfaLinkFor: MfaLinkFor | undefined;
   private oneOffs = 0;
   private readonly alertViews = new Map<string, AlertView>();
 
-  constructor(private readonly opts: ChatNotifierOptions) {
-    this.mfaLinkFor = opts.mfaLinkFor;
-  }
-
-  /** A platform handed the MFA module's link maker: used unless one was given at construction. */
-  provideMfaLinks(mfaLinkFor: MfaLinkFor): void {
-    this.mfaLinkFor ??= mfaLinkFor;
-  }
+  constructor(private readonly opts: ChatNotifierOptions) {}
 
   addSurface(surface: ChatSurface): void {
     this.surfaces.push(surface);
@@ -344,12 +336,12 @@ export class ChatNotifier {
       return null;
     }
     if (this.mfaLinks.has(view.requestId)) return this.mfaLinks.get(view.requestId) ?? null;
-    const url = this.mfaLinkFor
-      ? await this.mfaLinkFor(view.requestId, waiting.activationId, view.requester.id).catch((error) => {
-          this.opts.log.warn({ err: error, requestId: view.requestId }, "no MFA link for the requester's card");
-          return null;
-        })
-      : null;
+    const url = await this.opts.ports
+      .mfaLinkFor(view.requestId, waiting.activationId, view.requester.id)
+      .catch((error) => {
+        this.opts.log.warn({ err: error, requestId: view.requestId }, "no MFA link for the requester's card");
+        return null;
+      });
     this.mfaLinks.set(view.requestId, url);
     return url;
   }

@@ -85,20 +85,30 @@ export class SlackDriver implements ChatDriver {
     return message;
   }
 
-  async click(user: string, message: StoredMessage, actionId: string, stale = false): Promise<Sent> {
+  async click(
+    user: string,
+    message: StoredMessage,
+    actionId: string,
+    stale = false,
+    typed: Record<string, string> = {},
+  ): Promise<Sent> {
     const sent = await this.w.slack.clickInMessage(
       slackIdOf(user),
       message,
       actionId,
       stale ? message.versions[0] : message,
+      typed,
     );
     if (sent.status !== 200) throw new Error(`click answered ${sent.status}`);
     await this.w.settle();
     return sent;
   }
 
-  async approve(user: string, opts: { stale?: boolean; via?: "dm" | "channel" } = {}): Promise<void> {
-    await this.click(user, await this.approverMessage(user, opts.via), "pim.approve", opts.stale);
+  async approve(user: string, opts: { stale?: boolean; via?: "dm" | "channel"; comment?: string } = {}): Promise<void> {
+    const message = await this.approverMessage(user, opts.via);
+    const box = message.blocks.find((b) => b.type === "input" && String(b.block_id).startsWith("comment."));
+    const typed: Record<string, string> = opts.comment && box ? { [String(box.block_id)]: opts.comment } : {};
+    await this.click(user, message, "pim.approve", opts.stale, typed);
   }
 
   async deny(user: string, comment: string): Promise<Record<string, string>> {

@@ -87,6 +87,8 @@ export class SlackSender {
     message: StoredMessage,
     actionId: string,
     version: { blocks: Json[] } = message,
+    /** What the clicker typed in the message's input blocks, by block id (the comment box). */
+    typed: Record<string, string> = {},
   ): Promise<Sent> {
     const found = findButton(version.blocks, actionId);
     if (!found) throw new Error(`no button ${actionId} in that message`);
@@ -102,7 +104,7 @@ export class SlackSender {
       is_enterprise_install: false,
       channel: { id: message.channel, name: message.channel.startsWith("D") ? "directmessage" : "pim-approvals" },
       message: { type: "message", ts: message.ts, text: "", blocks: version.blocks },
-      state: { values: {} },
+      state: { values: messageInputs(version.blocks, typed) },
       response_url: this.api.responseUrl(user, message.channel),
       actions: [{ ...buttonAction(found.button), block_id: found.blockId }],
     });
@@ -310,4 +312,16 @@ function viewPayload(stored: StoredView, given: Record<string, FieldValue>): Jso
     app_installed_team_id: TEAM.id,
     bot_id: "B0PIMBOT",
   };
+}
+
+/** The state Slack sends with a click in a message that has input blocks: each input's value, or null. */
+function messageInputs(blocks: Json[], typed: Record<string, string>): Json {
+  const values: Json = {};
+  for (const block of blocks) {
+    if (block.type !== "input") continue;
+    const blockId = String(block.block_id);
+    const element = block.element as Json;
+    values[blockId] = { [String(element.action_id)]: { type: element.type, value: typed[blockId] ?? null } };
+  }
+  return values;
 }

@@ -102,7 +102,7 @@ export class BotConnectorStandIn {
     if (req.method === "GET" && what === "members" && activityId) {
       const member = this.members.get(activityId);
       return member
-        ? send(200, { ...member, tenantId: "tenant-1", userRole: "user" })
+        ? send(200, { ...member, tenantId: "0f0e0d0c-0b0a-4909-8807-060504030201", userRole: "user" })
         : send(404, { error: { code: "MemberNotFoundInConversation", message: "member not found" } });
     }
     if (req.method === "POST" && what === "activities" && !extra) {

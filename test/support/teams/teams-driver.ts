@@ -148,8 +148,11 @@ export class TeamsDriver implements ChatDriver {
     return answer;
   }
 
-  async approve(user: string, opts: { stale?: boolean; via?: "dm" | "channel" } = {}): Promise<void> {
-    await this.clickOn(user, await this.approverCard(user, opts.via), "Approve", { stale: opts.stale });
+  async approve(user: string, opts: { stale?: boolean; via?: "dm" | "channel"; comment?: string } = {}): Promise<void> {
+    const target = await this.approverCard(user, opts.via);
+    const input = readCard(cardOf(target.message.activity)!).inputs.find((i) => i.id.startsWith("comment."));
+    const typed = opts.comment && input ? { [input.id]: opts.comment } : undefined;
+    await this.clickOn(user, target, "Approve", { stale: opts.stale, typed });
   }
 
   async deny(user: string, comment: string): Promise<Record<string, string>> {

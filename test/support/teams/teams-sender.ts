@@ -6,7 +6,7 @@ import type { BotConnectorStandIn } from "./connector.js";
 
 type Json = Record<string, unknown>;
 
-export const TENANT_ID = "tenant-1";
+export const TENANT_ID = "0f0e0d0c-0b0a-4909-8807-060504030201";
 export const BOT_ID = "28:pim-bot-test";
 
 export interface TeamsUser {
@@ -25,7 +25,7 @@ export interface Sent {
 
 export interface Where {
   conversationId: string;
-  kind: "personal" | "channel";
+  kind: "personal" | "channel" | "groupChat";
 }
 
 let sequence = 0;
@@ -49,9 +49,9 @@ export class TeamsSender {
 
   activity(user: TeamsUser, where: Where, fields: Json): Json {
     const conversation: Json =
-      where.kind === "channel"
-        ? { id: where.conversationId, conversationType: "channel", isGroup: true, tenantId: TENANT_ID }
-        : { id: where.conversationId, conversationType: "personal", tenantId: TENANT_ID };
+      where.kind === "personal"
+        ? { id: where.conversationId, conversationType: "personal", tenantId: TENANT_ID }
+        : { id: where.conversationId, conversationType: where.kind, isGroup: true, tenantId: TENANT_ID };
     return {
       id: `in-${++sequence}`,
       timestamp: new Date().toISOString(),

@@ -1,0 +1,76 @@
+import type { Logger } from "pino";
+import type { EngineDeps } from "../../app/context.js";
+import type { Principal } from "../../db/repos/directory.js";
+import type { ChatPorts } from "../ports.js";
+import type { Card, Rich } from "../views/card.js";
+import type { ChatNotifier } from "../views/notifier.js";
+
+export type { Principal };
+
+/** What a flow may say to one person: a line, or a whole card. */
+export type Reply = Card | Rich | string;
+
+/** The lists a person can ask for, each drawn again from the database when it is refreshed. */
+export type ListView = "status" | "pending" | "roles" | "help";
+
+/** A form a flow asks the platform to open (Slack: a modal; Teams: a form card in the chat). */
+export type FormRequest =
+  | { kind: "request"; preselectRoleId: string | null }
+  | { kind: "extend"; activationId: string }
+  | { kind: "deny"; requestId: string }
+  | { kind: "review-remove"; itemId: string };
+
+/**
+ * One person's action, turned by a platform into something the flows can answer without knowing
+ * where it came from: who acted (the platform's verified user, mapped to a principal) and the
+ * ways to answer them.
+ */
+export interface Interaction {
+  platform: "slack" | "teams";
+  /**
+   * Who acted, from the platform's verified user id, never from anything in the payload. Someone
+   * PIM does not know is told so and the attempt is audited; then it is undefined.
+   */
+  identify(attempted: string): Promise<Principal | undefined>;
+  /** False in a Teams channel or group chat: whatever is said there, everyone reads. */
+  personal: boolean;
+  /**
+   * Tells only this person something: a refusal, a list, a link. `view` names a list that can be
+   * drawn again later for whoever looks at it (Teams redraws such cards when they are opened).
+   */
+  reply(content: Reply, view?: ListView): Promise<void>;
+  /**
+   * A success the person should see where the card they clicked does not already say it; `always`
+   * when no card shows it (an applied review's count).
+   */
+  confirm(text: string, always?: boolean): Promise<void>;
+  openForm(form: FormRequest): Promise<void>;
+}
+
+/** An interaction whose person is known. */
+export interface Acting extends Interaction {
+  me: Principal;
+}
+
+/** Identifies the person once; undefined (and they are told) when PIM does not know them. */
+export async function acting(ix: Interaction, attempted: string): Promise<Acting | undefined> {
+  const me = await ix.identify(attempted);
+  return me ? { ...ix, me } : undefined;
+}
+
+/** What every flow works with, built once in composition. */
+export interface FlowContext {
+  deps: EngineDeps;
+  ports: ChatPorts;
+  notifier: ChatNotifier;
+  log: Logger;
+  /** The command as people type it on this platform: "/elevate" on Slack, "elevate" on Teams. */
+  command: string;
+  /** Who people should ask for access, in the "no eligible roles" message. */
+  askWho: string;
+}
+
+/** What a click carries besides its value: what was typed next to the button (Teams' and Slack's comment box). */
+export interface ClickInput {
+  comment: string | null;
+}

@@ -1,0 +1,18 @@
+import type { AlertView } from "./views/alert.js";
+
+/**
+ * What chat needs from the other modules, built once in composition and handed to the notifier
+ * and to every platform alike, so no platform can lack a part another one has.
+ */
+export interface ChatPorts {
+  /** The requester's one-time step-up link for a request waiting for MFA (MFA module). */
+  mfaLinkFor(requestId: string, activationId: string, principalId: string): Promise<string | null>;
+  /** The approver's step-up link when a role asks approvers for MFA too, carrying their comment (MFA module). */
+  approvalStepUpLinkFor(requestId: string, approverId: string, comment: string | null): Promise<string | null>;
+  /** Starts MFA enrollment and returns the page to open (MFA module). */
+  startMfaEnrollment(principalId: string): Promise<string>;
+  /** Acknowledges an alert and returns it as it now stands; null when not allowed or gone (alerts module). */
+  acknowledgeAlert(alertId: string, principalId: string): Promise<AlertView | null>;
+  countOpenAlerts(): Promise<number>;
+  countReviewsInProgress(): Promise<number>;
+}

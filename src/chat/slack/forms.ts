@@ -1,0 +1,186 @@
+/**
+ * Slack's forms are modals: opened with a trigger id that lives 3 seconds and works once, checked
+ * by the flows when submitted, their errors shown under the fields they are about.
+ */
+import type { App, ViewResponseAction, ViewSubmitAction, webApi } from "@slack/bolt";
+import {
+  extendForm,
+  type FieldErrors,
+  requestForm,
+  submitDeny,
+  submitExtend,
+  submitRequest,
+  submitReviewRemove,
+} from "../flows/forms.js";
+import type { FormRequest } from "../flows/interaction.js";
+import { FIELDS, FORMS } from "../views/action-ids.js";
+import { requestableRoles, searchRoles, toFormRole } from "../views/request-form.js";
+import { noEligibleRolesCard } from "../views/roles-list.js";
+import { LIMITS, truncatePlain } from "./blocks.js";
+import type { Principal, SlackContext } from "./context.js";
+import { UNKNOWN_USER_TEXT } from "./identity.js";
+import {
+  denyModal,
+  errorBlockId,
+  extendModal,
+  loadingModal,
+  messageModal,
+  pickedRoles,
+  readComment,
+  readRequestForm,
+  removeModal,
+  requestModal,
+} from "./modals.js";
+
+/** Opens the form a flow asked for; returns why not, when it cannot be opened. */
+export async function openForm(
+  ctx: SlackContext,
+  client: webApi.WebClient,
+  triggerId: string,
+  slackUserId: string,
+  form: FormRequest,
+): Promise<string | null> {
+  switch (form.kind) {
+    case "request":
+      await openRequestForm(ctx, client, triggerId, slackUserId, form.preselectRoleId);
+      return null;
+    case "extend": {
+      const me = await ctx.identity.resolve(slackUserId);
+      if (!me) return UNKNOWN_USER_TEXT;
+      const found = await extendForm(ctx.flows, me, form.activationId);
+      if (typeof found === "string") return found;
+      await client.views.open({
+        trigger_id: triggerId,
+        view: extendModal(found.activationId, found.roleName, found.choices, found.justification),
+      });
+      return null;
+    }
+    case "deny":
+      await client.views.open({
+        trigger_id: triggerId,
+        view: denyModal(form.requestId, "Deny this request? Everything it asked for is refused."),
+      });
+      return null;
+    case "review-remove":
+      await client.views.open({ trigger_id: triggerId, view: removeModal(form.itemId) });
+      return null;
+  }
+}
+
+/**
+ * Opens the request form. A "loading" modal is opened with the trigger id before anything else,
+ * and the real form replaces it when the roles are known.
+ */
+async function openRequestForm(
+  ctx: SlackContext,
+  client: webApi.WebClient,
+  triggerId: string,
+  slackUserId: string,
+  preselectRoleId: string | null,
+): Promise<void> {
+  const opened = await client.views.open({ trigger_id: triggerId, view: loadingModal() });
+  const viewId = opened.view?.id;
+  if (!viewId) return;
+  const hash = opened.view?.hash;
+  const me = await ctx.identity.resolve(slackUserId);
+  if (!me) {
+    await ctx.identity.recordUnknown(slackUserId, "request form");
+    await client.views.update({ view_id: viewId, hash, view: messageModal("Request access", UNKNOWN_USER_TEXT) });
+    return;
+  }
+  const model = await requestForm(ctx.flows, me, preselectRoleId ? [preselectRoleId] : []);
+  const view =
+    model.roles.length === 0 && model.busy.length === 0
+      ? messageModal("Request access", noEligibleRolesCard(ctx.askWho))
+      : requestModal(model);
+  await client.views.update({ view_id: viewId, hash, view });
+}
+
+type ViewAck = (response?: ViewResponseAction) => Promise<void>;
+
+/** Someone PIM does not know submitted a form: the error goes on `field`, the attempt is audited. */
+async function submitter(
+  ctx: SlackContext,
+  slackUserId: string,
+  attempted: string,
+  field: string,
+  ack: ViewAck,
+): Promise<Principal | undefined> {
+  const me = await ctx.identity.resolve(slackUserId);
+  if (me) return me;
+  await ctx.identity.recordUnknown(slackUserId, attempted);
+  await ack({ response_action: "errors", errors: { [field]: UNKNOWN_USER_TEXT } });
+  return undefined;
+}
+
+const ackErrors = (ack: ViewAck, errors: FieldErrors) => ack({ response_action: "errors", errors });
+
+export function registerForms(app: App, ctx: SlackContext): void {
+  // The request form's dynamic parts: scope pickers, duration choices and the ticket field follow the roles picked.
+  app.action({ action_id: FIELDS.roles, type: "block_actions" }, async ({ ack, body, client }) => {
+    await ack();
+    const view = body.view;
+    if (!view) return;
+    const me = await ctx.identity.resolve(body.user.id);
+    if (!me) return;
+    const model = await requestForm(ctx.flows, me, pickedRoles(view.state.values));
+    try {
+      await client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(model) });
+    } catch (error) {
+      // hash_conflict: a newer pick is already being drawn; that redraw wins.
+      if ((error as { data?: { error?: string } }).data?.error !== "hash_conflict") throw error;
+    }
+  });
+
+  app.options<"block_suggestion">({ action_id: FIELDS.roles }, async ({ ack, body }) => {
+    const me = await ctx.identity.resolve(body.user.id);
+    if (!me) return ack({ options: [] });
+    const eligible = await requestableRoles(ctx.deps.db, me, ctx.deps.clock.now());
+    const roles = searchRoles(eligible.filter((r) => !r.busy).map(toFormRole), body.value ?? "");
+    await ack({
+      options: roles.map((r) => ({
+        text: { type: "plain_text" as const, text: truncatePlain(r.roleName, LIMITS.optionText) },
+        value: r.roleId,
+      })),
+    });
+  });
+
+  app.view<ViewSubmitAction>(FORMS.request, async ({ ack, body, view }) => {
+    const me = await submitter(ctx, body.user.id, "request form submission", FIELDS.roles, ack);
+    if (!me) return;
+    const submitted = await submitRequest(ctx.flows, { me, platform: "slack" }, readRequestForm(view.state.values));
+    if (submitted.ok) return ack();
+    const errors: FieldErrors = {};
+    for (const [field, message] of Object.entries(submitted.errors)) {
+      const block = view.blocks.some((b) => b.block_id === field)
+        ? field
+        : errorBlockId(view.blocks, field as Parameters<typeof errorBlockId>[1]);
+      errors[block] = message;
+    }
+    await ackErrors(ack, errors);
+  });
+
+  app.view<ViewSubmitAction>(FORMS.extend, async ({ ack, body, view }) => {
+    const me = await submitter(ctx, body.user.id, "extend form submission", FIELDS.duration, ack);
+    if (!me) return;
+    const form = readRequestForm(view.state.values);
+    const submitted = await submitExtend(ctx.flows, { me, platform: "slack" }, view.private_metadata, form);
+    await (submitted.ok ? ack() : ackErrors(ack, submitted.errors));
+  });
+
+  app.view<ViewSubmitAction>(FORMS.deny, async ({ ack, body, view }) => {
+    const me = await submitter(ctx, body.user.id, "deny", FIELDS.comment, ack);
+    if (!me) return;
+    const submitted = await submitDeny(ctx.flows, { me }, view.private_metadata, readComment(view.state.values));
+    await (submitted.ok ? ack() : ackErrors(ack, submitted.errors));
+  });
+
+  app.view<ViewSubmitAction>(FORMS.reviewRemove, async ({ ack, body, view }) => {
+    const me = await submitter(ctx, body.user.id, "review remove", FIELDS.reason, ack);
+    if (!me) return;
+    const raw = view.state.values[FIELDS.reason]?.[FIELDS.reason]?.value;
+    const reason = typeof raw === "string" ? raw : null;
+    const submitted = await submitReviewRemove(ctx.flows, { me }, view.private_metadata, reason);
+    await (submitted.ok ? ack() : ackErrors(ack, submitted.errors));
+  });
+}

@@ -1,0 +1,47 @@
+import type { webApi } from "@slack/bolt";
+import type { FormRequest, Interaction, Reply } from "../flows/interaction.js";
+import type { SlackContext } from "./context.js";
+import { openForm } from "./forms.js";
+import { publishHome } from "./home.js";
+import { UNKNOWN_USER_TEXT } from "./identity.js";
+import { type Origin, tell } from "./reply.js";
+
+/** How a Slack interaction answers: where the person acted, and a trigger id for a modal. */
+export interface SlackWhere {
+  client: webApi.WebClient;
+  origin: Origin;
+  triggerId: string | undefined;
+  /** Answers a slash command privately (the ack or response_url); clicks answer with tell(). */
+  respond?: (content: Reply) => Promise<void>;
+}
+
+/**
+ * A Slack command or click as the flows see it. Slack answers only the person in every case (an
+ * ephemeral message, the home tab, or a DM), so every interaction is personal.
+ */
+export function slackInteraction(ctx: SlackContext, where: SlackWhere): Interaction {
+  const reply = (content: Reply) =>
+    where.respond ? where.respond(content) : tell(ctx, where.client, where.origin, content);
+  return {
+    platform: "slack",
+    personal: true,
+    async identify(attempted) {
+      const me = await ctx.identity.resolve(where.origin.userId);
+      if (me) return me;
+      await ctx.identity.recordUnknown(where.origin.userId, attempted);
+      await reply(UNKNOWN_USER_TEXT);
+      return undefined;
+    },
+    reply,
+    async confirm(text, always = false) {
+      // A clicked card is redrawn in place and says what happened; the home tab is redrawn with the note.
+      if (where.origin.fromHome) await publishHome(ctx, where.client, where.origin.userId, text);
+      else if (always) await reply(text);
+    },
+    async openForm(form: FormRequest) {
+      if (!where.triggerId) return reply("Open this from Slack again; the form could not be opened here.");
+      const refusal = await openForm(ctx, where.client, where.triggerId, where.origin.userId, form);
+      if (refusal) await reply(refusal);
+    },
+  };
+}

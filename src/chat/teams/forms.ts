@@ -1,0 +1,127 @@
+/**
+ * Teams' forms are Adaptive Cards posted in the chat; a submission arrives as a Universal Action
+ * and is answered with the card that replaces the form: a receipt, or the form again with each
+ * error under its field and everything typed kept.
+ */
+import type { TurnContext } from "botbuilder";
+import { extendForm, requestForm, submitExtend, submitRequest, submitReviewRemove } from "../flows/forms.js";
+import type { FormRequest, Principal } from "../flows/interaction.js";
+import { FIELDS, FORMS } from "../views/action-ids.js";
+import { noEligibleRolesCard } from "../views/roles-list.js";
+import { adaptiveCard, type Json, renderCard, richBlocks, textBlock } from "./cards.js";
+import type { TeamsContext } from "./context.js";
+import { extendFormCard, readExtendSubmission, readRequestSubmission, requestFormCard, submittedCard } from "./form.js";
+import { noteCard, replyCard, replyJson, replyNote } from "./reply.js";
+
+type Notice = { text: string; tone: "good" | "attention" | "default" };
+
+/** Posts the form a flow asked for; returns what to write on the clicked card, if anything. */
+export async function postForm(
+  ctx: TeamsContext,
+  turn: TurnContext,
+  me: Principal,
+  form: FormRequest,
+): Promise<Notice> {
+  switch (form.kind) {
+    case "request": {
+      const model = await requestForm(ctx.flows, me, form.preselectRoleId ? [form.preselectRoleId] : []);
+      if (model.roles.length === 0 && model.busy.length === 0) {
+        await replyCard(turn, noEligibleRolesCard(ctx.askWho), "note");
+        return { text: "You have no role to request.", tone: "attention" };
+      }
+      if (model.roles.length === 0) {
+        const text = `Everything you can request is already active or pending: ${model.busy.join(", ")}. Use "${ctx.command} extend" for more time.`;
+        await replyNote(turn, text);
+        return { text, tone: "attention" };
+      }
+      await replyJson(turn, requestFormCard(model), "Request access");
+      return { text: "The request form is the next message.", tone: "good" };
+    }
+    case "extend": {
+      const found = await extendForm(ctx.flows, me, form.activationId);
+      if (typeof found === "string") {
+        await replyNote(turn, found);
+        return { text: found, tone: "attention" };
+      }
+      const card = extendFormCard(found.activationId, found.roleName, found.choices, {
+        durationMs: null,
+        justification: found.justification,
+      });
+      await replyJson(turn, card, `Extend ${found.roleName}`);
+      return { text: "The extension form is the next message.", tone: "good" };
+    }
+    case "deny":
+      // The comment box is on the card itself, next to the buttons.
+      return { text: "Say why you deny it in the comment box; the requester reads it.", tone: "attention" };
+    case "review-remove":
+      await replyJson(turn, removeFormCard(form.itemId), "Remove this access?");
+      return { text: "Give a reason (optional) in the form below.", tone: "default" };
+  }
+}
+
+/** A submitted form, by its verb: the card that takes the form's place. */
+export async function submitForm(
+  ctx: TeamsContext,
+  me: Principal,
+  verb: string,
+  value: string,
+  data: Json,
+): Promise<Json | null> {
+  const ix = { me, platform: "teams" as const };
+  switch (verb) {
+    case FORMS.request: {
+      const submission = readRequestSubmission(data);
+      const submitted = await submitRequest(ctx.flows, ix, submission);
+      if (submitted.ok) {
+        const { roleNames, durationMs } = submitted.value;
+        return renderCard(submittedCard("Request sent", roleNames, durationMs), { view: "note" });
+      }
+      const model = await requestForm(ctx.flows, me, submission.roleIds);
+      return requestFormCard(model, submission, submitted.errors);
+    }
+    case FORMS.extend: {
+      const form = readExtendSubmission(data);
+      const found = await extendForm(ctx.flows, me, value);
+      if (typeof found === "string") return noteCard(found);
+      const submitted = await submitExtend(ctx.flows, ix, value, form);
+      if (submitted.ok)
+        return renderCard(submittedCard("Extension requested", [found.roleName], form.durationMs!), { view: "note" });
+      return extendFormCard(found.activationId, found.roleName, found.choices, form, submitted.errors);
+    }
+    case FORMS.reviewRemove: {
+      const raw = data[FIELDS.reason];
+      const submitted = await submitReviewRemove(ctx.flows, ix, value, typeof raw === "string" ? raw : null);
+      return noteCard(
+        submitted.ok
+          ? "Removal recorded; it takes effect when the review ends."
+          : (submitted.errors[FIELDS.reason] ?? "Not recorded."),
+      );
+    }
+    default:
+      return null;
+  }
+}
+
+/** The form a Remove click posts: an optional reason and the button that records the removal. */
+function removeFormCard(itemId: string): Json {
+  return adaptiveCard(
+    [
+      ...richBlocks([{ strong: "Remove this access?" }]),
+      textBlock("It is removed when the review ends (and revoked if it is held now)."),
+      { type: "Input.Text", id: FIELDS.reason, label: "Why? (optional)", isMultiline: true, maxLength: 1_000 },
+      {
+        type: "ActionSet",
+        actions: [
+          {
+            type: "Action.Execute",
+            title: "Remove",
+            verb: FORMS.reviewRemove,
+            data: { value: itemId, view: "form" },
+            style: "destructive",
+          },
+        ],
+      },
+    ],
+    { fallbackText: "Remove this access?" },
+  );
+}
