@@ -38,21 +38,6 @@ describeEachDatabase("Slack: the alert channel", (driver) => {
     expect(await slackScenarioWorld(w).held("glass", "db-admin")).toBe(true);
   });
 
-  it("posts the engine's alert events generically, with their details as fields", async () => {
-    w.deps.events.publish({
-      type: "alert",
-      kind: "grant_failed",
-      subject: "alice",
-      detail: { activationId: "act_123", reason: "connection refused" },
-    });
-    await w.settle();
-    const [posted] = channel();
-    expect(posted!.text).toContain("Alert: A grant failed");
-    expect(posted!.text).toContain("Activation id\nact_123");
-    expect(posted!.text).toContain("Reason\nconnection refused");
-    expect(posted!.buttons).toEqual([]);
-  });
-
   it("redraws an alert in place when someone acknowledges it", async () => {
     const dbAdmin = await w.engine.role("db-admin");
     const form = await d.pickRoles("glass", await d.openForm("glass"), [dbAdmin]);

@@ -119,6 +119,10 @@ describeEachDatabase("Slack: refused requests", (driver) => {
     await w.settle();
     expect((await d.notes("bob")).join("\n")).toContain("You can only end your own activations.");
     expect(await slackScenarioWorld(w).held("grace", "reader")).toBe(true);
+    const refused = await queryAudit(w.deps.db, { event: "activation.refused" });
+    expect(refused.map((r) => [r.actor, r.subject, r.data.action, r.data.code])).toEqual([
+      ["bob", "grace", "end", "NOT_YOURS"],
+    ]);
   });
 
   it("does not take someone with another Slack id for Alice because their e-mail says alice@", async () => {
