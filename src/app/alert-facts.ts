@@ -173,8 +173,16 @@ async function recentAudit(db: Executor, event: string, now: Date, windowMs: num
 }
 
 export async function refusedApprovalFacts(db: Executor, now: Date): Promise<RefusedApprovalFact[]> {
-  return (await recentAudit(db, "approval.refused", now))
-    .filter((r) => r.data.code === "NOT_AN_APPROVER" || r.data.code === "SELF_APPROVAL")
+  // Administrative actions tried by someone who is no administrator count as unauthorized attempts too.
+  const [approvals, administration] = await Promise.all([
+    recentAudit(db, "approval.refused", now),
+    recentAudit(db, "admin.refused", now),
+  ]);
+  return [...approvals, ...administration]
+    .filter(
+      (r) =>
+        r.data.code === "NOT_AN_APPROVER" || r.data.code === "SELF_APPROVAL" || r.data.code === "NOT_ADMINISTRATOR",
+    )
     .map((r) => ({
       id: `audit:${r.id}`,
       approver: r.actor,
