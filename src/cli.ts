@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { userInfo } from "node:os";
 import { runCli } from "./cli/main.js";
 import { parseEnv } from "./config/env.js";

@@ -176,17 +176,22 @@ describeEachDatabase("MFA first factor", (driver) => {
     expect(await listFactors(app.e.deps.db, await app.e.user("alice"))).toEqual([]);
 
     await deliverEvents(app, delivery);
-    expect(delivery.factorNotices().map((n) => [n.to, n.change, n.via])).toEqual([
-      ["alice", "added", "invitation"],
-      ["alice", "replaced", "factor"],
-      ["alice", "removed", null],
-    ]);
+    // Each change is told once; notices are delivered as their events arrive, in no set order.
+    const told = delivery.factorNotices().map((n) => [n.to, n.change, n.via]);
+    expect(told).toHaveLength(3);
+    expect(told).toEqual(
+      expect.arrayContaining([
+        ["alice", "added", "invitation"],
+        ["alice", "replaced", "factor"],
+        ["alice", "removed", null],
+      ]),
+    );
     expect(delivery.alerts().map((a) => a.rule)).toEqual([
       "mfa_factor_changed",
       "mfa_factor_changed",
       "mfa_factor_changed",
     ]);
-    expect(delivery.alerts()[2]!.text).toContain("was removed");
+    expect(delivery.alerts().some((a) => a.text.includes("was removed"))).toBe(true);
   });
 
   it("an administrator's reset with factors removes them all, told to the person and the alert channel", async () => {

@@ -187,7 +187,7 @@ export const SCENARIOS: Scenario[] = [
         user: "alice",
         kind: "requester",
         shows: ["Complete MFA to continue"],
-        buttons: ["Cancel request"],
+        buttons: ["Complete MFA", "Cancel request"],
       },
       { expect: "noCard", user: "bob", kind: "approver" },
       { do: "mfa", user: "alice" },
