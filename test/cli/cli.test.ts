@@ -1,0 +1,313 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { noEvents } from "../../src/app/context.js";
+import { systemClock } from "../../src/app/ports.js";
+import { requestActivation } from "../../src/app/request-activation.js";
+import { exportAuditCsv } from "../../src/db/audit-log.js";
+import { type DbHandle, openDatabase } from "../../src/db/client.js";
+import { principalByKey, roleByKeyOrName } from "../../src/db/repos/directory.js";
+import { alerts } from "../../src/db/schema/alerts.js";
+import { HOUR } from "../../src/domain/duration.js";
+import { createTestDatabase, type DriverName, drivers, type TestDatabase } from "../helpers/databases.js";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const POLICY = join(ROOT, "test/fixtures/admin.yaml");
+const SLOW = 240_000;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real `pim` binary, as a child process, on the database under test. */
+function pim(env: Record<string, string>, ...args: string[]): Promise<Run> {
+  const base = { ...process.env };
+  delete base.DATABASE_URL;
+  delete base.PGLITE_DIR;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "src/cli.ts", ...args],
+      { cwd: ROOT, env: { ...base, PIM_CONFIG: POLICY, LOG_LEVEL: "silent", ...env }, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const parsed = (run: Run) => JSON.parse(run.stdout);
+
+for (const driver of drivers) {
+  describe(`the pim command line [${driver}]`, () => {
+    let env: Record<string, string>;
+    let server: TestDatabase | undefined;
+    let dir = "";
+    const run = (...args: string[]) => pim(env, ...args);
+
+    /** The same database in this process, between two runs (PGlite allows one process at a time). */
+    async function withDb<T>(fn: (handle: DbHandle) => Promise<T>): Promise<T> {
+      if (server) return fn(server);
+      const handle = await openDatabase({ driver: "pglite", dataDir: dir });
+      try {
+        return await fn(handle);
+      } finally {
+        await handle.close();
+      }
+    }
+
+    beforeAll(async () => {
+      if ((driver as DriverName) === "postgres") {
+        server = await createTestDatabase("postgres");
+        env = { DATABASE_URL: server.url! };
+      } else {
+        dir = mkdtempSync(join(tmpdir(), "pim-cli-"));
+        env = { PGLITE_DIR: dir };
+      }
+    }, SLOW);
+    afterAll(async () => {
+      await server?.dispose();
+    });
+
+    it(
+      "check and apply: valid and invalid files, the dry run's diff, idempotence",
+      async () => {
+        const ok = await run("check", "--json");
+        expect(ok.code).toBe(0);
+        expect(parsed(ok)).toMatchObject({ ok: true, roles: 4, users: 6 });
+        const badFile = join(mkdtempSync(join(tmpdir(), "pim-bad-")), "pim.yaml");
+        writeFileSync(
+          badFile,
+          "version: 1\nroles:\n  - { key: x, name: X, policy: { activation: { maxDuration: 30h } } }\n",
+        );
+        const bad = await run("check", badFile);
+        expect(bad.code).toBe(1);
+        expect(bad.stderr).toContain("roles[0].policy.activation.maxDuration: must be at most 24h (line 3)");
+
+        const dry = await run("apply", "--dry-run");
+        expect(dry.code).toBe(0);
+        expect(dry.stdout).toMatch(/^Would apply \d+ changes:/);
+        expect(dry.stdout).toContain("+ assignment.created bob reader / (eligible)");
+        const still = await run("apply", "--dry-run", "--json");
+        const diff = parsed(still).diff as { event: string }[];
+        expect(parsed(still).changes).toBe(diff.filter((e) => e.event !== "config.applied").length);
+        expect(parsed(still).changes).toBeGreaterThan(20);
+
+        const applied = await run("apply");
+        expect(applied.code).toBe(0);
+        expect(applied.stdout).toContain("+ assignment.created dbas db-admin /mg/prod (eligible)");
+        const again = await run("apply", "--json");
+        expect(parsed(again)).toMatchObject({ ok: true, changes: 0, diff: [], staysRemoved: [] });
+      },
+      SLOW,
+    );
+
+    it(
+      "assignments: add under the role's rules, list, extend, remove, kept removed through apply, restore",
+      async () => {
+        const added = await run(
+          "assignments",
+          "add",
+          "alice",
+          "reader",
+          "--kind",
+          "active",
+          "--for",
+          "7d",
+          "--justification",
+          "on call",
+          "--json",
+        );
+        expect(added.code).toBe(0);
+        const id = parsed(added).assignment.id as string;
+        expect(parsed(added).assignment).toMatchObject({
+          principalKey: "alice",
+          roleKey: "reader",
+          kind: "active",
+          source: "cli",
+        });
+
+        const refused = await run(
+          "assignments",
+          "add",
+          "alice",
+          "db-admin",
+          "--kind",
+          "active",
+          "--justification",
+          "x",
+        );
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain("Database Administrator does not allow permanent active assignments");
+        expect(refused.stderr).toContain("(PERMANENT_NOT_ALLOWED)");
+
+        const listed = await run("assignments", "list", "--role", "reader", "--json");
+        expect(
+          parsed(listed)
+            .map((a: { principal: { key: string }; source: string }) => `${a.principal.key}:${a.source}`)
+            .sort(),
+        ).toEqual(["alice:cli", "bob:file"]);
+        const people = await run("assignments", "list");
+        expect(people.stdout.split("\n")[0]).toMatch(
+          /^id\s+principal\s+role\s+scope\s+kind\s+start\s+end\s+source\s+in force$/,
+        );
+
+        const extended = await run("assignments", "extend", id, "--for", "14d", "--reason", "longer rota", "--json");
+        expect(extended.code).toBe(0);
+        expect(new Date(parsed(extended).assignment.endsAt).getTime()).toBeGreaterThan(Date.now() + 13 * 24 * HOUR);
+
+        const bob = parsed(listed).find((a: { principal: { key: string } }) => a.principal.key === "bob").id as string;
+        const removed = await run("assignments", "remove", bob, "--reason", "left the team");
+        expect(removed.code).toBe(0);
+        expect(removed.stdout).toContain("stays removed");
+        const kept = await run("apply");
+        expect(kept.stdout).toContain(
+          "bob eligible for reader at /: declared in the file, removed by administrator cli:",
+        );
+        expect(parsed(await run("assignments", "list", "--removed", "--json"))).toMatchObject([
+          { principal: "bob", role: "reader", removedBy: "admin", reason: "left the team" },
+        ]);
+        expect((await run("assignments", "restore", "bob", "reader")).code).toBe(0);
+        const restored = await run("apply", "--json");
+        expect(parsed(restored).diff).toMatchObject([
+          { event: "assignment.created", subject: "bob", role: "reader" },
+          { event: "config.applied" },
+        ]);
+      },
+      SLOW,
+    );
+
+    it(
+      "activations, reviews, alerts and status",
+      async () => {
+        const activationId = await withDb(async (handle) => {
+          const deps = { db: handle.db, clock: systemClock, events: noEvents };
+          const bob = (await principalByKey(handle.db, "bob"))!;
+          const reader = (await roleByKeyOrName(handle.db, "reader"))!;
+          const done = await requestActivation(deps, {
+            requesterId: bob.id,
+            roles: [{ roleId: reader.id }],
+            durationMs: HOUR,
+            justification: "read",
+            origin: "cli",
+          });
+          await handle.db.insert(alerts).values({
+            id: "alr_cli",
+            rule: "unauthorized_approval",
+            conditionKey: "unauthorized_approval:mallory",
+            severity: "high",
+            title: "Unauthorized approval attempt",
+            text: "mallory tried",
+            subject: "mallory",
+            details: { fields: [] },
+            openedAt: new Date(),
+            lastSeenAt: new Date(),
+          });
+          return done.ok ? done.value.activations[0]!.id : "";
+        });
+        const open = await run("activations", "list", "--json");
+        expect(parsed(open).map((a: { id: string }) => a.id)).toContain(activationId);
+        const ended = await run("activations", "end", activationId, "--reason", "incident 42", "--json");
+        expect(ended.code).toBe(0);
+        expect(parsed(ended)).toMatchObject({ ok: true, status: "ending" });
+        const twice = await run("activations", "end", activationId, "--reason", "again");
+        expect(twice.code).toBe(1);
+
+        const started = await run("reviews", "start", "reader", "--json");
+        expect(started.code).toBe(0);
+        const reviewId = parsed(started).id as string;
+        expect(parsed(await run("reviews", "list", "--json")).map((r: { id: string }) => r.id)).toEqual([reviewId]);
+        expect((await run("reviews", "close", reviewId)).code).toBe(0);
+        expect(parsed(await run("reviews", "list", "--json"))).toEqual([]);
+        expect((await run("reviews", "start", "no-such-thing")).code).toBe(1);
+
+        expect(parsed(await run("alerts", "list", "--json")).map((a: { id: string }) => a.id)).toEqual(["alr_cli"]);
+        const acked = await run("alerts", "ack", "alr_cli", "--as", "erin", "--json");
+        expect(parsed(acked).alert).toMatchObject({ status: "acknowledged", acknowledgedBy: { key: "erin" } });
+        expect((await run("alerts", "ack", "alr_cli", "--as", "bob")).code).toBe(1);
+
+        const status = await run("status", "--json");
+        expect(parsed(status)).toMatchObject({ database: driver, reviewsRunning: 0, assignments: { active: 1 } });
+        expect((await run("status")).stdout).toContain("eligible assignments in force");
+      },
+      SLOW,
+    );
+
+    it(
+      "audit: query, export (the rows of the log), verify",
+      async () => {
+        const query = await run("audit", "query", "--principal", "alice", "--limit", "2", "--json");
+        expect(parsed(query)).toHaveLength(2);
+        const exported = await run("audit", "export", "--principal", "bob");
+        expect(exported.code).toBe(0);
+        expect(exported.stderr).toMatch(/^Exported \d+ events\.$/m);
+        const file = join(mkdtempSync(join(tmpdir(), "pim-export-")), "audit.csv");
+        expect((await run("audit", "export", "--principal", "bob", "--out", file)).code).toBe(0);
+        const expected = await withDb(async (handle) => {
+          const chunks: string[] = [];
+          const sink = new (await import("node:stream")).Writable({
+            write(chunk, _e, done) {
+              chunks.push(String(chunk));
+              done();
+            },
+          });
+          await exportAuditCsv(handle, { principal: "bob" }, sink);
+          return chunks.join("");
+        });
+        expect(readFileSync(file, "utf8")).toBe(expected);
+        expect(exported.stdout).toBe(expected);
+
+        const intact = await run("audit", "verify", "--json");
+        expect(intact.code).toBe(0);
+        expect(parsed(intact)).toMatchObject({ ok: true });
+      },
+      SLOW,
+    );
+
+    it.skipIf(driver === "pglite")(
+      "audit verify exits 1 on a log edited behind the application's back",
+      async () => {
+        await new Promise<void>((resolve, reject) =>
+          execFile(
+            process.execPath,
+            ["--import", "tsx", "test/cli/tamper.ts", server ? server.url! : dir, "5"],
+            { cwd: ROOT, timeout: 120_000 },
+            (error) => (error ? reject(error) : resolve()),
+          ),
+        );
+        const broken = await run("audit", "verify");
+        expect(broken.code).toBe(1);
+        expect(broken.stderr).toContain("Audit log BROKEN at event 5 (hash_mismatch)");
+      },
+      SLOW,
+    );
+
+    it(
+      "wrong usage prints the usage and exits 2",
+      async () => {
+        for (const args of [
+          [],
+          ["bogus"],
+          ["assignments", "bogus"],
+          ["assignments", "add", "alice"],
+          ["assignments", "add", "alice", "reader", "--kind", "sometimes"],
+          ["assignments", "remove", "asg_x"],
+          ["audit", "export", "--from", "yesterday"],
+          ["audit", "query", "--limit", "-3"],
+          ["alerts", "ack", "alr_cli"],
+          ["status", "--colour"],
+        ]) {
+          const r = await run(...args);
+          expect({ args, code: r.code }).toEqual({ args, code: 2 });
+          expect(r.stdout + r.stderr).toMatch(/Usage: pim/);
+        }
+      },
+      SLOW,
+    );
+  });
+}
