@@ -118,6 +118,14 @@ describeEachDatabase("Slack: /elevate subcommands", (driver) => {
     expect(setup.text).toContain("Open this page to enroll");
   });
 
+  it("mfa setup past the hourly number of links says why there is no link, where it was typed", async () => {
+    const setups = 20; // MFA_LINKS_PER_HOUR, by default
+    for (let i = 0; i < setups; i++) expect((await run("alice", "mfa setup")).buttons).toEqual(["Set up MFA"]);
+    const refused = await run("alice", "mfa setup");
+    expect(refused.buttons).toEqual([]);
+    expect(refused.text).toContain("No set-up link can be given to you now");
+  });
+
   it("a user listed without a Slack id is known by verified email, asked of Slack once and then cached", async () => {
     expect((await run("grace", "roles")).text).toContain("Reader at /");
     expect((await run("grace", "status")).text).toContain("You hold no privileged role");

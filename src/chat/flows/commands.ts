@@ -43,7 +43,14 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   mfa: async (ctx, ix, args) => {
     if (args.trim().toLowerCase() !== "setup")
       return ix.reply([`Use `, { code: `${ctx.command} mfa setup` }, ` to enroll an MFA method.`]);
-    const url = await ctx.ports.startMfaEnrollment(ix.me.id);
+    const url = await ctx.ports.startMfaEnrollment(ix.me.id).catch((error: { code?: string }) => {
+      if (error?.code !== "NOT_AVAILABLE") throw error;
+      return null;
+    });
+    if (!url)
+      return ix.reply(
+        `No set-up link can be given to you now: after too many wrong codes your MFA is locked for a while, and only a few links are given each hour. Try again later, or ask ${ctx.askWho} to reset it.`,
+      );
     await ix.reply({
       header: "Set up MFA",
       tone: "info",
