@@ -263,11 +263,20 @@ export async function startReviewFromChat(
         `There is no review or role called "${wanted.slice(0, 60)}". Reviews: ${declared.map((r) => r.name).join(", ") || "none declared"}.`,
       ),
     );
+  return startAdHocRoleReview(deps, role, admin.key);
+}
+
+/** A one-off review of one role (every eligible and active assignment), asked for by name. */
+export async function startAdHocRoleReview(
+  deps: EngineDeps,
+  role: { id: string; name: string },
+  startedBy: string,
+): Promise<Result<StartedReview, Refusal>> {
   const started = await startReview(deps, {
     definition: null,
     occurrenceAt: null,
     durationMs: AD_HOC_REVIEW.durationMs,
-    startedBy: admin.key,
+    startedBy,
     settings: {
       title: `Access review of ${role.name}`,
       roleIds: [role.id],

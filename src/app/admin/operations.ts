@@ -12,13 +12,7 @@ import { err, ok, type Result } from "../../domain/result.js";
 import { type EngineDeps, inTransaction } from "../context.js";
 import { openCampaigns } from "../review-queries.js";
 import { closeReview } from "../run-review.js";
-import {
-  AD_HOC_REVIEW,
-  declaredReviews,
-  type StartedReview,
-  startDeclaredReview,
-  startReview,
-} from "../start-review.js";
+import { declaredReviews, type StartedReview, startAdHocRoleReview, startDeclaredReview } from "../start-review.js";
 import { type Actor, authorizeAdministrator, authorizeAuditReader } from "./administrators.js";
 
 export interface ActivationListItem {
@@ -88,26 +82,7 @@ export async function startReviewByName(
         `There is no review or role called "${wanted.slice(0, 60)}". Reviews: ${declared.map((r) => r.name).join(", ") || "none declared"}.`,
       ),
     );
-  const started = await startReview(deps, {
-    definition: null,
-    occurrenceAt: null,
-    durationMs: AD_HOC_REVIEW.durationMs,
-    startedBy: by,
-    settings: {
-      title: `Access review of ${role.name}`,
-      roleIds: [role.id],
-      groupIds: [],
-      kinds: ["eligible", "active"],
-      reviewerMode: "manager",
-      reviewerIds: [],
-      fallbackIds: [],
-      unanswered: "keep",
-      inactiveDays: AD_HOC_REVIEW.inactiveDays,
-      autoApply: true,
-      remindersMs: [...AD_HOC_REVIEW.remindersMs],
-    },
-  });
-  return started ? ok(started) : err(refuse("WRONG_STATE", "That review was just started."));
+  return startAdHocRoleReview(deps, role, by);
 }
 
 /** Closes a running review now (its outcomes are applied when it applies automatically). */
