@@ -2,32 +2,11 @@ import { and, count, desc, eq, inArray, ne } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import { alerts } from "../db/schema/alerts.js";
 import { principals } from "../db/schema/principals.js";
-import type { AlertField, Severity } from "../domain/alert-rules.js";
-import { type PersonView, person } from "./queries.js";
+import type { Severity } from "../domain/alert-rules.js";
+import type { AlertRecord, AlertStatus } from "../domain/notices.js";
+import { person } from "./queries.js";
 
-export type AlertStatus = "open" | "acknowledged" | "resolved";
-
-/** An alert as chat and the alerts API show it. */
-export interface AlertRecord {
-  id: string;
-  rule: string;
-  conditionKey: string;
-  severity: Severity;
-  title: string;
-  text: string;
-  subject: string | null;
-  fields: AlertField[];
-  status: AlertStatus;
-  openedAt: Date;
-  lastSeenAt: Date;
-  acknowledgedBy: PersonView | null;
-  acknowledgedAt: Date | null;
-  resolvedAt: Date | null;
-  /** How many times it occurred (incidents; 1 for other conditions). */
-  occurrences: number;
-  /** The incident's latest occurrence (null for other conditions). */
-  lastOccurredAt: Date | null;
-}
+export type { AlertRecord, AlertStatus };
 
 export type AlertRow = typeof alerts.$inferSelect;
 

@@ -4,7 +4,10 @@ import { type StoredActivation, saveActivation } from "../db/repos/activations.j
 import { type Principal, prefetchDirectoryVersion, type Role } from "../db/repos/directory.js";
 import type { Claimant, JobRow } from "../db/repos/outbox.js";
 import type { Activation } from "../domain/activation.js";
+import type { AlertKind } from "../domain/notices.js";
 import type { Clock } from "./ports.js";
+
+export type { AlertKind };
 
 /** What happened, told to chat and jobs after the transaction that made it true has committed. */
 export type EngineEvent =
@@ -78,18 +81,6 @@ export type AssignmentEvent =
       /** The administrators who may decide (requested), or who decided (approved, denied). */
       administratorIds: string[];
     };
-
-export type AlertKind =
-  | "break_glass_used"
-  | "unauthorized_approval"
-  | "grant_failed"
-  | "revoke_failing"
-  | "target_failing"
-  | "active_assignment_used"
-  | "mfa_failures"
-  | "mfa_locked"
-  | "mfa_factor_changed"
-  | "assigned_outside_pim";
 
 export interface EventSink {
   publish(event: EngineEvent): void;

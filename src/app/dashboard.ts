@@ -4,16 +4,9 @@ import { activations } from "../db/schema/activations.js";
 import { assignments } from "../db/schema/assignments.js";
 import { roles } from "../db/schema/roles.js";
 
-export interface RoleAssignmentCounts {
-  roleId: string;
-  roleName: string;
-  eligible: number;
-  /** Active assignments with no end: standing access, what PIM exists to shrink. */
-  permanentActive: number;
-  timeBoundActive: number;
-  /** Activations holding the role right now. */
-  activeNow: number;
-}
+import type { RoleAssignmentCounts } from "../domain/request-view.js";
+
+export type { RoleAssignmentCounts };
 
 /** The admin's dashboard counts on the home tab: per role, eligible against standing access. */
 export async function assignmentCounts(db: Executor, now: Date): Promise<RoleAssignmentCounts[]> {

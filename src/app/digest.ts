@@ -8,29 +8,19 @@ import { activations } from "../db/schema/activations.js";
 import { alerts } from "../db/schema/alerts.js";
 import { principals } from "../db/schema/principals.js";
 import { roles } from "../db/schema/roles.js";
-import type { Severity } from "../domain/alert-rules.js";
 import { DAY } from "../domain/duration.js";
+import type { Digest } from "../domain/notices.js";
 import { countOpenAlerts } from "./alert-records.js";
 import type { EngineDeps } from "./context.js";
 import type { Delivery } from "./delivery.js";
 import { claimNotice } from "./notifications.js";
-import { type PersonView, person } from "./queries.js";
+import { person } from "./queries.js";
 import { getCampaign, reviewerPairs, reviewsInProgress } from "./review-queries.js";
+
+export type { Digest };
 
 export const DIGEST_PERIOD_MS = 7 * DAY;
 const TOP = 5;
-
-export interface Digest {
-  admin: PersonView;
-  from: Date;
-  to: Date;
-  activationsByRole: { roleName: string; count: number }[];
-  totalActivations: number;
-  topActivators: { name: string; count: number }[];
-  openAlerts: Record<Severity, number>;
-  newestAlerts: { title: string; severity: Severity; openedAt: Date }[];
-  reviewsDue: { title: string; endsAt: Date; undecided: number; mine: number }[];
-}
 
 /** The part of the digest every administrator shares. */
 async function commonFacts(db: Executor, from: Date, to: Date) {

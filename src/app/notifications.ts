@@ -21,10 +21,13 @@ import { principals } from "../db/schema/principals.js";
 import { reviewCampaigns, reviewItems } from "../db/schema/reviews.js";
 import { roles } from "../db/schema/roles.js";
 import { MINUTE } from "../domain/duration.js";
+import type { ActivityKind, ActivityNotice, ExpiringNotice, RemovalsNotice } from "../domain/notices.js";
 import type { NotificationSettings, Recipient } from "../domain/policy.js";
 import type { EngineDeps, EngineEvent } from "./context.js";
 import type { Delivery } from "./delivery.js";
 import { getRequestView, type PersonView, person, type RoleInRequestView } from "./queries.js";
+
+export type { ActivityKind, ActivityNotice, ExpiringNotice, RemovalsNotice };
 
 export type PolicyEvent = keyof Omit<NotificationSettings, "criticalOnly">;
 
@@ -80,21 +83,6 @@ export async function claimNotice(db: Executor, key: string, at: Date): Promise<
 }
 
 // ── activations ────────────────────────────────────────────────────────────────────────────
-
-export type ActivityKind = "granted" | "ended" | "denied" | "failed" | "timed_out" | "approval_needed";
-
-/** A short notice that something happened to an activation, for the audiences around it. */
-export interface ActivityNotice {
-  kind: ActivityKind;
-  requester: PersonView;
-  requestId: string;
-  activationId: string;
-  roleName: string;
-  scope: string;
-  endsAt: Date | null;
-  reason: string | null;
-  at: Date;
-}
 
 const ACTIVITY_OF: Partial<Record<RoleInRequestView["status"], ActivityKind>> = {
   active: "granted",
@@ -177,14 +165,6 @@ export class ActivityNotices {
 
 // ── expiring soon ──────────────────────────────────────────────────────────────────────────
 
-export interface ExpiringNotice {
-  activationId: string;
-  roleName: string;
-  scope: string;
-  endsAt: Date;
-  at: Date;
-}
-
 /**
  * Tells each holder whose activation ends within `leadMs` that it is about to end, with an
  * Extend button; once per activation across the cluster. Returns how many were told.
@@ -238,15 +218,6 @@ export async function sendExpiringNotices(
 }
 
 // ── assignment changes ─────────────────────────────────────────────────────────────────────
-
-export interface RemovalsNotice {
-  review: string;
-  /** The first of them, for the message; `total` says how many there were. */
-  removals: { holder: string; roleName: string; scope: string; kind: "eligible" | "active" }[];
-  total: number;
-  /** True when the person told lost these themselves. */
-  own: boolean;
-}
 
 const REMOVALS_SHOWN = 20;
 

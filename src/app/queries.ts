@@ -7,66 +7,30 @@ import {
   type StoredActivation,
   toActivation,
 } from "../db/repos/activations.js";
-import { heldAssignments, principalsByIds, type Role, rolesByIds } from "../db/repos/directory.js";
+import {
+  allRoles,
+  heldAssignments,
+  type Principal,
+  principalsByIds,
+  type Role,
+  rolesByIds,
+} from "../db/repos/directory.js";
 import { activations } from "../db/schema/activations.js";
 import { type ActivationStatus, describeStatus, HOLDING_STATUSES, OPEN_STATUSES } from "../domain/activation.js";
 import { DAY } from "../domain/duration.js";
 import { evaluateEligibility } from "../domain/eligibility.js";
-import type { Policy } from "../domain/policy.js";
+import {
+  type DecisionView,
+  type EligibleRoleView,
+  type PersonView,
+  person,
+  type RequestView,
+  type RoleInRequestView,
+} from "../domain/request-view.js";
 import { approversFor } from "./approvers.js";
 
-export interface PersonView {
-  id: string;
-  key: string;
-  name: string;
-  email: string | null;
-  slackId: string | null;
-  teamsId: string | null;
-}
-
-export interface DecisionView {
-  approver: PersonView;
-  decision: "approve" | "deny";
-  comment: string | null;
-  at: Date;
-}
-
-export interface RoleInRequestView {
-  activationId: string;
-  roleId: string;
-  roleKey: string;
-  roleName: string;
-  scope: string;
-  status: ActivationStatus;
-  statusText: string;
-  activatedAt: Date | null;
-  endsAt: Date | null;
-  reason: string | null;
-  approvalsNeeded: number;
-  approvalsSoFar: number;
-  /** How often the requester activated this role in the last 30 days (shown to approvers). */
-  recentActivations: number;
-  allowEarlyDeactivation: boolean;
-}
-
-/** Everything chat needs to draw a request, for the requester and for its approvers alike. */
-export interface RequestView {
-  requestId: string;
-  requester: PersonView;
-  requestedAt: Date;
-  durationMs: number;
-  justification: string | null;
-  ticket: string | null;
-  origin: string;
-  extendsId: string | null;
-  roles: RoleInRequestView[];
-  /** The furthest-behind state of the request's roles, for a one-line summary. */
-  status: ActivationStatus;
-  approvalDeadline: Date | null;
-  decisions: DecisionView[];
-  /** The users who may decide right now (current policy and membership). */
-  approvers: PersonView[];
-}
+export type { DecisionView, EligibleRoleView, PersonView, RequestView, RoleInRequestView };
+export { person };
 
 const STATUS_ORDER: ActivationStatus[] = [
   "requested",
@@ -81,17 +45,6 @@ const STATUS_ORDER: ActivationStatus[] = [
   "canceled",
   "denied",
 ];
-
-export function person(p: {
-  id: string;
-  key: string;
-  name: string;
-  email: string | null;
-  slackId: string | null;
-  teamsId: string | null;
-}): PersonView {
-  return { id: p.id, key: p.key, name: p.name, email: p.email, slackId: p.slackId, teamsId: p.teamsId };
-}
 
 export async function getRequestView(db: Executor, requestId: string, now: Date): Promise<RequestView | undefined> {
   const rows = await listRequest(db, requestId);
@@ -190,19 +143,6 @@ async function recentCounts(
   return new Map(rows.map((r) => [r.roleId, r.n]));
 }
 
-export interface EligibleRoleView {
-  roleId: string;
-  roleKey: string;
-  roleName: string;
-  description: string;
-  /** Scopes this user may activate at (each covered by an eligibility in force). */
-  scopes: string[];
-  eligibleUntil: Date | null;
-  policy: Policy["activation"];
-  /** Already active or pending, so a new request would be refused. */
-  busy: boolean;
-}
-
 /** What a user may activate now, with each role's rules (for /elevate and the request form). */
 export async function eligibleRoles(db: Executor, userId: string, now: Date): Promise<EligibleRoleView[]> {
   const held = await heldAssignments(db, userId);
@@ -275,4 +215,23 @@ export async function findHolding(db: Executor, userId: string, roleText: string
     const role = roles.get(a.roleId)!;
     return role.key === t || role.name.toLowerCase() === t;
   });
+}
+
+/**
+ * The roles a person may ask for now: their eligibilities, or, for a break-glass account, every
+ * role (break-glass skips eligibility, MFA and approval, and every use raises an alert).
+ */
+export async function requestableRoles(db: Executor, who: Principal, now: Date): Promise<EligibleRoleView[]> {
+  if (!who.breakGlass) return eligibleRoles(db, who.id, now);
+  const open = await myActivations(db, who.id);
+  return (await allRoles(db)).map((role) => ({
+    roleId: role.id,
+    roleKey: role.key,
+    roleName: role.name,
+    description: role.description,
+    scopes: role.scopes,
+    eligibleUntil: null,
+    policy: role.policy.activation,
+    busy: open.some((a) => a.roleId === role.id),
+  }));
 }

@@ -1,10 +1,16 @@
 import { deactivate } from "../../app/end-activation.js";
-import { findHolding, getRequestView, myActivations, pendingForApprover, type RequestView } from "../../app/queries.js";
+import {
+  findHolding,
+  getRequestView,
+  myActivations,
+  pendingForApprover,
+  type RequestView,
+  requestableRoles,
+} from "../../app/queries.js";
 import { declaredReviews, startReviewFromChat } from "../../app/start-review.js";
 import type { Card } from "../views/card.js";
 import { helpCard } from "../views/help.js";
 import { pendingListCard } from "../views/pending-list.js";
-import { requestableRoles } from "../views/request-form.js";
 import { rolesListCard } from "../views/roles-list.js";
 import { statusCard } from "../views/status.js";
 import {

@@ -1,5 +1,6 @@
 import { activationWithRole } from "../../app/activation-lookup.js";
 import { requestExtension } from "../../app/extend-activation.js";
+import { requestableRoles } from "../../app/queries.js";
 import { requestActivation } from "../../app/request-activation.js";
 import { recordDecision } from "../../app/review-decisions.js";
 import { FIELDS, scopeField } from "../views/action-ids.js";
@@ -12,7 +13,6 @@ import {
   fieldForRefusal,
   type RequestFormModel,
   type RequestSubmission,
-  requestableRoles,
 } from "../views/request-form.js";
 import { denyRequest } from "./clicks.js";
 import type { Acting, FlowContext, Principal } from "./interaction.js";

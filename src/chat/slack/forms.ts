@@ -3,6 +3,7 @@
  * by the flows when submitted, their errors shown under the fields they are about.
  */
 import type { App, ViewResponseAction, ViewSubmitAction, webApi } from "@slack/bolt";
+import { requestableRoles } from "../../app/queries.js";
 import {
   extendForm,
   type FieldErrors,
@@ -14,7 +15,7 @@ import {
 } from "../flows/forms.js";
 import type { FormRequest } from "../flows/interaction.js";
 import { FIELDS, FORMS } from "../views/action-ids.js";
-import { requestableRoles, searchRoles, toFormRole } from "../views/request-form.js";
+import { searchRoles, toFormRole } from "../views/request-form.js";
 import { noEligibleRolesCard } from "../views/roles-list.js";
 import { LIMITS, truncatePlain } from "./blocks.js";
 import type { Principal, SlackContext } from "./context.js";

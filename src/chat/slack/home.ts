@@ -1,9 +1,14 @@
 import type { App, webApi } from "@slack/bolt";
 import { assignmentCounts } from "../../app/dashboard.js";
-import { getRequestView, myActivations, pendingForApprover, type RequestView } from "../../app/queries.js";
+import {
+  getRequestView,
+  myActivations,
+  pendingForApprover,
+  type RequestView,
+  requestableRoles,
+} from "../../app/queries.js";
 import type { Principal } from "../../db/repos/directory.js";
 import { type DashboardView, homeBlocks } from "../views/home.js";
-import { requestableRoles } from "../views/request-form.js";
 import { LIMITS, renderBlocks } from "./blocks.js";
 import type { SlackContext } from "./context.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";

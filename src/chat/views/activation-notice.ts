@@ -1,4 +1,4 @@
-import type { RequestView } from "../../app/queries.js";
+import type { RequestView } from "../../domain/request-view.js";
 import type { Block, Card } from "./card.js";
 import { justificationBlocks, personRef, requestFields, roleNames, rolesBlock } from "./request-parts.js";
 

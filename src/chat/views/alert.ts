@@ -1,4 +1,4 @@
-import type { AlertKind } from "../../app/context.js";
+import type { AlertKind } from "../../domain/notices.js";
 import { ACTIONS } from "./action-ids.js";
 import type { Block, Card, PersonRef, Rich, Tone } from "./card.js";
 

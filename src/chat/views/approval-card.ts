@@ -1,5 +1,5 @@
-import type { DecisionView, PersonView, RequestView } from "../../app/queries.js";
 import { formatDuration } from "../../domain/duration.js";
+import type { DecisionView, PersonView, RequestView } from "../../domain/request-view.js";
 import { ACTIONS } from "./action-ids.js";
 import { at, type Block, type Card, type Field, plainText, type Rich, strong, type Tone, who } from "./card.js";
 import {

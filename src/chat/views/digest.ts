@@ -1,4 +1,4 @@
-import type { Digest } from "../../app/digest.js";
+import type { Digest } from "../../domain/notices.js";
 import { at, type Block, type Card, type Rich } from "./card.js";
 
 const day = (d: Date) => d.toISOString().slice(0, 10);

@@ -1,4 +1,4 @@
-import type { ExpiringNotice } from "../../app/notifications.js";
+import type { ExpiringNotice } from "../../domain/notices.js";
 import { ACTIONS } from "./action-ids.js";
 import { at, type Card, timeLeft } from "./card.js";
 

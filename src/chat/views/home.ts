@@ -1,5 +1,4 @@
-import type { RoleAssignmentCounts } from "../../app/dashboard.js";
-import type { EligibleRoleView, RequestView } from "../../app/queries.js";
+import type { EligibleRoleView, RequestView, RoleAssignmentCounts } from "../../domain/request-view.js";
 import { ACTIONS } from "./action-ids.js";
 import type { Block, Button, Rich } from "./card.js";
 import { pendingBlocks } from "./pending-list.js";

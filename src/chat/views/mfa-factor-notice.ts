@@ -1,4 +1,4 @@
-import type { FactorNotice } from "../../app/delivery.js";
+import type { FactorNotice } from "../../domain/notices.js";
 import { at, type Card, type Rich, who } from "./card.js";
 import { personRef } from "./request-parts.js";
 

@@ -1,5 +1,5 @@
-import type { RequestView } from "../../app/queries.js";
 import { formatDuration } from "../../domain/duration.js";
+import type { RequestView } from "../../domain/request-view.js";
 import { ACTIONS } from "./action-ids.js";
 import type { Block, Card } from "./card.js";
 import { personRef, roleNames } from "./request-parts.js";

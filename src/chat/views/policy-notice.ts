@@ -1,4 +1,4 @@
-import type { ActivityNotice, RemovalsNotice } from "../../app/notifications.js";
+import type { ActivityNotice, RemovalsNotice } from "../../domain/notices.js";
 import { at, type Card, type Rich, who } from "./card.js";
 import { personRef } from "./request-parts.js";
 

@@ -1,5 +1,5 @@
-import type { RequestView, RoleInRequestView } from "../../app/queries.js";
 import type { ActivationStatus } from "../../domain/activation.js";
+import type { RequestView, RoleInRequestView } from "../../domain/request-view.js";
 import { ACTIONS } from "./action-ids.js";
 import { at, type Block, type Button, type Card, plainText, type Rich, type Tone } from "./card.js";
 import {

@@ -1,9 +1,7 @@
-import { type EligibleRoleView, eligibleRoles, myActivations } from "../../app/queries.js";
-import type { Executor } from "../../db/client.js";
-import { allRoles, type Principal } from "../../db/repos/directory.js";
 import { formatDuration, HOUR, MINUTE } from "../../domain/duration.js";
 import type { RefusalCode } from "../../domain/refusal.js";
 import { MAX_JUSTIFICATION_LENGTH, MAX_TICKET_LENGTH, MIN_ACTIVATION_MS } from "../../domain/request-rules.js";
+import type { EligibleRoleView } from "../../domain/request-view.js";
 import type { RequestFormField } from "./action-ids.js";
 
 /** Beyond this many roles a picker becomes a type-ahead search (Slack's static select holds 100). */
@@ -44,25 +42,6 @@ export interface RequestFormModel {
   ticketMaxLength: number;
   /** More roles than a plain picker holds: search as you type. */
   searchable: boolean;
-}
-
-/**
- * The roles a person may ask for now: their eligibilities, or, for a break-glass account, every
- * role (break-glass skips eligibility, MFA and approval, and every use raises an alert).
- */
-export async function requestableRoles(db: Executor, who: Principal, now: Date): Promise<EligibleRoleView[]> {
-  if (!who.breakGlass) return eligibleRoles(db, who.id, now);
-  const open = await myActivations(db, who.id);
-  return (await allRoles(db)).map((role) => ({
-    roleId: role.id,
-    roleKey: role.key,
-    roleName: role.name,
-    description: role.description,
-    scopes: role.scopes,
-    eligibleUntil: null,
-    policy: role.policy.activation,
-    busy: open.some((a) => a.roleId === role.id),
-  }));
 }
 
 export function toFormRole(r: EligibleRoleView): FormRole {

@@ -1,5 +1,5 @@
-import type { DecisionView, PersonView, RequestView, RoleInRequestView } from "../../app/queries.js";
 import { formatDuration } from "../../domain/duration.js";
+import type { DecisionView, PersonView, RequestView, RoleInRequestView } from "../../domain/request-view.js";
 import { at, type Block, type Field, listOf, type PersonRef, type Rich, strong, timeLeft, who } from "./card.js";
 
 /** The pieces the requester's and the approvers' cards share. */

@@ -2,7 +2,7 @@
  * Access reviews in chat: a reviewer's prompt (one card per item, or a batched card with Keep and
  * Remove per item), the reminder before the end, and the campaign's summary in the alert channel.
  */
-import type { CampaignSummary, ReviewItemView, ReviewPage, ReviewReminder } from "../../app/review-queries.js";
+import type { CampaignSummary, ReviewItemView, ReviewPage, ReviewReminder } from "../../domain/review-view.js";
 import { ACTIONS } from "./action-ids.js";
 import { at, type Block, type Card, type Rich, strong, who } from "./card.js";
 import { personRef } from "./request-parts.js";

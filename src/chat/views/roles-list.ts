@@ -1,5 +1,5 @@
-import type { EligibleRoleView } from "../../app/queries.js";
 import { formatDuration } from "../../domain/duration.js";
+import type { EligibleRoleView } from "../../domain/request-view.js";
 import { ACTIONS } from "./action-ids.js";
 import type { Block, Card } from "./card.js";
 

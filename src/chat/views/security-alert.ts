@@ -1,4 +1,4 @@
-import type { AlertRecord } from "../../app/alert-records.js";
+import type { AlertRecord } from "../../domain/notices.js";
 import type { AlertView } from "./alert.js";
 import type { Card } from "./card.js";
 import { personRef } from "./request-parts.js";

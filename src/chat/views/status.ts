@@ -1,4 +1,4 @@
-import type { RequestView } from "../../app/queries.js";
+import type { RequestView } from "../../domain/request-view.js";
 import { ACTIONS } from "./action-ids.js";
 import type { Block, Button, Card, Rich } from "./card.js";
 import { roleAtScope, roleStatus } from "./request-parts.js";

@@ -1,0 +1,128 @@
+/**
+ * What the use cases ask chat to tell people: alerts, review prompts, notices and digests, as
+ * plain data. How each is drawn is chat's business (src/chat/views/), where it goes chat's outbound
+ * side (src/chat/notify/).
+ */
+import type { AlertField, Severity } from "./alert-rules.js";
+import type { PersonView } from "./request-view.js";
+import type { CampaignSummary, ReviewPage, ReviewReminder } from "./review-view.js";
+
+export type ChatMessage =
+  | { type: "alert"; alert: AlertRecord }
+  /** More alerts of one rule opened at once than are worth a card each. */
+  | { type: "alerts.overflow"; rule: string; title: string; count: number; at: Date }
+  | { type: "review.prompt"; page: ReviewPage }
+  | { type: "review.reminder"; reminder: ReviewReminder }
+  | { type: "review.summary"; summary: CampaignSummary }
+  | { type: "expiring"; notice: ExpiringNotice }
+  | { type: "activity"; notice: ActivityNotice }
+  | { type: "removals"; notice: RemovalsNotice }
+  | { type: "digest"; digest: Digest }
+  /** One of a person's MFA factors was added, replaced or removed: told to them (and to admins when it waits out a delay). */
+  | { type: "mfa.factor"; notice: FactorNotice };
+
+export interface FactorNotice {
+  person: PersonView;
+  change: "added" | "replaced" | "removed";
+  method: "totp" | "passkey" | string;
+  /** How adding it was allowed: factor, invitation, oidc, delay. */
+  via: string | null;
+  /** When it starts to count, for a factor set up without proof. */
+  usableAt: Date | null;
+  /** Who made the change when it was not the person (an administrator's reset). */
+  by: string | null;
+  /** True on the copies the administrators get. */
+  forAdmins: boolean;
+  at: Date;
+}
+
+/**
+ * Names a message so that a later call with the same key redraws it in place: `subjectId` is what
+ * it is about (an alert, a review page, a campaign), `kind` which of its messages.
+ */
+export interface MessageKey {
+  subjectId: string;
+  kind: string;
+}
+
+export type ActivityKind = "granted" | "ended" | "denied" | "failed" | "timed_out" | "approval_needed";
+
+/** A short notice that something happened to an activation, for the audiences around it. */
+export interface ActivityNotice {
+  kind: ActivityKind;
+  requester: PersonView;
+  requestId: string;
+  activationId: string;
+  roleName: string;
+  scope: string;
+  endsAt: Date | null;
+  reason: string | null;
+  at: Date;
+}
+
+export interface ExpiringNotice {
+  activationId: string;
+  roleName: string;
+  scope: string;
+  endsAt: Date;
+  at: Date;
+}
+
+export interface RemovalsNotice {
+  review: string;
+  /** The first of them, for the message; `total` says how many there were. */
+  removals: { holder: string; roleName: string; scope: string; kind: "eligible" | "active" }[];
+  total: number;
+  /** True when the person told lost these themselves. */
+  own: boolean;
+}
+
+/** The weekly digest one administrator gets. */
+export interface Digest {
+  admin: PersonView;
+  from: Date;
+  to: Date;
+  activationsByRole: { roleName: string; count: number }[];
+  totalActivations: number;
+  topActivators: { name: string; count: number }[];
+  openAlerts: Record<Severity, number>;
+  newestAlerts: { title: string; severity: Severity; openedAt: Date }[];
+  reviewsDue: { title: string; endsAt: Date; undecided: number; mine: number }[];
+}
+
+export type AlertStatus = "open" | "acknowledged" | "resolved";
+
+/** An alert as chat and the alerts API show it. */
+export interface AlertRecord {
+  id: string;
+  rule: string;
+  conditionKey: string;
+  severity: Severity;
+  title: string;
+  text: string;
+  subject: string | null;
+  fields: AlertField[];
+  status: AlertStatus;
+  openedAt: Date;
+  lastSeenAt: Date;
+  acknowledgedBy: PersonView | null;
+  acknowledgedAt: Date | null;
+  resolvedAt: Date | null;
+  /** How many times it occurred (incidents; 1 for other conditions). */
+  occurrences: number;
+  /** The incident's latest occurrence (null for other conditions). */
+  lastOccurredAt: Date | null;
+}
+
+/** What the engine itself raises as an alert event. */
+export type AlertKind =
+  | "break_glass_used"
+  | "unauthorized_approval"
+  | "grant_failed"
+  | "revoke_failing"
+  | "target_failing"
+  | "active_assignment_used"
+  | "mfa_failures"
+  | "mfa_locked"
+  | "mfa_factor_changed"
+  | "assigned_outside_pim";
