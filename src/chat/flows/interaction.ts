@@ -3,7 +3,7 @@ import type { EngineDeps } from "../../app/context.js";
 import type { Principal } from "../../db/repos/directory.js";
 import type { ChatPorts } from "../ports.js";
 import type { Card, Rich } from "../views/card.js";
-import type { ChatNotifier } from "../views/notifier.js";
+import type { ChatNotifier } from "../notify/notifier.js";
 
 export type { Principal };
 

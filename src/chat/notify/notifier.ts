@@ -12,11 +12,11 @@ import {
 } from "../../db/repos/chat-messages.js";
 import { getSetting, type Role, rolesByIds } from "../../db/repos/directory.js";
 import type { ChatPorts } from "../ports.js";
-import { activationNoticeCard } from "./activation-notice.js";
-import { type AlertView, alertCard, engineAlert } from "./alert.js";
-import { approvalCard } from "./approval-card.js";
-import type { Card } from "./card.js";
-import { requestCard } from "./request-card.js";
+import { activationNoticeCard } from "../views/activation-notice.js";
+import { type AlertView, alertCard, engineAlert } from "../views/alert.js";
+import { approvalCard } from "../views/approval-card.js";
+import type { Card } from "../views/card.js";
+import { requestCard } from "../views/request-card.js";
 
 /** What a chat platform must offer the notifier: reach a person, post a card, redraw it. */
 export interface ChatSurface {

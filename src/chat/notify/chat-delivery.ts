@@ -4,14 +4,14 @@ import type { ChatMessage, Delivery, MessageKey } from "../../app/delivery.js";
 import type { PersonView } from "../../app/queries.js";
 import { chatMessagesFor, recordChatMessage, touchChatMessage } from "../../db/repos/chat-messages.js";
 import { getSetting } from "../../db/repos/directory.js";
-import type { Card } from "./card.js";
-import { digestCard } from "./digest.js";
-import { expiringCard } from "./expiring-notice.js";
-import { factorNoticeCard } from "./mfa-factor-notice.js";
+import type { Card } from "../views/card.js";
+import { digestCard } from "../views/digest.js";
+import { expiringCard } from "../views/expiring-notice.js";
+import { factorNoticeCard } from "../views/mfa-factor-notice.js";
+import { policyNoticeCard, removalsCard } from "../views/policy-notice.js";
+import { reviewPromptCard, reviewReminderCard, reviewSummaryCard } from "../views/review-card.js";
+import { alertOverflowCard, alertViewOf } from "../views/security-alert.js";
 import type { ChannelSettings, ChatNotifier, ChatSurface } from "./notifier.js";
-import { policyNoticeCard, removalsCard } from "./policy-notice.js";
-import { reviewPromptCard, reviewReminderCard, reviewSummaryCard } from "./review-card.js";
-import { alertOverflowCard, alertViewOf } from "./security-alert.js";
 
 /** Every message of the Delivery port as a neutral card; the platforms draw it. */
 export function cardFor(message: ChatMessage, now: Date): Card {
