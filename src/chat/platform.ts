@@ -2,8 +2,8 @@ import type { Logger } from "pino";
 import type { EngineDeps } from "../app/context.js";
 import type { HttpServer } from "../http/server.js";
 import type { FlowContext } from "./flows/interaction.js";
-import type { ChatPorts } from "./ports.js";
 import type { ChatNotifier } from "./notify/notifier.js";
+import type { ChatPorts } from "./ports.js";
 
 /**
  * A chat platform (Slack, Teams) as the composition root sees it. A platform whose settings are

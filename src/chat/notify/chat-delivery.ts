@@ -1,9 +1,8 @@
 import type { Logger } from "pino";
+import { channelSettings } from "../../app/chat-records.js";
 import type { EngineDeps } from "../../app/context.js";
 import type { ChatMessage, Delivery, MessageKey } from "../../app/delivery.js";
-import type { PersonView } from "../../app/queries.js";
-import { chatMessagesFor, recordChatMessage, touchChatMessage } from "../../db/repos/chat-messages.js";
-import { getSetting } from "../../db/repos/directory.js";
+import type { PersonView } from "../../domain/request-view.js";
 import type { Card } from "../views/card.js";
 import { digestCard } from "../views/digest.js";
 import { expiringCard } from "../views/expiring-notice.js";
@@ -11,7 +10,9 @@ import { factorNoticeCard } from "../views/mfa-factor-notice.js";
 import { policyNoticeCard, removalsCard } from "../views/policy-notice.js";
 import { reviewPromptCard, reviewReminderCard, reviewSummaryCard } from "../views/review-card.js";
 import { alertOverflowCard, alertViewOf } from "../views/security-alert.js";
-import type { ChannelSettings, ChatNotifier, ChatSurface } from "./notifier.js";
+import { MessageBook } from "./message-book.js";
+import type { ChatNotifier } from "./notifier.js";
+import type { ChatSurface } from "./surface.js";
 
 /** Every message of the Delivery port as a neutral card; the platforms draw it. */
 export function cardFor(message: ChatMessage, now: Date): Card {
@@ -50,24 +51,25 @@ export function cardFor(message: ChatMessage, now: Date): Card {
  * Acknowledge click redraws the same card.
  */
 export class ChatDelivery implements Delivery {
+  private readonly book: MessageBook;
+
   constructor(
     private readonly notifier: ChatNotifier,
     private readonly deps: Pick<EngineDeps, "db" | "clock">,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.book = new MessageBook(deps);
+  }
 
   async toPerson(person: PersonView, message: ChatMessage, key?: MessageKey): Promise<boolean> {
     const card = cardFor(message, this.deps.clock.now());
     const surfaces = this.notifier.connectedSurfaces();
     if (key) {
       for (const surface of surfaces) {
-        const rows = await chatMessagesFor(this.deps.db, surface.platform, key.subjectId);
+        const rows = await this.book.about(surface, key.subjectId);
         const row = rows.find((r) => r.kind === key.kind && r.principalId === person.id);
         if (!row) continue;
-        return this.attempt(surface, key, async () => {
-          await surface.update(row.conversationId, row.messageId, card);
-          await touchChatMessage(this.deps.db, row, this.deps.clock.now());
-        });
+        return this.attempt(surface, key, () => this.book.redraw(surface, row, card));
       }
     }
     for (const surface of surfaces.filter((s) => s.canReach(person))) {
@@ -83,7 +85,7 @@ export class ChatDelivery implements Delivery {
   }
 
   async toAlertChannel(message: ChatMessage, key?: MessageKey): Promise<boolean> {
-    const channels = (await getSetting<ChannelSettings>(this.deps.db, "channels")) ?? {};
+    const channels = await channelSettings(this.deps.db);
     const surfaces = this.notifier.connectedSurfaces().filter((s) => channels[s.platform]?.alerts);
     if (surfaces.length === 0) return false;
     if (message.type === "alert") {
@@ -97,14 +99,12 @@ export class ChatDelivery implements Delivery {
       delivered =
         (await this.attempt(surface, key, async () => {
           const existing = key
-            ? (await chatMessagesFor(this.deps.db, surface.platform, key.subjectId)).find(
+            ? (await this.book.about(surface, key.subjectId)).find(
                 (r) => r.kind === key.kind && r.conversationId === channel,
               )
             : undefined;
-          if (existing) {
-            await surface.update(channel, existing.messageId, card);
-            await touchChatMessage(this.deps.db, existing, this.deps.clock.now());
-          } else await this.post(surface, channel, card, key, null);
+          if (existing) await this.book.redraw(surface, existing, card);
+          else await this.post(surface, channel, card, key, null);
         })) || delivered;
     }
     return delivered;
@@ -117,12 +117,8 @@ export class ChatDelivery implements Delivery {
     key: MessageKey | undefined,
     principalId: string | null,
   ): Promise<void> {
-    const messageId = await surface.post(conversationId, card);
-    if (!key) return;
-    const ref = { platform: surface.platform, ...key, principalId, conversationId, messageId };
-    const kept = await recordChatMessage(this.deps.db, ref, this.deps.clock.now());
-    // Another replica posted the same message first: keep theirs current, ours says the same.
-    if (kept.messageId !== messageId) await surface.update(conversationId, kept.messageId, card);
+    if (key) await this.book.post(surface, { ...key, principalId }, conversationId, card);
+    else await surface.post(conversationId, card);
   }
 
   /** One platform failing must not stop the others: it is logged and the next is tried. */

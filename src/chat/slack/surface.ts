@@ -1,7 +1,7 @@
 import type { webApi } from "@slack/bolt";
 import type { PersonView } from "../../app/queries.js";
+import type { ChatSurface } from "../notify/surface.js";
 import type { Card } from "../views/card.js";
-import type { ChatSurface } from "../notify/notifier.js";
 import { cardToMessage } from "./blocks.js";
 
 /** Posting and redrawing cards in Slack for the notifier. */

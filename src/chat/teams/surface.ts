@@ -1,7 +1,7 @@
 import type { Activity, CloudAdapter } from "botbuilder";
 import type { PersonView } from "../../app/queries.js";
+import type { ChatSurface } from "../notify/surface.js";
 import type { Card } from "../views/card.js";
-import type { ChatSurface } from "../notify/notifier.js";
 import { cardAttachment, type Json, renderCard, truncate } from "./cards.js";
 import type { TeamsConversations } from "./conversations.js";
 

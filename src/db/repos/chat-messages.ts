@@ -1,18 +1,9 @@
 import { and, eq } from "drizzle-orm";
+import type { ChatMessageKind, MessageRef as ChatMessageRef, ChatPlatformName } from "../../domain/card-routing.js";
 import type { Executor } from "../client.js";
 import { chatMessages } from "../schema/chat-messages.js";
 
-export type ChatPlatformName = "slack" | "teams";
-export type ChatMessageKind = "requester" | "approver" | "channel" | "notice" | "alert" | (string & {});
-
-export interface ChatMessageRef {
-  platform: ChatPlatformName;
-  subjectId: string;
-  kind: ChatMessageKind;
-  principalId: string | null;
-  conversationId: string;
-  messageId: string;
-}
+export type { ChatMessageKind, ChatMessageRef, ChatPlatformName };
 
 /** Every message a platform has posted about one subject (a request, an alert). */
 export async function chatMessagesFor(
