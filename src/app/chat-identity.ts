@@ -8,7 +8,7 @@ import {
 } from "../db/repos/directory.js";
 import { type EngineDeps, inTransaction } from "./context.js";
 
-export type { ChatPlatformName };
+export type { ChatPlatformName, Principal };
 
 /** What the platform itself says about a sender it verified. */
 export interface ChatSender {

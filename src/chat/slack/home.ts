@@ -1,4 +1,5 @@
 import type { App, webApi } from "@slack/bolt";
+import type { Principal } from "../../app/chat-identity.js";
 import { assignmentCounts } from "../../app/dashboard.js";
 import {
   getRequestView,
@@ -7,7 +8,6 @@ import {
   type RequestView,
   requestableRoles,
 } from "../../app/queries.js";
-import type { Principal } from "../../db/repos/directory.js";
 import { type DashboardView, homeBlocks } from "../views/home.js";
 import { LIMITS, renderBlocks } from "./blocks.js";
 import type { SlackContext } from "./context.js";

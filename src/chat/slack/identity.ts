@@ -1,8 +1,8 @@
 import type { AnyMiddlewareArgs, Middleware, webApi } from "@slack/bolt";
 import type { Logger } from "pino";
+import type { Principal } from "../../app/chat-identity.js";
 import { principalOfPlatformId, recordRefusedSender, resolveChatSender } from "../../app/chat-identity.js";
 import { type EngineDeps, inTransaction } from "../../app/context.js";
-import type { Principal } from "../../db/repos/directory.js";
 
 export interface SlackIdentityOptions {
   /** How long a user's verified email from users.info is trusted before it is asked again. */

@@ -1,8 +1,8 @@
 import type { TurnContext } from "botbuilder";
+import { teamsCardAt } from "../../app/chat-records.js";
 import { getRequestView } from "../../app/queries.js";
+import { notifyRoleIds } from "../../app/request-cards.js";
 import { campaignSummary, reviewPages } from "../../app/review-queries.js";
-import { rolesByIds } from "../../db/repos/directory.js";
-import { teamsCardAt } from "../../db/repos/teams-conversations.js";
 import { listCard } from "../flows/commands.js";
 import { activationNoticeCard } from "../views/activation-notice.js";
 import { approvalCard } from "../views/approval-card.js";
@@ -84,14 +84,8 @@ async function redrawTracked(
     case "channel":
       // Everyone sees the shared card; the one looking at it sees whether they already decided.
       return draw(approvalCard(view, { now, viewerId: me.id }));
-    case "notice": {
-      const roles = await rolesByIds(
-        ctx.deps.db,
-        view.roles.map((r) => r.roleId),
-      );
-      const notify = new Set(view.roles.filter((r) => roles.get(r.roleId)?.notify).map((r) => r.roleId));
-      return draw(activationNoticeCard(view, now, notify));
-    }
+    case "notice":
+      return draw(activationNoticeCard(view, now, await notifyRoleIds(ctx.deps.db, view)));
     default:
       return null;
   }

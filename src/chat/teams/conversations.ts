@@ -1,7 +1,5 @@
 import type { Activity, CloudAdapter, ConversationParameters, ConversationReference } from "botbuilder";
 import type { Logger } from "pino";
-import type { EngineDeps } from "../../app/context.js";
-import type { PersonView } from "../../app/queries.js";
 import {
   latestTeamsConversation,
   personalConversationOf,
@@ -10,7 +8,9 @@ import {
   type TeamsConversation,
   type TeamsConversationKind,
   teamsConversationById,
-} from "../../db/repos/teams-conversations.js";
+} from "../../app/chat-records.js";
+import type { EngineDeps } from "../../app/context.js";
+import type { PersonView } from "../../app/queries.js";
 import { PUBLIC_CLOUD } from "./adapter.js";
 
 /** Where new conversations are created when no stored one tells the region (Microsoft's global endpoint). */

@@ -1,8 +1,8 @@
 import { type TeamsChannelAccount, TeamsInfo, type TurnContext } from "botbuilder";
 import type { Logger } from "pino";
+import type { Principal } from "../../app/chat-identity.js";
 import { principalOfPlatformId, recordRefusedSender, resolveChatSender } from "../../app/chat-identity.js";
 import { type EngineDeps, inTransaction } from "../../app/context.js";
-import type { Principal } from "../../db/repos/directory.js";
 
 export interface TeamsIdentityOptions {
   /** How long an address read from the conversation's member list is trusted before it is asked again. */

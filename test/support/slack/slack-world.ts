@@ -1,6 +1,6 @@
 import type { EngineDeps, EngineEvent } from "../../../src/app/context.js";
-import type { SlackPlatform } from "../../../src/chat/slack/platform.js";
 import type { ChatNotifier } from "../../../src/chat/notify/notifier.js";
+import type { SlackPlatform } from "../../../src/chat/slack/platform.js";
 import type { Bot } from "../../../src/compose.js";
 import type { ChatMessageKind } from "../../../src/db/repos/chat-messages.js";
 import type { OutboxWorker } from "../../../src/jobs/outbox-worker.js";

@@ -1,6 +1,6 @@
 import type { EngineDeps, EngineEvent } from "../../../src/app/context.js";
-import type { TeamsPlatform } from "../../../src/chat/teams/platform.js";
 import type { ChatNotifier } from "../../../src/chat/notify/notifier.js";
+import type { TeamsPlatform } from "../../../src/chat/teams/platform.js";
 import type { Bot } from "../../../src/compose.js";
 import type { ChatMessageKind } from "../../../src/db/repos/chat-messages.js";
 import type { OutboxWorker } from "../../../src/jobs/outbox-worker.js";
