@@ -65,8 +65,11 @@ export class ChatNotifier {
       void this.showAlert(engineAlert(event, this.opts.deps.clock.now()));
   };
 
-  /** Redraws everything about a request (queued behind any redraw already running for it). */
-  syncRequest(requestId: string): Promise<void> {
+  /**
+   * Redraws everything about a request (queued behind any redraw already running for it). Only
+   * events start it: every use case that records something about a request publishes one.
+   */
+  private syncRequest(requestId: string): Promise<void> {
     return this.serialize(requestId, () => this.sync(requestId));
   }
 
