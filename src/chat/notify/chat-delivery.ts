@@ -97,15 +97,9 @@ export class ChatDelivery implements Delivery {
     for (const surface of surfaces) {
       const channel = channels[surface.platform]!.alerts!;
       delivered =
-        (await this.attempt(surface, key, async () => {
-          const existing = key
-            ? (await this.book.about(surface, key.subjectId)).find(
-                (r) => r.kind === key.kind && r.conversationId === channel,
-              )
-            : undefined;
-          if (existing) await this.book.redraw(surface, existing, card);
-          else await this.post(surface, channel, card, key, null);
-        })) || delivered;
+        (await this.attempt(surface, key, () =>
+          key ? this.book.upsert(surface, { ...key, principalId: null }, channel, card) : surface.post(channel, card),
+        )) || delivered;
     }
     return delivered;
   }

@@ -30,6 +30,15 @@ export class MessageBook {
     if (kept.messageId !== messageId) await surface.update(conversationId, kept.messageId, card);
   }
 
+  /** The message a key already has in a conversation is redrawn; without one, it is posted and recorded. */
+  async upsert(surface: ChatSurface, key: MessageKeyOn, conversationId: string, card: Card): Promise<void> {
+    const existing = (await this.about(surface, key.subjectId)).find(
+      (r) => r.kind === key.kind && r.principalId === key.principalId && r.conversationId === conversationId,
+    );
+    if (existing) await this.redraw(surface, existing, card);
+    else await this.post(surface, key, conversationId, card);
+  }
+
   /** Redraws a recorded message in place. */
   async redraw(surface: ChatSurface, ref: MessageRef, card: Card): Promise<void> {
     await surface.update(ref.conversationId, ref.messageId, card);

@@ -89,12 +89,8 @@ export class ChatNotifier {
             await surface.post(channel, alertCard(view));
             return;
           }
-          const card = alertCard(view);
-          const existing = (await this.book.about(surface, view.id)).find(
-            (r) => r.kind === "alert" && r.conversationId === channel,
-          );
-          if (existing) await this.book.redraw(surface, existing, card);
-          else await this.book.post(surface, { kind: "alert", subjectId: view.id, principalId: null }, channel, card);
+          const key = { kind: "alert", subjectId: view.id, principalId: null };
+          await this.book.upsert(surface, key, channel, alertCard(view));
         });
       }
     };
