@@ -152,10 +152,11 @@ describe("the import rules catch what they forbid", () => {
       "chat/views imports only domain and views": ["chat/views/card.ts -> app/queries.ts"],
       "app never imports chat": ["app/queries.ts -> chat/views/card.ts"],
     });
-    expect(cycles(tree).map((c) => c.join(" <-> ")).sort()).toEqual([
-      "app/one.ts <-> app/two.ts",
-      "app/queries.ts <-> chat/views/card.ts",
-    ]);
+    expect(
+      cycles(tree)
+        .map((c) => c.join(" <-> "))
+        .sort(),
+    ).toEqual(["app/one.ts <-> app/two.ts", "app/queries.ts <-> chat/views/card.ts"]);
   });
 });
 
