@@ -13,9 +13,6 @@ import { requestCard } from "../views/request-card.js";
 import { MessageBook } from "./message-book.js";
 import type { ChatSurface } from "./surface.js";
 
-export type { ChannelSettings } from "../../domain/card-routing.js";
-export type { ChatSurface } from "./surface.js";
-
 export interface ChatNotifierOptions {
   deps: Pick<EngineDeps, "db" | "clock">;
   log: Logger;
