@@ -4,45 +4,11 @@ import type { EngineDeps } from "../../app/context.js";
 import type { ChatMessage, Delivery, MessageKey } from "../../app/delivery.js";
 import type { PersonView } from "../../domain/request-view.js";
 import type { Card } from "../views/card.js";
-import { digestCard } from "../views/digest.js";
-import { expiringCard } from "../views/expiring-notice.js";
-import { factorNoticeCard } from "../views/mfa-factor-notice.js";
-import { policyNoticeCard, removalsCard } from "../views/policy-notice.js";
-import { reviewPromptCard, reviewReminderCard, reviewSummaryCard } from "../views/review-card.js";
-import { alertOverflowCard, alertViewOf } from "../views/security-alert.js";
+import { cardFor } from "../views/message-card.js";
+import { alertViewOf } from "../views/security-alert.js";
 import { MessageBook } from "./message-book.js";
 import type { ChatNotifier } from "./notifier.js";
 import type { ChatSurface } from "./surface.js";
-
-/** Every message of the Delivery port as a neutral card; the platforms draw it. */
-export function cardFor(message: ChatMessage, now: Date): Card {
-  switch (message.type) {
-    case "alert":
-      throw new Error("alerts are drawn by the chat notifier (alertCard), not here");
-    case "alerts.overflow":
-      return alertOverflowCard(message);
-    case "review.prompt":
-      return reviewPromptCard(message.page, now);
-    case "review.reminder":
-      return reviewReminderCard(message.reminder, now);
-    case "review.summary":
-      return reviewSummaryCard(message.summary);
-    case "expiring":
-      return expiringCard(message.notice, now);
-    case "activity":
-      return policyNoticeCard(message.notice);
-    case "removals":
-      return removalsCard(message.notice);
-    case "digest":
-      return digestCard(message.digest);
-    case "mfa.factor":
-      return factorNoticeCard(message.notice);
-    default: {
-      const never: never = message;
-      throw new Error(`unknown message ${String(never)}`);
-    }
-  }
-}
 
 /**
  * Delivers alerts, reviews, notices and digests on the platforms the chat notifier has: a person
