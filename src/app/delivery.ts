@@ -7,6 +7,7 @@ import type { Digest } from "./digest.js";
 import type { ActivityNotice, ExpiringNotice, RemovalsNotice } from "./notifications.js";
 import type { PersonView } from "./queries.js";
 import type { CampaignSummary, ReviewPage, ReviewReminder } from "./review-queries.js";
+import type { RevokedNotice } from "./revocation-notices.js";
 
 export type ChatMessage =
   | { type: "alert"; alert: AlertRecord }
@@ -20,7 +21,9 @@ export type ChatMessage =
   | { type: "removals"; notice: RemovalsNotice }
   | { type: "digest"; digest: Digest }
   /** One of a person's MFA factors was added, replaced or removed: told to them (and to admins when it waits out a delay). */
-  | { type: "mfa.factor"; notice: FactorNotice };
+  | { type: "mfa.factor"; notice: FactorNotice }
+  /** An administrator revoked one of the person's roles: which, who and why. */
+  | { type: "activation.revoked"; notice: RevokedNotice };
 
 export interface FactorNotice {
   person: PersonView;

@@ -15,6 +15,7 @@ import {
   type ListView,
   type Principal,
 } from "./interaction.js";
+import { activeCommand, activeRolesOf, revokeCommand } from "./revoke.js";
 
 type Subcommand = (ctx: FlowContext, ix: Acting, args: string) => Promise<void>;
 
@@ -69,6 +70,8 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
         : started.error.message,
     );
   },
+  active: (ctx, ix) => activeCommand(ctx, ix),
+  revoke: (ctx, ix, args) => revokeCommand(ctx, ix, args),
 };
 
 /**
@@ -141,6 +144,8 @@ export async function listCard(ctx: FlowContext, me: Principal, view: ListView):
       return pendingOf(ctx, me);
     case "help":
       return helpCard(ctx.command);
+    case "active":
+      return activeRolesOf(ctx, me);
   }
 }
 

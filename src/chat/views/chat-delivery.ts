@@ -11,6 +11,7 @@ import { factorNoticeCard } from "./mfa-factor-notice.js";
 import type { ChannelSettings, ChatNotifier, ChatSurface } from "./notifier.js";
 import { policyNoticeCard, removalsCard } from "./policy-notice.js";
 import { reviewPromptCard, reviewReminderCard, reviewSummaryCard } from "./review-card.js";
+import { revokedNoticeCard } from "./revoked-notice.js";
 import { alertOverflowCard, alertViewOf } from "./security-alert.js";
 
 /** Every message of the Delivery port as a neutral card; the platforms draw it. */
@@ -36,6 +37,8 @@ export function cardFor(message: ChatMessage, now: Date): Card {
       return digestCard(message.digest);
     case "mfa.factor":
       return factorNoticeCard(message.notice);
+    case "activation.revoked":
+      return revokedNoticeCard(message.notice);
     default: {
       const never: never = message;
       throw new Error(`unknown message ${String(never)}`);
