@@ -193,7 +193,8 @@ async function grantTargets(db: Executor, grants: JobRow[], now: Date) {
   );
   const lost = new Map<string, Exclude<LostBacking, null>>();
   for (const a of granting) {
-    const why = await lostBacking(db, holders.get(a.principalId), a, now, true);
+    // Group membership as of the directory version (apply bumps it); assignments and the principal as they are now.
+    const why = await lostBacking(db, holders.get(a.principalId), a, now);
     if (why) lost.set(a.id, why);
   }
   return {
