@@ -20,6 +20,10 @@ it("reads the person an administrator names: a platform mention, a key or an e-m
   });
   expect(splitPerson("<@U0ALICE> reader")).toEqual({ person: { platformId: "U0ALICE" }, rest: "reader" });
   expect(splitPerson("alice@example.com Reader")).toEqual({ person: { text: "alice@example.com" }, rest: "Reader" });
+  expect(splitPerson("<mailto:alice@example.com|alice@example.com> reader why")).toEqual({
+    person: { text: "alice@example.com" },
+    rest: "reader why",
+  });
   expect(splitPerson("  ")).toBeNull();
 });
 
@@ -121,6 +125,13 @@ for (const platform of ["slack", "teams"] as Platform[]) {
       expect(told).toContain("Incident 42: access frozen");
       await w.runJobs();
       expect((await getActivation(w.deps.db, activationId))!.status).toBe("ended");
+    });
+
+    it("names the person by e-mail as well", async () => {
+      const email = platform === "slack" ? "<mailto:alice@example.com|alice@example.com>" : "alice@example.com";
+      const said = await type("erin", command(`revoke ${email} reader Rotating duties`));
+      expect(said.text).toContain("Revoking Reader from Alice Adams now");
+      expect((await getActivation(w.deps.db, activationId))!.status).toBe("ending");
     });
 
     it("refuses someone who is not an administrator: nothing revoked, the refusal audited and alerted", async () => {

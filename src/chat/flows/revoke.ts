@@ -15,11 +15,14 @@ import type { Acting, FlowContext, Principal } from "./interaction.js";
 
 const asActor = (me: Principal) => ({ kind: "person" as const, id: me.id });
 
-/** A mention as the platform wrote it (`<@U123>`, `<@U123|alice>`), else the word typed (a key or an e-mail). */
+/** A mention as the platform wrote it (`<@U123>`, `<@U123|alice>`, `<mailto:a@b|a@b>`), else the word typed (a key or an e-mail). */
 export function splitPerson(args: string): { person: PersonReference; rest: string } | null {
   const text = args.trim();
   const mention = /^<@([A-Za-z0-9._:-]+)(?:\|[^>]*)?>\s*/.exec(text);
   if (mention) return { person: { platformId: mention[1]! }, rest: text.slice(mention[0].length) };
+  // Slack sends an e-mail address typed in an escaped command as a mailto link.
+  const mailto = /^<mailto:([^|>\s]+)(?:\|[^>]*)?>\s*/.exec(text);
+  if (mailto) return { person: { text: mailto[1]! }, rest: text.slice(mailto[0].length) };
   const [word = "", ...rest] = text.split(/\s+/);
   return word ? { person: { text: word }, rest: rest.join(" ") } : null;
 }
