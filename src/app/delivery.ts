@@ -7,7 +7,6 @@ import type { Digest } from "./digest.js";
 import type { ActivityNotice, ExpiringNotice, RemovalsNotice } from "./notifications.js";
 import type { PersonView } from "./queries.js";
 import type { CampaignSummary, ReviewPage, ReviewReminder } from "./review-queries.js";
-import type { RevokedNotice } from "./revocation-notices.js";
 
 export type ChatMessage =
   | { type: "alert"; alert: AlertRecord }
@@ -37,6 +36,19 @@ export interface FactorNotice {
   by: string | null;
   /** True on the copies the administrators get. */
   forAdmins: boolean;
+  at: Date;
+}
+
+/** An administrator took a role away: what its holder is told. */
+export interface RevokedNotice {
+  holder: PersonView;
+  activationId: string;
+  requestId: string;
+  roleName: string;
+  scope: string;
+  /** The administrator's name (or `cli:<login>` for the operator). */
+  revokedBy: string;
+  reason: string;
   at: Date;
 }
 

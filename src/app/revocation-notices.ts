@@ -1,25 +1,16 @@
+import { queryAudit } from "../db/audit-log.js";
 import { getActivation } from "../db/repos/activations.js";
-import { principalById, rolesByIds } from "../db/repos/directory.js";
+import { principalById, principalByKey, rolesByIds } from "../db/repos/directory.js";
 import type { EngineDeps, EngineEvent } from "./context.js";
-import type { Delivery } from "./delivery.js";
-import { type PersonView, person } from "./queries.js";
-
-/** An administrator took a role away: what its holder is told. */
-export interface RevokedNotice {
-  holder: PersonView;
-  activationId: string;
-  requestId: string;
-  roleName: string;
-  scope: string;
-  /** The administrator's name (or `cli:<login>` for the operator). */
-  revokedBy: string;
-  reason: string;
-  at: Date;
-}
+import type { Delivery, RevokedNotice } from "./delivery.js";
+import { claimNotice } from "./notifications.js";
+import { person } from "./queries.js";
 
 /**
  * Tells the holder, in a direct message, that an administrator revoked one of their roles: which
- * role, who, and why. Their request card is redrawn as well (it says "revoked by an administrator").
+ * role, who, and why; once per activation across the cluster, as soon as the revoke is asked in
+ * this process or, for one asked elsewhere (the `pim` command line), when the revoke is done.
+ * Their request card is redrawn as well (it says "revoked by an administrator").
  */
 export class RevocationNotices {
   private readonly pending = new Set<Promise<void>>();
@@ -48,6 +39,12 @@ export class RevocationNotices {
       getActivation(db, event.activationId),
     ]);
     if (!holder || !activation) return;
+    const why =
+      event.reason !== null && event.revokedBy !== null
+        ? event
+        : await this.recorded(event.requestId, event.activationId);
+    if (!why?.reason || !why.revokedBy) return;
+    if (!(await claimNotice(db, `revoked:${event.activationId}`, clock.now()))) return;
     const role = (await rolesByIds(db, [activation.roleId])).get(activation.roleId);
     const notice: RevokedNotice = {
       holder: person(holder),
@@ -55,10 +52,24 @@ export class RevocationNotices {
       requestId: event.requestId,
       roleName: role?.name ?? activation.roleId,
       scope: activation.scope,
-      revokedBy: event.revokedBy,
-      reason: event.reason,
+      revokedBy: why.revokedBy,
+      reason: why.reason,
       at: clock.now(),
     };
     await this.delivery.toPerson(notice.holder, { type: "activation.revoked", notice });
+  }
+
+  /** Who revoked it and why, as its `activation.ending` audit event says. */
+  private async recorded(
+    requestId: string,
+    activationId: string,
+  ): Promise<{ revokedBy: string; reason: string } | undefined> {
+    const rows = await queryAudit(this.deps.db, { event: "activation.ending", requestId });
+    const ending = rows.find((r) => r.activationId === activationId);
+    const by = ending?.data.revokedBy;
+    const reason = ending?.data.reason;
+    if (typeof by !== "string" || typeof reason !== "string") return undefined;
+    const admin = by.startsWith("cli:") ? undefined : await principalByKey(this.deps.db, by);
+    return { revokedBy: admin?.name ?? by, reason };
   }
 }

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { revokeActivationAsAdmin } from "../../src/app/admin/revoke-activation.js";
+import { noEvents } from "../../src/app/context.js";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { splitPerson } from "../../src/chat/flows/revoke.js";
 import { queryAudit } from "../../src/db/audit-log.js";
@@ -125,6 +127,25 @@ for (const platform of ["slack", "teams"] as Platform[]) {
       expect(told).toContain("Incident 42: access frozen");
       await w.runJobs();
       expect((await getActivation(w.deps.db, activationId))!.status).toBe("ended");
+      expect(holderWasTold().split("Role revoked")).toHaveLength(2);
+    });
+
+    it("a revoke asked at the pim command line is told to the holder once the bot has carried it out", async () => {
+      const cli = { ...w.deps, events: noEvents };
+      const done = await revokeActivationAsAdmin(
+        cli,
+        { kind: "operator", name: "ops" },
+        { activationId },
+        "Audit finding",
+      );
+      expect(done.ok).toBe(true);
+      await w.settle();
+      expect(holderWasTold()).not.toContain("Role revoked");
+      await w.runJobs();
+      const told = holderWasTold();
+      expect(told).toContain("Reader at / was revoked by cli:ops");
+      expect(told).toContain("Audit finding");
+      expect(told.split("Role revoked")).toHaveLength(2);
     });
 
     it("names the person by e-mail as well", async () => {
