@@ -148,6 +148,21 @@ for (const platform of ["slack", "teams"] as Platform[]) {
       expect(told.split("Role revoked")).toHaveLength(2);
     });
 
+    it("without a reason, the command opens the revoke form, which asks for one", async () => {
+      const views = w.slackApi ? new Set(w.slackApi.views.keys()) : new Set<string>();
+      await type("erin", command(`revoke ${mention("alice")} reader`), "alice");
+      if (platform === "slack") {
+        const modal = [...w.slackApi!.views.values()].find((v) => !views.has(v.id) && v.user === "U0ERIN");
+        expect(modal?.view.callback_id).toBe("pim.form.revoke");
+      } else {
+        const erin = w.teams!.personal(teamsUser("erin"));
+        const form = readCard(cardOf(w.connector!.inConversation(erin.conversationId).at(-1)!.activity) ?? {});
+        expect(form.inputs.map((i) => i.id)).toEqual(["reason"]);
+        expect(form.text).toContain("Take Reader at / away from Alice Adams now.");
+      }
+      expect((await getActivation(w.deps.db, activationId))!.status).toBe("active");
+    });
+
     it("names the person by e-mail as well", async () => {
       const email = platform === "slack" ? "<mailto:alice@example.com|alice@example.com>" : "alice@example.com";
       const said = await type("erin", command(`revoke ${email} reader Rotating duties`));
