@@ -13,6 +13,7 @@ import { ActivityNotices } from "./app/notifications.js";
 import { type Clock, systemClock } from "./app/ports.js";
 import { ReviewRedraws } from "./app/review-prompts.js";
 import { reviewsInProgress } from "./app/review-queries.js";
+import { RevocationNotices } from "./app/revocation-notices.js";
 import { registerAuditAnchor } from "./audit/anchor-job.js";
 import { ChatDelivery } from "./chat/notify/chat-delivery.js";
 import { ChatNotifier } from "./chat/notify/notifier.js";
@@ -91,7 +92,13 @@ export interface Bot {
   delivery: ChatDelivery;
   reviewsJob: ReviewsJob;
   /** Alerts, review redraws and activity notices, listening to the engine's events. */
-  listeners: { alerts: AlertTriggers; reviews: ReviewRedraws; notices: ActivityNotices; factors: FactorNotices };
+  listeners: {
+    alerts: AlertTriggers;
+    reviews: ReviewRedraws;
+    notices: ActivityNotices;
+    factors: FactorNotices;
+    revocations: RevocationNotices;
+  };
   /** Slack and Teams, each either running or disabled with the reason. */
   platforms: ChatPlatform[];
   slack: SlackPlatform | null;
@@ -186,6 +193,7 @@ export async function compose(
     reviews: new ReviewRedraws(deps, delivery, onEventError),
     notices: new ActivityNotices(deps, delivery, onEventError),
     factors: new FactorNotices(deps, delivery, onEventError),
+    revocations: new RevocationNotices(deps, delivery, onEventError),
   };
   for (const listener of Object.values(listeners)) bus.subscribe(listener.onEvent);
   const reviewsJob = new ReviewsJob(deps, delivery, log);

@@ -16,14 +16,17 @@ export type EngineEvent =
   /** A grant or revoke was written; `claimed` when it was written claimed by this process's worker. */
   | { type: "holding.job"; jobId: string; runAt: Date; claimed?: JobRow }
   | { type: "activation.active"; activationId: string; endsAt: Date }
-  /** An administrator took an activation away: its holder is told who and why. */
+  /**
+   * An administrator took an activation away: its holder is told who and why. Emitted when the
+   * revoke is asked (with who and why) and again when it is done (null: read from the audit log).
+   */
   | {
       type: "activation.revoked";
       activationId: string;
       requestId: string;
       holderId: string;
-      revokedBy: string;
-      reason: string;
+      revokedBy: string | null;
+      reason: string | null;
     }
   | { type: "alert"; kind: AlertKind; subject: string; detail: Record<string, unknown> }
   /** An access review started, got decisions (on these items), closed or was applied: chat redraws it. */

@@ -5,7 +5,7 @@
 import type { ChatMessage, MessageKey } from "../domain/notices.js";
 import type { PersonView } from "../domain/request-view.js";
 
-export type { ChatMessage, FactorNotice, MessageKey } from "../domain/notices.js";
+export type { ChatMessage, FactorNotice, MessageKey, RevokedNotice } from "../domain/notices.js";
 
 export interface Delivery {
   /** A direct message to one person; false when they cannot be reached on any platform. */

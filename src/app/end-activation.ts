@@ -40,23 +40,6 @@ export async function deactivate(
   });
 }
 
-/** An administrator takes an activation away before its end. */
-export async function revokeActivation(
-  deps: EngineDeps,
-  activationId: string,
-  adminId: string,
-  reason: string,
-): Promise<Result<StoredActivation, Refusal>> {
-  return inTransaction(deps, async (work) => {
-    const admin = await principalById(work.tx, adminId);
-    if (!admin?.admin)
-      return err(refuse("NOT_ALLOWED", "Only PIM administrators can revoke someone else's activation."));
-    const a = await getActivation(work.tx, activationId, true);
-    if (!a) return err(refuse("NOT_FOUND", "This activation does not exist."));
-    return endOne(work, a, "revoked", adminId, { reason });
-  });
-}
-
 /** The requester withdraws a request that is still waiting for MFA or approval. */
 export async function cancelRequest(
   deps: EngineDeps,

@@ -63,7 +63,19 @@ export async function renewRequest(
 ): Promise<Result<RequestOutcome, RequestRefusal>> {
   const previous = await getActivation(deps.db, input.activationId);
   if (!previous) return err(refuse("NOT_FOUND", "This activation does not exist."));
-  if (previous.principalId !== input.userId) return err(refuse("NOT_YOURS", "You can only renew your own requests."));
+  if (previous.principalId !== input.userId) {
+    const refusal = refuse("NOT_YOURS", "You can only renew your own requests.");
+    await inTransaction(deps, (work) =>
+      auditRefused(work, refusal, {
+        action: "renew",
+        actorId: input.userId,
+        ownerId: previous.principalId,
+        requestId: previous.requestId,
+        activationId: previous.id,
+      }),
+    );
+    return err(refusal);
+  }
   if (!["ended", "denied", "timed_out", "canceled", "failed"].includes(previous.status)) {
     return err(refuse("WRONG_STATE", "This request is still open; there is nothing to renew."));
   }

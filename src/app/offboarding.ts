@@ -1,4 +1,4 @@
-import { lockByStatus, type StoredActivation } from "../db/repos/activations.js";
+import { getActivation, lockByStatus, type StoredActivation } from "../db/repos/activations.js";
 import { type Principal, principalsNow, rolesByIds } from "../db/repos/directory.js";
 import { close } from "../domain/activation.js";
 import type { Refusal } from "../domain/refusal.js";
@@ -34,6 +34,17 @@ export async function endUnbackedAccess(work: Work): Promise<EndedAccess> {
     } else if (await cancelPending(work, a, lost)) ended.canceled++;
   }
   return ended;
+}
+
+/**
+ * The grant job found the requester no longer entitled right before granting (an apply or a
+ * removal raced it) and made no call: the activation is revoked instead of confirmed, audited
+ * with why. A no-op when it has already moved on.
+ */
+export async function endUngranted(work: Work, activationId: string, lost: Exclude<LostBacking, null>): Promise<void> {
+  const a = await getActivation(work.tx, activationId, true);
+  if (a?.status !== "activating") return;
+  await endOne(work, a, "revoked", "system", { cause: lost, granted: false });
 }
 
 /** Cancels one waiting activation whose requester lost the backing; true when it was waiting. */

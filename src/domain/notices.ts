@@ -19,7 +19,22 @@ export type ChatMessage =
   | { type: "removals"; notice: RemovalsNotice }
   | { type: "digest"; digest: Digest }
   /** One of a person's MFA factors was added, replaced or removed: told to them (and to admins when it waits out a delay). */
-  | { type: "mfa.factor"; notice: FactorNotice };
+  | { type: "mfa.factor"; notice: FactorNotice }
+  /** An administrator revoked one of the person's roles: which, who and why. */
+  | { type: "activation.revoked"; notice: RevokedNotice };
+
+/** An administrator took a role away: what its holder is told. */
+export interface RevokedNotice {
+  holder: PersonView;
+  activationId: string;
+  requestId: string;
+  roleName: string;
+  scope: string;
+  /** The administrator's name (or `cli:<login>` for the operator). */
+  revokedBy: string;
+  reason: string;
+  at: Date;
+}
 
 export interface FactorNotice {
   person: PersonView;

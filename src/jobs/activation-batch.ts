@@ -125,6 +125,18 @@ export async function confirmRevokes(
       ),
     );
   await auditTransitions(work, ended, names);
+  // An administrator's revoke is told to its holder once it is done, wherever it was asked (the
+  // pim command line has no chat of its own); the notice is sent once per activation.
+  for (const { before } of ended)
+    if (before.status === "ending" && before.reason === "revoked" && before.closedBy !== "system")
+      work.emit({
+        type: "activation.revoked",
+        activationId: before.id,
+        requestId: before.requestId,
+        holderId: before.principalId,
+        revokedBy: null,
+        reason: null,
+      });
   return ended.length;
 }
 

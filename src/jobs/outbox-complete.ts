@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
 import { grantConfirmed, grantFailed } from "../app/holding-results.js";
 import { newId } from "../app/ids.js";
+import { endUngranted } from "../app/offboarding.js";
 import type { ConnectorResult } from "../connectors/connector.js";
 import { type Claimant, enqueueHoldingJob, insertHoldingJobs, type JobRow, newJobRow } from "../db/repos/outbox.js";
 import { recordTargetOutcomes, type TargetOutcome } from "../db/repos/target-health.js";
@@ -102,8 +103,11 @@ export async function completeAttempts(
           if (mine.has(a.plan.job.id) && !a.outcome.ok) await recordFailure(work, policy, a, a.outcome);
       }
 
-      for (const a of succeeded)
-        if (a.plan.job.kind === "grant" && a.plan.job.activationId) await grantConfirmed(work, a.plan.job.activationId);
+      for (const a of succeeded) {
+        if (a.plan.job.kind !== "grant" || !a.plan.job.activationId) continue;
+        if (a.plan.unbacked) await endUngranted(work, a.plan.job.activationId, a.plan.unbacked);
+        else await grantConfirmed(work, a.plan.job.activationId);
+      }
       const revoked = succeeded.filter((a) => a.plan.job.kind === "revoke" && a.plan.job.activationId);
       await confirmRevokes(
         work,

@@ -1,3 +1,5 @@
+import type { LostBacking } from "../app/entitlement.js";
+import { lostBacking } from "../app/entitlement.js";
 import {
   type Connector,
   type ConnectorResult,
@@ -7,6 +9,7 @@ import {
 } from "../connectors/connector.js";
 import type { ConnectorRegistry, TargetInfo } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
+import { principalsNow } from "../db/repos/directory.js";
 import type { HoldingJobPayload } from "../db/repos/outbox.js";
 import { activations } from "../db/schema/activations.js";
 import { assignments } from "../db/schema/assignments.js";
@@ -38,6 +41,11 @@ export interface Plan {
   connectorType: string | null;
   /** Set when no target call is needed: the reason, recorded as a skip. */
   skip?: string;
+  /**
+   * Set on a grant skipped because its requester is no longer entitled to it (retired, or the
+   * eligibility removed since the job was written): completing it ends the activation.
+   */
+  unbacked?: Exclude<LostBacking, null>;
   /** Set when the call cannot be made at all (an unknown connector type). */
   failure?: ConnectorResult;
   connector?: Connector;
@@ -67,6 +75,7 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
     grantTargets(
       db,
       jobs.filter((j) => j.kind === "grant"),
+      now,
     ),
   ]);
   const roles = await roleTargets(db, [...payloads.map((p) => p.roleId), ...reasons.map((r) => r.roleId)]);
@@ -110,6 +119,8 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
     } else if (job.kind === "grant") {
       const unwanted = grantStates.unwanted(job, payload, now);
       if (unwanted) return { ...base, connectorType: connector.type, skip: unwanted };
+      const lost = job.activationId ? grantStates.lost.get(job.activationId) : undefined;
+      if (lost) return { ...base, connectorType: connector.type, skip: UNBACKED_SKIP[lost], unbacked: lost };
     } else {
       const held = keep();
       if (held) return { ...base, connectorType: connector.type, skip: `still held: ${held}` };
@@ -132,8 +143,17 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
   });
 }
 
-/** Whether each grant still has its reason: an activation still being granted, an assignment in force. */
-async function grantTargets(db: Executor, grants: JobRow[]) {
+const UNBACKED_SKIP: Record<Exclude<LostBacking, null>, string> = {
+  PRINCIPAL_RETIRED: "the requester was removed from the policy; nothing to grant",
+  NOT_ELIGIBLE: "the requester is no longer eligible; nothing to grant",
+  NO_LONGER_BREAK_GLASS: "the requester is no longer a break-glass account; nothing to grant",
+};
+
+/**
+ * Whether each grant still has its reason: an activation still being granted whose requester is
+ * still an active user entitled to it (read now, not as the job's writer saw it), an assignment in force.
+ */
+async function grantTargets(db: Executor, grants: JobRow[], now: Date) {
   const activationIds = grants.map((j) => j.activationId).filter((id): id is string => id !== null);
   const assignmentIds = grants
     .map((j) => (j.payload as JobPayload).assignmentId)
@@ -142,7 +162,14 @@ async function grantTargets(db: Executor, grants: JobRow[]) {
     activationIds.length === 0
       ? []
       : db
-          .select({ id: activations.id, status: activations.status })
+          .select({
+            id: activations.id,
+            status: activations.status,
+            principalId: activations.principalId,
+            roleId: activations.roleId,
+            scope: activations.scope,
+            basis: activations.basis,
+          })
           .from(activations)
           .where(inIds(activations.id, activationIds)),
     assignmentIds.length === 0
@@ -159,7 +186,19 @@ async function grantTargets(db: Executor, grants: JobRow[]) {
   ]);
   const statusOf = new Map(acts.map((a) => [a.id, a.status]));
   const assignmentOf = new Map(asgs.map((a) => [a.id, a]));
+  const granting = acts.filter((a) => a.status === "activating");
+  const holders = await principalsNow(
+    db,
+    granting.map((a) => a.principalId),
+  );
+  const lost = new Map<string, Exclude<LostBacking, null>>();
+  for (const a of granting) {
+    // Group membership as of the directory version (apply bumps it); assignments and the principal as they are now.
+    const why = await lostBacking(db, holders.get(a.principalId), a, now);
+    if (why) lost.set(a.id, why);
+  }
   return {
+    lost,
     unwanted(job: JobRow, payload: JobPayload, now: Date): string | undefined {
       if (job.activationId) {
         const status = statusOf.get(job.activationId);

@@ -203,13 +203,13 @@ describeEachDatabase("administration: who, assignments, rules", (driver) => {
     });
     await h.worker.runOnce();
     const activationId = requested.ok ? requested.value.activations[0]!.id : "";
-    const noReason = await revokeActivationAsAdmin(h.deps, await as("erin"), activationId, " ");
+    const noReason = await revokeActivationAsAdmin(h.deps, await as("erin"), { activationId }, " ");
     expect(noReason.ok ? "" : noReason.error.code).toBe("REASON_REQUIRED");
-    const byMallory = await revokeActivationAsAdmin(h.deps, await as("mallory"), activationId, "because");
+    const byMallory = await revokeActivationAsAdmin(h.deps, await as("mallory"), { activationId }, "because");
     expect(byMallory.ok ? "" : byMallory.error.code).toBe("NOT_ADMINISTRATOR");
     h.events.length = 0;
-    const revoked = await revokeActivationAsAdmin(h.deps, await as("erin"), activationId, "suspicious use");
-    expect(revoked.ok && revoked.value.status).toBe("ending");
+    const revoked = await revokeActivationAsAdmin(h.deps, await as("erin"), { activationId }, "suspicious use");
+    expect(revoked.ok && revoked.value.map((a) => a.status)).toEqual(["ending"]);
     expect(h.events).toContainEqual({
       type: "request.changed",
       requestId: requested.ok ? requested.value.requestId : "",

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { revokeActivationAsAdmin } from "../../src/app/admin/revoke-activation.js";
 import { applyConfig } from "../../src/app/apply-config.js";
 import { decide } from "../../src/app/decide.js";
-import { cancelRequest, deactivate, revokeActivation } from "../../src/app/end-activation.js";
+import { cancelRequest, deactivate } from "../../src/app/end-activation.js";
 import { renewRequest, requestExtension } from "../../src/app/extend-activation.js";
 import { type RequestActivationInput, requestActivation } from "../../src/app/request-activation.js";
 import { satisfyMfa } from "../../src/app/satisfy-mfa.js";
@@ -212,16 +213,12 @@ describeEachDatabase("activation engine rules", (driver) => {
     expect((await refusalOf(deactivate(e.deps, billing.activations[0]!.id, await e.user("alice")))).code).toBe(
       "EARLY_DEACTIVATION_DISABLED",
     );
-    expect(
-      (await refusalOf(revokeActivation(e.deps, billing.activations[0]!.id, await e.user("bob"), "no"))).code,
-    ).toBe("NOT_ALLOWED");
-    const revoked = await revokeActivation(
-      e.deps,
-      billing.activations[0]!.id,
-      await e.user("erin"),
-      "Leaving the company",
-    );
-    expect(revoked.ok && revoked.value).toMatchObject({ status: "ending", reason: "revoked" });
+    const billingId = { activationId: billing.activations[0]!.id };
+    const bob = { kind: "person" as const, id: await e.user("bob") };
+    expect((await refusalOf(revokeActivationAsAdmin(e.deps, bob, billingId, "no"))).code).toBe("NOT_ADMINISTRATOR");
+    const erin = { kind: "person" as const, id: await e.user("erin") };
+    const revoked = await revokeActivationAsAdmin(e.deps, erin, billingId, "Leaving the company");
+    expect(revoked.ok && revoked.value[0]).toMatchObject({ status: "ending", reason: "revoked" });
     await e.worker.drain();
     expect(await statusOf(billing.activations[0]!.id)).toBe("ended");
   });

@@ -2,7 +2,9 @@ import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { applyConfig } from "../../src/app/apply-config.js";
 import { decide } from "../../src/app/decide.js";
+import { cancelRequest, deactivate } from "../../src/app/end-activation.js";
 import { acknowledgeAlert } from "../../src/app/evaluate-alerts.js";
+import { renewRequest, requestExtension } from "../../src/app/extend-activation.js";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { recordDecision } from "../../src/app/review-decisions.js";
 import { applyReview } from "../../src/app/run-review.js";
@@ -79,6 +81,40 @@ describeEachDatabase("the gate's smaller rules", (driver) => {
       comment: "x".repeat(1000),
     });
     expect(fits.ok).toBe(true);
+  });
+
+  it("audits NOT_YOURS when someone cancels, ends, extends or renews another person's request", async () => {
+    const pending = await ask("alice", "db-admin");
+    const held = await ask("alice", "reader");
+    await e.worker.drain();
+    const bob = await e.user("bob");
+    const readerId = held.activations[0]!.id;
+    const tries = [
+      await cancelRequest(e.deps, pending.requestId, bob),
+      await deactivate(e.deps, readerId, bob),
+      await requestExtension(e.deps, {
+        activationId: readerId,
+        userId: bob,
+        durationMs: HOUR,
+        justification: "more",
+        origin: "api",
+      }),
+    ];
+    await cancelRequest(e.deps, pending.requestId, await e.user("alice"));
+    tries.push(await renewRequest(e.deps, { activationId: pending.activations[0]!.id, userId: bob, origin: "api" }));
+    expect(tries.map((t) => (t.ok ? "ok" : t.error.code))).toEqual([
+      "NOT_YOURS",
+      "NOT_YOURS",
+      "NOT_YOURS",
+      "NOT_YOURS",
+    ]);
+    const refused = await queryAudit(e.deps.db, { event: "activation.refused" });
+    expect(refused.map((r) => [r.actor, r.subject, r.data.action, r.data.code])).toEqual([
+      ["bob", "alice", "cancel", "NOT_YOURS"],
+      ["bob", "alice", "end", "NOT_YOURS"],
+      ["bob", "alice", "extend", "NOT_YOURS"],
+      ["bob", "alice", "renew", "NOT_YOURS"],
+    ]);
   });
 
   it("audits a non-administrator's attempts to acknowledge an alert, start a review or apply one", async () => {

@@ -1,9 +1,9 @@
 import { and, eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { revokeActivationAsAdmin } from "../../src/app/admin/revoke-activation.js";
 import { applyConfig } from "../../src/app/apply-config.js";
 import { decide } from "../../src/app/decide.js";
 import { requestActivation } from "../../src/app/request-activation.js";
-import { revokeByAdmin } from "../../src/app/revoke-by-admin.js";
 import { satisfyMfa } from "../../src/app/satisfy-mfa.js";
 import type { PimConfig } from "../../src/config/pim-file.js";
 import { queryAudit } from "../../src/db/audit-log.js";
@@ -161,39 +161,62 @@ describeEachDatabase("offboarding ends access", (driver) => {
     expect((await eventsOf("mfa.refused", act.id)).map((r) => r.data.code)).toEqual(["REQUESTER_NOT_ELIGIBLE"]);
   });
 
-  it("an administrator revokes an activation with a reason; the holder is told; anyone else is refused, audited", async () => {
+  it("the grant job re-checks eligibility right before granting: no grant, the activation revoked, audited", async () => {
+    const requested = await ask("alice", "reader");
+    const act = requested.activations[0]!;
+    expect(act.status).toBe("activating");
+    // The eligibility disappears behind apply's back after the grant job was written.
+    await e.handle.db
+      .delete(assignments)
+      .where(and(eq(assignments.roleId, await e.role("reader")), eq(assignments.principalId, await e.user("alice"))));
+    await e.worker.drain();
+    expect(await held("alice")).toBe(0);
+    expect(await eventsOf("connector.grant.succeeded", act.id)).toEqual([]);
+    const skipped = await eventsOf("connector.grant.skipped", act.id);
+    expect(skipped.map((r) => r.data.detail)).toEqual(["the requester is no longer eligible; nothing to grant"]);
+    const ending = await eventsOf("activation.ending", act.id);
+    expect(ending.map((r) => [r.actor, r.data.reason, r.data.cause])).toEqual([["system", "revoked", "NOT_ELIGIBLE"]]);
+    expect(await status(act.id)).toBe("ended");
+  });
+
+  it("the grant job does not grant to a principal retired behind apply's back", async () => {
+    const requested = await ask("alice", "reader");
+    const { principals } = await import("../../src/db/schema/principals.js");
+    await e.handle.db
+      .update(principals)
+      .set({ retiredAt: e.clock.now() })
+      .where(eq(principals.id, await e.user("alice")));
+    await e.worker.drain();
+    expect(await held("alice")).toBe(0);
+    const ending = await eventsOf("activation.ending", requested.activations[0]!.id);
+    expect(ending.map((r) => r.data.cause)).toEqual(["PRINCIPAL_RETIRED"]);
+  });
+
+  it("an administrator revokes a person's role with a reason; the holder is told; anyone else is refused, audited", async () => {
     const reader = await activate("alice", "reader");
-    const refused = await revokeByAdmin(e.deps, {
-      adminId: await e.user("frank"),
-      target: { activationId: reader.id },
-      reason: "Not needed",
-    });
-    expect(refused.ok === false && refused.error.code).toBe("NOT_ALLOWED");
-    expect(
-      (await queryAudit(e.deps.db, { event: "activation.revoke_refused" })).map((r) => [r.actor, r.data.code]),
-    ).toEqual([["frank", "NOT_ALLOWED"]]);
-    const noReason = await revokeByAdmin(e.deps, {
-      adminId: await e.user("erin"),
-      target: { principalId: await e.user("alice"), roleId: await e.role("reader") },
-      reason: "  ",
-    });
+    const frank = { kind: "person" as const, id: await e.user("frank") };
+    const erin = { kind: "person" as const, id: await e.user("erin") };
+    const refused = await revokeActivationAsAdmin(e.deps, frank, { activationId: reader.id }, "Not needed");
+    expect(refused.ok === false && refused.error.code).toBe("NOT_ADMINISTRATOR");
+    expect((await queryAudit(e.deps.db, { event: "admin.refused" })).map((r) => [r.actor, r.data.code])).toEqual([
+      ["frank", "NOT_ADMINISTRATOR"],
+    ]);
+    expect(e.events).toContainEqual(expect.objectContaining({ type: "alert", kind: "unauthorized_approval" }));
+    const target = { holderId: await e.user("alice"), roleId: await e.role("reader") };
+    const noReason = await revokeActivationAsAdmin(e.deps, erin, target, "  ");
     expect(noReason.ok === false && noReason.error.code).toBe("REASON_REQUIRED");
 
-    const revoked = await revokeByAdmin(e.deps, {
-      adminId: await e.user("erin"),
-      target: { principalId: await e.user("alice"), roleId: await e.role("reader") },
-      reason: "Incident 42: access frozen",
-    });
+    const revoked = await revokeActivationAsAdmin(e.deps, erin, target, "Incident 42: access frozen");
     expect(revoked.ok && revoked.value.map((a) => a.id)).toEqual([reader.id]);
     const ending = await eventsOf("activation.ending", reader.id);
-    expect(ending.map((r) => [r.actor, r.data.reason, r.data.adminReason])).toEqual([
-      ["erin", "revoked", "Incident 42: access frozen"],
+    expect(ending.map((r) => [r.actor, r.data.reason, r.data.revokedBy])).toEqual([
+      ["erin", "Incident 42: access frozen", "erin"],
     ]);
     expect(e.events).toContainEqual(
       expect.objectContaining({
         type: "activation.revoked",
         activationId: reader.id,
-        revokedBy: "erin",
+        holderId: await e.user("alice"),
         reason: "Incident 42: access frozen",
       }),
     );

@@ -1,6 +1,7 @@
 import fc from "fast-check";
+import { revokeActivationAsAdmin } from "../../src/app/admin/revoke-activation.js";
 import { decide as decideRequest } from "../../src/app/decide.js";
-import { cancelRequest, deactivate, revokeActivation } from "../../src/app/end-activation.js";
+import { cancelRequest, deactivate } from "../../src/app/end-activation.js";
 import { requestExtension } from "../../src/app/extend-activation.js";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { satisfyMfa } from "../../src/app/satisfy-mfa.js";
@@ -230,7 +231,12 @@ export class End extends EngineStep {
     const answer =
       this.kind === "deactivated"
         ? await deactivate(deps, a.id, w.userId[by])
-        : await revokeActivation(deps, a.id, w.userId[by], "model test");
+        : await revokeActivationAsAdmin(
+            deps,
+            { kind: "person", id: w.userId[by] },
+            { activationId: a.id },
+            "model test",
+          );
     expectOutcome(String(this), predicted, answer);
     await settle(w, m, false);
   }

@@ -223,7 +223,8 @@ export function applyCancel(m: Model, requestId: string, by: UserKey): Outcome {
 /** An early end by the holder, or a revoke by an administrator. */
 export function applyEnd(m: Model, a: ModelActivation, by: UserKey, kind: "deactivated" | "revoked"): Outcome {
   if (kind === "deactivated" && a.user !== by) return refused("NOT_YOURS");
-  if (kind === "revoked" && !ADMINS.includes(by)) return refused("NOT_ALLOWED");
+  if (kind === "revoked" && !ADMINS.includes(by)) return refused("NOT_ADMINISTRATOR");
+  if (kind === "revoked" && a.user === by) return refused("SELF_ASSIGNMENT");
   if (a.phase !== "active" && a.phase !== "activating") return refused("WRONG_STATE");
   beginEnd(a, kind, m.now);
   return OK;

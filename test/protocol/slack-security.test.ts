@@ -243,3 +243,62 @@ describeEachDatabase("Slack: refused requests", (driver) => {
     expect(w.api.violations).toEqual([]);
   });
 });
+
+/** Enterprise Grid: an organization on the allow-list serves every workspace of its own people. */
+describeEachDatabase("Slack: Enterprise Grid allow-list", (driver) => {
+  let w: SlackWorld;
+  beforeAll(async () => {
+    w = await startSlackWorld(driver, { env: { SLACK_ALLOWED_WORKSPACES: "E0GRID" } });
+    w.api.addUser({ id: "U0BOB", name: "Bob Brown", email: "bob@example.com", enterpriseId: "E0GRID" });
+    w.api.addUser({ id: "U0FOREIGN", name: "Fay Foreign", email: "bob@example.com", enterpriseId: "E0FOREIGN" });
+  });
+  afterAll(() => w.dispose());
+
+  const gridCommand = (user: string, team: string, enterprise: string) =>
+    new URLSearchParams({
+      command: "/elevate",
+      text: "status",
+      user_id: user,
+      team_id: team,
+      enterprise_id: enterprise,
+      channel_id: `D${user}`,
+      response_url: w.api.responseUrl(user, `D${user}`),
+      trigger_id: w.api.mintTrigger(user),
+    }).toString();
+
+  it("serves a person of an allowed organization from a workspace not on the list", async () => {
+    const before = w.api.ephemeralsFor("U0BOB").length;
+    const sent = await w.slack.raw(gridCommand("U0BOB", "T0GRIDSALES", "E0GRID"), "application/x-www-form-urlencoded");
+    expect(sent.status).toBe(200);
+    await w.settle();
+    expect(w.api.ephemeralsFor("U0BOB").length).toBeGreaterThan(before);
+    expect(await queryAudit(w.deps.db, { event: "chat.sender_refused" })).toHaveLength(0);
+  });
+
+  it("refuses a foreign organization before any lookup, and audits it", async () => {
+    const before = w.api.ephemeralsFor("U0FOREIGN").length;
+    const sent = await w.slack.raw(
+      gridCommand("U0FOREIGN", "T0FOREIGN", "E0FOREIGN"),
+      "application/x-www-form-urlencoded",
+    );
+    expect(sent.status).toBe(200);
+    await w.settle();
+    expect(w.api.ephemeralsFor("U0FOREIGN")).toHaveLength(before);
+    expect(w.api.callsOf("users.info").filter((c) => c.args.user === "U0FOREIGN")).toHaveLength(0);
+    const refused = await queryAudit(w.deps.db, { event: "chat.sender_refused" });
+    expect(refused.map((r) => [r.actor, r.data.code, r.data.enterprises])).toEqual([
+      ["slack:U0FOREIGN", "WORKSPACE_NOT_SERVED", ["E0FOREIGN"]],
+    ]);
+  });
+
+  it("refuses someone of another organization in a workspace of ours (Slack Connect), whatever the payload's team", async () => {
+    const sent = await w.slack.raw(
+      gridCommand("U0FOREIGN", "T0GRIDSALES", "E0GRID"),
+      "application/x-www-form-urlencoded",
+    );
+    expect(sent.status).toBe(200);
+    await w.settle();
+    const refused = await queryAudit(w.deps.db, { event: "chat.sender_refused" });
+    expect(refused.map((r) => [r.actor, r.data.teams])).toContainEqual(["slack:U0FOREIGN", ["T0GRIDSALES"]]);
+  });
+});

@@ -67,6 +67,8 @@ describe("Teams app package", () => {
       "extend",
       "pending",
       "roles",
+      "active",
+      "revoke",
       "help",
     ]);
     expect(personal!.commands.length).toBeLessThanOrEqual(10);

@@ -70,6 +70,8 @@ export const CLICKS: Record<ActionId, Click> = {
     if (applied.ok) await ix.confirm(`Done: ${applied.value.removed} assignments removed and audited.`, true);
     else await ix.reply(applied.error.message);
   },
+
+  [ACTIONS.revoke]: (_ctx, ix, activationId) => ix.openForm({ kind: "revoke", activationId }),
 };
 
 /** How an attempt by someone PIM does not know is named in the audit log. */
@@ -84,6 +86,7 @@ const ATTEMPTED: Record<string, string> = {
   [ACTIONS.reviewKeep]: "review keep",
   [ACTIONS.reviewRemove]: "review remove",
   [ACTIONS.reviewApply]: "apply review",
+  [ACTIONS.revoke]: "revoke",
 };
 
 /** Runs a click; a button the product no longer has gets a plain answer. */

@@ -21,6 +21,7 @@ import {
   type ListView,
   type Principal,
 } from "./interaction.js";
+import { activeCommand, activeRolesOf, revokeCommand } from "./revoke.js";
 
 type Subcommand = (ctx: FlowContext, ix: Acting, args: string) => Promise<void>;
 
@@ -75,6 +76,8 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
         : started.error.message,
     );
   },
+  active: (ctx, ix) => activeCommand(ctx, ix),
+  revoke: (ctx, ix, args) => revokeCommand(ctx, ix, args),
 };
 
 /**
@@ -147,6 +150,8 @@ export async function listCard(ctx: FlowContext, me: Principal, view: ListView):
       return pendingOf(ctx, me);
     case "help":
       return helpCard(ctx.command);
+    case "active":
+      return activeRolesOf(ctx, me);
   }
 }
 

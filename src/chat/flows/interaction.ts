@@ -11,14 +11,16 @@ export type { Principal };
 export type Reply = Card | Rich | string;
 
 /** The lists a person can ask for, each drawn again from the database when it is refreshed. */
-export type ListView = "status" | "pending" | "roles" | "help";
+export type ListView = "status" | "pending" | "roles" | "help" | "active";
 
 /** A form a flow asks the platform to open (Slack: a modal; Teams: a form card in the chat). */
 export type FormRequest =
   | { kind: "request"; preselectRoleId: string | null }
   | { kind: "extend"; activationId: string }
   | { kind: "deny"; requestId: string }
-  | { kind: "review-remove"; itemId: string };
+  | { kind: "review-remove"; itemId: string }
+  /** An administrator revokes someone's activation: the reason first. */
+  | { kind: "revoke"; activationId: string };
 
 /**
  * One person's action, turned by a platform into something the flows can answer without knowing

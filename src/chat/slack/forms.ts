@@ -14,6 +14,7 @@ import {
   submitReviewRemove,
 } from "../flows/forms.js";
 import type { FormRequest } from "../flows/interaction.js";
+import { revokeForm, submitRevoke } from "../flows/revoke.js";
 import { FIELDS, FORMS } from "../views/action-ids.js";
 import { searchRoles, toFormRole } from "../views/request-form.js";
 import { noEligibleRolesCard } from "../views/roles-list.js";
@@ -31,6 +32,7 @@ import {
   readRequestForm,
   removeModal,
   requestModal,
+  revokeModal,
 } from "./modals.js";
 
 /** Opens the form a flow asked for; returns why not, when it cannot be opened. */
@@ -65,6 +67,12 @@ export async function openForm(
     case "review-remove":
       await client.views.open({ trigger_id: triggerId, view: removeModal(form.itemId) });
       return null;
+    case "revoke": {
+      const found = await revokeForm(ctx.flows, form.activationId);
+      if (typeof found === "string") return found;
+      await client.views.open({ trigger_id: triggerId, view: revokeModal(found) });
+      return null;
+    }
   }
 }
 
@@ -182,6 +190,19 @@ export function registerForms(app: App, ctx: SlackContext): void {
     const raw = view.state.values[FIELDS.reason]?.[FIELDS.reason]?.value;
     const reason = typeof raw === "string" ? raw : null;
     const submitted = await submitReviewRemove(ctx.flows, { me }, view.private_metadata, reason);
+    await (submitted.ok ? ack() : ackErrors(ack, submitted.errors));
+  });
+
+  app.view<ViewSubmitAction>(FORMS.revoke, async ({ ack, body, view }) => {
+    const me = await submitter(ctx, body.user.id, "revoke", FIELDS.reason, ack);
+    if (!me) return;
+    const raw = view.state.values[FIELDS.reason]?.[FIELDS.reason]?.value;
+    const submitted = await submitRevoke(
+      ctx.flows,
+      { me },
+      view.private_metadata,
+      typeof raw === "string" ? raw : null,
+    );
     await (submitted.ok ? ack() : ackErrors(ack, submitted.errors));
   });
 }

@@ -287,3 +287,36 @@ export function removeModal(itemId: string): types.ModalView {
     ],
   };
 }
+
+/** An administrator's revocation: the reason is required, the holder reads it. */
+export function revokeModal(form: {
+  activationId: string;
+  holderName: string;
+  roleName: string;
+  scope: string;
+}): ModalView {
+  return {
+    type: "modal",
+    callback_id: FORMS.revoke,
+    private_metadata: form.activationId.slice(0, LIMITS.privateMetadata),
+    title: plain("Revoke role", LIMITS.viewTitle),
+    submit: plain("Revoke", LIMITS.viewButton),
+    close: plain("Cancel", LIMITS.viewButton),
+    blocks: [
+      {
+        type: "section",
+        text: {
+          type: "plain_text",
+          text: `Take ${form.roleName} at ${form.scope} away from ${form.holderName} now?`.slice(0, LIMITS.sectionText),
+        },
+      },
+      {
+        type: "input",
+        block_id: FIELDS.reason,
+        label: plain("Why are you revoking it?", LIMITS.inputLabel),
+        hint: plain("The holder is told who revoked it and why; the audit log keeps it.", LIMITS.inputHint),
+        element: { type: "plain_text_input", action_id: FIELDS.reason, multiline: true, max_length: 1000 },
+      },
+    ],
+  };
+}

@@ -20,7 +20,7 @@ export interface SourceCard {
   refreshFor: string[] | null;
 }
 
-export const VIEWS: CardView[] = ["tracked", "status", "pending", "roles", "help", "form", "extend", "note"];
+export const VIEWS: CardView[] = ["tracked", "status", "pending", "roles", "help", "active", "form", "extend", "note"];
 
 /**
  * The card a click or a refresh came from, drawn as it is now for the person looking at it. A
@@ -41,6 +41,7 @@ export async function redrawSource(
     case "pending":
     case "roles":
     case "help":
+    case "active":
       return { card: await listCard(ctx.flows, me, view), view, refreshFor: null };
     default:
       return null;

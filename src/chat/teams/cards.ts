@@ -27,7 +27,7 @@ export const REFRESH_VERB = "pim.refresh";
  * Which screen a card is, stamped on its buttons so a click can redraw the card it came from:
  * `tracked` cards are kept current by the notifier (chat_messages), the others are replies.
  */
-export type CardView = "tracked" | "status" | "pending" | "roles" | "help" | "form" | "extend" | "note";
+export type CardView = "tracked" | "status" | "pending" | "roles" | "help" | "active" | "form" | "extend" | "note";
 
 export interface RenderOptions {
   view: CardView;

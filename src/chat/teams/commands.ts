@@ -1,4 +1,4 @@
-import type { TurnContext } from "botbuilder";
+import { type Mention, type TeamsChannelAccount, TeamsInfo, type TurnContext } from "botbuilder";
 import { runCommand } from "../flows/commands.js";
 import type { Principal, TeamsContext } from "./context.js";
 import { teamsInteraction } from "./interaction.js";
@@ -22,5 +22,29 @@ export function parseCommand(text: string, command: string): { sub: string; args
  */
 export async function onCommand(ctx: TeamsContext, turn: TurnContext, me: Principal | undefined): Promise<void> {
   const { sub, args } = parseCommand(turn.activity.text ?? "", ctx.command);
-  await runCommand(ctx.flows, teamsInteraction(ctx, turn, me, "message"), `${sub} ${args}`);
+  // An administrator's `revoke @person …` names the person with a mention: its Entra object id, from Teams.
+  const person = sub === "revoke" && me ? await mentionedPerson(ctx, turn) : null;
+  const text = person ? `${sub} <@${person}> ${args}` : `${sub} ${args}`;
+  await runCommand(ctx.flows, teamsInteraction(ctx, turn, me, "message"), text);
+}
+
+/**
+ * The Entra object id of the first person mentioned (not the bot), as the mention carries it or as
+ * the Bot Connector's member list gives it; null when there is none or it cannot be told.
+ */
+async function mentionedPerson(ctx: TeamsContext, turn: TurnContext): Promise<string | null> {
+  const bot = turn.activity.recipient?.id;
+  const mention = (turn.activity.entities ?? [])
+    .filter((e): e is Mention & { type: string } => e.type === "mention")
+    .find((m) => m.mentioned?.id && m.mentioned.id !== bot);
+  if (!mention) return null;
+  const carried = (mention.mentioned as { aadObjectId?: string }).aadObjectId;
+  if (carried) return carried.trim().toLowerCase();
+  try {
+    const member: TeamsChannelAccount = await TeamsInfo.getMember(turn, mention.mentioned.id);
+    return member.aadObjectId?.trim().toLowerCase() || null;
+  } catch (error) {
+    ctx.log.warn({ err: error, teamsUserId: mention.mentioned.id }, "could not tell who a mention names");
+    return null;
+  }
 }

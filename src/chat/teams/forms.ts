@@ -6,6 +6,7 @@
 import type { TurnContext } from "botbuilder";
 import { extendForm, requestForm, submitExtend, submitRequest, submitReviewRemove } from "../flows/forms.js";
 import type { FormRequest, Principal } from "../flows/interaction.js";
+import { type RevokeForm, revokeForm, submitRevoke } from "../flows/revoke.js";
 import { FIELDS, FORMS } from "../views/action-ids.js";
 import { noEligibleRolesCard } from "../views/roles-list.js";
 import { adaptiveCard, type Json, renderCard, richBlocks, textBlock } from "./cards.js";
@@ -56,6 +57,15 @@ export async function postForm(
     case "review-remove":
       await replyJson(turn, removeFormCard(form.itemId), "Remove this access?");
       return { text: "Give a reason (optional) in the form below.", tone: "default" };
+    case "revoke": {
+      const found = await revokeForm(ctx.flows, form.activationId);
+      if (typeof found === "string") {
+        await replyNote(turn, found);
+        return { text: found, tone: "attention" };
+      }
+      await replyJson(turn, revokeFormCard(found), `Revoke ${found.roleName}?`);
+      return { text: "Give the reason in the form below; the holder reads it.", tone: "default" };
+    }
   }
 }
 
@@ -97,6 +107,15 @@ export async function submitForm(
           : (submitted.errors[FIELDS.reason] ?? "Not recorded."),
       );
     }
+    case FORMS.revoke: {
+      const raw = data[FIELDS.reason];
+      const reason = typeof raw === "string" ? raw : null;
+      const submitted = await submitRevoke(ctx.flows, ix, value, reason);
+      if (submitted.ok) return noteCard("Revoking it now; the holder is told who revoked it and why.");
+      const found = await revokeForm(ctx.flows, value);
+      if (typeof found === "string") return noteCard(submitted.errors[FIELDS.reason] ?? found);
+      return revokeFormCard(found, reason, submitted.errors[FIELDS.reason] ?? null);
+    }
     default:
       return null;
   }
@@ -123,5 +142,39 @@ function removeFormCard(itemId: string): Json {
       },
     ],
     { fallbackText: "Remove this access?" },
+  );
+}
+
+/** The form a Revoke click posts: the reason (required) and the button that revokes. */
+function revokeFormCard(form: RevokeForm, reason: string | null = null, error: string | null = null): Json {
+  return adaptiveCard(
+    [
+      ...richBlocks([{ strong: `Revoke ${form.roleName}?` }]),
+      textBlock(`Take ${form.roleName} at ${form.scope} away from ${form.holderName} now.`),
+      {
+        type: "Input.Text",
+        id: FIELDS.reason,
+        label: "Why are you revoking it?",
+        isMultiline: true,
+        isRequired: true,
+        errorMessage: "Say why you revoke it; the holder reads it.",
+        maxLength: 1_000,
+        ...(reason ? { value: reason.slice(0, 1_000) } : {}),
+      },
+      ...(error ? richBlocks([error], { spacing: "small" }, { color: "attention", size: "small" }) : []),
+      {
+        type: "ActionSet",
+        actions: [
+          {
+            type: "Action.Execute",
+            title: "Revoke",
+            verb: FORMS.revoke,
+            data: { value: form.activationId, view: "form" },
+            style: "destructive",
+          },
+        ],
+      },
+    ],
+    { fallbackText: `Revoke ${form.roleName}?` },
   );
 }

@@ -24,6 +24,8 @@ export const ACTIONS = {
   reviewRemove: "pim.review.remove",
   /** value: review campaign id; carries out a closed review that was not applied automatically */
   reviewApply: "pim.review.apply",
+  /** value: activation id; an administrator takes the role away, the form asks for the reason first */
+  revoke: "pim.revoke",
 } as const;
 
 export type ActionId = (typeof ACTIONS)[keyof typeof ACTIONS];
@@ -35,6 +37,8 @@ export const FORMS = {
   extend: "pim.form.extend",
   /** A review item's removal with its optional reason; the form's metadata is the item id. */
   reviewRemove: "pim.form.review.remove",
+  /** An administrator's revocation with its required reason; the form's metadata is the activation id. */
+  revoke: "pim.form.revoke",
 } as const;
 
 export const FIELDS = {
@@ -45,7 +49,7 @@ export const FIELDS = {
   justification: "justification",
   ticket: "ticket",
   comment: "comment",
-  /** Why a reviewer removes an assignment (optional). */
+  /** Why a reviewer removes an assignment (optional), or why an administrator revokes a role (required). */
   reason: "reason",
 } as const;
 

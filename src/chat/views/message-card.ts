@@ -5,6 +5,7 @@ import { expiringCard } from "./expiring-notice.js";
 import { factorNoticeCard } from "./mfa-factor-notice.js";
 import { policyNoticeCard, removalsCard } from "./policy-notice.js";
 import { reviewPromptCard, reviewReminderCard, reviewSummaryCard } from "./review-card.js";
+import { revokedNoticeCard } from "./revoked-notice.js";
 import { alertOverflowCard } from "./security-alert.js";
 
 /** Every message of the Delivery port as a neutral card; the platforms draw it. */
@@ -30,6 +31,8 @@ export function cardFor(message: ChatMessage, now: Date): Card {
       return digestCard(message.digest);
     case "mfa.factor":
       return factorNoticeCard(message.notice);
+    case "activation.revoked":
+      return revokedNoticeCard(message.notice);
     default: {
       const never: never = message;
       throw new Error(`unknown message ${String(never)}`);

@@ -39,10 +39,11 @@ export const activationsEnd: Command = {
     const reason = text(args.values, "reason");
     if (!reason) throw new UsageError("--reason is required");
     const { deps, actor } = await ctx.session();
-    const done = await revokeActivationAsAdmin(deps, actor, args.positionals[0]!, reason);
+    const done = await revokeActivationAsAdmin(deps, actor, { activationId: args.positionals[0]! }, reason);
     if (!done.ok) return refused(ctx, args, done.error);
-    if (args.json) ctx.io.out(json({ ok: true, id: done.value.id, status: done.value.status }));
-    else ctx.io.out(`Revoking ${done.value.id}: the role is taken away on its target now.`);
+    const [revoked] = done.value;
+    if (args.json) ctx.io.out(json({ ok: true, id: revoked!.id, status: revoked!.status }));
+    else ctx.io.out(`Revoking ${revoked!.id}: the role is taken away on its target now.`);
     return EXIT.ok;
   },
 };

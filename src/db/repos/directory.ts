@@ -181,6 +181,15 @@ export async function linkablePrincipalByEmail(
   return row;
 }
 
+/** The user with this e-mail address (any case), whether or not they have platform ids. */
+export async function userByEmail(tx: Executor, email: string): Promise<Principal | undefined> {
+  const [row] = await tx
+    .select()
+    .from(principals)
+    .where(and(sql`lower(${principals.email}) = lower(${email})`, eq(principals.kind, "user")));
+  return row;
+}
+
 /** Records a platform id on a principal that had none; undefined when someone got there first. */
 export async function linkPlatformId(
   tx: Executor,

@@ -18,6 +18,8 @@ export interface SlackUser {
   /** Slack's is_email_confirmed; null leaves the field out, as Slack does for some accounts. Default true. */
   emailConfirmed?: boolean | null;
   isBot?: boolean;
+  /** The Enterprise Grid organization the user belongs to (users.info's enterprise_user). */
+  enterpriseId?: string;
 }
 
 export interface ApiCall {
@@ -194,6 +196,7 @@ export class SlackApiStandIn {
             deleted: false,
             ...(user.emailConfirmed === null ? {} : { is_email_confirmed: user.emailConfirmed ?? true }),
             profile: { real_name: user.name, ...(user.email ? { email: user.email } : {}) },
+            ...(user.enterpriseId ? { enterprise_user: { enterprise_id: user.enterpriseId } } : {}),
           },
         };
       }

@@ -1,0 +1,29 @@
+import { at, type Card, strong } from "./card.js";
+
+/** What the holder is told when an administrator revoked one of their roles. */
+export interface RevokedNoticeModel {
+  requestId: string;
+  roleName: string;
+  scope: string;
+  revokedBy: string;
+  reason: string;
+  at: Date;
+}
+
+/** The holder's direct message when an administrator revoked one of their roles. */
+export function revokedNoticeCard(n: RevokedNoticeModel): Card {
+  const summary = `${n.roleName} was revoked by ${n.revokedBy}`;
+  return {
+    header: "Role revoked",
+    tone: "warning",
+    summary,
+    blocks: [
+      {
+        type: "text",
+        text: [strong(n.roleName), ` at ${n.scope} was revoked by ${n.revokedBy}; it is being taken away now.`],
+      },
+      { type: "quote", label: "Reason", text: n.reason },
+      { type: "context", lines: [[`Request ${n.requestId} · `, at(n.at)]] },
+    ],
+  };
+}
