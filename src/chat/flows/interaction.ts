@@ -4,6 +4,7 @@ import type { Principal } from "../../db/repos/directory.js";
 import type { ChatPorts } from "../ports.js";
 import type { Card, Rich } from "../views/card.js";
 import type { ChatNotifier } from "../views/notifier.js";
+import type { RecordingPolicy } from "./recording.js";
 
 export type { Principal };
 
@@ -27,6 +28,19 @@ export type FormRequest =
  */
 export interface Interaction {
   platform: "slack" | "teams";
+  /**
+   * The id of the inbound request this came in on: every log line about it carries it, and the
+   * person is given it when something fails, so what they report can be found.
+   */
+  requestId: string;
+  /**
+   * How long the work may be tried again after the database failed it, in ms, before the person
+   * must be answered: as long as the platform waits for the answer (Teams), or the whole window
+   * when the platform was answered at once (Slack).
+   */
+  retryWithinMs: number;
+  /** Tells the person their action did not count, in a way that needs nothing from the database. */
+  notRecorded(text: string): Promise<void>;
   /**
    * Who acted, from the platform's verified user id, never from anything in the payload. Someone
    * PIM does not know is told so and the attempt is audited; then it is undefined.
@@ -64,6 +78,8 @@ export interface FlowContext {
   ports: ChatPorts;
   notifier: ChatNotifier;
   log: Logger;
+  /** How clicks and forms are tried again when the database fails them for a moment. */
+  recording: RecordingPolicy;
   /** The command as people type it on this platform: "/elevate" on Slack, "elevate" on Teams. */
   command: string;
   /** Who people should ask for access, in the "no eligible roles" message. */

@@ -1,18 +1,22 @@
-import type { webApi } from "@slack/bolt";
+import type { RespondFn, webApi } from "@slack/bolt";
 import type { FormRequest, Interaction, Reply } from "../flows/interaction.js";
 import type { SlackContext } from "./context.js";
 import { openForm } from "./forms.js";
 import { publishHome } from "./home.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";
-import { type Origin, tell } from "./reply.js";
+import { messageOf, type Origin, tell } from "./reply.js";
 
 /** How a Slack interaction answers: where the person acted, and a trigger id for a modal. */
 export interface SlackWhere {
   client: webApi.WebClient;
   origin: Origin;
   triggerId: string | undefined;
+  /** The id of the HTTP request it came in on. */
+  requestId: string;
   /** Answers a slash command privately (the ack or response_url); clicks answer with tell(). */
   respond?: (content: Reply) => Promise<void>;
+  /** The clicked message's response_url, which needs no database and lasts 30 minutes. */
+  responseUrl?: RespondFn;
 }
 
 /**
@@ -25,6 +29,20 @@ export function slackInteraction(ctx: SlackContext, where: SlackWhere): Interact
   return {
     platform: "slack",
     personal: true,
+    requestId: where.requestId,
+    // Slack was answered before the work began: the whole window is there to record it.
+    retryWithinMs: ctx.flows.recording.windowMs,
+    async notRecorded(text) {
+      if (where.respond) return where.respond(text);
+      if (where.responseUrl)
+        return void (await where.responseUrl({
+          response_type: "ephemeral",
+          replace_original: false,
+          ...messageOf(text),
+        }));
+      // The home tab is drawn from the database: an ephemeral message or a DM instead.
+      await tell(ctx, where.client, { ...where.origin, fromHome: false }, text);
+    },
     async identify(attempted) {
       const me = await ctx.identity.resolve(where.origin.userId);
       if (me) return me;

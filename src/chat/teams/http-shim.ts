@@ -1,6 +1,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CloudAdapter, TurnContext } from "botbuilder";
-import { readBody, sendText } from "../../http/server.js";
+import { readBody, requestIdFor, sendText } from "../../http/server.js";
+
+/** Where a turn keeps the id of the HTTP request that brought its activity. */
+export const REQUEST_ID = Symbol("requestId");
+
+/** The id of the HTTP request a turn's activity came in on; a new one for a proactive turn. */
+export function requestIdOfTurn(turn: TurnContext): string {
+  const id: unknown = turn.turnState.get(REQUEST_ID);
+  return typeof id === "string" ? id : requestIdFor(undefined);
+}
 
 /** Bot Framework activities are small; a bigger body is refused before it is parsed. */
 const MAX_ACTIVITY_BYTES = 2_000_000;
@@ -22,7 +31,11 @@ export function activityHandler(adapter: CloudAdapter, logic: (turn: TurnContext
       return;
     }
     const reply = responseShim(res);
-    await adapter.process({ body, headers: req.headers, method: req.method }, reply, logic);
+    const requestId = requestIdFor(req);
+    await adapter.process({ body, headers: req.headers, method: req.method }, reply, (turn) => {
+      turn.turnState.set(REQUEST_ID, requestId);
+      return logic(turn);
+    });
     reply.finish();
   };
 }

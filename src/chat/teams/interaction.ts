@@ -3,6 +3,7 @@ import type { FormRequest, Interaction, ListView, Principal, Reply } from "../fl
 import type { Card, Rich } from "../views/card.js";
 import type { TeamsContext } from "./context.js";
 import { postForm } from "./forms.js";
+import { requestIdOfTurn } from "./http-shim.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";
 import { replyCard, replyNote } from "./reply.js";
 
@@ -20,23 +21,40 @@ export function replyIn(turn: TurnContext, content: Reply, view?: ListView): Pro
   return isCard(content) ? replyCard(turn, content, view ?? "note") : replyNote(turn, content);
 }
 
+/** Who sent the activity: known already, or looked up when the flow first asks (inside its retries). */
+export type Sender = Principal | undefined | (() => Promise<Principal | undefined>);
+
 /**
  * A Teams message or card click as the flows see it. For a click, what the flow says is written
  * on the clicked card (the invoke's answer); a card it sends (a step-up link) follows in the chat.
+ * `attempted` names a click by its verb in the audit of someone PIM does not know.
  */
 export function teamsInteraction(
   ctx: TeamsContext,
   turn: TurnContext,
-  me: Principal | undefined,
+  sender: Sender,
   kind: "message" | "click",
-): Interaction & { notice: Notice | null } {
+  attempted?: string,
+): Interaction & { notice: Notice | null; failure: string | null; me: Principal | undefined } {
   const ix = {
     platform: "teams" as const,
     personal: isPersonal(turn),
+    requestId: requestIdOfTurn(turn),
+    // Teams waits for the answer to a card action, and stops waiting after 15 seconds.
+    retryWithinMs: ctx.flows.recording.answerMs,
     notice: null as Notice | null,
-    async identify(attempted: string) {
+    /** Why the action did not count: shown as the card's error, which keeps the card as it was. */
+    failure: null as string | null,
+    me: typeof sender === "function" ? undefined : sender,
+    async notRecorded(text: string) {
+      if (kind === "click") ix.failure = text;
+      else await replyNote(turn, text);
+    },
+    async identify(asked: string) {
+      const me = typeof sender === "function" ? await sender() : sender;
+      ix.me = me;
       if (me) return me;
-      await ctx.identity.recordUnknown(turn, attempted);
+      await ctx.identity.recordUnknown(turn, attempted ?? asked);
       await ix.reply(UNKNOWN_USER_TEXT);
       return undefined;
     },
@@ -51,8 +69,8 @@ export function teamsInteraction(
       if (kind === "click") ix.notice = { text: [text], tone: "good" };
     },
     async openForm(form: FormRequest) {
-      if (!me) return;
-      const notice = await postForm(ctx, turn, me, form);
+      if (!ix.me) return;
+      const notice = await postForm(ctx, turn, ix.me, form);
       if (kind === "click") ix.notice = { text: [notice.text], tone: notice.tone };
     },
   };
