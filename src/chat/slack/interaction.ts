@@ -6,6 +6,8 @@ import { publishHome } from "./home.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";
 import { messageOf, type Origin, tell } from "./reply.js";
 
+const TRIGGER_GONE = new Set(["expired_trigger_id", "exchanged_trigger_id"]);
+
 /** How a Slack interaction answers: where the person acted, and a trigger id for a modal. */
 export interface SlackWhere {
   client: webApi.WebClient;
@@ -58,7 +60,13 @@ export function slackInteraction(ctx: SlackContext, where: SlackWhere): Interact
     },
     async openForm(form: FormRequest) {
       if (!where.triggerId) return reply("Open this from Slack again; the form could not be opened here.");
-      const refusal = await openForm(ctx, where.client, where.triggerId, where.origin.userId, form);
+      const refusal = await openForm(ctx, where.client, where.triggerId, where.origin.userId, form).catch(
+        (error: unknown) => {
+          // A trigger id lives 3 seconds: a click that waited for the database cannot open a modal any more.
+          if (!TRIGGER_GONE.has((error as { data?: { error?: string } }).data?.error ?? "")) throw error;
+          return "The form could not be opened in time; click again.";
+        },
+      );
       if (refusal) await reply(refusal);
     },
   };
