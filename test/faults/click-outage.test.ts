@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { requestActivation } from "../../src/app/request-activation.js";
 import type { RecordingPolicy } from "../../src/chat/flows/recording.js";
+import { FORMS } from "../../src/chat/views/action-ids.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { openDatabase } from "../../src/db/client.js";
 import { HOUR } from "../../src/domain/duration.js";
@@ -233,4 +234,71 @@ describeOnPostgres("an Approve click during a database outage", () => {
       expect((await shown(platform)).buttons).toEqual([]);
     },
   );
+
+  /** Ends every pause the work makes until `answered` settles. */
+  async function untilAnswered<T>(answered: Promise<T>): Promise<T> {
+    let settled = false;
+    void answered.finally(() => {
+      settled = true;
+    });
+    await until("the answer", () => {
+      if (pauses.waiting) pauses.end();
+      return settled ? true : undefined;
+    });
+    return answered;
+  }
+
+  it("slack: a form submitted during the outage stays open, saying it was not saved and to submit again", async () => {
+    await ask("slack");
+    const bob = slackIdOf("bob");
+    const deny = await w.slack!.clickInMessage(bob, (await bobsCard("slack")) as StoredMessage, "pim.deny");
+    expect(deny.status).toBe(200);
+    const modal = await until("the deny form", () => [...w.slackApi!.views.values()].find((v) => v.user === bob));
+    await cutDatabase();
+    const sent = await untilAnswered(w.slack!.submit(bob, modal, { comment: "Use the read replica" }));
+    expect(sent.json).toMatchObject({ response_action: "errors" });
+    const errors = (sent.json as { errors: Record<string, string> }).errors;
+    expect(Object.values(errors)).toEqual([
+      `Not saved: the database did not answer, so nothing was recorded. Submit again in a moment. (ref ${sent.requestId})`,
+    ]);
+    expect(loggedErrorLines()).toEqual([
+      expect.objectContaining({ requestId: sent.requestId, msg: expect.stringContaining("could not be recorded") }),
+    ]);
+    clearLoggedErrors();
+    await restoreDatabase();
+    expect(await queryAudit(w.engine.handle.db, { event: "approval.deny", requestId })).toEqual([]);
+  });
+
+  it("teams: a form submitted during the outage keeps its card, with the card's error saying to submit again", async () => {
+    const alice = teamsPerson("alice");
+    const where = w.teams!.personal(alice);
+    expect((await w.teams!.message(alice, "elevate")).status).toBe(200);
+    const form = await until("the request form", () =>
+      w
+        .connector!.inConversation(where.conversationId)
+        .find((m) => readCard(cardOf(m.activity) ?? {}).inputs.some((i) => i.id === "roles")),
+    );
+    const button = readCard(cardOf(form.activity)!).buttons.find((b) => b.verb === FORMS.request)!;
+    await cutDatabase();
+    const sent = await untilAnswered(
+      w.teams!.click(alice, where, form.id, FORMS.request, {
+        roles: await w.engine.role("reader"),
+        duration: String(HOUR),
+        justification: "Deploy",
+        ...(button.data as Json),
+      }),
+    );
+    expect(sent.json).toMatchObject({
+      statusCode: 500,
+      type: "application/vnd.microsoft.error",
+      value: {
+        message: `Not saved: the database did not answer, so nothing was recorded. Submit again in a moment. (ref ${sent.requestId})`,
+      },
+    });
+    expect(loggedErrorLines()).toEqual([
+      expect.objectContaining({ requestId: sent.requestId, msg: expect.stringContaining("could not be recorded") }),
+    ]);
+    clearLoggedErrors();
+    await restoreDatabase();
+  });
 });
