@@ -23,14 +23,18 @@ type Json = Record<string, unknown>;
 class HeldPauses {
   private elapsed = 0;
   private readonly held: { ms: number; end: () => void }[] = [];
-  readonly policy: Partial<RecordingPolicy> = {
-    windowMs: 8_000,
-    answerMs: 8_000,
-    firstDelayMs: 500,
-    maxDelayMs: 2_000,
-    now: () => this.elapsed,
-    wait: (ms) => new Promise<void>((end) => this.held.push({ ms, end })),
-  };
+  readonly policy: Partial<RecordingPolicy>;
+
+  constructor(answerMs: number) {
+    this.policy = {
+      windowMs: 8_000,
+      answerMs,
+      firstDelayMs: 500,
+      maxDelayMs: 2_000,
+      now: () => this.elapsed,
+      wait: (ms) => new Promise<void>((end) => this.held.push({ ms, end })),
+    };
+  }
 
   get waiting(): boolean {
     return this.held.length > 0;
@@ -97,10 +101,11 @@ describeOnPostgres("an Approve click during a database outage", () => {
     await w.settle();
   }
 
-  beforeEach(async () => {
+  beforeEach(async (test) => {
     const server = new URL(TEST_DATABASE_URL);
     relay = await new TcpProxy(server.hostname, Number(server.port || 5432)).up();
-    pauses = new HeldPauses();
+    // Teams waits for its answer as long as the window lasts, except where a test says it outlasts it.
+    pauses = new HeldPauses(test.task.name.includes("outlasts") ? 2_000 : 8_000);
     w = await startWorld("postgres", {
       overrides: { recording: pauses.policy },
       database: async (test) => {
@@ -300,5 +305,57 @@ describeOnPostgres("an Approve click during a database outage", () => {
     ]);
     clearLoggedErrors();
     await restoreDatabase();
+  });
+
+  /** Bob's Teams chat, where what the bot says after Teams' wait appears. */
+  const bobsNotes = () => {
+    const where = w.teams!.personal(teamsPerson("bob"));
+    return w.connector!.inConversation(where.conversationId).map((m) => readCard(cardOf(m.activity) ?? {}).text);
+  };
+
+  /** Ends pauses until Teams has its answer, which comes once its wait is over. */
+  async function answeredLate(answered: ReturnType<typeof approve>) {
+    const sent = await untilAnswered(answered);
+    expect(sent.status).toBe(200);
+    expect(sent.json).toMatchObject({ statusCode: 200, type: "application/vnd.microsoft.activity.message" });
+    expect(String(sent.json!.value)).toContain(
+      `The database is not answering; your click is being tried again for up to 8 seconds, and you will be told here if it does not count. (ref ${sent.requestId})`,
+    );
+    return sent;
+  }
+
+  it("teams: a click that outlasts Teams' wait is answered that it is still being tried, and recorded when the database is back", async () => {
+    await ask("teams");
+    await cutDatabase();
+    await answeredLate(approve("teams"));
+    expect(await approvals()).toEqual([]);
+    await until("the next attempt", () => (pauses.waiting ? true : undefined));
+    await restoreDatabase();
+    pauses.end();
+    await until("the approval", async () => ((await approvals()).length === 1 ? true : undefined));
+    await w.settle();
+    for (const user of ["bob", "carol", "dave"]) {
+      const card = await shown("teams", user);
+      expect(card.text).toContain("Approved by Bob Brown");
+      expect(card.buttons).toEqual([]);
+    }
+    expect(loggedErrorLines()).toEqual([]);
+  });
+
+  it("teams: a click that outlasts Teams' wait and the window is told in the chat that it did not count", async () => {
+    await ask("teams");
+    await cutDatabase();
+    const sent = await answeredLate(approve("teams"));
+    const note = await until("the note in the chat", () => {
+      if (pauses.waiting) pauses.end();
+      return bobsNotes().find((text) => text.includes("did not count"));
+    });
+    expect(note).toContain("Your click did not count");
+    expect(note).toContain(`(ref ${sent.requestId})`);
+    await w.settle();
+    expect(loggedErrorLines()).toEqual([expect.objectContaining({ requestId: sent.requestId, action: "pim.approve" })]);
+    clearLoggedErrors();
+    await restoreDatabase();
+    expect(await approvals()).toEqual([]);
   });
 });

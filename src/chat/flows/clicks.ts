@@ -7,7 +7,7 @@ import { ACTIONS, type ActionId } from "../views/action-ids.js";
 import { alreadyDecidedLine } from "../views/approval-card.js";
 import type { Card, Rich } from "../views/card.js";
 import { type Acting, acting, type ClickInput, type FlowContext, type Interaction } from "./interaction.js";
-import { clickNotCounted, logNotRecorded, tryRecording } from "./recording.js";
+import { clickNotCounted, clickStillTrying, logNotRecorded, tryRecording } from "./recording.js";
 
 type Click = (ctx: FlowContext, ix: Acting, value: string, input: ClickInput) => Promise<void>;
 
@@ -102,16 +102,26 @@ export async function runClick(
   const attempted = ATTEMPTED[action] ?? action;
   const log = ctx.log.child({ requestId: interaction.requestId, action });
   const flows = { ...ctx, log };
-  const recorded = await tryRecording(ctx.recording, log, interaction.retryWithinMs, async () => {
-    const ix = await acting(interaction, attempted);
-    if (!ix) return;
-    const click = (CLICKS as Record<string, Click | undefined>)[action];
-    if (!click) return ix.reply("This button is no longer supported; ask for a new card.");
-    await click(flows, ix, value, input);
-  });
+  const { requestId, retryWithinMs } = interaction;
+  const recorded = await tryRecording(
+    ctx.recording,
+    log,
+    retryWithinMs,
+    async () => {
+      const ix = await acting(interaction, attempted);
+      if (!ix) return;
+      const click = (CLICKS as Record<string, Click | undefined>)[action];
+      if (!click) return ix.reply("This button is no longer supported; ask for a new card.");
+      await click(flows, ix, value, input);
+    },
+    {
+      withinMs: interaction.answerWithinMs,
+      late: () => interaction.late(clickStillTrying(requestId, retryWithinMs)),
+    },
+  );
   if (recorded.ok) return;
   logNotRecorded(log, recorded, `the ${attempted} click`);
-  await interaction.notRecorded(clickNotCounted(interaction.requestId));
+  await interaction.notRecorded(clickNotCounted(requestId));
 }
 
 /** Denies a request with the approver's comment; returns what went wrong, if anything. */

@@ -42,6 +42,13 @@ export interface Interaction {
   /** Tells the person their action did not count, in a way that needs nothing from the database. */
   notRecorded(text: string): Promise<void>;
   /**
+   * How long the platform waits for its answer, in ms (Teams: 15 s at most; Slack was answered at
+   * once). Work still being tried past it calls `late` once and goes on; later answers reach the
+   * person some other way.
+   */
+  answerWithinMs: number;
+  late(text: string): void;
+  /**
    * Who acted, from the platform's verified user id, never from anything in the payload. Someone
    * PIM does not know is told so and the attempt is audited; then it is undefined.
    */

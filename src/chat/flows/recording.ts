@@ -13,7 +13,11 @@ export interface RecordingPolicy {
    * a restart or a failover without leaving the clicker wondering.
    */
   windowMs: number;
-  /** How long an answer the platform waits for may take: a Teams card action (Teams gives up after 15 s). */
+  /**
+   * How long a platform that waits for the answer is kept waiting (Teams gives up on a card action
+   * after 15 s): a Teams form is tried again this long; a Teams click is answered that it is still
+   * being tried, and is tried for the rest of the window.
+   */
   answerMs: number;
   /** How long a Slack modal may wait for its answer (Slack gives up after 3 s). */
   modalMs: number;
@@ -41,15 +45,20 @@ export type Recorded<T> = { ok: true; value: T } | { ok: false; error: unknown; 
  * Runs `work`, and runs it again after a pause whenever the database failed it transiently,
  * until it succeeds or `budgetMs` has passed. Each attempt is a whole unit of work that either
  * committed or left nothing behind; anything other than a transient database failure is thrown.
+ * When the platform waits for an answer, `answer.late` is called once its wait is over while the
+ * work is still being tried, so the platform can be answered and the person told later.
  */
 export async function tryRecording<T>(
   policy: RecordingPolicy,
   log: Logger,
   budgetMs: number,
   work: () => Promise<T>,
+  answer?: { withinMs: number; late: () => void },
 ): Promise<Recorded<T>> {
-  const until = policy.now() + budgetMs;
+  const started = policy.now();
+  const until = started + budgetMs;
   let delay = policy.firstDelayMs;
+  let late = false;
   for (let attempt = 1; ; attempt++) {
     try {
       return { ok: true, value: await work() };
@@ -57,6 +66,10 @@ export async function tryRecording<T>(
       if (!isTransientFailure(error)) throw error;
       const left = until - policy.now();
       if (left <= 0) return { ok: false, error, attempts: attempt };
+      if (answer && !late && policy.now() - started >= answer.withinMs) {
+        late = true;
+        answer.late();
+      }
       log.warn({ err: error, attempt }, "the database failed this action; trying it again");
       await policy.wait(Math.min(delay, left));
       delay = Math.min(delay * 2, policy.maxDelayMs);
@@ -67,6 +80,10 @@ export async function tryRecording<T>(
 /** What the person reads when their click could not be recorded. */
 export const clickNotCounted = (requestId: string) =>
   `Your click did not count: the database did not answer, so nothing was recorded. Click again in a moment. (ref ${requestId})`;
+
+/** What the person reads when the platform could wait no longer but the click is still being tried. */
+export const clickStillTrying = (requestId: string, windowMs: number) =>
+  `The database is not answering; your click is being tried again for up to ${Math.round(windowMs / 1000)} seconds, and you will be told here if it does not count. (ref ${requestId})`;
 
 /** What the person reads under a form that could not be saved. */
 export const formNotSaved = (requestId: string) =>

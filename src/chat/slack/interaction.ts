@@ -34,6 +34,8 @@ export function slackInteraction(ctx: SlackContext, where: SlackWhere): Interact
     requestId: where.requestId,
     // Slack was answered before the work began: the whole window is there to record it.
     retryWithinMs: ctx.flows.recording.windowMs,
+    answerWithinMs: Number.POSITIVE_INFINITY,
+    late() {},
     async notRecorded(text) {
       if (where.respond) return where.respond(text);
       if (where.responseUrl)

@@ -16,7 +16,7 @@ import {
 } from "./cards.js";
 import type { Principal, TeamsContext } from "./context.js";
 import { submitForm } from "./forms.js";
-import { requestIdOfTurn } from "./http-shim.js";
+import { answerNow, requestIdOfTurn } from "./http-shim.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";
 import { type Notice, teamsInteraction } from "./interaction.js";
 import { noteCard } from "./reply.js";
@@ -67,7 +67,15 @@ export async function onCardAction(
   }
   if (FORM_VERBS.has(verb)) return onFormSubmitted(ctx, turn, sender, verb, value, data);
   const ix = teamsInteraction(ctx, turn, sender, "click", verb);
-  await runClick(ctx.flows, ix, verb, value, { comment: commentOf(data, value) });
+  const clicked = runClick(ctx.flows, ix, verb, value, { comment: commentOf(data, value) });
+  const late = await Promise.race([clicked.then(() => null), ix.answeredLate]);
+  if (late !== null) {
+    // Teams waits no longer: it is answered that the click is still being tried, and the turn goes on.
+    const answer = messageResponse(late);
+    answerNow(turn, answer.statusCode, answer);
+    await clicked;
+    return answer;
+  }
   if (ix.failure) return errorResponse(ix.failure);
   if (!ix.me) return cardResponse(noteCard(UNKNOWN_USER_TEXT));
   return redrawn(ctx, turn, ix.me, view, ix.notice);

@@ -35,20 +35,34 @@ export function teamsInteraction(
   sender: Sender,
   kind: "message" | "click",
   attempted?: string,
-): Interaction & { notice: Notice | null; failure: string | null; me: Principal | undefined } {
+): TeamsInteraction {
+  let answerLate: (text: string) => void = () => {};
+  // Once Teams has had its answer (a click still being tried), the person is answered in the chat.
+  const inChat = () => kind === "message" || ix.isLate;
   const ix = {
     platform: "teams" as const,
     personal: isPersonal(turn),
     requestId: requestIdOfTurn(turn),
-    // Teams waits for the answer to a card action, and stops waiting after 15 seconds.
-    retryWithinMs: ctx.flows.recording.answerMs,
+    // A click may be tried again for the whole window: past Teams' wait, its answer says so and
+    // what follows comes as a message in the chat.
+    retryWithinMs: kind === "click" ? ctx.flows.recording.windowMs : ctx.flows.recording.answerMs,
+    answerWithinMs: ctx.flows.recording.answerMs,
+    /** Resolves with what to tell Teams when the click outlasts its wait. */
+    answeredLate: new Promise<string>((resolve) => {
+      answerLate = resolve;
+    }),
+    isLate: false,
+    late(text: string) {
+      ix.isLate = true;
+      answerLate(text);
+    },
     notice: null as Notice | null,
     /** Why the action did not count: shown as the card's error, which keeps the card as it was. */
     failure: null as string | null,
     me: typeof sender === "function" ? undefined : sender,
     async notRecorded(text: string) {
-      if (kind === "click") ix.failure = text;
-      else await replyNote(turn, text);
+      if (inChat()) await replyNote(turn, text);
+      else ix.failure = text;
     },
     async identify(asked: string) {
       const me = typeof sender === "function" ? await sender() : sender;
@@ -59,20 +73,29 @@ export function teamsInteraction(
       return undefined;
     },
     async reply(content: Reply, view?: ListView) {
-      if (kind === "message") return replyIn(turn, content, view);
+      if (inChat()) return replyIn(turn, content, view);
       if (isCard(content)) {
         await replyCard(turn, content, view ?? "note");
         ix.notice = { text: [content.summary], tone: "attention" };
       } else ix.notice = { text: typeof content === "string" ? [content] : content, tone: "attention" };
     },
     async confirm(text: string) {
-      if (kind === "click") ix.notice = { text: [text], tone: "good" };
+      // Late, the clicked card is redrawn by the notifier with what happened.
+      if (!inChat()) ix.notice = { text: [text], tone: "good" };
     },
     async openForm(form: FormRequest) {
       if (!ix.me) return;
       const notice = await postForm(ctx, turn, ix.me, form);
-      if (kind === "click") ix.notice = { text: [notice.text], tone: notice.tone };
+      if (!inChat()) ix.notice = { text: [notice.text], tone: notice.tone };
     },
   };
   return ix;
 }
+
+export type TeamsInteraction = Interaction & {
+  notice: Notice | null;
+  failure: string | null;
+  me: Principal | undefined;
+  answeredLate: Promise<string>;
+  isLate: boolean;
+};
