@@ -7,7 +7,7 @@ import { ACTIONS, type ActionId } from "../views/action-ids.js";
 import { alreadyDecidedLine } from "../views/approval-card.js";
 import type { Card, Rich } from "../views/card.js";
 import { type Acting, acting, type ClickInput, type FlowContext, type Interaction } from "./interaction.js";
-import { clickNotCounted, clickStillTrying, logNotRecorded, tryRecording } from "./recording.js";
+import { actionFailed, clickNotCounted, clickStillTrying, logNotRecorded, tryRecording } from "./recording.js";
 
 type Click = (ctx: FlowContext, ix: Acting, value: string, input: ClickInput) => Promise<void>;
 
@@ -103,7 +103,7 @@ export async function runClick(
   const log = ctx.log.child({ requestId: interaction.requestId, action });
   const flows = { ...ctx, log };
   const { requestId, retryWithinMs } = interaction;
-  const recorded = await tryRecording(
+  const recording = tryRecording(
     ctx.recording,
     log,
     retryWithinMs,
@@ -119,6 +119,11 @@ export async function runClick(
       late: () => interaction.late(clickStillTrying(requestId, retryWithinMs)),
     },
   );
+  const recorded = await recording.catch((error: unknown) => {
+    log.error({ err: error }, `the ${attempted} click failed`);
+    return null;
+  });
+  if (!recorded) return interaction.notRecorded(actionFailed(requestId));
   if (recorded.ok) return;
   logNotRecorded(log, recorded, `the ${attempted} click`);
   await interaction.notRecorded(clickNotCounted(requestId));

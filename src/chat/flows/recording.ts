@@ -89,6 +89,10 @@ export const clickStillTrying = (requestId: string, windowMs: number) =>
 export const formNotSaved = (requestId: string) =>
   `Not saved: the database did not answer, so nothing was recorded. Submit again in a moment. (ref ${requestId})`;
 
+/** What the person reads when their click or form failed for a reason other than the database being away. */
+export const actionFailed = (requestId: string) =>
+  `Something went wrong on my side, so this may not have counted; it was logged. Look again, or try again in a moment. (ref ${requestId})`;
+
 /** Logs a click or form that could not be recorded, with the request id the person was given. */
 export function logNotRecorded(log: Logger, failed: { error: unknown; attempts: number }, what: string): void {
   log.error(

@@ -14,7 +14,7 @@ import {
   submitReviewRemove,
 } from "../flows/forms.js";
 import type { FormRequest } from "../flows/interaction.js";
-import { formNotSaved, logNotRecorded, tryRecording } from "../flows/recording.js";
+import { actionFailed, formNotSaved, logNotRecorded, tryRecording } from "../flows/recording.js";
 import { FIELDS, FORMS } from "../views/action-ids.js";
 import { requestableRoles, searchRoles, toFormRole } from "../views/request-form.js";
 import { noEligibleRolesCard } from "../views/roles-list.js";
@@ -133,7 +133,11 @@ async function submission(
   const recorded = await tryRecording(recording, log, recording.modalMs, async () => {
     const who = await submitter(ctx, body.user.id, form.attempted, form.field);
     return who.ok ? submit(who.me) : who;
+  }).catch((error: unknown) => {
+    log.error({ err: error }, `the ${form.attempted} failed`);
+    return null;
   });
+  if (!recorded) return { ok: false, errors: { [form.field]: actionFailed(requestId) } };
   if (recorded.ok) return recorded.value;
   logNotRecorded(log, recorded, `the ${form.attempted}`);
   return { ok: false, errors: { [form.field]: formNotSaved(requestId) } };

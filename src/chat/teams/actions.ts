@@ -1,6 +1,6 @@
 import type { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TurnContext } from "botbuilder";
 import { runClick } from "../flows/clicks.js";
-import { formNotSaved, logNotRecorded, tryRecording } from "../flows/recording.js";
+import { actionFailed, formNotSaved, logNotRecorded, tryRecording } from "../flows/recording.js";
 import { FORMS } from "../views/action-ids.js";
 import { plainText } from "../views/card.js";
 import { redrawSource, VIEWS } from "./card-source.js";
@@ -110,7 +110,11 @@ async function onFormSubmitted(
     if (me) return submitForm(ctx, me, verb, value, data);
     await ctx.identity.recordUnknown(turn, verb);
     return null;
+  }).catch((error: unknown) => {
+    log.error({ err: error }, `the ${verb} submission failed`);
+    return null;
   });
+  if (!recorded) return errorResponse(actionFailed(requestId));
   if (!recorded.ok) {
     logNotRecorded(log, recorded, `the ${verb} submission`);
     return errorResponse(formNotSaved(requestId));
