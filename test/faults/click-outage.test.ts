@@ -358,4 +358,35 @@ describeOnPostgres("an Approve click during a database outage", () => {
     await restoreDatabase();
     expect(await approvals()).toEqual([]);
   });
+
+  it.each<Platform>(["slack", "teams"])(
+    "%s: a click that fails for another reason is logged with its request id, and the clicker is told with the ref",
+    async (platform) => {
+      await ask(platform);
+      const now = w.clock.now;
+      w.clock.now = () => {
+        throw new Error("the clock is broken");
+      };
+      try {
+        const sent = await approve(platform);
+        const text =
+          platform === "slack"
+            ? (await until("the note", () => w.slackApi!.ephemeralsFor(slackIdOf("bob")).at(-1)))!.text
+            : String((sent.json!.value as Json).message);
+        expect(text).toBe(
+          `Something went wrong on my side, so this may not have counted; it was logged. Look again, or try again in a moment. (ref ${sent.requestId})`,
+        );
+        expect(loggedErrorLines()).toEqual([
+          expect.objectContaining({
+            requestId: sent.requestId,
+            action: "pim.approve",
+            msg: "the approve click failed",
+          }),
+        ]);
+        clearLoggedErrors();
+      } finally {
+        w.clock.now = now;
+      }
+    },
+  );
 });
