@@ -17,6 +17,7 @@ import { RevocationNotices } from "./app/revocation-notices.js";
 import { registerAuditAnchor } from "./audit/anchor-job.js";
 import { ChatDelivery } from "./chat/notify/chat-delivery.js";
 import { ChatNotifier } from "./chat/notify/notifier.js";
+import type { RecordingPolicy } from "./chat/flows/recording.js";
 import { type ChatPlatform, DisabledPlatform } from "./chat/platform.js";
 import type { ChatPorts } from "./chat/ports.js";
 import { SlackPlatform } from "./chat/slack/platform.js";
@@ -67,6 +68,8 @@ export interface ComposeOverrides {
   port?: number;
   /** Sees every engine event before anyone else (tests record them). */
   tap?: (event: EngineEvent) => void;
+  /** How clicks and forms are tried again during a database outage (a test passes the time by hand). */
+  recording?: Partial<RecordingPolicy>;
 }
 
 export interface StartOptions {
@@ -198,13 +201,14 @@ export async function compose(
   for (const listener of Object.values(listeners)) bus.subscribe(listener.onEvent);
   const reviewsJob = new ReviewsJob(deps, delivery, log);
 
-  const slack = slackPlatform(env, deps, log, notifier, ports);
+  const slack = slackPlatform(env, deps, log, notifier, ports, overrides.recording);
   const teams = teamsSettings
     ? new TeamsPlatform({
         deps,
         log,
         notifier,
         ports,
+        recording: overrides.recording,
         ...teamsSettings,
         ...overrides.teams,
       })
@@ -337,6 +341,7 @@ function slackPlatform(
   log: Logger,
   notifier: ChatNotifier,
   ports: ChatPorts,
+  recording: Partial<RecordingPolicy> | undefined,
 ): SlackPlatform | null {
   if (slackMissing(env).length > 0) return null;
   return new SlackPlatform({
@@ -344,6 +349,7 @@ function slackPlatform(
     log,
     notifier,
     ports,
+    recording,
     botToken: env.SLACK_BOT_TOKEN!,
     signingSecret: env.SLACK_SIGNING_SECRET,
     appToken: env.SLACK_APP_TOKEN,

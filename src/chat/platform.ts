@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { EngineDeps } from "../app/context.js";
 import type { HttpServer } from "../http/server.js";
 import type { FlowContext } from "./flows/interaction.js";
+import { DEFAULT_RECORDING, type RecordingPolicy } from "./flows/recording.js";
 import type { ChatNotifier } from "./notify/notifier.js";
 import type { ChatPorts } from "./ports.js";
 
@@ -50,6 +51,8 @@ export interface PlatformOptions {
   /** The command as the platform's manifest installs it. */
   command?: string;
   askWho?: string;
+  /** How clicks and forms are tried again during a database outage (tests pass time by hand). */
+  recording?: Partial<RecordingPolicy>;
 }
 
 /** The context every handler of a platform gets, with the flows spelling the command its way. */
@@ -57,5 +60,14 @@ export function platformContext(opts: PlatformOptions, log: Logger, defaultComma
   const command = opts.command ?? defaultCommand;
   const askWho = opts.askWho ?? "a PIM administrator";
   const { deps, ports, notifier } = opts;
-  return { deps, notifier, log, ports, flows: { deps, ports, notifier, log, command, askWho }, command, askWho };
+  const recording = { ...DEFAULT_RECORDING, ...opts.recording };
+  return {
+    deps,
+    notifier,
+    log,
+    ports,
+    flows: { deps, ports, notifier, log, recording, command, askWho },
+    command,
+    askWho,
+  };
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 
@@ -57,7 +57,9 @@ export class HttpServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = (req.headers["x-request-id"] as string | undefined) ?? randomUUID();
+    const requestId = requestIdOf(req);
+    // Handlers read it from the request, so their log lines and messages name the same id.
+    req.headers["x-request-id"] = requestId;
     res.setHeader("x-request-id", requestId);
     const path = new URL(req.url ?? "/", "http://local").pathname;
     const route = this.match(req.method ?? "GET", path);
@@ -71,6 +73,19 @@ export class HttpServer {
       else res.end();
     }
   }
+}
+
+/** A proxy's id for the request when it looks like one; else a short new one people can read out. */
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  if (typeof given === "string" && /^[\w.:-]{1,64}$/.test(given)) return given;
+  return randomBytes(6).toString("hex");
+}
+
+/** The id the server gave the request (see dispatch); a new one for work that came some other way. */
+export function requestIdFor(req: Pick<IncomingMessage, "headers"> | undefined): string {
+  const id = req?.headers["x-request-id"];
+  return typeof id === "string" && id !== "" ? id : randomBytes(6).toString("hex");
 }
 
 export function sendText(res: ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8"): void {

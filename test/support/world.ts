@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import type { EngineDeps, EngineEvent } from "../../src/app/context.js";
 import { type Bot, type ComposeOverrides, compose } from "../../src/compose.js";
 import { ConnectorRegistry } from "../../src/connectors/registry.js";
+import type { DbHandle } from "../../src/db/client.js";
 import { type ChatMessageKind, chatMessagesFor } from "../../src/db/repos/chat-messages.js";
 import { principals } from "../../src/db/schema/principals.js";
 import { roles } from "../../src/db/schema/roles.js";
@@ -79,7 +80,12 @@ export interface WorldOptions {
   env?: Record<string, string | undefined>;
   /** Teams with an app id: authentication settings and the token service stand-in. */
   teamsAuth?: { appId: string; appPassword: string; channelOpenIdMetadataUrl: string; channelTokenIssuer: string };
-  overrides?: Pick<ComposeOverrides, "connectors" | "worker">;
+  overrides?: Pick<ComposeOverrides, "connectors" | "worker" | "recording">;
+  /**
+   * The bot's own connection to the test database, opened some other way (through a relay the
+   * test can cut); the test itself keeps reading the database directly.
+   */
+  database?: (test: TestDatabase) => Promise<DbHandle>;
 }
 
 export interface World {
@@ -118,6 +124,7 @@ export async function startWorld(driver: DriverName, opts: WorldOptions = {}): P
   clearLoggedErrors();
   const platforms = opts.platforms ?? ["slack", "teams"];
   const handle: TestDatabase = await createTestDatabase(driver);
+  const botDatabase = opts.database ? await opts.database(handle) : handle;
   const clock = new ManualClock();
   const events: EngineEvent[] = [];
 
@@ -155,7 +162,7 @@ export async function startWorld(driver: DriverName, opts: WorldOptions = {}): P
   const bot = await compose(env, {
     clock,
     log: testLog,
-    database: handle,
+    database: botDatabase,
     port: 0,
     connectors: (db) => new ConnectorRegistry(db),
     worker: { workerId: "test-worker", random: () => 0.5 },
@@ -230,6 +237,7 @@ export async function startWorld(driver: DriverName, opts: WorldOptions = {}): P
       await bot.stop();
       await slackApi?.stop();
       await connector?.stop();
+      if (botDatabase !== handle) await botDatabase.close();
       await handle.dispose();
       failOnLoggedErrors();
     },

@@ -7,6 +7,7 @@ import { ACTIONS, type ActionId } from "../views/action-ids.js";
 import { alreadyDecidedLine } from "../views/approval-card.js";
 import type { Card, Rich } from "../views/card.js";
 import { type Acting, acting, type ClickInput, type FlowContext, type Interaction } from "./interaction.js";
+import { actionFailed, clickNotCounted, clickStillTrying, logNotRecorded, tryRecording } from "./recording.js";
 
 type Click = (ctx: FlowContext, ix: Acting, value: string, input: ClickInput) => Promise<void>;
 
@@ -89,7 +90,11 @@ const ATTEMPTED: Record<string, string> = {
   [ACTIONS.revoke]: "revoke",
 };
 
-/** Runs a click; a button the product no longer has gets a plain answer. */
+/**
+ * Runs a click; a button the product no longer has gets a plain answer. A click the database
+ * failed for a moment is run again while the platform allows; one that still could not be
+ * recorded is logged with its request id, and the clicker is told it did not count.
+ */
 export async function runClick(
   ctx: FlowContext,
   interaction: Interaction,
@@ -97,11 +102,34 @@ export async function runClick(
   value: string,
   input: ClickInput = { comment: null },
 ): Promise<void> {
-  const ix = await acting(interaction, ATTEMPTED[action] ?? action);
-  if (!ix) return;
-  const click = (CLICKS as Record<string, Click | undefined>)[action];
-  if (!click) return ix.reply("This button is no longer supported; ask for a new card.");
-  await click(ctx, ix, value, input);
+  const attempted = ATTEMPTED[action] ?? action;
+  const log = ctx.log.child({ requestId: interaction.requestId, action });
+  const flows = { ...ctx, log };
+  const { requestId, retryWithinMs } = interaction;
+  const recording = tryRecording(
+    ctx.recording,
+    log,
+    retryWithinMs,
+    async () => {
+      const ix = await acting(interaction, attempted);
+      if (!ix) return;
+      const click = (CLICKS as Record<string, Click | undefined>)[action];
+      if (!click) return ix.reply("This button is no longer supported; ask for a new card.");
+      await click(flows, ix, value, input);
+    },
+    {
+      withinMs: interaction.answerWithinMs,
+      late: () => interaction.late(clickStillTrying(requestId, retryWithinMs)),
+    },
+  );
+  const recorded = await recording.catch((error: unknown) => {
+    log.error({ err: error }, `the ${attempted} click failed`);
+    return null;
+  });
+  if (!recorded) return interaction.notRecorded(actionFailed(requestId));
+  if (recorded.ok) return;
+  logNotRecorded(log, recorded, `the ${attempted} click`);
+  await interaction.notRecorded(clickNotCounted(requestId));
 }
 
 /** Denies a request with the approver's comment; returns what went wrong, if anything. */

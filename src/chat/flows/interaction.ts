@@ -4,6 +4,7 @@ import type { EngineDeps } from "../../app/context.js";
 import type { ChatNotifier } from "../notify/notifier.js";
 import type { ChatPorts } from "../ports.js";
 import type { Card, Rich } from "../views/card.js";
+import type { RecordingPolicy } from "./recording.js";
 
 export type { Principal };
 
@@ -29,6 +30,26 @@ export type FormRequest =
  */
 export interface Interaction {
   platform: "slack" | "teams";
+  /**
+   * The id of the inbound request this came in on: every log line about it carries it, and the
+   * person is given it when something fails, so what they report can be found.
+   */
+  requestId: string;
+  /**
+   * How long the work may be tried again after the database failed it, in ms, before the person
+   * must be answered: as long as the platform waits for the answer (Teams), or the whole window
+   * when the platform was answered at once (Slack).
+   */
+  retryWithinMs: number;
+  /** Tells the person their action did not count, in a way that needs nothing from the database. */
+  notRecorded(text: string): Promise<void>;
+  /**
+   * How long the platform waits for its answer, in ms (Teams: 15 s at most; Slack was answered at
+   * once). Work still being tried past it calls `late` once and goes on; later answers reach the
+   * person some other way.
+   */
+  answerWithinMs: number;
+  late(text: string): void;
   /**
    * Who acted, from the platform's verified user id, never from anything in the payload. Someone
    * PIM does not know is told so and the attempt is audited; then it is undefined.
@@ -66,6 +87,8 @@ export interface FlowContext {
   ports: ChatPorts;
   notifier: ChatNotifier;
   log: Logger;
+  /** How clicks and forms are tried again when the database fails them for a moment. */
+  recording: RecordingPolicy;
   /** The command as people type it on this platform: "/elevate" on Slack, "elevate" on Teams. */
   command: string;
   /** Who people should ask for access, in the "no eligible roles" message. */

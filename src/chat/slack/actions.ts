@@ -3,7 +3,7 @@ import { runClick } from "../flows/clicks.js";
 import { ACTIONS } from "../views/action-ids.js";
 import { LINK_ACTION } from "./blocks.js";
 import { commentOf } from "./comment.js";
-import type { SlackContext } from "./context.js";
+import { requestIdIn, type SlackContext } from "./context.js";
 import { slackInteraction } from "./interaction.js";
 import { originOf } from "./reply.js";
 
@@ -21,13 +21,22 @@ const BUTTON = new RegExp(
  * verified user id) and how to answer them; the button's value only names what it is about.
  */
 export function registerActions(app: App, ctx: SlackContext): void {
-  app.action<ButtonClick>({ type: "block_actions", action_id: BUTTON }, async ({ ack, body, action, client }) => {
-    await ack();
-    const actionId = action.action_id.replace(/:\d+$/, "");
-    const value = action.value ?? "";
-    const ix = slackInteraction(ctx, { client, origin: originOf(body), triggerId: body.trigger_id });
-    await runClick(ctx.flows, ix, actionId, value, { comment: commentOf(body, value) });
-  });
+  app.action<ButtonClick>(
+    { type: "block_actions", action_id: BUTTON },
+    async ({ ack, body, action, client, context, respond }) => {
+      await ack();
+      const actionId = action.action_id.replace(/:\d+$/, "");
+      const value = action.value ?? "";
+      const ix = slackInteraction(ctx, {
+        client,
+        origin: originOf(body),
+        triggerId: body.trigger_id,
+        requestId: requestIdIn(context),
+        ...(body.response_url ? { responseUrl: respond } : {}),
+      });
+      await runClick(ctx.flows, ix, actionId, value, { comment: commentOf(body, value) });
+    },
+  );
 
   // Link buttons (the MFA page) open in the browser; Slack still tells the app, which has nothing to do.
   app.action(

@@ -1,5 +1,6 @@
 import { App, HTTPReceiver, LogLevel, type Logger as SlackLogger } from "@slack/bolt";
 import type { Logger } from "pino";
+import { requestIdFor } from "../../http/server.js";
 
 export interface SlackAppSettings {
   botToken: string;
@@ -40,7 +41,13 @@ export function buildSlackApp(settings: SlackAppSettings): BuiltSlackApp {
     return { app, receiver: null };
   }
   if (!settings.signingSecret) throw new Error("SLACK_SIGNING_SECRET is required unless SLACK_APP_TOKEN is set");
-  const receiver = new HTTPReceiver({ signingSecret: settings.signingSecret, endpoints: "/slack/events", logger });
+  const receiver = new HTTPReceiver({
+    signingSecret: settings.signingSecret,
+    endpoints: "/slack/events",
+    logger,
+    // Every handler learns the id of the request it serves, for its log lines and what people are told.
+    customPropertiesExtractor: (req) => ({ requestId: requestIdFor(req) }),
+  });
   const app = new App({ token: settings.botToken, receiver, clientOptions, logger, deferInitialization: true });
   return { app, receiver };
 }

@@ -1,7 +1,7 @@
 import type { App } from "@slack/bolt";
 import { runCommand, splitCommand } from "../flows/commands.js";
 import type { Reply } from "../flows/interaction.js";
-import type { SlackContext } from "./context.js";
+import { requestIdIn, type SlackContext } from "./context.js";
 import { slackInteraction } from "./interaction.js";
 import { messageOf } from "./reply.js";
 
@@ -11,7 +11,7 @@ import { messageOf } from "./reply.js";
  * Slack's 3-second limit is never at the mercy of the database.
  */
 export function registerCommands(app: App, ctx: SlackContext): void {
-  app.command(ctx.command, async ({ command, ack, respond, client }) => {
+  app.command(ctx.command, async ({ command, ack, respond, client, context }) => {
     let acked = false;
     const ackOnce = async (content?: Reply) => {
       if (acked) return false;
@@ -25,6 +25,7 @@ export function registerCommands(app: App, ctx: SlackContext): void {
         client,
         origin: { userId: command.user_id, channelId: command.channel_id, fromHome: false },
         triggerId: command.trigger_id,
+        requestId: requestIdIn(context),
         async respond(content) {
           if (await ackOnce(content)) return;
           await respond({ response_type: "ephemeral", ...messageOf(content) });

@@ -1,3 +1,4 @@
+import { requestIdFor } from "../../http/server.js";
 import type { Principal } from "../flows/interaction.js";
 import type { PlatformContext } from "../platform.js";
 import type { SlackIdentity } from "./identity.js";
@@ -8,3 +9,9 @@ export interface SlackContext extends PlatformContext {
 }
 
 export type { Principal };
+
+/** The id of the HTTP request a payload came in on (Bolt's context carries it); a new one in Socket Mode. */
+export function requestIdIn(context: Record<string, unknown>): string {
+  const id = context.requestId;
+  return typeof id === "string" && id !== "" ? id : requestIdFor(undefined);
+}

@@ -8,6 +8,7 @@ import {
   extendForm,
   type FieldErrors,
   requestForm,
+  type Submitted,
   submitDeny,
   submitExtend,
   submitRequest,
@@ -15,11 +16,12 @@ import {
 } from "../flows/forms.js";
 import type { FormRequest } from "../flows/interaction.js";
 import { revokeForm, submitRevoke } from "../flows/revoke.js";
+import { actionFailed, formNotSaved, logNotRecorded, tryRecording } from "../flows/recording.js";
 import { FIELDS, FORMS } from "../views/action-ids.js";
 import { searchRoles, toFormRole } from "../views/request-form.js";
 import { noEligibleRolesCard } from "../views/roles-list.js";
 import { LIMITS, truncatePlain } from "./blocks.js";
-import type { Principal, SlackContext } from "./context.js";
+import { type Principal, requestIdIn, type SlackContext } from "./context.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";
 import {
   denyModal,
@@ -107,22 +109,48 @@ async function openRequestForm(
 
 type ViewAck = (response?: ViewResponseAction) => Promise<void>;
 
-/** Someone PIM does not know submitted a form: the error goes on `field`, the attempt is audited. */
+/** Who submitted a form; someone PIM does not know is audited and gets the error on `field`. */
 async function submitter(
   ctx: SlackContext,
   slackUserId: string,
   attempted: string,
   field: string,
-  ack: ViewAck,
-): Promise<Principal | undefined> {
+): Promise<{ ok: true; me: Principal } | { ok: false; errors: FieldErrors }> {
   const me = await ctx.identity.resolve(slackUserId);
-  if (me) return me;
+  if (me) return { ok: true, me };
   await ctx.identity.recordUnknown(slackUserId, attempted);
-  await ack({ response_action: "errors", errors: { [field]: UNKNOWN_USER_TEXT } });
-  return undefined;
+  return { ok: false, errors: { [field]: UNKNOWN_USER_TEXT } };
 }
 
 const ackErrors = (ack: ViewAck, errors: FieldErrors) => ack({ response_action: "errors", errors });
+
+/**
+ * Runs a form's submission for the person who sent it, again while Slack still waits for the
+ * answer when the database failed it for a moment. A submission that could not be saved stays
+ * open with what was typed, and the error under `field` says to submit again.
+ */
+async function submission(
+  ctx: SlackContext,
+  body: { user: { id: string } },
+  context: Record<string, unknown>,
+  form: { attempted: string; field: string },
+  submit: (me: Principal) => Promise<Submitted<unknown>>,
+): Promise<Submitted<unknown>> {
+  const requestId = requestIdIn(context);
+  const log = ctx.log.child({ requestId, form: form.attempted });
+  const { recording } = ctx.flows;
+  const recorded = await tryRecording(recording, log, recording.modalMs, async () => {
+    const who = await submitter(ctx, body.user.id, form.attempted, form.field);
+    return who.ok ? submit(who.me) : who;
+  }).catch((error: unknown) => {
+    log.error({ err: error }, `the ${form.attempted} failed`);
+    return null;
+  });
+  if (!recorded) return { ok: false, errors: { [form.field]: actionFailed(requestId) } };
+  if (recorded.ok) return recorded.value;
+  logNotRecorded(log, recorded, `the ${form.attempted}`);
+  return { ok: false, errors: { [form.field]: formNotSaved(requestId) } };
+}
 
 export function registerForms(app: App, ctx: SlackContext): void {
   // The request form's dynamic parts: scope pickers, duration choices and the ticket field follow the roles picked.
@@ -154,10 +182,14 @@ export function registerForms(app: App, ctx: SlackContext): void {
     });
   });
 
-  app.view<ViewSubmitAction>(FORMS.request, async ({ ack, body, view }) => {
-    const me = await submitter(ctx, body.user.id, "request form submission", FIELDS.roles, ack);
-    if (!me) return;
-    const submitted = await submitRequest(ctx.flows, { me, platform: "slack" }, readRequestForm(view.state.values));
+  app.view<ViewSubmitAction>(FORMS.request, async ({ ack, body, view, context }) => {
+    const submitted = await submission(
+      ctx,
+      body,
+      context,
+      { attempted: "request form submission", field: FIELDS.roles },
+      (me) => submitRequest(ctx.flows, { me, platform: "slack" }, readRequestForm(view.state.values)),
+    );
     if (submitted.ok) return ack();
     const errors: FieldErrors = {};
     for (const [field, message] of Object.entries(submitted.errors)) {
@@ -169,39 +201,39 @@ export function registerForms(app: App, ctx: SlackContext): void {
     await ackErrors(ack, errors);
   });
 
-  app.view<ViewSubmitAction>(FORMS.extend, async ({ ack, body, view }) => {
-    const me = await submitter(ctx, body.user.id, "extend form submission", FIELDS.duration, ack);
-    if (!me) return;
+  app.view<ViewSubmitAction>(FORMS.extend, async ({ ack, body, view, context }) => {
     const form = readRequestForm(view.state.values);
-    const submitted = await submitExtend(ctx.flows, { me, platform: "slack" }, view.private_metadata, form);
+    const submitted = await submission(
+      ctx,
+      body,
+      context,
+      { attempted: "extend form submission", field: FIELDS.duration },
+      (me) => submitExtend(ctx.flows, { me, platform: "slack" }, view.private_metadata, form),
+    );
     await (submitted.ok ? ack() : ackErrors(ack, submitted.errors));
   });
 
-  app.view<ViewSubmitAction>(FORMS.deny, async ({ ack, body, view }) => {
-    const me = await submitter(ctx, body.user.id, "deny", FIELDS.comment, ack);
-    if (!me) return;
-    const submitted = await submitDeny(ctx.flows, { me }, view.private_metadata, readComment(view.state.values));
+  app.view<ViewSubmitAction>(FORMS.deny, async ({ ack, body, view, context }) => {
+    const submitted = await submission(ctx, body, context, { attempted: "deny", field: FIELDS.comment }, (me) =>
+      submitDeny(ctx.flows, { me }, view.private_metadata, readComment(view.state.values)),
+    );
     await (submitted.ok ? ack() : ackErrors(ack, submitted.errors));
   });
 
-  app.view<ViewSubmitAction>(FORMS.reviewRemove, async ({ ack, body, view }) => {
-    const me = await submitter(ctx, body.user.id, "review remove", FIELDS.reason, ack);
-    if (!me) return;
+  app.view<ViewSubmitAction>(FORMS.reviewRemove, async ({ ack, body, view, context }) => {
     const raw = view.state.values[FIELDS.reason]?.[FIELDS.reason]?.value;
     const reason = typeof raw === "string" ? raw : null;
-    const submitted = await submitReviewRemove(ctx.flows, { me }, view.private_metadata, reason);
+    const submitted = await submission(ctx, body, context, { attempted: "review remove", field: FIELDS.reason }, (me) =>
+      submitReviewRemove(ctx.flows, { me }, view.private_metadata, reason),
+    );
     await (submitted.ok ? ack() : ackErrors(ack, submitted.errors));
   });
 
-  app.view<ViewSubmitAction>(FORMS.revoke, async ({ ack, body, view }) => {
-    const me = await submitter(ctx, body.user.id, "revoke", FIELDS.reason, ack);
-    if (!me) return;
+  app.view<ViewSubmitAction>(FORMS.revoke, async ({ ack, body, view, context }) => {
     const raw = view.state.values[FIELDS.reason]?.[FIELDS.reason]?.value;
-    const submitted = await submitRevoke(
-      ctx.flows,
-      { me },
-      view.private_metadata,
-      typeof raw === "string" ? raw : null,
+    const reason = typeof raw === "string" ? raw : null;
+    const submitted = await submission(ctx, body, context, { attempted: "revoke", field: FIELDS.reason }, (me) =>
+      submitRevoke(ctx.flows, { me }, view.private_metadata, reason),
     );
     await (submitted.ok ? ack() : ackErrors(ack, submitted.errors));
   });

@@ -1,18 +1,24 @@
-import type { webApi } from "@slack/bolt";
+import type { RespondFn, webApi } from "@slack/bolt";
 import type { FormRequest, Interaction, Reply } from "../flows/interaction.js";
 import type { SlackContext } from "./context.js";
 import { openForm } from "./forms.js";
 import { publishHome } from "./home.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";
-import { type Origin, tell } from "./reply.js";
+import { messageOf, type Origin, tell } from "./reply.js";
+
+const TRIGGER_GONE = new Set(["expired_trigger_id", "exchanged_trigger_id"]);
 
 /** How a Slack interaction answers: where the person acted, and a trigger id for a modal. */
 export interface SlackWhere {
   client: webApi.WebClient;
   origin: Origin;
   triggerId: string | undefined;
+  /** The id of the HTTP request it came in on. */
+  requestId: string;
   /** Answers a slash command privately (the ack or response_url); clicks answer with tell(). */
   respond?: (content: Reply) => Promise<void>;
+  /** The clicked message's response_url, which needs no database and lasts 30 minutes. */
+  responseUrl?: RespondFn;
 }
 
 /**
@@ -25,6 +31,22 @@ export function slackInteraction(ctx: SlackContext, where: SlackWhere): Interact
   return {
     platform: "slack",
     personal: true,
+    requestId: where.requestId,
+    // Slack was answered before the work began: the whole window is there to record it.
+    retryWithinMs: ctx.flows.recording.windowMs,
+    answerWithinMs: Number.POSITIVE_INFINITY,
+    late() {},
+    async notRecorded(text) {
+      if (where.respond) return where.respond(text);
+      if (where.responseUrl)
+        return void (await where.responseUrl({
+          response_type: "ephemeral",
+          replace_original: false,
+          ...messageOf(text),
+        }));
+      // The home tab is drawn from the database: an ephemeral message or a DM instead.
+      await tell(ctx, where.client, { ...where.origin, fromHome: false }, text);
+    },
     async identify(attempted) {
       const me = await ctx.identity.resolve(where.origin.userId);
       if (me) return me;
@@ -40,7 +62,13 @@ export function slackInteraction(ctx: SlackContext, where: SlackWhere): Interact
     },
     async openForm(form: FormRequest) {
       if (!where.triggerId) return reply("Open this from Slack again; the form could not be opened here.");
-      const refusal = await openForm(ctx, where.client, where.triggerId, where.origin.userId, form);
+      const refusal = await openForm(ctx, where.client, where.triggerId, where.origin.userId, form).catch(
+        (error: unknown) => {
+          // A trigger id lives 3 seconds: a click that waited for the database cannot open a modal any more.
+          if (!TRIGGER_GONE.has((error as { data?: { error?: string } }).data?.error ?? "")) throw error;
+          return "The form could not be opened in time; click again.";
+        },
+      );
       if (refusal) await reply(refusal);
     },
   };

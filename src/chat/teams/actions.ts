@@ -1,5 +1,7 @@
 import type { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TurnContext } from "botbuilder";
 import { runClick } from "../flows/clicks.js";
+import { actionFailed, formNotSaved, logNotRecorded, tryRecording } from "../flows/recording.js";
+import { FORMS } from "../views/action-ids.js";
 import { plainText } from "../views/card.js";
 import { redrawSource, VIEWS } from "./card-source.js";
 import {
@@ -14,8 +16,9 @@ import {
 } from "./cards.js";
 import type { Principal, TeamsContext } from "./context.js";
 import { submitForm } from "./forms.js";
+import { answerNow, requestIdOfTurn } from "./http-shim.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";
-import { teamsInteraction } from "./interaction.js";
+import { type Notice, teamsInteraction } from "./interaction.js";
 import { noteCard } from "./reply.js";
 import { cardActivity } from "./surface.js";
 
@@ -48,26 +51,96 @@ export async function onCardAction(
   ctx: TeamsContext,
   turn: TurnContext,
   invoke: AdaptiveCardInvokeValue,
-  me: Principal | undefined,
+  sender: () => Promise<Principal | undefined>,
 ): Promise<AdaptiveCardInvokeResponse> {
   const verb = invoke.action?.verb ?? "";
   const data = (invoke.action?.data ?? {}) as Json;
   const value = typeof data.value === "string" ? data.value : "";
   const view: CardView = VIEWS.includes(data.view as CardView) ? (data.view as CardView) : "tracked";
-  if (!me) {
-    await ctx.identity.recordUnknown(turn, verb === REFRESH_VERB ? "card refresh" : verb);
-    return verb === REFRESH_VERB ? messageResponse(UNKNOWN_USER_TEXT) : cardResponse(noteCard(UNKNOWN_USER_TEXT));
+  if (verb === REFRESH_VERB) {
+    const me = await sender();
+    if (!me) {
+      await ctx.identity.recordUnknown(turn, "card refresh");
+      return messageResponse(UNKNOWN_USER_TEXT);
+    }
+    return redrawn(ctx, turn, me, view, null);
   }
-  const form = await submitForm(ctx, me, verb, value, data);
-  if (form) {
-    await persist(ctx, turn, form);
-    return cardResponse(form);
+  if (FORM_VERBS.has(verb)) return onFormSubmitted(ctx, turn, sender, verb, value, data);
+  const ix = teamsInteraction(ctx, turn, sender, "click", verb);
+  const clicked = runClick(ctx.flows, ix, verb, value, { comment: commentOf(data, value) });
+  const late = await Promise.race([clicked.then(() => null), ix.answeredLate]);
+  if (late !== null) {
+    // Teams waits no longer: it is answered that the click is still being tried, and the turn goes on.
+    const answer = messageResponse(late);
+    answerNow(turn, answer.statusCode, answer);
+    await clicked;
+    return answer;
   }
-  const ix = teamsInteraction(ctx, turn, me, "click");
-  if (verb !== REFRESH_VERB) await runClick(ctx.flows, ix, verb, value, { comment: commentOf(data, value) });
-  // The engine's events redraw every other copy of a changed card; this one is answered at once, as it is now.
-  const source = await redrawSource(ctx, turn, me, view);
-  const notice = ix.notice;
+  if (ix.failure) return errorResponse(ix.failure);
+  if (!ix.me) return cardResponse(noteCard(UNKNOWN_USER_TEXT));
+  return redrawn(ctx, turn, ix.me, view, ix.notice);
+}
+
+/** Teams' own error on a card: shown to the clicker, and the card stays as it was, buttons and inputs included. */
+const errorResponse = (message: string): AdaptiveCardInvokeResponse => ({
+  statusCode: 500,
+  type: "application/vnd.microsoft.error",
+  value: { code: "NotRecorded", message } as unknown as Record<string, unknown>,
+});
+
+const FORM_VERBS = new Set<string>([FORMS.request, FORMS.extend, FORMS.reviewRemove]);
+
+/**
+ * A submitted form, again while Teams still waits for the answer when the database failed it
+ * for a moment. One that could not be saved keeps the form as it was, with the card's error.
+ */
+async function onFormSubmitted(
+  ctx: TeamsContext,
+  turn: TurnContext,
+  sender: () => Promise<Principal | undefined>,
+  verb: string,
+  value: string,
+  data: Json,
+): Promise<AdaptiveCardInvokeResponse> {
+  const requestId = requestIdOfTurn(turn);
+  const log = ctx.log.child({ requestId, form: verb });
+  const { recording } = ctx.flows;
+  const recorded = await tryRecording(recording, log, recording.answerMs, async () => {
+    const me = await sender();
+    if (me) return submitForm(ctx, me, verb, value, data);
+    await ctx.identity.recordUnknown(turn, verb);
+    return null;
+  }).catch((error: unknown) => {
+    log.error({ err: error }, `the ${verb} submission failed`);
+    return null;
+  });
+  if (!recorded) return errorResponse(actionFailed(requestId));
+  if (!recorded.ok) {
+    logNotRecorded(log, recorded, `the ${verb} submission`);
+    return errorResponse(formNotSaved(requestId));
+  }
+  // Someone PIM does not know is told so; the form stays as it was for everyone else.
+  if (!recorded.value) return cardResponse(noteCard(UNKNOWN_USER_TEXT));
+  await persist(ctx, turn, recorded.value);
+  return cardResponse(recorded.value);
+}
+
+/**
+ * The clicked card as it is now, with what happened written on it. The engine's events redraw
+ * every other copy of a changed card; this one is answered at once.
+ */
+async function redrawn(
+  ctx: TeamsContext,
+  turn: TurnContext,
+  me: Principal,
+  view: CardView,
+  notice: Notice | null,
+): Promise<AdaptiveCardInvokeResponse> {
+  const source = await redrawSource(ctx, turn, me, view).catch((error: unknown) => {
+    // Recorded already; the notifier redraws the card once the database answers again.
+    ctx.log.warn({ err: error, requestId: requestIdOfTurn(turn) }, "could not redraw the clicked card");
+    return null;
+  });
   if (!source)
     return notice
       ? cardResponse(adaptiveCard(noticeBlocks(notice), { fallbackText: plainText(notice.text) }))

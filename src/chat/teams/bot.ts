@@ -61,7 +61,8 @@ export class PimTeamsBot extends TeamsActivityHandler {
     turn: TurnContext,
     invoke: AdaptiveCardInvokeValue,
   ): Promise<AdaptiveCardInvokeResponse> {
-    return onCardAction(this.ctx, turn, invoke, (await this.seen(turn)).me);
+    // Who clicked is looked up by the flow, so a database outage at that moment is tried again too.
+    return onCardAction(this.ctx, turn, invoke, async () => (await this.seen(turn)).me);
   }
 
   /** Who sent the activity (undefined: not in pim.yaml), after storing where the conversation is (known senders only). */

@@ -1,6 +1,30 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CloudAdapter, TurnContext } from "botbuilder";
-import { readBody, sendText } from "../../http/server.js";
+import { readBody, requestIdFor, sendText } from "../../http/server.js";
+
+/** Where a turn keeps the id of the HTTP request that brought its activity. */
+export const REQUEST_ID = Symbol("requestId");
+
+/** Where a turn keeps the way to send its HTTP answer before its work is over. */
+const ANSWER_NOW = Symbol("answerNow");
+
+/**
+ * Sends the HTTP answer to a turn's activity at once, while the turn goes on working (Teams waits
+ * 15 seconds at most for a card action's answer). Whatever the turn answers later is dropped.
+ * False when the turn did not come through this server.
+ */
+export function answerNow(turn: TurnContext, status: number, body: unknown): boolean {
+  const answer: unknown = turn.turnState.get(ANSWER_NOW);
+  if (typeof answer !== "function") return false;
+  (answer as (status: number, body: unknown) => void)(status, body);
+  return true;
+}
+
+/** The id of the HTTP request a turn's activity came in on; a new one for a proactive turn. */
+export function requestIdOfTurn(turn: TurnContext): string {
+  const id: unknown = turn.turnState.get(REQUEST_ID);
+  return typeof id === "string" ? id : requestIdFor(undefined);
+}
 
 /** Bot Framework activities are small; a bigger body is refused before it is parsed. */
 const MAX_ACTIVITY_BYTES = 2_000_000;
@@ -22,7 +46,12 @@ export function activityHandler(adapter: CloudAdapter, logic: (turn: TurnContext
       return;
     }
     const reply = responseShim(res);
-    await adapter.process({ body, headers: req.headers, method: req.method }, reply, logic);
+    const requestId = requestIdFor(req);
+    await adapter.process({ body, headers: req.headers, method: req.method }, reply, (turn) => {
+      turn.turnState.set(REQUEST_ID, requestId);
+      turn.turnState.set(ANSWER_NOW, (status: number, answer: unknown) => reply.status(status).send(answer).finish());
+      return logic(turn);
+    });
     reply.finish();
   };
 }

@@ -15,6 +15,8 @@ export interface Sent {
   status: number;
   text: string;
   json: Json | undefined;
+  /** The id the bot gave the request (x-request-id), which its log lines and messages name. */
+  requestId: string | null;
   ms: number;
 }
 
@@ -58,7 +60,7 @@ export class SlackSender {
     } catch {
       json = undefined;
     }
-    return { status: res.status, text, json, ms };
+    return { status: res.status, text, json, ms, requestId: res.headers.get("x-request-id") };
   }
 
   /** A slash command typed by `user` in `channel` (a DM with the app unless said otherwise). */

@@ -21,6 +21,8 @@ export interface Sent {
   status: number;
   text: string;
   json: Json | undefined;
+  /** The id the bot gave the request (x-request-id), which its log lines and messages name. */
+  requestId: string | null;
 }
 
 export interface Where {
@@ -133,6 +135,6 @@ export class TeamsSender {
         `invoke ${String((activity.value as Json | undefined)?.action && ((activity.value as Json).action as Json).verb)}`,
         json.value as Json,
       );
-    return { status: res.status, text, json };
+    return { status: res.status, text, json, requestId: res.headers.get("x-request-id") };
   }
 }
