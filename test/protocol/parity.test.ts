@@ -7,7 +7,7 @@
  * without a row, or one that a platform handles on its own, fails here.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { and, desc, eq, inArray } from "drizzle-orm";
+import { and, desc, eq, inArray, max } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assignRole } from "../../src/app/admin/assignments.js";
 import type { EngineEvent } from "../../src/app/context.js";
@@ -23,6 +23,7 @@ import { helpCard } from "../../src/chat/views/help.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { activations } from "../../src/db/schema/activations.js";
 import { alerts } from "../../src/db/schema/alerts.js";
+import { auditEvents } from "../../src/db/schema/audit.js";
 import { reviewCampaigns, reviewItems } from "../../src/db/schema/reviews.js";
 import { DAY, HOUR } from "../../src/domain/duration.js";
 import { type Hands, handsFor } from "../support/hands.js";
@@ -81,13 +82,14 @@ async function asks(r: Run, user: string, role: string): Promise<Subject> {
     origin: r.platform,
   });
   if (!done.ok) throw new Error(done.error.message);
-  await r.w.runJobs();
+  await r.w.settle();
   return { value: done.value.requestId, requestId: done.value.requestId };
 }
 
 /** `user` holds `role` (one that needs no approval), granted; the subject's value is the activation. */
 async function holds(r: Run, user: string, role: string): Promise<Subject> {
   const { requestId } = await asks(r, user, role);
+  await r.w.runJobs();
   const [row] = await r.w.deps.db.select().from(activations).where(eq(activations.requestId, requestId!));
   if (row?.status !== "active") throw new Error(`${user} did not get ${role}: ${row?.status}`);
   return { value: row.id, requestId };
@@ -408,12 +410,12 @@ async function stateOf(w: World, s: Subject, events: EngineEvent[]): Promise<unk
 }
 
 async function lastAuditId(w: World): Promise<number> {
-  return (await queryAudit(w.deps.db)).at(-1)?.id ?? 0;
+  const [last] = await w.deps.db.select({ id: max(auditEvents.id) }).from(auditEvents);
+  return last?.id ?? 0;
 }
 
 /** Ends whatever a run left open, so that the next run starts from the fixture as it was. */
 async function tidy(w: World): Promise<void> {
-  await w.runJobs();
   const open = await w.deps.db
     .select()
     .from(activations)
