@@ -35,7 +35,7 @@ function idsInPlatformFolders(): string[] {
   for (const folder of ["slack", "teams"]) {
     const dir = new URL(`../../src/chat/${folder}/`, import.meta.url);
     for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts")))
-      for (const m of readFileSync(new URL(file, dir), "utf8").matchAll(/["'`](pim\.[a-z.]+)["'`]/g)) found.add(m[1]!);
+      for (const m of readFileSync(new URL(file, dir), "utf8").matchAll(/["'](pim\.[a-z.]+)["']/g)) found.add(m[1]!);
   }
   return [...found].sort();
 }
@@ -69,7 +69,7 @@ describe("parity: the table", () => {
   });
 
   it("leaves no platform an action of its own: ids in slack/ and teams/ come from action-ids.ts", () => {
-    const shared = new Set<string>([...Object.values(ACTIONS), ...Object.values(FORMS)]);
-    expect(idsInPlatformFolders().filter((id) => !shared.has(id) && !(id in PLATFORM_ONLY))).toEqual([]);
+    // Written out, a shared id could drift from action-ids.ts; any other id is an action one platform has alone.
+    expect(idsInPlatformFolders().filter((id) => !(id in PLATFORM_ONLY))).toEqual([]);
   });
 });

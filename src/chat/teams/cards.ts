@@ -4,7 +4,7 @@
  * name) can never format, link or mention; the few properties that are markdown (TextBlock text,
  * facts) get `escapeMarkdown`. Every card is cut to Teams' size limit with a visible marker.
  */
-import { commentField } from "../views/action-ids.js";
+import { ACTIONS, commentField } from "../views/action-ids.js";
 import type { Block, Button, Card, Inline, Rich, Tone } from "../views/card.js";
 import { clock, cutText, plainText, TRUNCATED } from "../views/card.js";
 
@@ -153,7 +153,7 @@ export const commentInputId = commentField;
 
 function buttonBlocks(buttons: Button[], view: CardView): Json[] {
   const out: Json[] = [];
-  const deny = buttons.find((b) => b.kind === "action" && b.action === "pim.deny");
+  const deny = buttons.find((b) => b.kind === "action" && b.action === ACTIONS.deny);
   if (deny && deny.kind === "action")
     out.push({
       type: "Input.Text",
