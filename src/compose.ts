@@ -15,14 +15,14 @@ import { ReviewRedraws } from "./app/review-prompts.js";
 import { reviewsInProgress } from "./app/review-queries.js";
 import { RevocationNotices } from "./app/revocation-notices.js";
 import { registerAuditAnchor } from "./audit/anchor-job.js";
+import type { RecordingPolicy } from "./chat/flows/recording.js";
 import { ChatDelivery } from "./chat/notify/chat-delivery.js";
 import { ChatNotifier } from "./chat/notify/notifier.js";
-import type { RecordingPolicy } from "./chat/flows/recording.js";
 import { type ChatPlatform, DisabledPlatform } from "./chat/platform.js";
 import type { ChatPorts } from "./chat/ports.js";
-import { SlackPlatform } from "./chat/slack/platform.js";
-import { teamsCredentialsProblem } from "./chat/teams/adapter.js";
-import { TeamsPlatform, type TeamsPlatformOptions } from "./chat/teams/platform.js";
+// Each platform's modules (Bolt, botbuilder) are loaded only when that platform is configured.
+import type { SlackPlatform } from "./chat/slack/platform.js";
+import type { TeamsPlatform, TeamsPlatformOptions } from "./chat/teams/platform.js";
 import { alertViewOf } from "./chat/views/security-alert.js";
 import { type Env, parseEnv, servedTeamsTenants, teamsTenantsProblem } from "./config/env.js";
 import { formatPimFileErrors, loadPimFile, type PimConfig } from "./config/pim-file.js";
@@ -130,7 +130,7 @@ export async function compose(
   // The policy is checked before anything else is touched, so a bad file costs nothing.
   const policy = overrides.policy ?? (await policyFrom(env, log));
   // Teams settings are checked before the database is opened, for the same reason.
-  const teamsSettings = teamsSettingsOf(env);
+  const teamsSettings = await teamsSettingsOf(env);
 
   const handle = overrides.database ?? (await openDatabaseFor(env));
   log.info(
@@ -201,9 +201,9 @@ export async function compose(
   for (const listener of Object.values(listeners)) bus.subscribe(listener.onEvent);
   const reviewsJob = new ReviewsJob(deps, delivery, log);
 
-  const slack = slackPlatform(env, deps, log, notifier, ports, overrides.recording);
+  const slack = await slackPlatform(env, deps, log, notifier, ports, overrides.recording);
   const teams = teamsSettings
-    ? new TeamsPlatform({
+    ? new (await import("./chat/teams/platform.js")).TeamsPlatform({
         deps,
         log,
         notifier,
@@ -335,15 +335,16 @@ function slackMissing(env: Env): string[] {
   ].filter((s): s is string => Boolean(s));
 }
 
-function slackPlatform(
+async function slackPlatform(
   env: Env,
   deps: EngineDeps,
   log: Logger,
   notifier: ChatNotifier,
   ports: ChatPorts,
   recording: Partial<RecordingPolicy> | undefined,
-): SlackPlatform | null {
+): Promise<SlackPlatform | null> {
   if (slackMissing(env).length > 0) return null;
+  const { SlackPlatform } = await import("./chat/slack/platform.js");
   return new SlackPlatform({
     deps,
     log,
@@ -362,7 +363,7 @@ function slackPlatform(
  * Teams runs authenticated when MICROSOFT_APP_ID is set, unauthenticated only when TEAMS_AUTH=off
  * says so (the local playground), and not at all otherwise.
  */
-function teamsSettingsOf(env: Env) {
+async function teamsSettingsOf(env: Env) {
   if (env.MICROSOFT_APP_ID && env.TEAMS_AUTH === "off")
     throw new StartupError("TEAMS_AUTH: off cannot be combined with MICROSOFT_APP_ID; unset one of them");
   if (!env.MICROSOFT_APP_ID && env.TEAMS_AUTH === "on") return null;
@@ -372,6 +373,7 @@ function teamsSettingsOf(env: Env) {
     tenantId: env.MICROSOFT_APP_TENANT_ID,
     appType: env.MICROSOFT_APP_TYPE,
   };
+  const { teamsCredentialsProblem } = await import("./chat/teams/adapter.js");
   const problem = teamsCredentialsProblem(settings) ?? teamsTenantsProblem(env);
   if (problem) throw new StartupError(`Bad configuration: ${problem}`);
   return { ...settings, tenants: servedTeamsTenants(env) };

@@ -68,6 +68,23 @@ function isUniqueViolation(error: unknown): boolean {
   return false;
 }
 
+/**
+ * Audits an attempt by someone PIM does not know (their platform id mapped to nobody); they are
+ * told politely by chat. `actor` is the platform's id of them.
+ */
+export async function recordUnknownSender(
+  deps: EngineDeps,
+  unknown: { platform: ChatPlatformName; actor: string; attempted: string; data: Record<string, unknown> },
+): Promise<void> {
+  await inTransaction(deps, async (work) =>
+    work.audit({
+      event: "chat.identity_unknown",
+      actor: `${unknown.platform}:${unknown.actor}`,
+      data: { platform: unknown.platform, ...unknown.data, attempted: unknown.attempted },
+    }),
+  );
+}
+
 /** Audits a sender refused at the door (a foreign tenant or workspace, or a channel not served). */
 export async function recordRefusedSender(
   deps: EngineDeps,

@@ -1,13 +1,14 @@
 import { readFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import pino from "pino";
-import { applyConfig } from "../../src/app/apply-config.js";
 import type { EngineDeps, EngineEvent } from "../../src/app/context.js";
+import { type Bot, compose } from "../../src/compose.js";
 import { formatPimFileErrors, type PimConfig, parsePimFile } from "../../src/config/pim-file.js";
 import { ConnectorRegistry } from "../../src/connectors/registry.js";
+import type { Executor } from "../../src/db/client.js";
 import { principals } from "../../src/db/schema/principals.js";
 import { roles } from "../../src/db/schema/roles.js";
-import { OutboxWorker, type OutboxWorkerOptions } from "../../src/jobs/outbox-worker.js";
+import type { OutboxWorker, OutboxWorkerOptions } from "../../src/jobs/outbox-worker.js";
 import { ManualClock } from "./clock.js";
 import { createTestDatabase, type DriverName, type TestDatabase } from "./databases.js";
 
@@ -32,37 +33,84 @@ export interface EngineHarness {
 
 export const silentLogger = pino({ level: "silent" });
 
-/** A migrated database with the fixture policy applied, a manual clock and an outbox worker. */
+/** A bot without chat, as compose() builds it, on a test database: what the engine tests drive by hand. */
+export interface ComposedEngine {
+  bot: Bot;
+  handle: TestDatabase;
+  events: EngineEvent[];
+  /** Also hands every event to `listener` (a scheduler, say), after recording it. */
+  subscribe(listener: (event: EngineEvent) => void): void;
+  dispose(): Promise<void>;
+}
+
+/**
+ * pim-bot built by compose() with no chat platform, on a fresh test database with `policy` applied,
+ * the test's clock, and connectors whose secrets and URLs come from `env`. Nothing runs on its own:
+ * the background jobs stay off and tests run the worker and the scheduler themselves.
+ */
+export async function composeEngine(
+  driver: DriverName,
+  policy: PimConfig,
+  options: {
+    env?: Record<string, string | undefined>;
+    clock?: ManualClock;
+    worker?: Partial<OutboxWorkerOptions>;
+  } = {},
+): Promise<ComposedEngine> {
+  const handle = await createTestDatabase(driver);
+  const events: EngineEvent[] = [];
+  const listeners: ((event: EngineEvent) => void)[] = [];
+  const bot = await compose(
+    { ...options.env, TEAMS_AUTH: "on" },
+    {
+      clock: options.clock ?? new ManualClock(),
+      log: silentLogger,
+      database: handle,
+      policy,
+      connectors: (db) => new ConnectorRegistry(db, { env: options.env ?? {} }),
+      worker: { workerId: "test-worker", random: () => 0.5, ...options.worker },
+      tap: (event) => {
+        events.push(event);
+        for (const listener of listeners) listener(event);
+      },
+    },
+  );
+  return {
+    bot,
+    handle,
+    events,
+    subscribe: (listener) => void listeners.push(listener),
+    async dispose() {
+      await bot.stop();
+      await handle.dispose();
+    },
+  };
+}
+
+/** The id of a principal or role by its key in the policy. */
+export async function idByKey(db: Executor, table: typeof principals | typeof roles, key: string): Promise<string> {
+  const [row] = await db.select({ id: table.id }).from(table).where(eq(table.key, key));
+  if (!row) throw new Error(`no ${key} in the policy`);
+  return row.id;
+}
+
+/** The fixture policy applied by compose() to a fresh test database, with a manual clock and the outbox worker. */
 export async function createEngine(
   driver: DriverName,
   fixture = "engine.yaml",
   workerOptions: Partial<OutboxWorkerOptions> = {},
 ): Promise<EngineHarness> {
-  const handle = await createTestDatabase(driver);
   const clock = new ManualClock();
-  const events: EngineEvent[] = [];
-  const deps: EngineDeps = { db: handle.db, clock, events: { publish: (e) => events.push(e) } };
-  await applyConfig(deps, loadFixture(fixture));
-  const connectors = new ConnectorRegistry(handle.db);
-  const worker = new OutboxWorker(deps, connectors, silentLogger, {
-    workerId: "test-worker",
-    random: () => 0.5,
-    ...workerOptions,
-  });
-  const idOf = async (table: typeof principals | typeof roles, key: string) => {
-    const [row] = await handle.db.select({ id: table.id }).from(table).where(eq(table.key, key));
-    if (!row) throw new Error(`no ${key} in the fixture`);
-    return row.id;
-  };
+  const e = await composeEngine(driver, loadFixture(fixture), { clock, worker: workerOptions });
   return {
-    handle,
-    deps,
+    handle: e.handle,
+    deps: e.bot.deps,
     clock,
-    events,
-    connectors,
-    worker,
-    user: (key) => idOf(principals, key),
-    role: (key) => idOf(roles, key),
-    dispose: () => handle.dispose(),
+    events: e.events,
+    connectors: e.bot.connectors,
+    worker: e.bot.worker,
+    user: (key) => idByKey(e.handle.db, principals, key),
+    role: (key) => idByKey(e.handle.db, roles, key),
+    dispose: e.dispose,
   };
 }

@@ -1,14 +1,12 @@
-import { eq } from "drizzle-orm";
-import { applyConfig } from "../../src/app/apply-config.js";
 import type { EngineDeps, EngineEvent } from "../../src/app/context.js";
 import { formatPimFileErrors, type PimConfig, parsePimFile } from "../../src/config/pim-file.js";
-import { ConnectorRegistry } from "../../src/connectors/registry.js";
+import type { ConnectorRegistry } from "../../src/connectors/registry.js";
 import { principals } from "../../src/db/schema/principals.js";
 import { roles } from "../../src/db/schema/roles.js";
-import { OutboxWorker, type OutboxWorkerOptions } from "../../src/jobs/outbox-worker.js";
+import type { OutboxWorker, OutboxWorkerOptions } from "../../src/jobs/outbox-worker.js";
 import { ManualClock } from "./clock.js";
-import { createTestDatabase, type DriverName, type TestDatabase } from "./databases.js";
-import { silentLogger } from "./engine.js";
+import type { DriverName, TestDatabase } from "./databases.js";
+import { composeEngine, idByKey } from "./engine.js";
 
 export function parseConfig(yaml: string): PimConfig {
   const parsed = parsePimFile(yaml, "test.yaml");
@@ -43,41 +41,19 @@ export async function createHarness(
     worker?: Partial<OutboxWorkerOptions>;
   } = {},
 ): Promise<Harness> {
-  const handle = await createTestDatabase(driver);
   const clock = options.clock ?? new ManualClock();
-  const events: EngineEvent[] = [];
-  const listeners: ((event: EngineEvent) => void)[] = [];
-  const publish = (event: EngineEvent) => {
-    events.push(event);
-    for (const listener of listeners) listener(event);
-  };
-  const deps: EngineDeps = { db: handle.db, clock, events: { publish } };
-  await applyConfig(deps, config);
-  const connectors = new ConnectorRegistry(handle.db, { env: options.env ?? {} });
-  const worker = new OutboxWorker(deps, connectors, silentLogger, {
-    workerId: "test-worker",
-    random: () => 0.5,
-    ...options.worker,
-  });
-  const idOf = async (table: typeof principals | typeof roles, key: string) => {
-    const [row] = await handle.db.select({ id: table.id }).from(table).where(eq(table.key, key));
-    if (!row) throw new Error(`no ${key} in the policy`);
-    return row.id;
-  };
+  const e = await composeEngine(driver, config, { ...options, clock });
   return {
-    handle,
-    deps,
+    handle: e.handle,
+    deps: e.bot.deps,
     clock,
-    events,
-    subscribe: (listener) => void listeners.push(listener),
-    connectors,
-    worker,
-    user: (key) => idOf(principals, key),
-    role: (key) => idOf(roles, key),
-    dispose: async () => {
-      await connectors.close();
-      await handle.dispose();
-    },
+    events: e.events,
+    subscribe: e.subscribe,
+    connectors: e.bot.connectors,
+    worker: e.bot.worker,
+    user: (key) => idByKey(e.handle.db, principals, key),
+    role: (key) => idByKey(e.handle.db, roles, key),
+    dispose: e.dispose,
   };
 }
 

@@ -38,6 +38,9 @@ export interface MfaAppOptions {
 /** The real MFA pages on the real HTTP server, over a migrated database with the MFA fixture. */
 export async function startMfaApp(driver: DriverName, options: MfaAppOptions = {}): Promise<MfaApp> {
   const e = await createEngine(driver, "mfa.yaml");
+  // The events of the pages and use cases stay with the test, which hands them to the alert and
+  // factor listeners itself (deliverEvents), with a delivery that records what people are told.
+  e.deps = { ...e.deps, events: { publish: (event) => e.events.push(event) } };
   if (options.realTime) e.clock.set(new Date());
   const http = new HttpServer(silentLogger);
   const port = await http.listen(0, "127.0.0.1");

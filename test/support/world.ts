@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { eq } from "drizzle-orm";
 import type { EngineDeps, EngineEvent } from "../../src/app/context.js";
 import { type Bot, type ComposeOverrides, compose } from "../../src/compose.js";
 import { ConnectorRegistry } from "../../src/connectors/registry.js";
@@ -9,7 +8,7 @@ import { principals } from "../../src/db/schema/principals.js";
 import { roles } from "../../src/db/schema/roles.js";
 import { ManualClock } from "./clock.js";
 import { createTestDatabase, type DriverName, type TestDatabase } from "./databases.js";
-import type { EngineHarness } from "./engine.js";
+import { type EngineHarness, idByKey } from "./engine.js";
 import { BOT_TOKEN, SlackApiStandIn, type StoredMessage } from "./slack/slack-api.js";
 import { SIGNING_SECRET, SlackSender } from "./slack/slack-sender.js";
 import { BotConnectorStandIn, type StoredActivity } from "./teams/connector.js";
@@ -186,11 +185,7 @@ export async function startWorld(driver: DriverName, opts: WorldOptions = {}): P
   const slack = slackApi ? new SlackSender(`http://127.0.0.1:${port}/slack/events`, slackApi) : null;
   const teams = connector ? new TeamsSender(`http://127.0.0.1:${port}/api/messages`, connector) : null;
 
-  const idOf = async (table: typeof principals | typeof roles, key: string) => {
-    const [row] = await handle.db.select({ id: table.id }).from(table).where(eq(table.key, key));
-    if (!row) throw new Error(`no ${key} in the fixture`);
-    return row.id;
-  };
+  const idOf = (table: typeof principals | typeof roles, key: string) => idByKey(handle.db, table, key);
   const engine: EngineHarness = {
     handle,
     deps: bot.deps,

@@ -7,7 +7,7 @@
 import type { types } from "@slack/bolt";
 import { ACTIONS, commentField, FIELDS } from "../views/action-ids.js";
 import type { Block, Button, Card, Inline, Rich, Tone } from "../views/card.js";
-import { clock } from "../views/card.js";
+import { clock, cutText, TRUNCATED, wholeCharacters } from "../views/card.js";
 
 type KnownBlock = types.KnownBlock;
 type ActionsBlockElement = types.ActionsBlockElement;
@@ -41,7 +41,7 @@ export const LIMITS = {
   messageText: 4000,
 } as const;
 
-export const TRUNCATED = "… (truncated)";
+export { TRUNCATED };
 
 /** Slack's three control characters; everything else in mrkdwn is shown as written. */
 export function escapeText(text: string): string {
@@ -59,19 +59,12 @@ export function truncateMrkdwn(text: string, max: number): string {
   if (open >= 0 && text.indexOf(">", open) >= cut) cut = open;
   const amp = text.lastIndexOf("&", cut);
   if (amp >= 0 && cut - amp < 6 && !text.slice(amp, cut).includes(";")) cut = amp;
-  const code = text.charCodeAt(cut - 1);
-  if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
-  return `${text.slice(0, cut)}${TRUNCATED}`;
+  return `${text.slice(0, wholeCharacters(text, cut))}${TRUNCATED}`;
 }
 
 /** Plain text (headers, buttons, options): not parsed for mentions, only cut to length. */
 export function truncatePlain(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const marker = max >= 20 ? TRUNCATED : "…";
-  let cut = max - marker.length;
-  const code = text.charCodeAt(cut - 1);
-  if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
-  return `${text.slice(0, cut)}${marker}`;
+  return cutText(text, max, 20);
 }
 
 export function inlineToMrkdwn(piece: Inline): string {

@@ -15,8 +15,8 @@ import {
   submitReviewRemove,
 } from "../flows/forms.js";
 import type { FormRequest } from "../flows/interaction.js";
-import { revokeForm, submitRevoke } from "../flows/revoke.js";
 import { actionFailed, formNotSaved, logNotRecorded, tryRecording } from "../flows/recording.js";
+import { revokeForm, submitRevoke } from "../flows/revoke.js";
 import { FIELDS, FORMS } from "../views/action-ids.js";
 import { searchRoles, toFormRole } from "../views/request-form.js";
 import { noEligibleRolesCard } from "../views/roles-list.js";

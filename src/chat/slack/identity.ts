@@ -1,8 +1,14 @@
 import type { AnyMiddlewareArgs, Middleware, webApi } from "@slack/bolt";
 import type { Logger } from "pino";
 import type { Principal } from "../../app/chat-identity.js";
-import { principalOfPlatformId, recordRefusedSender, resolveChatSender } from "../../app/chat-identity.js";
-import { type EngineDeps, inTransaction } from "../../app/context.js";
+import {
+  principalOfPlatformId,
+  recordRefusedSender,
+  recordUnknownSender,
+  resolveChatSender,
+} from "../../app/chat-identity.js";
+import type { EngineDeps } from "../../app/context.js";
+import { ExpiringCache } from "../expiring-cache.js";
 
 export interface SlackIdentityOptions {
   /** How long a user's verified email from users.info is trusted before it is asked again. */
@@ -20,11 +26,6 @@ export interface SlackIdentityOptions {
   workspaces?: string[];
 }
 
-interface Cached<T> {
-  value: T;
-  until: number;
-}
-
 interface Profile {
   email: string | null;
   confirmed: boolean;
@@ -39,8 +40,8 @@ interface Profile {
  * served are refused before any of this (see `gate`).
  */
 export class SlackIdentity {
-  private readonly emails = new Map<string, Cached<Profile | null>>();
-  private readonly principals = new Map<string, Cached<Principal>>();
+  private readonly profiles: ExpiringCache<Profile | null>;
+  private readonly principals: ExpiringCache<Principal>;
   private served: Promise<Set<string>> | undefined;
 
   constructor(
@@ -48,15 +49,17 @@ export class SlackIdentity {
     private readonly client: webApi.WebClient,
     private readonly log: Logger,
     private readonly opts: SlackIdentityOptions = { emailTtlMs: 10 * 60_000, principalTtlMs: 30_000 },
-  ) {}
+  ) {
+    this.profiles = new ExpiringCache(deps.clock, opts.emailTtlMs);
+    this.principals = new ExpiringCache(deps.clock, opts.principalTtlMs);
+  }
 
   async resolve(slackUserId: string): Promise<Principal | undefined> {
-    const now = this.deps.clock.now().getTime();
-    const cached = this.principals.get(slackUserId);
-    if (cached && cached.until > now) return cached.value;
+    const kept = this.principals.kept(slackUserId);
+    if (kept) return kept.value;
     const found = await this.lookUp(slackUserId);
     // Only known people are remembered: someone added to pim.yaml is recognised at once.
-    if (found) this.principals.set(slackUserId, { value: found, until: now + this.opts.principalTtlMs });
+    if (found) this.principals.set(slackUserId, found);
     else this.principals.delete(slackUserId);
     return found;
   }
@@ -121,37 +124,31 @@ export class SlackIdentity {
 
   /** Audits an attempt by someone PIM does not know; they are told politely by the caller. */
   async recordUnknown(slackUserId: string, attempted: string): Promise<void> {
-    const email = this.emails.get(slackUserId)?.value?.email ?? null;
-    await inTransaction(this.deps, async (work) =>
-      work.audit({
-        event: "chat.identity_unknown",
-        actor: `slack:${slackUserId}`,
-        data: { platform: "slack", slackUserId, email, attempted },
-      }),
-    );
+    const email = this.profiles.kept(slackUserId)?.value?.email ?? null;
+    await recordUnknownSender(this.deps, {
+      platform: "slack",
+      actor: slackUserId,
+      attempted,
+      data: { slackUserId, email },
+    });
   }
 
   private async profile(slackUserId: string): Promise<Profile | null> {
-    const now = this.deps.clock.now().getTime();
-    const cached = this.emails.get(slackUserId);
-    if (cached && cached.until > now) return cached.value;
-    let profile: Profile | null = null;
-    try {
-      const info = await this.client.users.info({ user: slackUserId });
-      const user = info.user;
-      // Only the address of a real, active person, and only when Slack says it is confirmed.
-      if (user && !user.is_bot && !user.deleted)
-        profile = {
+    return this.profiles
+      .get(slackUserId, async () => {
+        const user = (await this.client.users.info({ user: slackUserId })).user;
+        // Only the address of a real, active person, and only when Slack says it is confirmed.
+        if (!user || user.is_bot || user.deleted) return null;
+        return {
           email: user.profile?.email?.trim() || null,
           confirmed: user.is_email_confirmed === true,
           enterpriseId: user.enterprise_user?.enterprise_id ?? null,
         };
-    } catch (error) {
-      this.log.warn({ err: error, slackUserId }, "users.info failed; treating the user as unknown for now");
-      return null;
-    }
-    this.emails.set(slackUserId, { value: profile, until: now + this.opts.emailTtlMs });
-    return profile;
+      })
+      .catch((error) => {
+        this.log.warn({ err: error, slackUserId }, "users.info failed; treating the user as unknown for now");
+        return null;
+      });
   }
 }
 

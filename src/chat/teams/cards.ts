@@ -4,9 +4,9 @@
  * name) can never format, link or mention; the few properties that are markdown (TextBlock text,
  * facts) get `escapeMarkdown`. Every card is cut to Teams' size limit with a visible marker.
  */
-import { commentField } from "../views/action-ids.js";
+import { ACTIONS, commentField } from "../views/action-ids.js";
 import type { Block, Button, Card, Inline, Rich, Tone } from "../views/card.js";
-import { clock, plainText } from "../views/card.js";
+import { clock, cutText, plainText, TRUNCATED } from "../views/card.js";
 
 export type Json = Record<string, unknown>;
 
@@ -19,7 +19,8 @@ export const MAX_CARD_BYTES = 26_000;
 const ACTIONS_PER_SET = 6;
 const QUOTE_MAX = 3_000;
 const SHRUNK_TEXT = 500;
-export const TRUNCATED = "… (truncated)";
+
+export { TRUNCATED };
 /** The refresh verb: Teams asks for the card as it is now whenever someone views it. */
 export const REFRESH_VERB = "pim.refresh";
 
@@ -71,12 +72,7 @@ function stripControls(text: string): string {
 
 /** Cuts text to `max` characters with a marker, never inside a surrogate pair. */
 export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const marker = max >= 40 ? TRUNCATED : "…";
-  let cut = Math.max(0, max - marker.length);
-  const code = text.charCodeAt(cut - 1);
-  if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
-  return `${text.slice(0, cut)}${marker}`;
+  return cutText(text, max, 40);
 }
 
 function textRun(piece: Inline, extra: Json = {}): Json {
@@ -157,7 +153,7 @@ export const commentInputId = commentField;
 
 function buttonBlocks(buttons: Button[], view: CardView): Json[] {
   const out: Json[] = [];
-  const deny = buttons.find((b) => b.kind === "action" && b.action === "pim.deny");
+  const deny = buttons.find((b) => b.kind === "action" && b.action === ACTIONS.deny);
   if (deny && deny.kind === "action")
     out.push({
       type: "Input.Text",

@@ -1,8 +1,14 @@
 import { type TeamsChannelAccount, TeamsInfo, type TurnContext } from "botbuilder";
 import type { Logger } from "pino";
 import type { Principal } from "../../app/chat-identity.js";
-import { principalOfPlatformId, recordRefusedSender, resolveChatSender } from "../../app/chat-identity.js";
-import { type EngineDeps, inTransaction } from "../../app/context.js";
+import {
+  principalOfPlatformId,
+  recordRefusedSender,
+  recordUnknownSender,
+  resolveChatSender,
+} from "../../app/chat-identity.js";
+import type { EngineDeps } from "../../app/context.js";
+import { ExpiringCache } from "../expiring-cache.js";
 
 export interface TeamsIdentityOptions {
   /** How long an address read from the conversation's member list is trusted before it is asked again. */
@@ -14,11 +20,6 @@ export interface TeamsIdentityOptions {
   tenants?: string[] | null;
 }
 
-interface CachedEmail {
-  email: string | null;
-  until: number;
-}
-
 /**
  * Maps the sender of an activity to a principal: by the Entra object id Teams puts on every
  * activity (`teamsId` in pim.yaml, or linked earlier), else by linking the user's address from
@@ -27,14 +28,15 @@ interface CachedEmail {
  * channels are refused before any of this (see `admits`).
  */
 export class TeamsIdentity {
-  private readonly emails = new Map<string, CachedEmail>();
+  private readonly emails: ExpiringCache<string | null>;
   private readonly tenants: Set<string> | null;
 
   constructor(
     private readonly deps: EngineDeps,
     private readonly log: Logger,
-    private readonly opts: TeamsIdentityOptions = { emailTtlMs: 10 * 60_000 },
+    opts: TeamsIdentityOptions = { emailTtlMs: 10 * 60_000 },
   ) {
+    this.emails = new ExpiringCache(deps.clock, opts.emailTtlMs);
     this.tenants = opts.tenants ? new Set(opts.tenants.map((t) => t.trim().toLowerCase())) : null;
   }
 
@@ -76,38 +78,27 @@ export class TeamsIdentity {
   /** Audits an attempt by someone PIM does not know; they are told politely by the caller. */
   async recordUnknown(turn: TurnContext, attempted: string): Promise<void> {
     const from = turn.activity.from;
-    const email = this.emails.get(from?.id ?? "")?.email ?? null;
-    await inTransaction(this.deps, async (work) =>
-      work.audit({
-        event: "chat.identity_unknown",
-        actor: `teams:${from?.aadObjectId ?? from?.id ?? "unknown"}`,
-        data: {
-          platform: "teams",
-          teamsUserId: from?.id ?? null,
-          aadObjectId: from?.aadObjectId ?? null,
-          email,
-          attempted,
-        },
-      }),
-    );
+    const email = this.emails.kept(from?.id ?? "")?.value ?? null;
+    await recordUnknownSender(this.deps, {
+      platform: "teams",
+      actor: from?.aadObjectId ?? from?.id ?? "unknown",
+      attempted,
+      data: { teamsUserId: from?.id ?? null, aadObjectId: from?.aadObjectId ?? null, email },
+    });
   }
 
   private async memberEmail(turn: TurnContext): Promise<string | null> {
     const userId = turn.activity.from?.id;
     if (!userId) return null;
-    const now = this.deps.clock.now().getTime();
-    const cached = this.emails.get(userId);
-    if (cached && cached.until > now) return cached.email;
-    let email: string | null = null;
-    try {
-      const member: TeamsChannelAccount = await TeamsInfo.getMember(turn, userId);
-      email = (member.email || member.userPrincipalName || "").trim() || null;
-    } catch (error) {
-      this.log.warn({ err: error, teamsUserId: userId }, "getMember failed; treating the user as unknown for now");
-      return null;
-    }
-    this.emails.set(userId, { email, until: now + this.opts.emailTtlMs });
-    return email;
+    return this.emails
+      .get(userId, async () => {
+        const member: TeamsChannelAccount = await TeamsInfo.getMember(turn, userId);
+        return (member.email || member.userPrincipalName || "").trim() || null;
+      })
+      .catch((error) => {
+        this.log.warn({ err: error, teamsUserId: userId }, "getMember failed; treating the user as unknown for now");
+        return null;
+      });
   }
 }
 

@@ -88,3 +88,19 @@ export function timeLeft(ms: number): string {
   if (h === 0) return `${m}m`;
   return m === 0 ? `${h}h` : `${h}h ${m}m`;
 }
+
+/** What a text cut to a platform's limit ends with, so the reader knows there was more. */
+export const TRUNCATED = "… (truncated)";
+
+/** A cut position moved back one when it would split a surrogate pair (an emoji cut in half). */
+export function wholeCharacters(text: string, cut: number): number {
+  const code = text.charCodeAt(cut - 1);
+  return code >= 0xd800 && code <= 0xdbff ? cut - 1 : cut;
+}
+
+/** Cuts plain text to `max` characters with TRUNCATED, or a bare "…" where there is room for less than `roomy`. */
+export function cutText(text: string, max: number, roomy: number): string {
+  if (text.length <= max) return text;
+  const marker = max >= roomy ? TRUNCATED : "…";
+  return `${text.slice(0, wholeCharacters(text, Math.max(0, max - marker.length)))}${marker}`;
+}
