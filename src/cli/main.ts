@@ -101,6 +101,6 @@ export async function runCli(argv: string[], settings: CliSettings, io: Io): Pro
     }
     throw error;
   } finally {
-    await session?.handle.close();
+    if (session && !settings.database) await session.handle.close();
   }
 }
