@@ -6,10 +6,10 @@ import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { noEvents } from "../../src/app/context.js";
 import { systemClock } from "../../src/app/ports.js";
+import { requestActivation } from "../../src/app/request-activation.js";
 import { runCli } from "../../src/cli/main.js";
 import type { CliSettings } from "../../src/cli/session.js";
 import { parseEnv } from "../../src/config/env.js";
-import { requestActivation } from "../../src/app/request-activation.js";
 import { exportAuditCsv } from "../../src/db/audit-log.js";
 import { type DbHandle, openDatabase } from "../../src/db/client.js";
 import { principalByKey, roleByKeyOrName } from "../../src/db/repos/directory.js";
@@ -61,7 +61,11 @@ async function pimInProcess(settings: CliSettings, args: string[]): Promise<Run>
       done();
     },
   });
-  const io = { out: (text: string) => stdout.push(`${text}\n`), err: (text: string) => stderr.push(`${text}\n`), stdout: raw };
+  const io = {
+    out: (text: string) => stdout.push(`${text}\n`),
+    err: (text: string) => stderr.push(`${text}\n`),
+    stdout: raw,
+  };
   let code: number;
   try {
     code = await runCli(args, settings, io);
