@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import { collectDefaultMetrics, Registry } from "prom-client";
 import { countOpenAlerts } from "./app/alert-records.js";
 import { applyConfig } from "./app/apply-config.js";
 import type { EngineDeps, EngineEvent } from "./app/context.js";
@@ -28,6 +27,7 @@ import { ConnectorRegistry } from "./connectors/registry.js";
 import { type Database, type DbHandle, openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { mountAlertsApi } from "./http/alerts-api.js";
+import { BotMetrics } from "./http/metrics.js";
 import { mountOps } from "./http/ops.js";
 import { HttpServer } from "./http/server.js";
 import { driftWithAlerts, registerAlertsJob } from "./jobs/alerts-job.js";
@@ -148,8 +148,10 @@ export async function compose(
     overrides.connectors?.(handle.db) ??
     new ConnectorRegistry(handle.db, { env: source, defaultTimeoutMs: env.CONNECTOR_TIMEOUT });
   const workerId = env.WORKER_ID ?? `${hostname()}-${process.pid}-${newId("job").slice(4, 10)}`;
+  const metrics = new BotMetrics(handle.db, deps.clock);
   const worker = new OutboxWorker(deps, connectors, log, {
     workerId,
+    observe: metrics.targetCall,
     leaseMs: env.OUTBOX_LEASE,
     targetAlertAfterMs: env.CONNECTOR_ALERT_AFTER,
     ...overrides.worker,
@@ -161,14 +163,12 @@ export async function compose(
   bus.subscribe(scheduler.onEvent);
   const cron = new CronCoordinator(handle.db, workerId, log);
 
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const http = new HttpServer(log);
+  const http = new HttpServer(log, metrics.answered);
   const mfa = MfaService.fromEnv(env, deps, log);
   mfa.mount(http);
   mountOps(
     http,
-    registry,
+    metrics.registry,
     [{ name: "database", check: async () => void (await handle.db.execute("select 1")) }],
     env.METRICS_AUTH === "off" ? { open: true } : { token: env.METRICS_TOKEN },
     log,

@@ -4,6 +4,9 @@ import type { Logger } from "pino";
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => unknown | Promise<unknown>;
 
+/** Told of every request once its answer has been sent (for metrics). */
+export type AnswerObserver = (answer: { path: string; status: number; seconds: number }) => void;
+
 interface Route {
   method: string;
   /** An exact path, or a prefix when it ends with "/*". */
@@ -19,7 +22,10 @@ export class HttpServer {
   private readonly routes: Route[] = [];
   readonly server: Server;
 
-  constructor(private readonly log: Logger) {
+  constructor(
+    private readonly log: Logger,
+    private readonly observe?: AnswerObserver,
+  ) {
     this.server = createServer((req, res) => void this.dispatch(req, res));
     this.server.keepAliveTimeout = 65_000;
   }
@@ -60,6 +66,13 @@ export class HttpServer {
     const requestId = (req.headers["x-request-id"] as string | undefined) ?? randomUUID();
     res.setHeader("x-request-id", requestId);
     const path = new URL(req.url ?? "/", "http://local").pathname;
+    const observe = this.observe;
+    if (observe) {
+      const started = performance.now();
+      res.once("finish", () =>
+        observe({ path, status: res.statusCode, seconds: (performance.now() - started) / 1000 }),
+      );
+    }
     const route = this.match(req.method ?? "GET", path);
     if (route === undefined) return sendText(res, 404, "Not found");
     if (route === "method") return sendText(res, 405, "Method not allowed");
