@@ -216,6 +216,7 @@ export async function compose(
   }
 
   let jobsRunning = false;
+  let stopping: Promise<void> | undefined;
   const idle = async () => {
     for (let round = 0; round < 3; round++) {
       if (slack) await slack.idle();
@@ -225,7 +226,7 @@ export async function compose(
     }
   };
 
-  return {
+  const bot: Bot = {
     env,
     log,
     deps,
@@ -265,19 +266,33 @@ export async function compose(
       return port;
     },
     idle,
-    async stop() {
-      for (const p of platforms) await p.stop();
-      await idle();
-      await cron.stop();
-      if (jobsRunning) {
-        delete deps.claimant;
-        await scheduler.stop();
-      }
-      await connectors.close();
-      await http.close();
-      if (!overrides.database) await handle.close();
+    /**
+     * Stops gracefully (SIGTERM): takes no new requests and answers those in flight, lets chat
+     * finish its redraws, stops the scheduled jobs, finishes the grants and revokes already
+     * started, and gives back the claims of any not started so another replica runs them at once.
+     */
+    stop() {
+      stopping ??= stopEverything();
+      return stopping;
     },
   };
+  return bot;
+
+  async function stopEverything(): Promise<void> {
+    await http.stopAccepting();
+    for (const p of platforms) await p.stop();
+    await idle();
+    await cron.stop();
+    if (jobsRunning) {
+      delete deps.claimant;
+      await scheduler.stop();
+    }
+    await worker.idle();
+    await worker.releaseAll().catch((error) => log.warn({ err: error }, "could not release outbox claims"));
+    await connectors.close();
+    await http.close();
+    if (!overrides.database) await handle.close();
+  }
 }
 
 /** The one set of ports chat works with, from the MFA and alerts modules. */

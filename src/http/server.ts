@@ -21,12 +21,19 @@ interface Route {
 export class HttpServer {
   private readonly routes: Route[] = [];
   readonly server: Server;
+  /** Requests being handled now. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private draining = false;
 
   constructor(
     private readonly log: Logger,
     private readonly observe?: AnswerObserver,
   ) {
-    this.server = createServer((req, res) => void this.dispatch(req, res));
+    this.server = createServer((req, res) => {
+      const handled = this.dispatch(req, res);
+      this.inFlight.add(handled);
+      void handled.finally(() => this.inFlight.delete(handled));
+    });
     this.server.keepAliveTimeout = 65_000;
   }
 
@@ -44,9 +51,24 @@ export class HttpServer {
     return typeof address === "object" && address ? address.port : port;
   }
 
+  /**
+   * The start of a graceful stop: no new connections are taken, and a request that still arrives
+   * on an open one is answered 503 with `Connection: close` (so /readyz fails and load balancers
+   * move on); requests already being handled go on. Resolves when they have all been answered.
+   */
+  async stopAccepting(): Promise<void> {
+    if (!this.draining) {
+      this.draining = true;
+      if (this.server.listening) this.server.close();
+      this.server.closeIdleConnections();
+    }
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      if (this.server.listening) this.server.close(() => resolve());
+      else resolve();
       this.server.closeAllConnections();
     });
   }
@@ -72,6 +94,10 @@ export class HttpServer {
       res.once("finish", () =>
         observe({ path, status: res.statusCode, seconds: (performance.now() - started) / 1000 }),
       );
+    }
+    if (this.draining) {
+      res.setHeader("connection", "close");
+      return sendText(res, 503, "Shutting down");
     }
     const route = this.match(req.method ?? "GET", path);
     if (route === undefined) return sendText(res, 404, "Not found");

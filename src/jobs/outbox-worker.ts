@@ -5,7 +5,7 @@ import type { ConnectorRegistry } from "../connectors/registry.js";
 import { prefetchDirectoryVersion } from "../db/repos/directory.js";
 import { failingTargets } from "../db/repos/target-health.js";
 import { withBatchedAudit } from "./batch-audit.js";
-import { type Claim, claimJobs, claimOf, type JobRow, renewClaims } from "./outbox-claim.js";
+import { type Claim, claimJobs, claimOf, type JobRow, releaseClaims, renewClaims } from "./outbox-claim.js";
 import { type Attempt, completeAttempts, type RetryPolicy, reconcileLate } from "./outbox-complete.js";
 import { type Plan, planJobs } from "./outbox-plan.js";
 
@@ -378,7 +378,18 @@ export class OutboxWorker {
     this.heartbeat.unref();
   }
 
-  private release(jobs: JobRow[]): void {
+  /**
+   * Shutdown, once nothing runs here any more: gives back the claims this worker still holds in
+   * the database (a job claimed but not started), so another replica takes them at once.
+   */
+  async releaseAll(): Promise<number> {
+    const released = await releaseClaims(this.deps.db, this.opts.workerId);
+    this.release([...this.claims.keys()].map((id) => ({ id })));
+    if (released.length > 0) this.log.info({ jobs: released, worker: this.opts.workerId }, "outbox claims released");
+    return released.length;
+  }
+
+  private release(jobs: readonly { id: string }[]): void {
     for (const j of jobs) this.claims.delete(j.id);
     if (this.claims.size === 0 && this.heartbeat) {
       clearInterval(this.heartbeat);
