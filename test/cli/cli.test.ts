@@ -1,8 +1,10 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { noEvents } from "../../src/app/context.js";
 import { systemClock } from "../../src/app/ports.js";
@@ -10,11 +12,13 @@ import { requestActivation } from "../../src/app/request-activation.js";
 import { runCli } from "../../src/cli/main.js";
 import type { CliSettings } from "../../src/cli/session.js";
 import { parseEnv } from "../../src/config/env.js";
-import { exportAuditCsv } from "../../src/db/audit-log.js";
+import { exportAuditCsv, queryAudit } from "../../src/db/audit-log.js";
 import { type DbHandle, openDatabase } from "../../src/db/client.js";
 import { principalByKey, roleByKeyOrName } from "../../src/db/repos/directory.js";
 import { alerts } from "../../src/db/schema/alerts.js";
+import { mfaTotpSecrets } from "../../src/db/schema/mfa.js";
 import { HOUR } from "../../src/domain/duration.js";
+import { SecretBox } from "../../src/mfa/secret-box.js";
 import { createTestDatabase, type DriverName, drivers, type TestDatabase } from "../support/databases.js";
 import { tamperWithOldestEvent } from "./tamper.js";
 
@@ -320,6 +324,48 @@ for (const driver of drivers) {
         const broken = await run("audit", "verify");
         expect(broken.code).toBe(1);
         expect(broken.stderr).toContain(`Audit log BROKEN at event ${edited} (hash_mismatch)`);
+      },
+      SLOW,
+    );
+
+    it(
+      "mfa rekey seals authenticator secrets with the new key, and names those no key opens",
+      async () => {
+        const [oldKey, newKey, lostKey] = [1, 2, 3].map(() => randomBytes(32));
+        const alice = await withDb(async (handle) => (await principalByKey(handle.db, "alice"))!);
+        const seal = (key: Buffer, id: string) =>
+          withDb((handle) =>
+            handle.db.insert(mfaTotpSecrets).values({
+              id,
+              principalId: alice.id,
+              secret: new SecretBox(key!).seal("JBSWY3DPEHPK3PXP", alice.id),
+              createdAt: new Date(),
+            }),
+          );
+        await seal(oldKey!, "mfa_rekey_old");
+        await seal(lostKey!, "mfa_rekey_lost");
+        const ring = (...keys: Buffer[]) =>
+          cliSettings({ PIM_ENCRYPTION_KEY: keys.map((k) => k.toString("base64")).join(",") }, settings.database);
+        const withRing = { ...ring(newKey!, oldKey!), databaseUrl: settings.databaseUrl };
+
+        const first = await pimInProcess(withRing, ["mfa", "rekey", "--json"]);
+        expect(first.code).toBe(1);
+        expect(parsed(first)).toMatchObject({ ok: false, total: 2, rekeyed: 1, unreadable: ["mfa_rekey_lost"] });
+        const stored = await withDb((handle) =>
+          handle.db.select().from(mfaTotpSecrets).where(eq(mfaTotpSecrets.id, "mfa_rekey_old")),
+        );
+        expect(new SecretBox(newKey!).open(stored[0]!.secret, alice.id)).toBe("JBSWY3DPEHPK3PXP");
+
+        await withDb((handle) => handle.db.delete(mfaTotpSecrets).where(eq(mfaTotpSecrets.id, "mfa_rekey_lost")));
+        const again = await pimInProcess(withRing, ["mfa", "rekey"]);
+        expect(again.code).toBe(0);
+        expect(again.stdout).toContain("0 of 1 authenticator secrets sealed again");
+        const audited = await withDb((handle) => queryAudit(handle.db, { event: "mfa.rekeyed" }));
+        expect(audited.map((e) => e.data)).toEqual([
+          { total: 2, rekeyed: 1, unreadable: 1 },
+          { total: 1, rekeyed: 0, unreadable: 0 },
+        ]);
+        expect((await pimInProcess(settings, ["mfa", "rekey"])).stderr).toContain("PIM_ENCRYPTION_KEY is not set");
       },
       SLOW,
     );
