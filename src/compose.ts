@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import { collectDefaultMetrics, Registry } from "prom-client";
 import { countOpenAlerts } from "./app/alert-records.js";
 import { applyConfig } from "./app/apply-config.js";
 import type { EngineDeps, EngineEvent } from "./app/context.js";
@@ -30,6 +29,7 @@ import { ConnectorRegistry } from "./connectors/registry.js";
 import { type Database, type DbHandle, openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { mountAlertsApi } from "./http/alerts-api.js";
+import { BotMetrics } from "./http/metrics.js";
 import { mountOps } from "./http/ops.js";
 import { HttpServer } from "./http/server.js";
 import { driftWithAlerts, registerAlertsJob } from "./jobs/alerts-job.js";
@@ -158,8 +158,10 @@ export async function compose(
     overrides.connectors?.(handle.db) ??
     new ConnectorRegistry(handle.db, { env: source, defaultTimeoutMs: env.CONNECTOR_TIMEOUT });
   const workerId = env.WORKER_ID ?? `${hostname()}-${process.pid}-${newId("job").slice(4, 10)}`;
+  const metrics = new BotMetrics(handle.db, deps.clock);
   const worker = new OutboxWorker(deps, connectors, log, {
     workerId,
+    observe: metrics.targetCall,
     leaseMs: env.OUTBOX_LEASE,
     targetAlertAfterMs: env.CONNECTOR_ALERT_AFTER,
     ...overrides.worker,
@@ -171,14 +173,12 @@ export async function compose(
   bus.subscribe(scheduler.onEvent);
   const cron = new CronCoordinator(handle.db, workerId, log);
 
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const http = new HttpServer(log);
+  const http = new HttpServer(log, metrics.answered);
   const mfa = MfaService.fromEnv(env, deps, log);
   mfa.mount(http);
   mountOps(
     http,
-    registry,
+    metrics.registry,
     [{ name: "database", check: async () => void (await handle.db.execute("select 1")) }],
     env.METRICS_AUTH === "off" ? { open: true } : { token: env.METRICS_TOKEN },
     log,
@@ -228,6 +228,7 @@ export async function compose(
   }
 
   let jobsRunning = false;
+  let stopping: Promise<void> | undefined;
   const idle = async () => {
     for (let round = 0; round < 3; round++) {
       if (slack) await slack.idle();
@@ -237,7 +238,7 @@ export async function compose(
     }
   };
 
-  return {
+  const bot: Bot = {
     env,
     log,
     deps,
@@ -277,19 +278,33 @@ export async function compose(
       return port;
     },
     idle,
-    async stop() {
-      for (const p of platforms) await p.stop();
-      await idle();
-      await cron.stop();
-      if (jobsRunning) {
-        delete deps.claimant;
-        await scheduler.stop();
-      }
-      await connectors.close();
-      await http.close();
-      if (!overrides.database) await handle.close();
+    /**
+     * Stops gracefully (SIGTERM): takes no new requests and answers those in flight, lets chat
+     * finish its redraws, stops the scheduled jobs, finishes the grants and revokes already
+     * started, and gives back the claims of any not started so another replica runs them at once.
+     */
+    stop() {
+      stopping ??= stopEverything();
+      return stopping;
     },
   };
+  return bot;
+
+  async function stopEverything(): Promise<void> {
+    await http.stopAccepting();
+    for (const p of platforms) await p.stop();
+    await idle();
+    await cron.stop();
+    if (jobsRunning) {
+      delete deps.claimant;
+      await scheduler.stop();
+    }
+    await worker.idle();
+    await worker.releaseAll().catch((error) => log.warn({ err: error }, "could not release outbox claims"));
+    await connectors.close();
+    await http.close();
+    if (!overrides.database) await handle.close();
+  }
 }
 
 /** The one set of ports chat works with, from the MFA and alerts modules. */

@@ -14,7 +14,7 @@ import {
   assignmentsRestore,
 } from "./commands/assignments.js";
 import { auditExport, auditQuery, auditVerify } from "./commands/audit.js";
-import { mfaInvite, mfaReset } from "./commands/mfa.js";
+import { mfaInvite, mfaRekey, mfaReset } from "./commands/mfa.js";
 import { apply, check } from "./commands/policy.js";
 import { reviewsClose, reviewsList, reviewsStart } from "./commands/reviews.js";
 import { status } from "./commands/status.js";
@@ -42,6 +42,7 @@ export const COMMANDS: Command[] = [
   auditVerify,
   mfaInvite,
   mfaReset,
+  mfaRekey,
 ];
 
 export function usage(): string {
@@ -101,6 +102,6 @@ export async function runCli(argv: string[], settings: CliSettings, io: Io): Pro
     }
     throw error;
   } finally {
-    await session?.handle.close();
+    if (session && !settings.database) await session.handle.close();
   }
 }

@@ -26,10 +26,20 @@ export interface CliSettings {
   checkpointKey?: string | undefined;
   /** Every setting, for commands that build links or read MFA rules the way the bot does. */
   env: Env;
+  /**
+   * A database that is already open, used instead of opening one from the settings above. Whoever
+   * passes it keeps it open and closes it; a program that runs several commands on one embedded
+   * database needs this, since an embedded database admits one opener at a time.
+   */
+  database?: DbHandle | undefined;
 }
 
 /** Opens the database the bot uses (DATABASE_URL, else the embedded one in PGLITE_DIR), migrated. */
 export async function openSession(settings: CliSettings): Promise<Session> {
+  if (settings.database) {
+    await runMigrations(settings.database, settings.migrationDatabaseUrl);
+    return sessionOn(settings.database, settings);
+  }
   const handle = settings.databaseUrl
     ? await openDatabase({ driver: "postgres", url: settings.databaseUrl })
     : await openDatabase({ driver: "pglite", dataDir: settings.pgliteDir });
@@ -39,6 +49,10 @@ export async function openSession(settings: CliSettings): Promise<Session> {
     await handle.close();
     throw error;
   }
+  return sessionOn(handle, settings);
+}
+
+function sessionOn(handle: DbHandle, settings: CliSettings): Session {
   return {
     handle,
     deps: { db: handle.db, clock: systemClock, events: noEvents },

@@ -87,8 +87,8 @@ export const envSchema = z
     TEAMS_AUTH: z.enum(["on", "off"]).default("on"),
 
     PIM_ENCRYPTION_KEY: optional.refine(
-      (v) => v === undefined || Buffer.from(v, "base64").length === 32,
-      "must be 32 random bytes in base64 (openssl rand -base64 32)",
+      (v) => v === undefined || v.split(",").every((k) => Buffer.from(k.trim(), "base64").length === 32),
+      "must be 32 random bytes in base64 (openssl rand -base64 32), or during a rotation several separated by commas, the new one first",
     ),
     MFA_LINK_TTL: duration("10m"),
     OIDC_ISSUER: optional.refine((v) => v === undefined || URL.canParse(v), "must be the IdP's issuer URL"),

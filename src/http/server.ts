@@ -4,6 +4,9 @@ import type { Logger } from "pino";
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => unknown | Promise<unknown>;
 
+/** Told of every request once its answer has been sent (for metrics). */
+export type AnswerObserver = (answer: { path: string; status: number; seconds: number }) => void;
+
 interface Route {
   method: string;
   /** An exact path, or a prefix when it ends with "/*". */
@@ -18,9 +21,19 @@ interface Route {
 export class HttpServer {
   private readonly routes: Route[] = [];
   readonly server: Server;
+  /** Requests being handled now. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private draining = false;
 
-  constructor(private readonly log: Logger) {
-    this.server = createServer((req, res) => void this.dispatch(req, res));
+  constructor(
+    private readonly log: Logger,
+    private readonly observe?: AnswerObserver,
+  ) {
+    this.server = createServer((req, res) => {
+      const handled = this.dispatch(req, res);
+      this.inFlight.add(handled);
+      void handled.finally(() => this.inFlight.delete(handled));
+    });
     this.server.keepAliveTimeout = 65_000;
   }
 
@@ -38,9 +51,24 @@ export class HttpServer {
     return typeof address === "object" && address ? address.port : port;
   }
 
+  /**
+   * The start of a graceful stop: no new connections are taken, and a request that still arrives
+   * on an open one is answered 503 with `Connection: close` (so /readyz fails and load balancers
+   * move on); requests already being handled go on. Resolves when they have all been answered.
+   */
+  async stopAccepting(): Promise<void> {
+    if (!this.draining) {
+      this.draining = true;
+      if (this.server.listening) this.server.close();
+      this.server.closeIdleConnections();
+    }
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      if (this.server.listening) this.server.close(() => resolve());
+      else resolve();
       this.server.closeAllConnections();
     });
   }
@@ -62,6 +90,17 @@ export class HttpServer {
     req.headers["x-request-id"] = requestId;
     res.setHeader("x-request-id", requestId);
     const path = new URL(req.url ?? "/", "http://local").pathname;
+    const observe = this.observe;
+    if (observe) {
+      const started = performance.now();
+      res.once("finish", () =>
+        observe({ path, status: res.statusCode, seconds: (performance.now() - started) / 1000 }),
+      );
+    }
+    if (this.draining) {
+      res.setHeader("connection", "close");
+      return sendText(res, 503, "Shutting down");
+    }
     const route = this.match(req.method ?? "GET", path);
     if (route === undefined) return sendText(res, 404, "Not found");
     if (route === "method") return sendText(res, 405, "Method not allowed");

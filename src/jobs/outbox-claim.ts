@@ -83,3 +83,16 @@ export async function renewClaims(
     .returning({ id: outboxJobs.id });
   return new Set(rows.map((r) => r.id));
 }
+
+/**
+ * Gives back every pending job this worker still has a claim on (shutdown, once its calls have
+ * finished), so another replica can run them at once instead of after the lease. Returns their ids.
+ */
+export async function releaseClaims(db: Database, workerId: string): Promise<string[]> {
+  const rows = await db
+    .update(outboxJobs)
+    .set({ lockedBy: null, lockedUntil: null })
+    .where(and(eq(outboxJobs.lockedBy, workerId), eq(outboxJobs.status, "pending")))
+    .returning({ id: outboxJobs.id });
+  return rows.map((r) => r.id);
+}

@@ -5,7 +5,7 @@ import type { ConnectorRegistry } from "../connectors/registry.js";
 import { prefetchDirectoryVersion } from "../db/repos/directory.js";
 import { failingTargets } from "../db/repos/target-health.js";
 import { withBatchedAudit } from "./batch-audit.js";
-import { type Claim, claimJobs, claimOf, type JobRow, renewClaims } from "./outbox-claim.js";
+import { type Claim, claimJobs, claimOf, type JobRow, releaseClaims, renewClaims } from "./outbox-claim.js";
 import { type Attempt, completeAttempts, type RetryPolicy, reconcileLate } from "./outbox-complete.js";
 import { type Plan, planJobs } from "./outbox-plan.js";
 
@@ -25,6 +25,19 @@ export interface OutboxWorkerOptions extends RetryPolicy {
    * still running then (a slow target) finish on their own, and record their outcomes when they do.
    */
   patienceMs: number;
+  /** Told of every grant and revoke run (for metrics). */
+  observe?: (call: TargetCallFigures) => void;
+}
+
+/** What the worker reports of one grant or revoke it ran. */
+export interface TargetCallFigures {
+  kind: "grant" | "revoke";
+  /** `skipped`: nothing had to change on the target (see the plan). */
+  outcome: "ok" | "failed" | "skipped";
+  /** How long the connector call took. */
+  callSeconds: number;
+  /** From when the change fell due (decided, or the activation's end) to its success; null otherwise. */
+  dueSeconds: number | null;
 }
 
 export const DEFAULT_WORKER_OPTIONS: Omit<OutboxWorkerOptions, "workerId"> = {
@@ -159,13 +172,18 @@ export class OutboxWorker {
       const given = new Set<string>();
       await Promise.all(
         callUnits(plans).map(async (unit) => {
+          const callStarted = performance.now();
           const outcomes = await this.attempt(unit.map((u) => u.plan));
+          const callSeconds = (performance.now() - callStarted) / 1000;
           for (const [i, u] of unit.entries()) {
             const outcome = outcomes[i]!;
             if (outcome === "given-up") {
               given.add(u.plan.job.id);
               completions.skip();
-            } else completions.push({ plan: u.plan, order: u.order, startedAt, ...outcome });
+            } else {
+              completions.push({ plan: u.plan, order: u.order, startedAt, ...outcome });
+              this.report(u.plan.job, outcome, callSeconds);
+            }
           }
         }),
       );
@@ -178,6 +196,15 @@ export class OutboxWorker {
     } finally {
       this.release(jobs);
     }
+  }
+
+  private report(job: JobRow, done: { outcome: ConnectorResult; skipped: boolean }, callSeconds: number): void {
+    const observe = this.opts.observe;
+    if (!observe || (job.kind !== "grant" && job.kind !== "revoke")) return;
+    const outcome = done.skipped ? "skipped" : done.outcome.ok ? "ok" : "failed";
+    const dueSeconds =
+      outcome === "ok" ? (this.deps.clock.now().getTime() - new Date(job.runAt).getTime()) / 1000 : null;
+    observe({ kind: job.kind, outcome, callSeconds, dueSeconds });
   }
 
   /**
@@ -351,7 +378,18 @@ export class OutboxWorker {
     this.heartbeat.unref();
   }
 
-  private release(jobs: JobRow[]): void {
+  /**
+   * Shutdown, once nothing runs here any more: gives back the claims this worker still holds in
+   * the database (a job claimed but not started), so another replica takes them at once.
+   */
+  async releaseAll(): Promise<number> {
+    const released = await releaseClaims(this.deps.db, this.opts.workerId);
+    this.release([...this.claims.keys()].map((id) => ({ id })));
+    if (released.length > 0) this.log.info({ jobs: released, worker: this.opts.workerId }, "outbox claims released");
+    return released.length;
+  }
+
+  private release(jobs: readonly { id: string }[]): void {
     for (const j of jobs) this.claims.delete(j.id);
     if (this.claims.size === 0 && this.heartbeat) {
       clearInterval(this.heartbeat);

@@ -1,17 +1,26 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { noEvents } from "../../src/app/context.js";
 import { systemClock } from "../../src/app/ports.js";
 import { requestActivation } from "../../src/app/request-activation.js";
-import { exportAuditCsv } from "../../src/db/audit-log.js";
+import { runCli } from "../../src/cli/main.js";
+import type { CliSettings } from "../../src/cli/session.js";
+import { parseEnv } from "../../src/config/env.js";
+import { exportAuditCsv, queryAudit } from "../../src/db/audit-log.js";
 import { type DbHandle, openDatabase } from "../../src/db/client.js";
 import { principalByKey, roleByKeyOrName } from "../../src/db/repos/directory.js";
 import { alerts } from "../../src/db/schema/alerts.js";
+import { mfaTotpSecrets } from "../../src/db/schema/mfa.js";
 import { HOUR } from "../../src/domain/duration.js";
+import { SecretBox } from "../../src/mfa/secret-box.js";
 import { createTestDatabase, type DriverName, drivers, type TestDatabase } from "../support/databases.js";
+import { tamperWithOldestEvent } from "./tamper.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const POLICY = join(ROOT, "test/fixtures/admin.yaml");
@@ -23,8 +32,8 @@ interface Run {
   stderr: string;
 }
 
-/** The real `pim` binary, as a child process, on the database under test. */
-function pim(env: Record<string, string>, ...args: string[]): Promise<Run> {
+/** The real `pim` binary, as a child process: the smoke test of the entry point and its exit codes. */
+function pimProcess(env: Record<string, string>, ...args: string[]): Promise<Run> {
   const base = { ...process.env };
   delete base.DATABASE_URL;
   delete base.PGLITE_DIR;
@@ -41,37 +50,75 @@ function pim(env: Record<string, string>, ...args: string[]): Promise<Run> {
   });
 }
 
+/**
+ * One command line through the same `runCli` the binary runs, in this process: stdout and stderr
+ * captured as the binary would print them (an error thrown by a command is printed and exits 1,
+ * as in src/cli.ts). On the embedded database the open handle is passed in, since PGlite admits
+ * one opener at a time; on the server each command opens its own connection from DATABASE_URL.
+ */
+async function pimInProcess(settings: CliSettings, args: string[]): Promise<Run> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const raw = new Writable({
+    write(chunk, _encoding, done) {
+      stdout.push(String(chunk));
+      done();
+    },
+  });
+  const io = {
+    out: (text: string) => stdout.push(`${text}\n`),
+    err: (text: string) => stderr.push(`${text}\n`),
+    stdout: raw,
+  };
+  let code: number;
+  try {
+    code = await runCli(args, settings, io);
+  } catch (error) {
+    stderr.push(`${error instanceof Error ? error.message : String(error)}\n`);
+    code = 1;
+  }
+  return { code, stdout: stdout.join(""), stderr: stderr.join("") };
+}
+
+function cliSettings(vars: Record<string, string>, database?: DbHandle): CliSettings {
+  const parsed = parseEnv({ PIM_CONFIG: POLICY, LOG_LEVEL: "silent", ...vars });
+  if (!parsed.ok) throw new Error(parsed.message);
+  const env = parsed.env;
+  return {
+    databaseUrl: env.DATABASE_URL,
+    pgliteDir: env.PGLITE_DIR,
+    pimConfig: env.PIM_CONFIG,
+    operator: "tester",
+    env,
+    database,
+  };
+}
+
 const parsed = (run: Run) => JSON.parse(run.stdout);
 
 for (const driver of drivers) {
   describe(`the pim command line [${driver}]`, () => {
-    let env: Record<string, string>;
+    let settings: CliSettings;
     let server: TestDatabase | undefined;
-    let dir = "";
-    const run = (...args: string[]) => pim(env, ...args);
+    let embedded: DbHandle | undefined;
+    const run = (...args: string[]) => pimInProcess(settings, args);
 
-    /** The same database in this process, between two runs (PGlite allows one process at a time). */
-    async function withDb<T>(fn: (handle: DbHandle) => Promise<T>): Promise<T> {
-      if (server) return fn(server);
-      const handle = await openDatabase({ driver: "pglite", dataDir: dir });
-      try {
-        return await fn(handle);
-      } finally {
-        await handle.close();
-      }
-    }
+    /** The database under test, in this process, between two commands. */
+    const withDb = <T>(fn: (handle: DbHandle) => Promise<T>): Promise<T> => fn((server ?? embedded)!);
 
     beforeAll(async () => {
       if ((driver as DriverName) === "postgres") {
         server = await createTestDatabase("postgres");
-        env = { DATABASE_URL: server.url! };
+        settings = cliSettings({ DATABASE_URL: server.url! });
       } else {
-        dir = mkdtempSync(join(tmpdir(), "pim-cli-"));
-        env = { PGLITE_DIR: dir };
+        const dir = mkdtempSync(join(tmpdir(), "pim-cli-"));
+        embedded = await openDatabase({ driver: "pglite", dataDir: dir });
+        settings = cliSettings({ PGLITE_DIR: dir }, embedded);
       }
     }, SLOW);
     afterAll(async () => {
       await server?.dispose();
+      await embedded?.close();
     });
 
     it(
@@ -250,7 +297,7 @@ for (const driver of drivers) {
         expect((await run("audit", "export", "--principal", "bob", "--out", file)).code).toBe(0);
         const expected = await withDb(async (handle) => {
           const chunks: string[] = [];
-          const sink = new (await import("node:stream")).Writable({
+          const sink = new Writable({
             write(chunk, _e, done) {
               chunks.push(String(chunk));
               done();
@@ -272,18 +319,53 @@ for (const driver of drivers) {
     it(
       "audit verify exits 1 on a log edited behind the application's back",
       async () => {
-        const edited = await new Promise<string>((resolve, reject) =>
-          execFile(
-            process.execPath,
-            ["--import", "tsx", "test/cli/tamper.ts", server ? server.url! : dir],
-            { cwd: ROOT, timeout: 120_000 },
-            (error, stdout) => (error ? reject(error) : resolve(stdout.trim())),
-          ),
-        );
+        const edited = await withDb(tamperWithOldestEvent);
         expect(edited).toMatch(/^\d+$/);
         const broken = await run("audit", "verify");
         expect(broken.code).toBe(1);
         expect(broken.stderr).toContain(`Audit log BROKEN at event ${edited} (hash_mismatch)`);
+      },
+      SLOW,
+    );
+
+    it(
+      "mfa rekey seals authenticator secrets with the new key, and names those no key opens",
+      async () => {
+        const [oldKey, newKey, lostKey] = [1, 2, 3].map(() => randomBytes(32));
+        const alice = await withDb(async (handle) => (await principalByKey(handle.db, "alice"))!);
+        const seal = (key: Buffer, id: string) =>
+          withDb((handle) =>
+            handle.db.insert(mfaTotpSecrets).values({
+              id,
+              principalId: alice.id,
+              secret: new SecretBox(key!).seal("JBSWY3DPEHPK3PXP", alice.id),
+              createdAt: new Date(),
+            }),
+          );
+        await seal(oldKey!, "mfa_rekey_old");
+        await seal(lostKey!, "mfa_rekey_lost");
+        const ring = (...keys: Buffer[]) =>
+          cliSettings({ PIM_ENCRYPTION_KEY: keys.map((k) => k.toString("base64")).join(",") }, settings.database);
+        const withRing = { ...ring(newKey!, oldKey!), databaseUrl: settings.databaseUrl };
+
+        const first = await pimInProcess(withRing, ["mfa", "rekey", "--json"]);
+        expect(first.code).toBe(1);
+        expect(parsed(first)).toMatchObject({ ok: false, total: 2, rekeyed: 1, unreadable: ["mfa_rekey_lost"] });
+        const stored = await withDb((handle) =>
+          handle.db.select().from(mfaTotpSecrets).where(eq(mfaTotpSecrets.id, "mfa_rekey_old")),
+        );
+        expect(new SecretBox(newKey!).open(stored[0]!.secret, alice.id)).toBe("JBSWY3DPEHPK3PXP");
+
+        await withDb((handle) => handle.db.delete(mfaTotpSecrets).where(eq(mfaTotpSecrets.id, "mfa_rekey_lost")));
+        const again = await pimInProcess(withRing, ["mfa", "rekey"]);
+        expect(again.code).toBe(0);
+        expect(again.stdout).toContain("0 of 1 authenticator secrets sealed again");
+        const audited = await withDb((handle) => queryAudit(handle.db, { event: "mfa.rekeyed" }));
+        expect(audited.map((e) => e.data)).toEqual([
+          { total: 2, rekeyed: 1, unreadable: 1 },
+          { total: 1, rekeyed: 0, unreadable: 0 },
+        ]);
+        expect((await pimInProcess(settings, ["mfa", "rekey"])).stderr).toContain("PIM_ENCRYPTION_KEY is not set");
       },
       SLOW,
     );
@@ -312,3 +394,20 @@ for (const driver of drivers) {
     );
   });
 }
+
+describe("the pim binary itself", () => {
+  // Every command runs in this process above; this is the entry point (settings, output, exit
+  // code) as a script sees it. test/build/dist-start.test.ts runs the built binary on a database.
+  it(
+    "prints to stdout and stderr and exits 0 and 2 as a script sees them",
+    async () => {
+      const env = { PGLITE_DIR: mkdtempSync(join(tmpdir(), "pim-bin-")) };
+      const [checked, usage] = await Promise.all([pimProcess(env, "check", "--json"), pimProcess(env, "bogus")]);
+      expect(checked.code).toBe(0);
+      expect(parsed(checked)).toMatchObject({ ok: true, roles: 4 });
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toContain('pim: unknown command "bogus"');
+    },
+    SLOW,
+  );
+});

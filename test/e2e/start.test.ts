@@ -43,7 +43,9 @@ function startBot(env: Record<string, string>) {
   return { child, output: () => output, waitFor, exited };
 }
 
-it("starts with no settings on PGlite and the example policy, says what is disabled, and keeps running", async () => {
+it("starts with no settings on PGlite and the example policy, says what is disabled, and keeps running", {
+  timeout: 120_000,
+}, async () => {
   const port = await freePort();
   const bot = startBot({
     PORT: String(port),

@@ -1,4 +1,6 @@
 import { inviteToEnroll, resetMfa } from "../../mfa/admin.js";
+import { rekeyTotpSecrets } from "../../mfa/rekey.js";
+import { SecretBox } from "../../mfa/secret-box.js";
 import { enrollmentOf } from "../../mfa/service.js";
 import { type Command, refused } from "../command.js";
 import { EXIT, json } from "../output.js";
@@ -47,5 +49,33 @@ export const mfaReset: Command = {
         `${personKey}: ${r.lockout ? "lockout lifted" : "no lockout in force"}, ${r.failures} failures forgotten${factors ? `, ${r.factorsRemoved} factors removed (invite them to set up a new one)` : ""}.`,
       );
     return EXIT.ok;
+  },
+};
+
+export const mfaRekey: Command = {
+  name: "mfa rekey",
+  synopsis: "",
+  summary: "seal every authenticator secret with the first key of PIM_ENCRYPTION_KEY (a key rotation)",
+  options: {},
+  positionals: { min: 0, max: 0 },
+  async run(args, ctx) {
+    const key = ctx.settings.env.PIM_ENCRYPTION_KEY;
+    if (!key) {
+      ctx.io.err("pim mfa rekey: PIM_ENCRYPTION_KEY is not set: set it to the new key, a comma, and the old key");
+      return EXIT.failure;
+    }
+    const { deps } = await ctx.session();
+    const r = await rekeyTotpSecrets(deps, SecretBox.fromBase64(key), `cli:${ctx.settings.operator}`);
+    if (args.json) ctx.io.out(json({ ok: r.unreadable.length === 0, ...r }));
+    else {
+      ctx.io.out(
+        `${r.rekeyed} of ${r.total} authenticator secrets sealed again with the first key; the others had it already.`,
+      );
+      if (r.unreadable.length > 0)
+        ctx.io.err(
+          `${r.unreadable.length} could not be opened with any key of PIM_ENCRYPTION_KEY (${r.unreadable.join(", ")}): add the key they were sealed with, or reset those people's factors (pim mfa reset <person> --factors) so they set up again.`,
+        );
+    }
+    return r.unreadable.length === 0 ? EXIT.ok : EXIT.failure;
   },
 };

@@ -72,6 +72,7 @@ export class SlackApiStandIn {
   private readonly triggers = new Map<string, { user: string; mintedAt: number; used: boolean }>();
   private readonly responseUrls = new Map<string, { user: string; channel: string | null }>();
   private readonly rateLimits = new Map<string, { retryAfter: number; times: number }>();
+  private readonly serverErrors = new Map<string, { status: number; times: number }>();
   private server: Server | undefined;
   private seq = 0;
   baseUrl = "";
@@ -120,6 +121,11 @@ export class SlackApiStandIn {
     this.rateLimits.set(method, { retryAfter: retryAfterSeconds, times });
   }
 
+  /** The next `times` calls of a method are answered with a server error (Slack having a bad moment). */
+  serverError(method: string, status: 500 | 502 | 503, times = 1): void {
+    this.serverErrors.set(method, { status, times });
+  }
+
   dmChannel(user: string): string {
     return `D${user.slice(1)}`;
   }
@@ -159,6 +165,14 @@ export class SlackApiStandIn {
       this.calls.push({ method, args, at: Date.now(), response, status: 429 });
       res.writeHead(429, { "content-type": "application/json", "retry-after": String(limited.retryAfter) });
       res.end(JSON.stringify(response));
+      return;
+    }
+    const failing = this.serverErrors.get(method);
+    if (failing && failing.times > 0) {
+      failing.times--;
+      this.calls.push({ method, args, at: Date.now(), response: {}, status: failing.status });
+      res.writeHead(failing.status, { "content-type": "text/html" });
+      res.end("<html>upstream error</html>");
       return;
     }
     const token = (req.headers.authorization ?? "").replace(/^Bearer /, "") || String(args.token ?? "");

@@ -38,6 +38,8 @@ export interface ConnectorCall {
   path: string;
   body: Json | null;
   authorization: string | undefined;
+  /** Set when the stand-in refused the call (see refuseNext). */
+  status?: number;
 }
 
 export class BotConnectorStandIn {
@@ -47,6 +49,7 @@ export class BotConnectorStandIn {
   /** Conversations the bot created, with the member it was created for. */
   readonly created: { conversationId: string; memberId: string; tenantId: string | null }[] = [];
   private readonly members = new Map<string, TeamsMember>();
+  private readonly refusals: { status: 429 | 500 | 503; times: number; retryAfterSeconds?: number }[] = [];
   private server: Server | undefined;
   private seq = 0;
   serviceUrl = "";
@@ -63,6 +66,14 @@ export class BotConnectorStandIn {
       this.server?.close(() => resolve());
       this.server?.closeAllConnections();
     });
+  }
+
+  /**
+   * The next `times` messages sent or updated are refused with `status` (429 throttled, with
+   * Retry-After; 503 the service busy), as the Bot Connector does under load.
+   */
+  refuseNext(status: 429 | 500 | 503, times = 1, retryAfterSeconds?: number): void {
+    this.refusals.push({ status, times, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) });
   }
 
   addMember(member: TeamsMember): void {
@@ -94,6 +105,21 @@ export class BotConnectorStandIn {
     };
     if (parts[0] !== "v3" || parts[1] !== "conversations") return send(404, { error: { code: "NotFound" } });
     const [, , conversationId, what, activityId, extra] = parts;
+    const refusal =
+      what === "activities" && (req.method === "POST" || req.method === "PUT") ? this.refusals[0] : undefined;
+    if (refusal) {
+      if (--refusal.times <= 0) this.refusals.shift();
+      this.calls[this.calls.length - 1]!.status = refusal.status;
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (refusal.retryAfterSeconds !== undefined) headers["retry-after"] = String(refusal.retryAfterSeconds);
+      res.writeHead(refusal.status, headers);
+      res.end(
+        JSON.stringify({
+          error: { code: refusal.status === 429 ? "Throttled" : "ServiceError", message: "try again" },
+        }),
+      );
+      return;
+    }
 
     if (req.method === "POST" && !conversationId) return send(201, this.createConversation(body ?? {}));
     if (!conversationId) return send(404, {});
