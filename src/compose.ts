@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
-import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { countOpenAlerts } from "./app/alert-records.js";
@@ -16,9 +15,8 @@ import { reviewsInProgress } from "./app/review-queries.js";
 import { registerAuditAnchor } from "./audit/anchor-job.js";
 import { type ChatPlatform, DisabledPlatform } from "./chat/platform.js";
 import type { ChatPorts } from "./chat/ports.js";
-import { SlackPlatform } from "./chat/slack/platform.js";
-import { teamsCredentialsProblem } from "./chat/teams/adapter.js";
-import { TeamsPlatform, type TeamsPlatformOptions } from "./chat/teams/platform.js";
+import type { SlackPlatform } from "./chat/slack/platform.js";
+import type { TeamsPlatform, TeamsPlatformOptions } from "./chat/teams/platform.js";
 import { ChatDelivery } from "./chat/views/chat-delivery.js";
 import { ChatNotifier } from "./chat/views/notifier.js";
 import { alertViewOf } from "./chat/views/security-alert.js";
@@ -42,8 +40,9 @@ import { Scheduler } from "./jobs/scheduler.js";
 import { createLogger } from "./logger.js";
 import { FactorNotices } from "./mfa/factor-notices.js";
 import { MfaService } from "./mfa/service.js";
+import { PATHS } from "./paths.js";
 
-const EXAMPLE_POLICY = fileURLToPath(new URL("../pim.example.yaml", import.meta.url));
+const EXAMPLE_POLICY = PATHS.examplePolicy;
 
 /**
  * What a test (or an embedding program) may put in place of the real thing. Everything else is
@@ -120,7 +119,7 @@ export async function compose(
   // The policy is checked before anything else is touched, so a bad file costs nothing.
   const policy = overrides.policy ?? (await policyFrom(env, log));
   // Teams settings are checked before the database is opened, for the same reason.
-  const teamsSettings = teamsSettingsOf(env);
+  const teamsSettings = await teamsSettingsOf(env);
 
   const handle = overrides.database ?? (await openDatabaseFor(env));
   log.info(
@@ -190,9 +189,9 @@ export async function compose(
   for (const listener of Object.values(listeners)) bus.subscribe(listener.onEvent);
   const reviewsJob = new ReviewsJob(deps, delivery, log);
 
-  const slack = slackPlatform(env, deps, log, notifier, ports);
+  const slack = await slackPlatform(env, deps, log, notifier, ports);
   const teams = teamsSettings
-    ? new TeamsPlatform({
+    ? new (await import("./chat/teams/platform.js")).TeamsPlatform({
         deps,
         log,
         notifier,
@@ -323,14 +322,19 @@ function slackMissing(env: Env): string[] {
   ].filter((s): s is string => Boolean(s));
 }
 
-function slackPlatform(
+/**
+ * Each platform's SDK is loaded only when that platform is configured: Bolt and botbuilder are
+ * most of what a start would otherwise spend loading code.
+ */
+async function slackPlatform(
   env: Env,
   deps: EngineDeps,
   log: Logger,
   notifier: ChatNotifier,
   ports: ChatPorts,
-): SlackPlatform | null {
+): Promise<SlackPlatform | null> {
   if (slackMissing(env).length > 0) return null;
+  const { SlackPlatform } = await import("./chat/slack/platform.js");
   return new SlackPlatform({
     deps,
     log,
@@ -348,7 +352,7 @@ function slackPlatform(
  * Teams runs authenticated when MICROSOFT_APP_ID is set, unauthenticated only when TEAMS_AUTH=off
  * says so (the local playground), and not at all otherwise.
  */
-function teamsSettingsOf(env: Env) {
+async function teamsSettingsOf(env: Env) {
   if (env.MICROSOFT_APP_ID && env.TEAMS_AUTH === "off")
     throw new StartupError("TEAMS_AUTH: off cannot be combined with MICROSOFT_APP_ID; unset one of them");
   if (!env.MICROSOFT_APP_ID && env.TEAMS_AUTH === "on") return null;
@@ -358,6 +362,7 @@ function teamsSettingsOf(env: Env) {
     tenantId: env.MICROSOFT_APP_TENANT_ID,
     appType: env.MICROSOFT_APP_TYPE,
   };
+  const { teamsCredentialsProblem } = await import("./chat/teams/adapter.js");
   const problem = teamsCredentialsProblem(settings) ?? teamsTenantsProblem(env);
   if (problem) throw new StartupError(`Bad configuration: ${problem}`);
   return { ...settings, tenants: servedTeamsTenants(env) };
