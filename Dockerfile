@@ -10,9 +10,10 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
+# The build also writes an empty, migrated embedded database for first starts: it reads the migrations.
+COPY drizzle ./drizzle
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime

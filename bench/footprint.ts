@@ -5,9 +5,12 @@
  * in the same run — the `tsx src/main.ts` start that `npm start` used to be.
  *
  * Each bot is a separate process started with only the settings it needs, on a fresh data
- * directory or a fresh database. Lifecycles go through its real HTTP endpoint: people on Teams
- * (TEAMS_AUTH=off, the Bot Connector stood in locally) open the request form, submit it, wait
- * for the grant and click "End now", several people at once. Memory is the VmRSS of the process
+ * directory or a fresh database, with Teams configured. Lifecycles go through its real HTTP
+ * endpoint: people on Teams (TEAMS_AUTH=off, the Bot Connector stood in locally) open the request
+ * form, submit it, wait for the grant and click "End now", several people at once. Teams without
+ * authentication is refused beside DATABASE_URL, so on the PostgreSQL server the bot runs with
+ * (placeholder) Bot Framework credentials and only its start and idle memory are measured; the
+ * anchor too is measured for its start and idle memory only. Memory is the VmRSS of the process
  * and everything it started (tsx's own process and its esbuild service count for the anchor),
  * sampled after a quiet period. Then the bot is stopped and started again on the same data, for
  * the time a restart takes. Beside each wall-clock time, the CPU time the start used: on a shared
@@ -20,7 +23,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { type BotProcess, ROOT, type StartCommand, startBot } from "../test/build/bot-process.js";
@@ -37,6 +40,15 @@ const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 10_000);
 const RESULT = process.env.BENCH_RESULT ?? "footprint";
 /** Only these runs, e.g. "postgres:dist" (database:start); all four by default. */
 const ONLY = process.env.BENCH_ONLY?.split(",");
+/** Teams without authentication: only on loopback and the embedded database. */
+const LOCAL_TEAMS = { TEAMS_AUTH: "off" };
+/** Teams as deployed beside PostgreSQL: the SDK loaded and configured; no token is asked for at start. */
+const SIGNED_TEAMS = {
+  MICROSOFT_APP_ID: "11111111-2222-4333-8444-555555555555",
+  MICROSOFT_APP_PASSWORD: "placeholder-not-a-secret",
+  MICROSOFT_APP_TYPE: "SingleTenant",
+  MICROSOFT_APP_TENANT_ID: "66666666-7777-4888-9999-000000000000",
+};
 const STARTS: { name: string; command: StartCommand }[] = [
   { name: "compiled (node dist/main.js)", command: "dist" },
   { name: "anchor (tsx src/main.ts)", command: "tsx-cli" },
@@ -45,6 +57,8 @@ const STARTS: { name: string; command: StartCommand }[] = [
 interface Figures {
   database: "embedded" | "postgres";
   start: string;
+  /** The machine's one-minute load average when the bot was started. */
+  loadAverage: number;
   readyMs: number;
   readyCpuMs: number;
   idleRssMB: number;
@@ -70,14 +84,14 @@ async function settledRss(bot: BotProcess): Promise<number> {
   return samples.sort((a, b) => a - b)[2]!;
 }
 
-async function runLifecycles(bot: BotProcess): Promise<number> {
+async function runLifecycles(bot: BotProcess, lifecycles: number): Promise<number> {
   const teams = await TeamsClient.start(bot.baseUrl);
   try {
     const started = performance.now();
     let next = 0;
     await Promise.all(
       Array.from({ length: LANES }, async (_, lane) => {
-        while (next < LIFECYCLES) {
+        while (next < lifecycles) {
           next++;
           await teams.lifecycle(teamsPerson(lane), "ops");
         }
@@ -85,7 +99,7 @@ async function runLifecycles(bot: BotProcess): Promise<number> {
     );
     if (teams.connector.violations.length > 0)
       throw new Error(`cards Teams would refuse: ${JSON.stringify(teams.connector.violations[0])}`);
-    return LIFECYCLES / ((performance.now() - started) / 1000);
+    return lifecycles / ((performance.now() - started) / 1000);
   } finally {
     await teams.stop();
   }
@@ -96,15 +110,22 @@ async function measure(
   start: (typeof STARTS)[number],
   env: Record<string, string>,
 ): Promise<Figures> {
-  const settings = { ...env, TEAMS_AUTH: "off", LOG_LEVEL: "warn", LOG_FORMAT: "json" };
+  const settings = {
+    ...env,
+    ...(database === "embedded" ? LOCAL_TEAMS : SIGNED_TEAMS),
+    LOG_LEVEL: "warn",
+    LOG_FORMAT: "json",
+  };
+  const lifecycles = database === "embedded" && start.command === "dist" ? LIFECYCLES : 0;
+  const loadAverage = Math.round(loadavg()[0]! * 10) / 10;
   const bot = await startBot(start.command, settings);
   try {
     console.log(
       `${database}, ${start.name}: ready after ${Math.round(bot.readyAfterMs)} ms (${bot.readyCpuMs} ms of CPU)`,
     );
     const idle = await settledRss(bot);
-    console.log(`  idle ${mb(idle)} MB; ${LIFECYCLES} lifecycles, ${LANES} at once…`);
-    const rate = LIFECYCLES > 0 ? await runLifecycles(bot) : 0;
+    console.log(`  idle ${mb(idle)} MB; ${lifecycles} lifecycles, ${LANES} at once…`);
+    const rate = lifecycles > 0 ? await runLifecycles(bot, lifecycles) : 0;
     const after = await settledRss(bot);
     console.log(`  ${rate.toFixed(1)} lifecycles/s; after them ${mb(after)} MB`);
     if ((await bot.stop()) !== 0) throw new Error(`the bot did not stop cleanly:\n${bot.output().slice(-2000)}`);
@@ -117,10 +138,11 @@ async function measure(
     return {
       database,
       start: start.name,
+      loadAverage,
       readyMs: Math.round(bot.readyAfterMs),
       readyCpuMs: bot.readyCpuMs,
       idleRssMB: mb(idle),
-      lifecycles: LIFECYCLES,
+      lifecycles,
       lifecyclesPerSecond: Math.round(rate * 10) / 10,
       afterLifecyclesRssMB: mb(after),
       restartReadyMs: Math.round(again.readyAfterMs),

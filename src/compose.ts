@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
-import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { countOpenAlerts } from "./app/alert-records.js";
 import { applyConfig } from "./app/apply-config.js";
@@ -44,8 +43,9 @@ import { Scheduler } from "./jobs/scheduler.js";
 import { createLogger } from "./logger.js";
 import { FactorNotices } from "./mfa/factor-notices.js";
 import { MfaService } from "./mfa/service.js";
+import { PATHS } from "./paths.js";
 
-const EXAMPLE_POLICY = fileURLToPath(new URL("../pim.example.yaml", import.meta.url));
+const EXAMPLE_POLICY = PATHS.examplePolicy;
 
 /**
  * What a test (or an embedding program) may put in place of the real thing. Everything else is
@@ -350,6 +350,10 @@ function slackMissing(env: Env): string[] {
   ].filter((s): s is string => Boolean(s));
 }
 
+/**
+ * Each platform's SDK is loaded only when that platform is configured: Bolt and botbuilder are
+ * most of what a start would otherwise spend loading code.
+ */
 async function slackPlatform(
   env: Env,
   deps: EngineDeps,

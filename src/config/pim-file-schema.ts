@@ -3,7 +3,8 @@
  * (durations in ms under the domain's `…Ms` names, absent optionals as null); references
  * between sections are checked afterwards in pim-file-checks.ts.
  */
-import { checkSync } from "recheck";
+import { createRequire } from "node:module";
+import type * as Recheck from "recheck";
 import { z } from "zod";
 import { DAY, formatDuration, HOUR, MINUTE, parseDuration } from "../domain/duration.js";
 import {
@@ -57,6 +58,13 @@ const regexSource = text.superRefine((source, ctx) => {
 });
 
 const regexVerdicts = new Map<string, string | null>();
+let recheckModule: typeof Recheck | undefined;
+
+/** Loaded with the first pattern to check: a policy without patterns does not pay for it at start-up. */
+function recheck(): typeof Recheck {
+  recheckModule ??= createRequire(import.meta.url)("recheck") as typeof Recheck;
+  return recheckModule;
+}
 
 /**
  * A pattern is matched against what people type, on the event loop: one that can take
@@ -66,7 +74,7 @@ const regexVerdicts = new Map<string, string | null>();
 function catastrophicBacktracking(source: string): string | null {
   const known = regexVerdicts.get(source);
   if (known !== undefined) return known;
-  const verdict = checkSync(`^(?:${source})$`, "", { timeout: 10_000 });
+  const verdict = recheck().checkSync(`^(?:${source})$`, "", { timeout: 10_000 });
   const message =
     verdict.status === "vulnerable"
       ? `can take ${verdict.complexity.type} time on some inputs (catastrophic backtracking, e.g. ${JSON.stringify(verdict.attack.pattern)}); rewrite it without nested or overlapping repetition`

@@ -10,6 +10,8 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg
 import { drizzle as drizzlePglite, PgliteTransaction } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { DEFAULT_TEMPLATE, unpackTemplate, usableTemplate } from "./embedded-template.js";
+import { journalEntries } from "./journal.js";
 import * as schema from "./schema/index.js";
 
 const run = promisify(execFile);
@@ -22,7 +24,13 @@ export type Executor = Database | Tx;
 
 export type DatabaseTarget =
   | { driver: "postgres"; url: string; poolSize?: number }
-  | { driver: "pglite"; dataDir: string | null /* null: in memory */; loadFrom?: Blob };
+  | {
+      driver: "pglite";
+      dataDir: string | null /* null: in memory */;
+      loadFrom?: Blob;
+      /** What a new data directory starts from (embedded-template.ts); default: the one built beside the code. */
+      template?: string;
+    };
 
 export interface DbHandle {
   readonly db: Database;
@@ -42,7 +50,7 @@ export interface DbHandle {
 export async function openDatabase(target: DatabaseTarget): Promise<DbHandle> {
   return target.driver === "postgres"
     ? openPostgres(target.url, target.poolSize ?? 10)
-    : openPglite(target.dataDir, target.loadFrom);
+    : openPglite(target.dataDir, target.loadFrom, target.template);
 }
 
 function openPostgres(url: string, poolSize: number): DbHandle {
@@ -290,8 +298,8 @@ function setting(assignment: string): string[] {
   return ["-c", assignment];
 }
 
-async function openPglite(dataDir: string | null, loadFrom?: Blob): Promise<DbHandle> {
-  if (dataDir) await createDataDir(dataDir);
+async function openPglite(dataDir: string | null, loadFrom?: Blob, template?: string): Promise<DbHandle> {
+  if (dataDir) await createDataDir(dataDir, template);
   const pglite = new PGlite({
     ...(dataDir ? { dataDir } : {}),
     ...(loadFrom ? { loadDataDir: loadFrom } : {}),
@@ -312,16 +320,34 @@ async function openPglite(dataDir: string | null, loadFrom?: Blob): Promise<DbHa
 const PGLITE_MODULE = createRequire(import.meta.url).resolve("@electric-sql/pglite");
 
 /**
- * Creates the embedded database's files on first use. PGlite runs initdb in a second, temporary
- * instance whose memory the process would keep (several hundred MB), so it runs in a short-lived
- * child process instead, into a directory beside the target that is renamed into place when
- * complete: an interrupted first start leaves nothing half-made behind.
+ * Creates the embedded database's files on first use, into a directory beside the target that is
+ * renamed into place when complete: an interrupted first start leaves nothing half-made behind.
+ * They come from the template built with the code when there is one (embedded-template.ts);
+ * otherwise initdb makes them, in a short-lived child process, since PGlite runs it in a second,
+ * temporary instance whose memory the process would keep (several hundred MB).
  */
-async function createDataDir(dataDir: string): Promise<void> {
+async function createDataDir(dataDir: string, template = DEFAULT_TEMPLATE): Promise<void> {
   if (existsSync(join(dataDir, "PG_VERSION"))) return;
   await mkdir(dataDir, { recursive: true });
   const making = `${dataDir.replace(/[/\\]+$/, "")}.initializing`;
   await rm(making, { recursive: true, force: true });
+  const from = usableTemplate(
+    template,
+    journalEntries().map((e) => e.tag),
+  );
+  if (from) unpackTemplate(from, making);
+  else await initdbInChild(making, dataDir);
+  try {
+    await rename(making, dataDir);
+  } catch (error) {
+    await rm(making, { recursive: true, force: true });
+    throw new Error(`${dataDir} is not empty and holds no database; move its files away or choose another PGLITE_DIR`, {
+      cause: error,
+    });
+  }
+}
+
+async function initdbInChild(making: string, dataDir: string): Promise<void> {
   const script = `require(${JSON.stringify(PGLITE_MODULE)})
     .PGlite.create({ dataDir: process.argv[1], startParams: JSON.parse(process.argv[2]) })
     .then((db) => db.close())
@@ -331,14 +357,6 @@ async function createDataDir(dataDir: string): Promise<void> {
   } catch (error) {
     const output = (error as { stderr?: string }).stderr?.trim();
     throw new Error(`could not create the embedded database in ${dataDir}${output ? `: ${output}` : ""}`);
-  }
-  try {
-    await rename(making, dataDir);
-  } catch (error) {
-    await rm(making, { recursive: true, force: true });
-    throw new Error(`${dataDir} is not empty and holds no database; move its files away or choose another PGLITE_DIR`, {
-      cause: error,
-    });
   }
 }
 

@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import type { HttpServer } from "../http/server.js";
+import { PATHS } from "../paths.js";
 import { backFromIdp, FORM_STEPS, goToIdp, postStep, showStepUp } from "./pages.js";
 import type { MfaParts } from "./parts.js";
 import { sendAsset, sendOutcome } from "./respond.js";
@@ -16,7 +17,7 @@ interface Asset {
 
 /** Our own files, and the WebAuthn helper served from node_modules: no third-party hosts. */
 function loadAssets(): Map<string, Asset> {
-  const own = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url));
+  const own = (name: string) => readFileSync(join(PATHS.mfaAssets, name));
   const browserEntry = createRequire(import.meta.url).resolve("@simplewebauthn/browser");
   const webauthn = readFileSync(join(dirname(dirname(browserEntry)), "dist", "bundle", "index.umd.min.js"));
   return new Map([

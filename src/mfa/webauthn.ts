@@ -1,12 +1,10 @@
-import {
-  type AuthenticationResponseJSON,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+  VerifiedAuthenticationResponse,
+  VerifiedRegistrationResponse,
 } from "@simplewebauthn/server";
 import { and, eq, lte } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
@@ -21,6 +19,19 @@ export interface RelyingParty {
 }
 
 export type PasskeyCheck = { ok: true; credentialId: string } | { ok: false; message: string };
+
+let library: Promise<typeof import("@simplewebauthn/server")> | undefined;
+
+/**
+ * The WebAuthn library, loaded on the first passkey page rather than at start-up (it and its
+ * certificate parsers are a good part of what a start would spend loading code). Options are
+ * always asked for before a response is verified, so verifying never waits for it inside a
+ * transaction.
+ */
+function webauthn(): Promise<typeof import("@simplewebauthn/server")> {
+  library ??= import("@simplewebauthn/server");
+  return library;
+}
 
 /**
  * Passkeys through @simplewebauthn/server. User verification (PIN, biometrics) is required both
@@ -49,6 +60,7 @@ export class PasskeyFactor {
     db: Executor,
     who: { id: string; label: string; name: string },
   ): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const { generateRegistrationOptions } = await webauthn();
     return generateRegistrationOptions({
       rpName: this.rp.name,
       rpID: this.rp.id,
@@ -69,7 +81,8 @@ export class PasskeyFactor {
     now: Date,
     usable: { at: Date; via: string },
   ): Promise<PasskeyCheck> {
-    let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+    const { verifyRegistrationResponse } = await webauthn();
+    let verified: VerifiedRegistrationResponse;
     try {
       verified = await verifyRegistrationResponse({
         response: response as RegistrationResponseJSON,
@@ -101,6 +114,7 @@ export class PasskeyFactor {
     principalId: string,
     now: Date,
   ): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const { generateAuthenticationOptions } = await webauthn();
     return generateAuthenticationOptions({
       rpID: this.rp.id,
       allowCredentials: await this.credentialIds(db, principalId, now),
@@ -124,7 +138,8 @@ export class PasskeyFactor {
       .where(and(eq(mfaPasskeys.id, id), eq(mfaPasskeys.principalId, principalId), lte(mfaPasskeys.usableAt, now)))
       .for("update");
     if (!stored) return { ok: false, message: "That passkey is not registered to you." };
-    let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+    const { verifyAuthenticationResponse } = await webauthn();
+    let verified: VerifiedAuthenticationResponse;
     try {
       verified = await verifyAuthenticationResponse({
         response: response as AuthenticationResponseJSON,

@@ -105,5 +105,5 @@ it("builds on the first npm start, then starts the bot and the CLI from dist/ wi
     (error: Error) => error.message,
   );
   expect(stale).toMatch(/src changed since the last build/);
-  expect(stale).toMatch(/TypeScript \(a development dependency\) is not installed/);
+  expect(stale).toMatch(/esbuild \(a development dependency\) is not installed/);
 });
