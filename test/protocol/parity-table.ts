@@ -203,6 +203,20 @@ export const TABLE: Row[] = [
   },
   { id: "mfa", act: (r) => r.p.type("alice", "mfa setup"), audit: ["mfa.link_created"], told: ["alice"] },
   { id: "review", act: (r) => r.p.type("erin", "review reader"), audit: ["review.started"], told: ["erin"] },
+  {
+    id: "active",
+    setup: (r) => holds(r, "alice", "reader"),
+    act: (r) => r.p.type("erin", "active"),
+    audit: [],
+    told: ["erin"],
+  },
+  {
+    id: "revoke",
+    setup: (r) => holds(r, "alice", "reader"),
+    act: (r) => r.p.type("erin", "revoke alice reader Left the team"),
+    audit: ["activation.ending", "connector.revoke.succeeded", "activation.ended"],
+    told: ["erin", "alice"],
+  },
 
   // Buttons, clicked where the person was shown them.
   {
@@ -281,6 +295,18 @@ export const TABLE: Row[] = [
     told: ["erin"],
   },
 
+  {
+    id: ACTIONS.revoke,
+    setup: async (r) => {
+      const held = await holds(r, "alice", "reader");
+      await r.p.type("erin", "active");
+      return held;
+    },
+    act: (r, s) => r.p.click("erin", ACTIONS.revoke, s.value),
+    audit: [],
+    told: ["erin"],
+  },
+
   // Forms, opened the way people open them, filled in and sent.
   {
     id: FORMS.request,
@@ -324,6 +350,20 @@ export const TABLE: Row[] = [
       "activation.ended",
     ],
     told: ["alice"],
+  },
+  {
+    id: FORMS.revoke,
+    setup: async (r) => {
+      const held = await holds(r, "alice", "reader");
+      await r.p.type("erin", "active");
+      return held;
+    },
+    act: async (r, s) => {
+      await r.p.click("erin", ACTIONS.revoke, s.value);
+      return r.p.submit("erin", FORMS.revoke, { reason: "Left the team" });
+    },
+    audit: ["activation.ending", "connector.revoke.succeeded", "activation.ended"],
+    told: ["erin", "alice"],
   },
   {
     id: FORMS.reviewRemove,

@@ -88,7 +88,8 @@ const errorResponse = (message: string): AdaptiveCardInvokeResponse => ({
   value: { code: "NotRecorded", message } as unknown as Record<string, unknown>,
 });
 
-const FORM_VERBS = new Set<string>([FORMS.request, FORMS.extend, FORMS.reviewRemove]);
+/** Every form of the product; Teams has no deny form (the reason is typed next to the Deny button). */
+const FORM_VERBS = new Set<string>(Object.values(FORMS).filter((f) => f !== FORMS.deny));
 
 /**
  * A submitted form, again while Teams still waits for the answer when the database failed it
