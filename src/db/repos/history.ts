@@ -1,5 +1,7 @@
 /** Reads of what happened: a person's requests and decisions, and the newest audit events. */
+
 import { and, desc, eq, gte, inArray, lt, max, or } from "drizzle-orm";
+import { OPEN_STATUSES } from "../../domain/activation.js";
 import type { AuditFilter, AuditRow } from "../audit-log.js";
 import type { Executor } from "../client.js";
 import { activations, approvals } from "../schema/activations.js";
@@ -74,18 +76,7 @@ export async function activationsWithNames(tx: Executor, options: { all?: boolea
     .from(activations)
     .innerJoin(principals, eq(principals.id, activations.principalId))
     .innerJoin(roles, eq(roles.id, activations.roleId))
-    .where(
-      options.all
-        ? undefined
-        : inArray(activations.status, [
-            "requested",
-            "pending_mfa",
-            "pending_approval",
-            "activating",
-            "active",
-            "ending",
-          ]),
-    )
+    .where(options.all ? undefined : inArray(activations.status, [...OPEN_STATUSES]))
     .orderBy(desc(activations.requestedAt), activations.id)
     .limit(options.limit ?? 500);
 }

@@ -1,20 +1,12 @@
 import { and, count, eq, inArray, lte, min } from "drizzle-orm";
-import type { ActivationStatus } from "../../domain/activation.js";
+import { OPEN_STATUSES } from "../../domain/activation.js";
 import type { Executor } from "../client.js";
 import { activations } from "../schema/activations.js";
 import { outboxJobs } from "../schema/outbox.js";
 
 /** The states an activation is still moving through; ended and closed ones only pile up. */
-export const LIVE_STATES = [
-  "requested",
-  "pending_mfa",
-  "pending_approval",
-  "activating",
-  "active",
-  "ending",
-] as const satisfies readonly ActivationStatus[];
-
-export type LiveState = (typeof LIVE_STATES)[number];
+export const LIVE_STATES = OPEN_STATUSES;
+export type LiveState = (typeof OPEN_STATUSES)[number];
 
 /** How many activations are in each live state now (served by the status index). */
 export async function liveActivationCounts(db: Executor): Promise<Record<LiveState, number>> {
