@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { countOpenAlerts } from "./app/alert-records.js";
 import { applyConfig } from "./app/apply-config.js";
+import type { Delivery } from "./app/delivery.js";
 import type { EngineDeps, EngineEvent } from "./app/context.js";
 import { AlertTriggers, acknowledgeAlert } from "./app/evaluate-alerts.js";
 import { EventBus } from "./app/event-bus.js";
@@ -70,6 +71,11 @@ export interface ComposeOverrides {
   tap?: (event: EngineEvent) => void;
   /** How clicks and forms are tried again during a database outage (a test passes the time by hand). */
   recording?: Partial<RecordingPolicy>;
+  /**
+   * What alerts, reviews and notices are told through, given chat's own delivery: a test without
+   * a chat platform records what people would be told here.
+   */
+  delivery?: (chat: ChatDelivery) => Delivery;
 }
 
 export interface StartOptions {
@@ -92,7 +98,7 @@ export interface Bot {
   mfa: MfaService;
   ports: ChatPorts;
   notifier: ChatNotifier;
-  delivery: ChatDelivery;
+  delivery: Delivery;
   reviewsJob: ReviewsJob;
   /** Alerts, review redraws and activity notices, listening to the engine's events. */
   listeners: {
@@ -189,7 +195,8 @@ export async function compose(
   // The alerts module posts the engine's alert events itself (with ids, de-duplicated, acknowledgeable).
   const notifier = new ChatNotifier({ deps, log, ports, postEngineAlerts: false });
   bus.subscribe(notifier.onEvent);
-  const delivery = new ChatDelivery(notifier, deps, log);
+  const chatDelivery = new ChatDelivery(notifier, deps, log);
+  const delivery = overrides.delivery?.(chatDelivery) ?? chatDelivery;
   const onEventError = (err: unknown) => log.error({ err }, "alerts, reviews or notices failed");
   const listeners = {
     alerts: new AlertTriggers(deps, delivery, onEventError),

@@ -9,7 +9,7 @@ import { listFactors } from "../../src/mfa/factors.js";
 import { hashToken } from "../../src/mfa/tokens.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { type MfaApp, startMfaApp, tokenOf } from "../support/mfa-app.js";
-import { deliverEvents, pageClient, RecordingDelivery } from "./mfa-steps.js";
+import { deliverEvents, pageClient, type RecordingDelivery } from "./mfa-steps.js";
 
 /**
  * No trust on first use: a chat session alone never sets up the factor that then passes its own
@@ -23,7 +23,7 @@ describeEachDatabase("MFA first factor", (driver) => {
   beforeEach(async () => {
     app = await startMfaApp(driver);
     client = pageClient(app);
-    delivery = new RecordingDelivery();
+    delivery = app.delivery;
   });
   afterEach(() => app.stop());
 
@@ -99,7 +99,7 @@ describeEachDatabase("MFA first factor", (driver) => {
     expect(tried.status).toBe(400);
     expect(await statusOf(early.activationId)).toBe("pending_mfa");
 
-    await deliverEvents(app, delivery);
+    await deliverEvents(app);
     expect(delivery.factorNotices()).toEqual([
       expect.objectContaining({ to: "alice", change: "added", via: "delay", forAdmins: false }),
       expect.objectContaining({ to: "carol", change: "added", via: "delay", forAdmins: true }),
@@ -175,7 +175,7 @@ describeEachDatabase("MFA first factor", (driver) => {
     expect(removed.html).toContain("Your authenticator app was removed.");
     expect(await listFactors(app.e.deps.db, await app.e.user("alice"))).toEqual([]);
 
-    await deliverEvents(app, delivery);
+    await deliverEvents(app);
     // Each change is told once; notices are delivered as their events arrive, in no set order.
     const told = delivery.factorNotices().map((n) => [n.to, n.change, n.via]);
     expect(told).toHaveLength(3);
@@ -196,11 +196,11 @@ describeEachDatabase("MFA first factor", (driver) => {
 
   it("an administrator's reset with factors removes them all, told to the person and the alert channel", async () => {
     await client.invitedTotp("alice");
-    await deliverEvents(app, delivery);
+    await deliverEvents(app);
     const reset = await app.mfa.reset("alice", "carol", true);
     expect(reset).toMatchObject({ ok: true, value: { factorsRemoved: 1 } });
     expect(await listFactors(app.e.deps.db, await app.e.user("alice"))).toEqual([]);
-    await deliverEvents(app, delivery);
+    await deliverEvents(app);
     expect(delivery.factorNotices().at(-1)).toMatchObject({ to: "alice", change: "removed", by: "carol" });
     expect(delivery.alerts().at(-1)!.text).toContain("removed by carol");
   });

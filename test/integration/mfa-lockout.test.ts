@@ -125,14 +125,14 @@ describeEachDatabase("MFA guessing limits", (driver) => {
   });
 
   it("every lockout is posted to the alert channel, each as an alert of its own", async () => {
-    const delivery = new RecordingDelivery();
+    const delivery = app.delivery;
     const secret = await client.invitedTotp("alice");
-    await deliverEvents(app, delivery);
+    await deliverEvents(app);
     await lockAlice(secret, (await pendingLink(["reader"])).link);
-    await deliverEvents(app, delivery);
+    await deliverEvents(app);
     await app.mfa.reset("alice", "carol");
     await lockAlice(secret, (await pendingLink(["billing"])).link);
-    await deliverEvents(app, delivery);
+    await deliverEvents(app);
 
     const locked = delivery.alerts().filter((a) => a.rule === "mfa_locked");
     expect(locked).toHaveLength(2);

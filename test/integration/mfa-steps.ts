@@ -1,52 +1,16 @@
 import { expect } from "vitest";
 import type { EngineEvent } from "../../src/app/context.js";
-import type { ChatMessage, Delivery } from "../../src/app/delivery.js";
-import { AlertTriggers } from "../../src/app/evaluate-alerts.js";
-import type { PersonView } from "../../src/app/queries.js";
-import { FactorNotices } from "../../src/mfa/factor-notices.js";
 import type { MfaApp } from "../support/mfa-app.js";
 
-/** What reached people and the alert channel, as the Delivery port saw it. */
-export class RecordingDelivery implements Delivery {
-  readonly toPeople: { person: string; message: ChatMessage }[] = [];
-  readonly toChannel: ChatMessage[] = [];
-  async toPerson(person: PersonView, message: ChatMessage): Promise<boolean> {
-    this.toPeople.push({ person: person.key, message });
-    return true;
-  }
-  async toAlertChannel(message: ChatMessage): Promise<boolean> {
-    this.toChannel.push(message);
-    return true;
-  }
-  /** Alerts posted to the channel, in order. */
-  alerts() {
-    return this.toChannel.flatMap((m) => (m.type === "alert" ? [m.alert] : []));
-  }
-  /** Factor notices sent to people, in order. */
-  factorNotices() {
-    return this.toPeople.flatMap((m) =>
-      m.message.type === "mfa.factor" ? [{ to: m.person, ...m.message.notice }] : [],
-    );
-  }
-}
+export { RecordingDelivery } from "../support/mfa-app.js";
 
 /**
- * Hands the engine events published so far to the listeners production subscribes (the alert
- * triggers and the factor notices) and waits until they are done.
+ * Waits until the bot's own listeners (the alert triggers, the factor notices) have handled every
+ * engine event so far, and returns the events since the last call.
  */
-export async function deliverEvents(app: MfaApp, delivery: RecordingDelivery): Promise<EngineEvent[]> {
-  const errors: unknown[] = [];
-  const triggers = new AlertTriggers(app.e.deps, delivery, (e) => errors.push(e));
-  const notices = new FactorNotices(app.e.deps, delivery, (e) => errors.push(e));
-  const events = app.e.events.splice(0);
-  for (const event of events) {
-    triggers.onEvent(event);
-    notices.onEvent(event);
-  }
-  await triggers.idle();
-  await notices.idle();
-  expect(errors).toEqual([]);
-  return events;
+export async function deliverEvents(app: MfaApp): Promise<EngineEvent[]> {
+  await app.bot.idle();
+  return app.e.events.splice(0);
 }
 
 /** Plain HTTP against the MFA pages, as a browser without JavaScript would use them. */

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import pino from "pino";
 import type { EngineDeps, EngineEvent } from "../../src/app/context.js";
-import { type Bot, compose } from "../../src/compose.js";
+import { type Bot, type ComposeOverrides, compose } from "../../src/compose.js";
 import { formatPimFileErrors, type PimConfig, parsePimFile } from "../../src/config/pim-file.js";
 import { ConnectorRegistry } from "../../src/connectors/registry.js";
 import type { Executor } from "../../src/db/client.js";
@@ -55,6 +55,8 @@ export async function composeEngine(
     env?: Record<string, string | undefined>;
     clock?: ManualClock;
     worker?: Partial<OutboxWorkerOptions>;
+    /** What people would be told (see ComposeOverrides.delivery). */
+    delivery?: ComposeOverrides["delivery"];
   } = {},
 ): Promise<ComposedEngine> {
   const handle = await createTestDatabase(driver);
@@ -69,6 +71,7 @@ export async function composeEngine(
       policy,
       connectors: (db) => new ConnectorRegistry(db, { env: options.env ?? {} }),
       worker: { workerId: "test-worker", random: () => 0.5, ...options.worker },
+      ...(options.delivery ? { delivery: options.delivery } : {}),
       tap: (event) => {
         events.push(event);
         for (const listener of listeners) listener(event);

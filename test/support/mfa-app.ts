@@ -1,22 +1,56 @@
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
 import { generate } from "otplib";
+import type { ChatMessage, Delivery } from "../../src/app/delivery.js";
+import type { PersonView } from "../../src/app/queries.js";
 import { requestActivation } from "../../src/app/request-activation.js";
+import type { Bot } from "../../src/compose.js";
+import { principals } from "../../src/db/schema/principals.js";
+import { roles } from "../../src/db/schema/roles.js";
 import { HOUR, MINUTE } from "../../src/domain/duration.js";
-import { HttpServer } from "../../src/http/server.js";
+import type { HttpServer } from "../../src/http/server.js";
 import type { OidcSettings } from "../../src/mfa/oidc.js";
-import { MfaService } from "../../src/mfa/service.js";
+import type { MfaService } from "../../src/mfa/service.js";
+import { ManualClock } from "./clock.js";
 import { type DriverName, TEST_DATABASE_URL } from "./databases.js";
-import { createEngine, type EngineHarness, silentLogger } from "./engine.js";
+import { composeEngine, type EngineHarness, idByKey, loadFixture } from "./engine.js";
 
 export const LINK_TTL_MS = 10 * MINUTE;
 
 /** Browser suites run once, on the real server when there is one (a new database there is quicker than PGlite's initdb). */
 export const browserDriver: DriverName = TEST_DATABASE_URL ? "postgres" : "pglite";
 
+/** What reached people and the alert channel, as the Delivery port saw it (there is no chat platform here). */
+export class RecordingDelivery implements Delivery {
+  readonly toPeople: { person: string; message: ChatMessage }[] = [];
+  readonly toChannel: ChatMessage[] = [];
+  async toPerson(person: PersonView, message: ChatMessage): Promise<boolean> {
+    this.toPeople.push({ person: person.key, message });
+    return true;
+  }
+  async toAlertChannel(message: ChatMessage): Promise<boolean> {
+    this.toChannel.push(message);
+    return true;
+  }
+  /** Alerts posted to the channel, in order. */
+  alerts() {
+    return this.toChannel.flatMap((m) => (m.type === "alert" ? [m.alert] : []));
+  }
+  /** Factor notices sent to people, in order. */
+  factorNotices() {
+    return this.toPeople.flatMap((m) =>
+      m.message.type === "mfa.factor" ? [{ to: m.person, ...m.message.notice }] : [],
+    );
+  }
+}
+
 export interface MfaApp {
+  bot: Bot;
   e: EngineHarness;
   mfa: MfaService;
   http: HttpServer;
+  /** What the bot's alert triggers and factor notices told people and the alert channel. */
+  delivery: RecordingDelivery;
   /** PUBLIC_URL: http://localhost:<port>, a secure context for WebAuthn. */
   publicUrl: string;
   port: number;
@@ -35,34 +69,68 @@ export interface MfaAppOptions {
   realTime?: boolean;
 }
 
-/** The real MFA pages on the real HTTP server, over a migrated database with the MFA fixture. */
-export async function startMfaApp(driver: DriverName, options: MfaAppOptions = {}): Promise<MfaApp> {
-  const e = await createEngine(driver, "mfa.yaml");
-  // The events of the pages and use cases stay with the test, which hands them to the alert and
-  // factor listeners itself (deliverEvents), with a delivery that records what people are told.
-  e.deps = { ...e.deps, events: { publish: (event) => e.events.push(event) } };
-  if (options.realTime) e.clock.set(new Date());
-  const http = new HttpServer(silentLogger);
-  const port = await http.listen(0, "127.0.0.1");
-  const publicUrl = `http://localhost:${port}`;
-  const mfa = new MfaService({
-    deps: e.deps,
-    publicUrl,
-    linkTtlMs: LINK_TTL_MS,
-    encryptionKey:
-      options.encryptionKey === null ? undefined : (options.encryptionKey ?? randomBytes(32).toString("base64")),
-    oidc: options.oidc ? await options.oidc(publicUrl) : null,
-    log: silentLogger,
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
   });
-  mfa.mount(http);
+}
+
+/**
+ * pim-bot built by compose() with no chat platform, the MFA fixture and its MFA settings, serving
+ * the real MFA pages; what people would be told in chat is recorded instead.
+ */
+export async function startMfaApp(driver: DriverName, options: MfaAppOptions = {}): Promise<MfaApp> {
+  const port = await freePort();
+  const publicUrl = `http://localhost:${port}`;
+  const oidc = options.oidc ? await options.oidc(publicUrl) : null;
+  const clock = new ManualClock();
+  if (options.realTime) clock.set(new Date());
+  const delivery = new RecordingDelivery();
+  const env: Record<string, string | undefined> = {
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    PUBLIC_URL: publicUrl,
+    MFA_LINK_TTL: `${LINK_TTL_MS / MINUTE}m`,
+    PIM_ENCRYPTION_KEY:
+      options.encryptionKey === null ? undefined : (options.encryptionKey ?? randomBytes(32).toString("base64")),
+    ...(oidc
+      ? {
+          OIDC_ISSUER: oidc.issuer,
+          OIDC_CLIENT_ID: oidc.clientId,
+          OIDC_CLIENT_SECRET: oidc.clientSecret ?? undefined,
+          OIDC_ACR_VALUES: oidc.acrValues.join(" ") || undefined,
+        }
+      : {}),
+  };
+  const composed = await composeEngine(driver, loadFixture("mfa.yaml"), { env, clock, delivery: () => delivery });
+  const { bot } = composed;
+  await bot.start({ jobs: false });
+  const e: EngineHarness = {
+    handle: composed.handle,
+    deps: bot.deps,
+    clock,
+    events: composed.events,
+    connectors: bot.connectors,
+    worker: bot.worker,
+    user: (key) => idByKey(composed.handle.db, principals, key),
+    role: (key) => idByKey(composed.handle.db, roles, key),
+    dispose: composed.dispose,
+  };
   return {
+    bot,
     e,
-    mfa,
-    http,
+    mfa: bot.mfa,
+    http: bot.http,
+    delivery,
     publicUrl,
     port,
-    async request(user, roles, justification = "Investigate the incident") {
-      const roleIds = await Promise.all(roles.map((r) => e.role(r)));
+    async request(user, roleKeys, justification = "Investigate the incident") {
+      const roleIds = await Promise.all(roleKeys.map((r) => e.role(r)));
       const made = await requestActivation(e.deps, {
         requesterId: await e.user(user),
         roles: roleIds.map((roleId) => ({ roleId })),
@@ -74,11 +142,8 @@ export async function startMfaApp(driver: DriverName, options: MfaAppOptions = {
       return { requestId: made.value.requestId, activationId: made.value.activations[0]!.id };
     },
     code: (secret, offsetSteps = 0) =>
-      generate({ secret, epoch: Math.floor(e.clock.now().getTime() / 1000) + offsetSteps * 30 }),
-    async stop() {
-      await http.close();
-      await e.dispose();
-    },
+      generate({ secret, epoch: Math.floor(clock.now().getTime() / 1000) + offsetSteps * 30 }),
+    stop: () => composed.dispose(),
   };
 }
 
