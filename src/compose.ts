@@ -308,6 +308,8 @@ export async function compose(
     }
     await worker.idle();
     await worker.releaseAll().catch((error) => log.warn({ err: error }, "could not release outbox claims"));
+    // What the last grants and revokes told chat and the listeners finishes before the database closes.
+    await idle();
     await connectors.close();
     await http.close();
     if (!overrides.database) await handle.close();
