@@ -7,8 +7,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
-    // Most files wait on databases and sockets more than they compute: two at once even on two cores.
-    maxWorkers: Math.max(2, availableParallelism() - 1),
+    // Most files wait on databases, sockets and child processes more than they compute: three at
+    // once even on two cores keeps both busy.
+    maxWorkers: Math.max(3, availableParallelism() - 1),
     globalSetup: ["test/global-setup.ts"],
     setupFiles: ["test/setup-databases.ts"],
   },
