@@ -2,6 +2,7 @@ import { type HoldingJobKind, insertHoldingJobs, newJobRow } from "../db/repos/o
 import type { Activation } from "../domain/activation.js";
 import type { Work } from "./context.js";
 import { newId } from "./ids.js";
+import { currentRequestId } from "./trace.js";
 
 /**
  * Enqueues a grant or revoke in the transaction that decided it, so neither can be lost; claimed
@@ -13,6 +14,7 @@ export async function enqueueHolding(
   holding: { principalId: string; roleId: string; scope: string; until: Date | null },
   activationId: string | null,
 ): Promise<string> {
+  const httpRequestId = currentRequestId();
   const job = newJobRow({
     id: newId("job"),
     kind,
@@ -24,6 +26,7 @@ export async function enqueueHolding(
       roleId: holding.roleId,
       scope: holding.scope,
       until: holding.until?.toISOString() ?? null,
+      ...(httpRequestId ? { httpRequestId } : {}),
     },
   });
   work.send(

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import { withRequestId } from "../app/trace.js";
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => unknown | Promise<unknown>;
 
@@ -105,7 +106,7 @@ export class HttpServer {
     if (route === undefined) return sendText(res, 404, "Not found");
     if (route === "method") return sendText(res, 405, "Method not allowed");
     try {
-      await route.handler(req, res);
+      await withRequestId(requestId, () => route.handler(req, res));
     } catch (error) {
       this.log.error({ err: error, requestId, path }, "request failed");
       if (!res.headersSent) sendText(res, 500, "Internal error");

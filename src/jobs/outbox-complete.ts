@@ -319,6 +319,7 @@ function auditAttempt(work: Work, policy: RetryPolicy, a: Attempt, data: Record<
       connector: a.plan.connectorType,
       worker: policy.workerId,
       ...(payload.assignmentId ? { assignmentId: payload.assignmentId } : {}),
+      ...(payload.httpRequestId ? { httpRequestId: payload.httpRequestId } : {}),
       // A compensation: this job brings the target in line after another job's call went out of turn.
       ...(payload.reconcile ? { compensates: payload.reconcile.after, compensation: payload.reconcile.reason } : {}),
       ...data,

@@ -7,7 +7,7 @@ import { failingTargets } from "../db/repos/target-health.js";
 import { withBatchedAudit } from "./batch-audit.js";
 import { type Claim, claimJobs, claimOf, type JobRow, releaseClaims, renewClaims } from "./outbox-claim.js";
 import { type Attempt, completeAttempts, type RetryPolicy, reconcileLate } from "./outbox-complete.js";
-import { type Plan, planJobs } from "./outbox-plan.js";
+import { type JobPayload, type Plan, planJobs } from "./outbox-plan.js";
 
 export { backoffMs } from "./outbox-complete.js";
 
@@ -199,6 +199,11 @@ export class OutboxWorker {
   }
 
   private report(job: JobRow, done: { outcome: ConnectorResult; skipped: boolean }, callSeconds: number): void {
+    // The inbound request that led to this call, when there was one (see src/app/trace.ts).
+    const requestId = (job.payload as JobPayload).httpRequestId;
+    const line = { requestId, jobId: job.id, kind: job.kind, activationId: job.activationId, callSeconds };
+    if (done.outcome.ok) this.log.debug(line, done.skipped ? "target call not needed" : "target called");
+    else this.log.warn({ ...line, error: done.outcome.error, retryable: done.outcome.retryable }, "target call failed");
     const observe = this.opts.observe;
     if (!observe || (job.kind !== "grant" && job.kind !== "revoke")) return;
     const outcome = done.skipped ? "skipped" : done.outcome.ok ? "ok" : "failed";

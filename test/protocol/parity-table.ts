@@ -392,7 +392,7 @@ interface Outcome {
 const ID = /\b[a-z]{2,6}_[A-Za-z0-9]{16}\b/g;
 const TIME = /^\d{4}-\d\d-\d\dT/;
 
-/** An audit row without what differs by nature between two runs: ids, times, hashes and the platform it came from. */
+/** An audit row without what differs by nature between two runs: ids, times, hashes, request ids and the platform it came from. */
 function comparable(value: unknown): unknown {
   if (typeof value === "string") return TIME.test(value) ? "<time>" : value.replace(ID, "<id>");
   if (value instanceof Date) return "<time>";
@@ -401,7 +401,8 @@ function comparable(value: unknown): unknown {
     return Object.fromEntries(
       Object.entries(value)
         .filter(([k]) => !["id", "at", "hash", "prevHash", "lane", "origin", "platform"].includes(k))
-        .map(([k, v]) => [k, comparable(v)]),
+        // Which HTTP request led to it differs by nature; that one did is compared.
+        .map(([k, v]) => [k, k === "httpRequestId" ? "<request id>" : comparable(v)]),
     );
   return value;
 }

@@ -18,6 +18,8 @@ export interface HoldingJobPayload extends Record<string, unknown> {
   scope: string;
   /** When the holding should end (grants), for targets that enforce expiry themselves. */
   until: string | null;
+  /** The inbound request (a click, a command) that led to it, for following it through the logs. */
+  httpRequestId?: string;
 }
 
 /** Grants and revokes of one holding run one at a time, in order. */
