@@ -5,9 +5,9 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../support/free-port.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -42,16 +42,6 @@ export interface BotProcess {
   stop(): Promise<number | null>;
   /** SIGKILL: no shutdown of any kind, as a crash or the OOM killer. */
   kill(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
 }
 
 /** Starts the bot with only the given settings (plus PATH and HOME) and waits until /readyz says 200. */
@@ -172,3 +162,5 @@ export function treeCpuMs(pid: number): number {
   }
   return ticks * 10;
 }
+
+export { freePort };

@@ -8,10 +8,7 @@ import {
 } from "../../src/app/admin/assignments.js";
 import { roleMembers } from "../../src/app/admin/members.js";
 import { revokeActivationAsAdmin } from "../../src/app/admin/revoke-activation.js";
-import { listAlerts } from "../../src/app/alert-records.js";
 import { applyConfig } from "../../src/app/apply-config.js";
-import { noDelivery } from "../../src/app/delivery.js";
-import { evaluateAlerts } from "../../src/app/evaluate-alerts.js";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { DAY, HOUR } from "../../src/domain/duration.js";

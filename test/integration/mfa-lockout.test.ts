@@ -4,7 +4,7 @@ import { getActivation } from "../../src/db/repos/activations.js";
 import { HOUR } from "../../src/domain/duration.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { type MfaApp, startMfaApp } from "../support/mfa-app.js";
-import { deliverEvents, pageClient, RecordingDelivery, wrongCode } from "./mfa-steps.js";
+import { deliverEvents, pageClient, wrongCode } from "./mfa-steps.js";
 
 /** Guessing step-up codes: counted per person over every link, slowed down, locked, alerted. */
 describeEachDatabase("MFA guessing limits", (driver) => {

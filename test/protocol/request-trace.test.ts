@@ -4,7 +4,7 @@
  * event; work nobody asked for over HTTP (an expiry found by the sweep) carries none.
  */
 import { and, eq } from "drizzle-orm";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { outboxJobs } from "../../src/db/schema/outbox.js";
 import { HOUR, MINUTE } from "../../src/domain/duration.js";

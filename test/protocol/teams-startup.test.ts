@@ -1,23 +1,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Running, StartupError, start } from "../../src/main.js";
+import { freePort } from "../support/free-port.js";
 import { BotConnectorStandIn } from "../support/teams/connector.js";
 import { TeamsSender } from "../support/teams/teams-sender.js";
 import { teamsUser } from "../support/teams/teams-world.js";
 
 const POLICY = new URL("../fixtures/slack.yaml", import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** How main.ts turns Teams on: the rule the README documents, through the real composition root. */
 describe("Teams in the composition root", () => {

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { generate } from "otplib";
 import type { ChatMessage, Delivery } from "../../src/app/delivery.js";
 import type { PersonView } from "../../src/app/queries.js";
@@ -14,6 +13,7 @@ import type { MfaService } from "../../src/mfa/service.js";
 import { ManualClock } from "./clock.js";
 import { type DriverName, TEST_DATABASE_URL } from "./databases.js";
 import { composeEngine, type EngineHarness, idByKey, loadFixture } from "./engine.js";
+import { freePort } from "./free-port.js";
 
 export const LINK_TTL_MS = 10 * MINUTE;
 
@@ -67,17 +67,6 @@ export interface MfaAppOptions {
   encryptionKey?: string | null;
   /** Set the engine clock to the wall clock (an IdP signs tokens with real time). */
   realTime?: boolean;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /**

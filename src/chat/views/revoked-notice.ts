@@ -1,14 +1,8 @@
+import type { RevokedNotice } from "../../domain/notices.js";
 import { at, type Card, strong } from "./card.js";
 
 /** What the holder is told when an administrator revoked one of their roles. */
-export interface RevokedNoticeModel {
-  requestId: string;
-  roleName: string;
-  scope: string;
-  revokedBy: string;
-  reason: string;
-  at: Date;
-}
+export type RevokedNoticeModel = Omit<RevokedNotice, "holder" | "activationId">;
 
 /** The holder's direct message when an administrator revoked one of their roles. */
 export function revokedNoticeCard(n: RevokedNoticeModel): Card {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "../../support/free-port.js";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 
@@ -14,17 +14,6 @@ export interface BotProcess {
   pause(): void;
   resume(): void;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts `src/main.ts` as `npm start` does, on a free loopback port, with only the given settings. */
@@ -75,3 +64,5 @@ export async function startBot(env: Record<string, string>): Promise<BotProcess>
     },
   };
 }
+
+export { freePort };

@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "../../support/free-port.js";
 
 const run = promisify(execFile);
 
@@ -82,15 +82,4 @@ export class ThrowawayPostgres {
   private async asPostgres(command: string): Promise<void> {
     await run("su", ["postgres", "-c", command], { timeout: 60_000 });
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
