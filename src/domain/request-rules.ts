@@ -166,7 +166,21 @@ export function checkTexts(
       refuse("JUSTIFICATION_TOO_LONG", `Justification must be at most ${MAX_JUSTIFICATION_LENGTH} characters.`),
     );
   }
+  // PostgreSQL text cannot hold U+0000: refused here, next to the field, rather than as a failed write.
+  if (justification?.includes("\u0000")) {
+    return err(
+      refuse(
+        "JUSTIFICATION_INVALID",
+        "The justification contains a NUL character (U+0000), which cannot be kept: remove it.",
+      ),
+    );
+  }
   const t = ticket?.trim() ?? "";
+  if (t.includes("\u0000")) {
+    return err(
+      refuse("TICKET_INVALID", "The ticket contains a NUL character (U+0000), which cannot be kept: remove it."),
+    );
+  }
   if (activation.requireTicket && t === "") {
     return err(refuse("TICKET_REQUIRED", `${req.role.name} requires a ticket number.`));
   }

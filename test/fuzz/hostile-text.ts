@@ -45,8 +45,8 @@ const FRAGMENTS = [
 ];
 
 /**
- * NUL is left out: PostgreSQL text cannot hold it, and pim-bot does not yet refuse it at the edge
- * (see the NUL tests next to each platform's fuzz test).
+ * NUL is left out of this free text: PostgreSQL text cannot hold it. Where it is refused with a
+ * message (a justification, a ticket, a comment, a button's value) it has tests of its own.
  */
 export function hostileText(maxLength = 60): fc.Arbitrary<string> {
   return fc

@@ -115,6 +115,13 @@ export async function runClick(
       if (!ix) return;
       const click = (CLICKS as Record<string, Click | undefined>)[action];
       if (!click) return ix.reply("This button is no longer supported; ask for a new card.");
+      // PostgreSQL text cannot hold U+0000: no card of ours carries it, and a comment with it cannot be kept.
+      if (value.includes("\u0000"))
+        return ix.reply("This button's value is not one pim-bot wrote; ask for a new card.");
+      if (input.comment?.includes("\u0000"))
+        return ix.reply(
+          "The comment contains a NUL character (U+0000), which cannot be kept: remove it and click again.",
+        );
       await click(flows, ix, value, input);
     },
     {

@@ -134,6 +134,7 @@ export function fieldForRefusal(code: RefusalCode): RequestFormField {
       return "duration";
     case "JUSTIFICATION_REQUIRED":
     case "JUSTIFICATION_TOO_LONG":
+    case "JUSTIFICATION_INVALID":
       return "justification";
     case "TICKET_REQUIRED":
     case "TICKET_INVALID":
