@@ -150,22 +150,10 @@ export async function reconcileLate(
   const seen = new Set<string>();
   for (const a of late) {
     const { job, payload } = a.plan;
-    work.audit({
-      event: `connector.${job.kind}.late`,
-      actor: "system",
-      subject: a.plan.subject,
-      role: a.plan.roleKey,
-      scope: payload.scope,
-      activationId: job.activationId,
-      data: {
-        jobId: job.id,
-        attempt: job.attempts,
-        connector: a.plan.connectorType,
-        target: a.plan.target?.name ?? null,
-        worker: policy.workerId,
-        reason,
-        ...(a.outcome.ok ? { detail: a.outcome.detail ?? null } : { error: a.outcome.error }),
-      },
+    auditConnector(work, policy, a, "late", {
+      target: a.plan.target?.name ?? null,
+      reason,
+      ...(a.outcome.ok ? { detail: a.outcome.detail ?? null } : { error: a.outcome.error }),
     });
     const key = `${payload.principalId}:${payload.roleId}:${payload.scope}:${job.kind}`;
     if (seen.has(key)) continue;
@@ -304,8 +292,19 @@ async function giveUpGrant(work: Work, a: Attempt, error: string): Promise<void>
 }
 
 function auditAttempt(work: Work, policy: RetryPolicy, a: Attempt, data: Record<string, unknown>): void {
-  const { job, payload } = a.plan;
   const outcome = a.outcome.ok ? (a.skipped ? "skipped" : "succeeded") : "failed";
+  auditConnector(work, policy, a, outcome, data);
+}
+
+/** `connector.<kind>.<outcome>`: what one call to a target did, with the job it ran for. */
+function auditConnector(
+  work: Work,
+  policy: Pick<RetryPolicy, "workerId">,
+  a: Attempt,
+  outcome: string,
+  data: Record<string, unknown>,
+): void {
+  const { job, payload } = a.plan;
   work.audit({
     event: `connector.${job.kind}.${outcome}`,
     actor: "system",
