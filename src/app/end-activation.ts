@@ -1,6 +1,7 @@
 import { dueToExpire, getActivation, lockRequest, type StoredActivation } from "../db/repos/activations.js";
 import { principalById, rolesByIds } from "../db/repos/directory.js";
-import { beginEnd, close, type EndReason } from "../domain/activation.js";
+import { withdrawScheduledGrant } from "../db/repos/outbox.js";
+import { beginEnd, close, type EndReason, isWaitingToStart } from "../domain/activation.js";
 import { type Refusal, refuse } from "../domain/refusal.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { type EngineDeps, inTransaction, recordTransition, type Work } from "./context.js";
@@ -40,7 +41,10 @@ export async function deactivate(
   });
 }
 
-/** The requester withdraws a request that is still waiting for MFA or approval. */
+/**
+ * The requester withdraws a request that is still waiting for MFA or approval, or whose scheduled
+ * start has not come (its queued grant is taken back, so nothing reaches the target).
+ */
 export async function cancelRequest(
   deps: EngineDeps,
   requestId: string,
@@ -67,6 +71,8 @@ export async function cancelRequest(
     const after: StoredActivation[] = [];
     for (const row of rows) {
       const closed = close(row, "canceled", "Canceled by the requester", who.key, work.now);
+      if (closed.ok && isWaitingToStart(row, work.now) && !(await withdrawScheduledGrant(work.tx, row.id, work.now)))
+        continue;
       if (closed.ok)
         after.push(
           await recordTransition(work, row, closed.value, {

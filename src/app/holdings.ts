@@ -13,13 +13,14 @@ export async function enqueueHolding(
   kind: HoldingJobKind,
   holding: { principalId: string; roleId: string; scope: string; until: Date | null },
   activationId: string | null,
+  runAt: Date = work.now,
 ): Promise<string> {
   const httpRequestId = currentRequestId();
   const job = newJobRow({
     id: newId("job"),
     kind,
     activationId,
-    runAt: work.now,
+    runAt,
     now: work.now,
     payload: {
       principalId: holding.principalId,
@@ -31,13 +32,16 @@ export async function enqueueHolding(
   });
   work.send(
     insertHoldingJobs(work.tx, [job], work.claimant, work.now).then(([claimed]) =>
-      work.emit({ type: "holding.job", jobId: job.id, runAt: work.now, ...(claimed ? { claimed } : {}) }),
+      work.emit({ type: "holding.job", jobId: job.id, runAt, ...(claimed ? { claimed } : {}) }),
     ),
   );
   return job.id;
 }
 
-export const grantFor = (a: Activation, work: Work) =>
-  enqueueHolding(work, "grant", { ...a, until: new Date(work.now.getTime() + a.durationMs) }, a.id);
+/** The grant, due now, or at the scheduled start when that is still to come. */
+export const grantFor = (a: Activation, work: Work) => {
+  const runAt = a.startsAt && a.startsAt > work.now ? a.startsAt : work.now;
+  return enqueueHolding(work, "grant", { ...a, until: new Date(runAt.getTime() + a.durationMs) }, a.id, runAt);
+};
 
 export const revokeFor = (a: Activation, work: Work) => enqueueHolding(work, "revoke", { ...a, until: null }, a.id);

@@ -22,6 +22,8 @@ export interface RequestActivationInput {
   origin: Origin;
   /** Set by extension requests: the active activation the new one replaces without a gap. */
   extendsId?: string | null;
+  /** A scheduled start (at most a month ahead, inside the eligibility); absent or null: now. */
+  startsAt?: Date | null;
 }
 
 /** A refusal of a whole request, naming the role it is about when there is one. */
@@ -81,6 +83,7 @@ export async function requestActivation(
           durationMs: input.durationMs,
           justification: input.justification ?? null,
           ticket: input.ticket ?? null,
+          startsAt: input.startsAt ?? null,
         },
         { breakGlass: requester.breakGlass, held, open },
         work.now,
@@ -115,6 +118,7 @@ export async function requestActivation(
         approvalDeadline:
           plan.mfaRequired || plan.approvalRequired ? new Date(work.now.getTime() + plan.approvalTimeoutMs) : null,
         extendsId: input.extendsId ?? null,
+        startsAt: scheduledStart(input.startsAt, work.now),
       };
       return { role, requested, next: submit(requested), basis: plan.basis };
     });
@@ -131,7 +135,12 @@ export async function requestActivation(
         event: "activation.requested",
         actor: requester.key,
         ...names,
-        data: { durationMs: input.durationMs, origin: input.origin, extendsId: requested.extendsId },
+        data: {
+          durationMs: input.durationMs,
+          origin: input.origin,
+          extendsId: requested.extendsId,
+          ...(requested.startsAt ? { startsAt: requested.startsAt.toISOString() } : {}),
+        },
       });
       work.audit({ event: `activation.${next.status}`, actor: "system", ...names, data: { from: "requested" } });
       if (basis === "break_glass") await recordBreakGlassUse(work, requester.key, role, next);
@@ -165,6 +174,11 @@ async function recordBreakGlassUse(work: Work, who: string, role: Role, a: Activ
     subject: who,
     detail: { role: role.key, scope: a.scope, activationId: a.id },
   });
+}
+
+/** A start that is not later than now is no schedule at all. */
+function scheduledStart(startsAt: Date | null | undefined, now: Date): Date | null {
+  return startsAt && startsAt > now ? startsAt : null;
 }
 
 /** With no scope given: the scope of the one eligibility in force, else the role's only scope, else "/". */

@@ -162,6 +162,7 @@ const activationSchema = z
     approvalChannel: approvalChannel.nullable().optional(),
     approverStepUp: flag.optional(),
     allowEarlyDeactivation: flag.optional(),
+    allowChildScope: flag.optional(),
   })
   .transform(
     ({ maxDuration, approvalTimeout, ...rest }): Partial<ActivationSettings> =>

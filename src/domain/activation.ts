@@ -28,6 +28,11 @@ export interface ActivationFacts {
   approvalDeadline: Date | null;
   /** The activation this one extends; when it becomes active, that one ends as superseded. */
   extendsId: string | null;
+  /**
+   * A scheduled start: the grant waits until then even when everything else is in place, and the
+   * time asked for counts from the grant. Null: as soon as everything is in place.
+   */
+  startsAt: Date | null;
 }
 
 export type Activation = ActivationFacts &
@@ -77,6 +82,7 @@ function facts(a: Activation): ActivationFacts {
     approvalsNeeded: a.approvalsNeeded,
     approvalDeadline: a.approvalDeadline,
     extendsId: a.extendsId,
+    startsAt: a.startsAt,
   };
 }
 
@@ -116,11 +122,17 @@ export function close(
     timed_out: ["pending_mfa", "pending_approval"],
     failed: ["requested", "pending_mfa", "pending_approval", "activating"],
   };
-  if (!from[status].includes(a.status)) return err(wrongState(a, verbFor(status)));
+  if (!from[status].includes(a.status) && !(status === "canceled" && isWaitingToStart(a, at)))
+    return err(wrongState(a, verbFor(status)));
   return ok({ ...facts(a), status, reason, closedBy: by, closedAt: at });
 }
 
 /** The grant is confirmed on the target: the clock starts now, so people get the time they asked for. */
+/** Everything is in place, but the scheduled start has not come: nothing is on the target yet, so it can still be canceled. */
+export function isWaitingToStart(a: Activation, at: Date): boolean {
+  return a.status === "activating" && a.startsAt !== null && a.startsAt > at;
+}
+
 export function confirmGrant(a: Activation, at: Date): Result<In<"active">, Refusal> {
   if (a.status !== "activating") return err(wrongState(a, "confirm the grant of"));
   return ok({ ...facts(a), status: "active", activatedAt: at, endsAt: new Date(at.getTime() + a.durationMs) });
@@ -180,7 +192,7 @@ export function describeStatus(a: Activation): string {
     case "pending_approval":
       return "waiting for approval";
     case "activating":
-      return "being granted";
+      return a.startsAt ? `scheduled for ${a.startsAt.toISOString()}` : "being granted";
     case "active":
       return `active until ${a.endsAt.toISOString()}`;
     case "ending":

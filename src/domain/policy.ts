@@ -25,6 +25,12 @@ export interface ActivationSettings {
   approvalChannel: { slack?: string; teams?: string } | null;
   approverStepUp: boolean;
   allowEarlyDeactivation: boolean;
+  /**
+   * The requester may activate at a scope below the one they are eligible at (a resource group
+   * under a subscription). Off unless the role's connector grants at such scopes: otherwise the
+   * audit log would name a narrower scope than the target really gave.
+   */
+  allowChildScope: boolean;
 }
 
 export interface AssignmentSettings {
@@ -73,6 +79,7 @@ export const BUILT_IN_POLICY: Policy = {
     approvalChannel: null,
     approverStepUp: false,
     allowEarlyDeactivation: true,
+    allowChildScope: false,
   },
   assignment: {
     allowPermanentEligible: true,

@@ -1,13 +1,17 @@
-import { formatDuration, MINUTE } from "./duration.js";
+import { DAY, formatDuration, MINUTE } from "./duration.js";
 import { evaluateEligibility, type HeldAssignment } from "./eligibility.js";
 import type { Policy } from "./policy.js";
 import { type Refusal, refuse } from "./refusal.js";
 import { err, ok, type Result } from "./result.js";
-import { scopeCovers } from "./scope.js";
+import { isValidScope, scopeCovers } from "./scope.js";
 
 export const MIN_ACTIVATION_MS = 5 * MINUTE;
 export const MAX_JUSTIFICATION_LENGTH = 2000;
 export const MAX_TICKET_LENGTH = 100;
+/** How far ahead a start may be scheduled (Entra bounds it by the assignment alone; a month keeps plans reviewable). */
+export const MAX_SCHEDULE_AHEAD_MS = 30 * DAY;
+/** A start this little in the past is "now": the form was filled in a moment ago. */
+const START_GRACE_MS = MINUTE;
 
 export interface RoleFacts {
   id: string;
@@ -22,6 +26,8 @@ export interface RoleRequest {
   durationMs: number;
   justification: string | null;
   ticket: string | null;
+  /** A scheduled start; null or absent: now. */
+  startsAt?: Date | null;
 }
 
 export interface RequesterFacts {
@@ -46,6 +52,8 @@ export interface RequestPlan {
 export function planRoleRequest(req: RoleRequest, who: RequesterFacts, now: Date): Result<RequestPlan, Refusal> {
   const { role, scope } = req;
   const activation = role.policy.activation;
+  if (!isValidScope(scope))
+    return err(refuse("SCOPE_NOT_ALLOWED", `"${scope.slice(0, 80)}" is not a scope: write a path such as /mg/prod.`));
   if (!role.scopes.some((allowed) => scopeCovers(allowed, scope))) {
     return err(
       refuse(
@@ -54,6 +62,18 @@ export function planRoleRequest(req: RoleRequest, who: RequesterFacts, now: Date
       ),
     );
   }
+  const declared = role.scopes.includes(scope) || who.held.some((h) => h.roleId === role.id && h.scope === scope);
+  if (!declared && !activation.allowChildScope)
+    return err(
+      refuse(
+        "SCOPE_NOT_ALLOWED",
+        `${role.name} is activated at the scope you are eligible at, not below it; ${scope} is narrower.`,
+      ),
+    );
+  const start = checkStart(req.startsAt ?? null, now);
+  if (!start.ok) return start;
+  // Eligibility and the time left in it are judged at the start: a start can be planned inside the assignment's window.
+  const from = req.startsAt && req.startsAt > now ? req.startsAt : now;
   const duplicate = who.open.find((o) => o.roleId === role.id && scopeCovers(o.scope, scope));
   if (duplicate) {
     return duplicate.status === "active" || duplicate.status === "activating"
@@ -63,7 +83,7 @@ export function planRoleRequest(req: RoleRequest, who: RequesterFacts, now: Date
 
   let eligibleUntil: Date | null = null;
   if (!who.breakGlass) {
-    const verdict = evaluateEligibility(who.held, role.id, scope, now);
+    const verdict = evaluateEligibility(who.held, role.id, scope, from);
     switch (verdict.kind) {
       case "eligible":
         eligibleUntil = verdict.assignment.endsAt;
@@ -95,7 +115,7 @@ export function planRoleRequest(req: RoleRequest, who: RequesterFacts, now: Date
     }
   }
 
-  const duration = checkDuration(req.durationMs, activation.maxDurationMs, role.name, eligibleUntil, now);
+  const duration = checkDuration(req.durationMs, activation.maxDurationMs, role.name, eligibleUntil, from);
   if (!duration.ok) return duration;
   const text = checkTexts(req, role.policy);
   if (!text.ok) return text;
@@ -116,6 +136,19 @@ export function planRoleRequest(req: RoleRequest, who: RequesterFacts, now: Date
     approvalsNeeded: activation.requireApproval ? activation.approvalsNeeded : 0,
     approvalTimeoutMs: activation.approvalTimeoutMs,
   });
+}
+
+/** A scheduled start must be a real time, not in the past, and at most a month ahead. */
+export function checkStart(startsAt: Date | null, now: Date): Result<void, Refusal> {
+  if (startsAt === null) return ok(undefined);
+  if (Number.isNaN(startsAt.getTime())) return err(refuse("START_INVALID", "The start is not a time I can read."));
+  if (startsAt.getTime() < now.getTime() - START_GRACE_MS)
+    return err(refuse("START_IN_PAST", `The start ${startsAt.toISOString()} has passed; leave it empty to start now.`));
+  if (startsAt.getTime() > now.getTime() + MAX_SCHEDULE_AHEAD_MS)
+    return err(
+      refuse("START_TOO_FAR", `A start can be scheduled at most ${formatDuration(MAX_SCHEDULE_AHEAD_MS)} ahead.`),
+    );
+  return ok(undefined);
 }
 
 export function checkDuration(

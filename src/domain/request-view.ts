@@ -31,6 +31,8 @@ export interface RoleInRequestView {
   statusText: string;
   activatedAt: Date | null;
   endsAt: Date | null;
+  /** The scheduled start, when one was asked for. */
+  startsAt: Date | null;
   reason: string | null;
   approvalsNeeded: number;
   approvalsSoFar: number;
@@ -49,6 +51,8 @@ export interface RequestView {
   ticket: string | null;
   origin: string;
   extendsId: string | null;
+  /** The scheduled start, when one was asked for. */
+  startsAt: Date | null;
   roles: RoleInRequestView[];
   /** The furthest-behind state of the request's roles, for a one-line summary. */
   status: ActivationStatus;

@@ -12,6 +12,10 @@ export interface Ask {
   duration: string;
   justification?: string;
   ticket?: string;
+  /** The start field as typed ("in 2h"); absent: now. */
+  start?: string;
+  /** The narrower-scope field as typed. */
+  childScope?: string;
 }
 
 /** A card as a person sees it: its words, and the labels of its buttons. */
@@ -282,6 +286,84 @@ export const SCENARIOS: Scenario[] = [
       { do: "runJobs" },
       { expect: "held", user: "alice", role: "deploy", held: true },
       { expect: "card", user: null, kind: "channel", shows: ["Approved by Dave Dale at 09:00 UTC"], buttons: [] },
+    ],
+  },
+  {
+    name: "a scheduled start: approved before it, granted at it, for the time asked",
+    steps: [
+      { do: "request", user: "alice", roles: ["db-admin"], duration: "1h", start: "in 2h", ...asked() },
+      { expect: "card", user: "alice", kind: "requester", shows: ["Waiting for approval", "Starts", "11:00 UTC"] },
+      { do: "approve", user: "bob" },
+      { do: "runJobs" },
+      { expect: "held", user: "alice", role: "db-admin", held: false },
+      {
+        expect: "card",
+        user: "alice",
+        kind: "requester",
+        shows: ["Approved, scheduled", "the role is granted at 11:00 UTC"],
+        buttons: ["Cancel request"],
+      },
+      { do: "wait", minutes: 121 },
+      { do: "runJobs" },
+      { expect: "held", user: "alice", role: "db-admin", held: true },
+      { expect: "card", user: "alice", kind: "requester", shows: ["Active until 12:01 UTC"] },
+    ],
+  },
+  {
+    name: "a scheduled start canceled before it comes: nothing is granted",
+    steps: [
+      { do: "request", user: "alice", roles: ["reader"], duration: "1h", start: "2026-11-02 10:00", ...asked() },
+      { expect: "card", user: "alice", kind: "requester", shows: ["Approved, scheduled"], buttons: ["Cancel request"] },
+      { do: "cancel", user: "alice" },
+      { expect: "card", user: "alice", kind: "requester", shows: ["Canceled"], buttons: [] },
+      { do: "wait", minutes: 90 },
+      { do: "runJobs" },
+      { expect: "held", user: "alice", role: "reader", held: false },
+    ],
+  },
+  {
+    name: "a start that cannot be read, or has passed, is refused next to the field",
+    steps: [
+      {
+        do: "request",
+        user: "alice",
+        roles: ["reader"],
+        duration: "1h",
+        start: "tomorrow",
+        ...asked(),
+        errors: { start: 'I can\'t read "tomorrow" as a start: write in 2h, or 2026-12-06 09:00 (UTC).' },
+      },
+      {
+        do: "request",
+        user: "alice",
+        roles: ["reader"],
+        duration: "1h",
+        start: "2026-11-01 09:00",
+        ...asked(),
+        errors: { start: "The start 2026-11-01T09:00:00.000Z has passed; leave it empty to start now." },
+      },
+      { expect: "held", user: "alice", role: "reader", held: false },
+    ],
+  },
+  {
+    name: "a narrower scope, where the role allows one",
+    steps: [
+      {
+        do: "request",
+        user: "alice",
+        roles: ["reader", "db-admin"],
+        duration: "1h",
+        childScope: "/mg/prod/db",
+        ...asked(),
+        errors: {
+          child_scope:
+            "Database Administrator is activated at the scope you are eligible at, not below it; /mg/prod/db is narrower.",
+        },
+      },
+      { do: "request", user: "alice", roles: ["reader"], duration: "1h", childScope: "/mg/prod/db", ...asked() },
+      { do: "runJobs" },
+      { expect: "held", user: "alice", role: "reader", held: true },
+      { expect: "card", user: "alice", kind: "requester", shows: ["Reader at /mg/prod/db"] },
     ],
   },
 ];

@@ -34,15 +34,15 @@ describeEachDatabase("Slack: the request form", (driver) => {
     expect(open!.response.ok).toBe(true);
     expect(JSON.stringify(form.versions[0])).toContain("Loading");
     expect(update!.args.view_id).toBe(form.id);
-    expect(blockIds(form)).toEqual(["roles", "duration", "justification"]);
+    expect(blockIds(form)).toEqual(["roles", "duration", "justification", "start"]);
     expect(w.api.callsOf("views.open").every((c) => c.response.ok)).toBe(true);
   });
 
   it("shows the ticket field once a role that needs one is picked, and explains a wrong ticket on that field", async () => {
     const dbAdmin = await w.engine.role("db-admin");
     const form = await d.pickRoles("alice", await d.openForm("alice"), [dbAdmin]);
-    expect(blockIds(form)).toEqual(["roles", "duration", "justification", "ticket"]);
-    expect(JSON.stringify(inputs(form).at(-1))).toContain("Must look like INC-123456.");
+    expect(blockIds(form)).toEqual(["roles", "duration", "justification", "ticket", "start"]);
+    expect(JSON.stringify(inputs(form).at(-2))).toContain("Must look like INC-123456.");
     const errors = await d.submitted(
       await w.slack.submit("U0ALICE", form, {
         roles: { options: [dbAdmin] },

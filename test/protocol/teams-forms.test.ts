@@ -28,7 +28,8 @@ describeEachDatabase("Teams: the request form", (driver) => {
 
   it("answers elevate with a form card: several roles at once, durations, justification, and the ticket a role needs", async () => {
     const form = cardOf((await d.openForm("alice")).activity)!;
-    expect(ids(form)).toEqual(["roles", "duration", "justification", "ticket"]);
+    expect(ids(form)).toEqual(["roles", "duration", "justification", "ticket", "start", "child_scope"]);
+    expect(readCard(form).text).toContain("Narrower scope (optional; for Reader)");
     const roles = readCard(form).inputs[0]!;
     expect(roles.type).toBe("Input.ChoiceSet");
     expect((form.body as Json[]).find((e) => e.id === "roles")!.isMultiSelect).toBe(true);
@@ -47,7 +48,7 @@ describeEachDatabase("Teams: the request form", (driver) => {
     const form = cardOf((await d.openForm("alice", "/elevate Global Administrator")).activity)!;
     expect(readCard(form).inputs[0]!.value).toBe(await w.engine.role("global-admin"));
     expect(choices(form, "duration")).toEqual(["15m", "30m", "1h", "2h"]);
-    expect(ids(form)).toEqual(["roles", "duration", "justification"]);
+    expect(ids(form)).toEqual(["roles", "duration", "justification", "start"]);
   });
 
   it("shows a missing justification and a wrong ticket on the card, under their fields, keeping what was typed", async () => {

@@ -6,11 +6,13 @@ import {
   close,
   confirmGrant,
   confirmRevoke,
+  describeStatus,
   type In,
   satisfyMfa,
   submit,
 } from "../../src/domain/activation.js";
 import { HOUR } from "../../src/domain/duration.js";
+import { parseStart } from "../../src/domain/start-time.js";
 
 const t0 = new Date("2026-11-02T09:00:00Z");
 const later = (ms: number) => new Date(t0.getTime() + ms);
@@ -33,6 +35,7 @@ function requested(needs: { mfa?: boolean; approval?: number } = {}): In<"reques
     approvalsNeeded: needs.approval ?? 0,
     approvalDeadline: later(24 * HOUR),
     extendsId: null,
+    startsAt: null,
   };
 }
 
@@ -95,4 +98,38 @@ describe("activation state machine", () => {
     expect(confirmRevoke(pending, t0).ok).toBe(false);
     expect(satisfyMfa(pending, t0).ok).toBe(false);
   });
+
+  it("a scheduled activation can be canceled until its start, not after", () => {
+    const scheduled = submit({ ...requested(), startsAt: later(2 * HOUR) });
+    expect(scheduled.status).toBe("activating");
+    expect(describeStatus(scheduled)).toMatch(/scheduled for 2026-11-02T11:00/);
+    expect(close(scheduled, "canceled", "changed my mind", "u", later(HOUR)).ok).toBe(true);
+    expect(close(scheduled, "canceled", "too late", "u", later(2 * HOUR)).ok).toBe(false);
+    expect(close(submit(requested()), "canceled", "being granted", "u", t0).ok).toBe(false);
+  });
+});
+
+describe("a start as typed", () => {
+  const now = new Date("2026-12-05T10:00:00Z");
+  it.each([
+    ["", null],
+    ["now", null],
+    ["in 2h", "2026-12-05T12:00:00.000Z"],
+    ["in 1h 30m", "2026-12-05T11:30:00.000Z"],
+    ["2026-12-06 09:00", "2026-12-06T09:00:00.000Z"],
+    ["2026-12-06T09:00Z", "2026-12-06T09:00:00.000Z"],
+    ["2026-12-06 09:00 UTC", "2026-12-06T09:00:00.000Z"],
+    ["2026-12-06 09:00+01:00", "2026-12-06T08:00:00.000Z"],
+    ["2026-12-06 09:15:30-02:30", "2026-12-06T11:45:30.000Z"],
+  ])("%j is %s", (typed, expected) => {
+    const r = parseStart(typed, now);
+    expect(r.ok && (r.value?.toISOString() ?? null)).toBe(expected);
+  });
+  it.each(["tomorrow", "in two hours", "2026-02-31 09:00", "2026-12-06 25:00", "2026-12-06", "9am", "in -2h"])(
+    "%j is refused with the forms it accepts",
+    (typed) => {
+      const r = parseStart(typed, now);
+      expect(!r.ok && r.error).toMatchObject({ code: "START_INVALID", message: expect.stringMatching(/in 2h/) });
+    },
+  );
 });

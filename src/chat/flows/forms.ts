@@ -3,6 +3,8 @@ import { requestExtension } from "../../app/extend-activation.js";
 import { requestableRoles } from "../../app/queries.js";
 import { requestActivation } from "../../app/request-activation.js";
 import { recordDecision } from "../../app/review-decisions.js";
+import { scopeCovers } from "../../domain/scope.js";
+import { parseStart } from "../../domain/start-time.js";
 import { FIELDS, scopeField } from "../views/action-ids.js";
 import { plainText } from "../views/card.js";
 import {
@@ -43,18 +45,31 @@ export async function submitRequest(
   const model = await requestForm(ctx, ix.me, submission.roleIds);
   const problems = checkSubmission(model, submission);
   if (Object.keys(problems).length > 0) return failed({ ...problems });
+  const start = parseStart(submission.start, ctx.deps.clock.now());
+  if (!start.ok) return failed({ [FIELDS.start]: start.error.message });
+  const child = submission.childScope?.trim() || null;
+  const outside = child
+    ? model.selected.find((r) => !scopeCovers(submission.scopes[r.roleId] ?? r.scopes[0]!, child))
+    : undefined;
+  if (child && outside)
+    return failed({
+      [FIELDS.childScope]: `${child.slice(0, 80)} is not inside ${submission.scopes[outside.roleId] ?? outside.scopes[0]}, where you may activate ${outside.roleName}.`,
+    });
   const outcome = await requestActivation(ctx.deps, {
     requesterId: ix.me.id,
-    roles: submission.roleIds.map((roleId) => ({ roleId, scope: submission.scopes[roleId] ?? null })),
+    roles: submission.roleIds.map((roleId) => ({ roleId, scope: child ?? submission.scopes[roleId] ?? null })),
     durationMs: submission.durationMs!,
     justification: submission.justification,
     ticket: submission.ticket,
     origin: ix.platform,
+    startsAt: start.value,
   });
   if (!outcome.ok) {
     const { code, roleId, message } = outcome.error;
     const picker = code === "SCOPE_NOT_ALLOWED" && model.scopePickers.some((p) => p.roleId === roleId);
-    return failed({ [picker ? scopeField(roleId!) : fieldForRefusal(code)]: message });
+    const field =
+      code === "SCOPE_NOT_ALLOWED" && child ? FIELDS.childScope : picker ? scopeField(roleId!) : fieldForRefusal(code);
+    return failed({ [field]: message });
   }
   return {
     ok: true,

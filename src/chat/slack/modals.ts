@@ -2,7 +2,9 @@
  * The modals: the request form (with its ticket field appearing as roles are picked), the deny
  * comment, the extension, and a plain message modal for "loading…" and refusals.
  */
+
 import type { types, ViewStateValue } from "@slack/bolt";
+import { START_EXAMPLES } from "../../domain/start-time.js";
 import { FIELDS, FORMS, type RequestFormField, scopeField } from "../views/action-ids.js";
 import type { Card } from "../views/card.js";
 import type { DurationChoice, RequestFormModel, RequestSubmission } from "../views/request-form.js";
@@ -118,6 +120,23 @@ export function requestModal(model: RequestFormModel): ModalView {
       },
     });
   }
+  blocks.push({
+    type: "input",
+    block_id: FIELDS.start,
+    optional: true,
+    label: plain("Start", LIMITS.inputLabel),
+    hint: plain(`Empty to start now; or ${START_EXAMPLES}, at most 30 days ahead.`, LIMITS.inputHint),
+    element: { type: "plain_text_input", action_id: FIELDS.start, max_length: 40 },
+  });
+  if (model.childScope)
+    blocks.push({
+      type: "input",
+      block_id: FIELDS.childScope,
+      optional: true,
+      label: plain("Narrower scope", LIMITS.inputLabel),
+      hint: plain("Empty for the whole scope; or a path below it, e.g. /mg/prod/sub/billing.", LIMITS.inputHint),
+      element: { type: "plain_text_input", action_id: FIELDS.childScope, max_length: 400 },
+    });
   if (model.busy.length > 0)
     blocks.push({
       type: "context",
@@ -168,6 +187,8 @@ export function readRequestForm(values: StateValues): RequestSubmission {
     durationMs,
     justification: textValue(values, FIELDS.justification),
     ticket: textValue(values, FIELDS.ticket),
+    start: textValue(values, FIELDS.start),
+    childScope: textValue(values, FIELDS.childScope),
   };
 }
 

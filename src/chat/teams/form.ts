@@ -5,6 +5,7 @@
  * submission it is redrawn for the roles picked, with every value kept and each error under its field.
  */
 import { formatDuration } from "../../domain/duration.js";
+import { START_EXAMPLES } from "../../domain/start-time.js";
 import { FIELDS, FORMS, scopeField } from "../views/action-ids.js";
 import type { Card } from "../views/card.js";
 import type { DurationChoice, FormRole, RequestFormModel, RequestSubmission } from "../views/request-form.js";
@@ -17,6 +18,8 @@ export interface FormValues {
   durationMs: number | null;
   justification: string | null;
   ticket: string | null;
+  start: string | null;
+  childScope: string | null;
 }
 
 /** Errors keyed by input id (roles, duration, justification, ticket, scope.<roleId>). */
@@ -135,6 +138,30 @@ export function requestFormCard(
       ...errorLine(errors, FIELDS.ticket),
     );
   }
+  body.push(
+    {
+      type: "Input.Text",
+      id: FIELDS.start,
+      label: "Start (optional)",
+      maxLength: 40,
+      placeholder: `Empty to start now; or ${START_EXAMPLES}`,
+      ...(values.start ? { value: truncate(values.start, 40) } : {}),
+    },
+    ...errorLine(errors, FIELDS.start),
+  );
+  const childRoles = (picked ? model.selected : model.roles).filter((r) => r.allowChildScope);
+  if (childRoles.length > 0 || errors[FIELDS.childScope])
+    body.push(
+      {
+        type: "Input.Text",
+        id: FIELDS.childScope,
+        label: picked ? "Narrower scope (optional)" : `Narrower scope (optional; for ${forNames(childRoles)})`,
+        maxLength: 400,
+        placeholder: "Empty for the whole scope; or a path below it, e.g. /mg/prod/sub/billing",
+        ...(values.childScope ? { value: truncate(values.childScope, 400) } : {}),
+      },
+      ...errorLine(errors, FIELDS.childScope),
+    );
   if (model.busy.length > 0)
     body.push(
       ...richBlocks(
@@ -190,6 +217,8 @@ export function readRequestSubmission(data: Json): RequestSubmission {
     durationMs: Number.isFinite(ms) && ms > 0 ? ms : null,
     justification: text(data, FIELDS.justification),
     ticket: text(data, FIELDS.ticket)?.trim() ?? null,
+    start: text(data, FIELDS.start),
+    childScope: text(data, FIELDS.childScope)?.trim() ?? null,
   };
 }
 

@@ -49,11 +49,15 @@ export const FIELDS = {
   justification: "justification",
   ticket: "ticket",
   comment: "comment",
+  /** A scheduled start, typed: empty for now, "in 2h", "2026-12-06 09:00". */
+  start: "start",
+  /** A scope below the eligibility's, for roles that allow it. */
+  childScope: "child_scope",
   /** Why a reviewer removes an assignment (optional), or why an administrator revokes a role (required). */
   reason: "reason",
 } as const;
 
-export type RequestFormField = "roles" | "duration" | "justification" | "ticket";
+export type RequestFormField = "roles" | "duration" | "justification" | "ticket" | "start" | "child_scope";
 
 export const scopeField = (roleId: string) => `${FIELDS.scopePrefix}${roleId}`;
 

@@ -35,7 +35,7 @@ const TITLES: Record<ActivationStatus, { title: string; tone: Tone }> = {
 
 /** The requester's card: one message, redrawn in place as the request moves on. */
 export function requestCard(view: RequestView, opts: RequestCardOptions): Card {
-  const { title, tone } = TITLES[view.status];
+  const { title, tone } = isScheduled(view, opts.now) ? SCHEDULED : TITLES[view.status];
   const active = view.roles.filter((r) => r.status === "active" && r.endsAt);
   const firstEnd = active.map((r) => r.endsAt!).sort((a, b) => a.getTime() - b.getTime())[0];
   const header = `${title}${firstEnd ? ` until ${firstEnd.toISOString().slice(11, 16)} UTC` : ""}: ${roleNames(view)}`;
@@ -54,7 +54,16 @@ export function requestCard(view: RequestView, opts: RequestCardOptions): Card {
   return { header, tone, summary: `${header}. ${plainText(lead)}`, blocks };
 }
 
+const SCHEDULED = { title: "Approved, scheduled", tone: "info" as Tone };
+
+/** Everything is in place and the grant waits for the start the requester asked for. */
+function isScheduled(view: RequestView, now: Date): boolean {
+  return view.status === "activating" && view.startsAt !== null && view.startsAt > now;
+}
+
 function leadLine(view: RequestView, opts: RequestCardOptions): Rich {
+  if (isScheduled(view, opts.now))
+    return ["Everything your request needs is in place; the role is granted at ", at(view.startsAt!), "."];
   switch (view.status) {
     case "requested":
     case "activating":
@@ -100,7 +109,7 @@ function requesterButtons(view: RequestView, opts: RequestCardOptions): Button[]
   const buttons: Button[] = [];
   if (view.status === "pending_mfa" && opts.mfaUrl)
     buttons.push({ kind: "link", url: opts.mfaUrl, label: "Complete MFA", style: "primary" });
-  if (view.status === "pending_mfa" || view.status === "pending_approval")
+  if (view.status === "pending_mfa" || view.status === "pending_approval" || isScheduled(view, opts.now))
     buttons.push({ kind: "action", action: ACTIONS.cancel, value: view.requestId, label: "Cancel request" });
   const active = orderedRoles(view).filter((r) => r.status === "active");
   for (const r of active) {

@@ -17,6 +17,7 @@ export interface FormRole {
   requireTicket: boolean;
   ticketExample: string | null;
   requireJustification: boolean;
+  allowChildScope: boolean;
 }
 
 export interface DurationChoice {
@@ -42,6 +43,8 @@ export interface RequestFormModel {
   ticketMaxLength: number;
   /** More roles than a plain picker holds: search as you type. */
   searchable: boolean;
+  /** The narrower-scope field, shown when a picked role allows one. */
+  childScope: boolean;
 }
 
 export function toFormRole(r: EligibleRoleView): FormRole {
@@ -53,6 +56,7 @@ export function toFormRole(r: EligibleRoleView): FormRole {
     requireTicket: r.policy.requireTicket,
     ticketExample: r.policy.ticketExample,
     requireJustification: r.policy.requireJustification,
+    allowChildScope: r.policy.allowChildScope,
   };
 }
 
@@ -78,6 +82,7 @@ export function buildRequestForm(eligible: EligibleRoleView[], selectedRoleIds: 
     justificationMaxLength: MAX_JUSTIFICATION_LENGTH,
     ticketMaxLength: MAX_TICKET_LENGTH,
     searchable: roles.length > STATIC_PICKER_LIMIT,
+    childScope: selected.some((r) => r.allowChildScope),
   };
 }
 
@@ -111,6 +116,10 @@ export interface RequestSubmission {
   durationMs: number | null;
   justification: string | null;
   ticket: string | null;
+  /** The start as typed (empty: now). */
+  start: string | null;
+  /** A narrower scope as typed, for the picked roles that allow one. */
+  childScope: string | null;
 }
 
 export type FormErrors = Partial<Record<RequestFormField, string>>;
@@ -139,6 +148,10 @@ export function fieldForRefusal(code: RefusalCode): RequestFormField {
     case "TICKET_REQUIRED":
     case "TICKET_INVALID":
       return "ticket";
+    case "START_INVALID":
+    case "START_IN_PAST":
+    case "START_TOO_FAR":
+      return "start";
     default:
       return "roles";
   }

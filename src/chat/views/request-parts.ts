@@ -30,7 +30,7 @@ export function roleStatus(r: RoleInRequestView, now: Date): Rich {
   switch (r.status) {
     case "requested":
     case "activating":
-      return ["being granted"];
+      return r.startsAt && r.startsAt > now ? ["scheduled to start ", at(r.startsAt)] : ["being granted"];
     case "pending_mfa":
       return ["waiting for MFA"];
     case "pending_approval":
@@ -78,6 +78,7 @@ export function requestFields(view: RequestView, extra: Field[] = []): Block {
   const fields: Field[] = [
     { label: "Duration", value: [formatDuration(view.durationMs)] },
     { label: "Requested", value: [at(view.requestedAt)] },
+    ...(view.startsAt ? [{ label: "Starts", value: [at(view.startsAt)] }] : []),
     ...(view.ticket ? [{ label: "Ticket", value: [view.ticket] }] : []),
     ...extra,
   ];

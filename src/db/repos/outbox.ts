@@ -110,3 +110,18 @@ export function newJobRow(job: {
     finishedAt: null,
   };
 }
+
+/**
+ * Takes back the grant of an activation whose scheduled start has not come, so nothing reaches
+ * the target: true when it was still waiting untouched, false when a worker holds it already.
+ */
+export async function withdrawScheduledGrant(tx: Executor, activationId: string, now: Date): Promise<boolean> {
+  const withdrawn = resultRows<{ id: string }>(
+    await tx.execute(sql`
+      update ${outboxJobs} set status = 'canceled', finished_at = ${now.toISOString()}::timestamptz
+      where activation_id = ${activationId} and kind = 'grant' and status = 'pending'
+        and run_at > ${now.toISOString()}::timestamptz and locked_by is null
+      returning id`),
+  );
+  return withdrawn.length > 0;
+}

@@ -26,6 +26,8 @@ export const activations = pgTable(
     /** "eligible" (went through policy), "break_glass" (exempt, always alerted). */
     basis: text("basis").notNull(),
     extendsId: text("extends_id"),
+    /** A scheduled start: the grant waits until then. */
+    startsAt: at("starts_at"),
     mfaRequired: boolean("mfa_required").notNull(),
     mfaSatisfiedAt: at("mfa_satisfied_at"),
     mfaEvidence: jsonb("mfa_evidence").$type<Record<string, unknown>>(),

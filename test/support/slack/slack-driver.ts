@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { expireDueActivations } from "../../../src/app/end-activation.js";
 import { satisfyMfa } from "../../../src/app/satisfy-mfa.js";
 import { timeOutDueRequests } from "../../../src/app/time-out.js";
+import { FIELDS } from "../../../src/chat/views/action-ids.js";
 import { listForPrincipal } from "../../../src/db/repos/activations.js";
 import { logHoldings } from "../../../src/db/schema/connector-log.js";
 import { parseDuration } from "../../../src/domain/duration.js";
@@ -68,6 +69,8 @@ export class SlackDriver implements ChatDriver {
       justification: ask.justification ?? null,
     };
     if (ask.ticket !== undefined) values.ticket = ask.ticket;
+    if (ask.start !== undefined) values[FIELDS.start] = ask.start;
+    if (ask.childScope !== undefined) values[FIELDS.childScope] = ask.childScope;
     return this.submitted(await this.w.slack.submit(slackIdOf(user), form, values));
   }
 

@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { expireDueActivations } from "../../../src/app/end-activation.js";
 import { satisfyMfa } from "../../../src/app/satisfy-mfa.js";
 import { timeOutDueRequests } from "../../../src/app/time-out.js";
-import { FORMS } from "../../../src/chat/views/action-ids.js";
+import { FIELDS, FORMS } from "../../../src/chat/views/action-ids.js";
 import { listForPrincipal } from "../../../src/db/repos/activations.js";
 import { logHoldings } from "../../../src/db/schema/connector-log.js";
 import { parseDuration } from "../../../src/domain/duration.js";
@@ -113,6 +113,8 @@ export class TeamsDriver implements ChatDriver {
       justification: ask.justification ?? "",
     };
     if (ask.ticket !== undefined) typed.ticket = ask.ticket;
+    if (ask.start !== undefined) typed[FIELDS.start] = ask.start;
+    if (ask.childScope !== undefined) typed[FIELDS.childScope] = ask.childScope;
     const answer = await this.submitForm(user, await this.openForm(user), typed);
     return fieldErrors(answer);
   }

@@ -1,0 +1,1 @@
+ALTER TABLE "activations" ADD COLUMN "starts_at" timestamp with time zone;
