@@ -10,6 +10,7 @@ import {
   askedReceipt,
   assignmentForm,
   dayOf,
+  endOnDay,
   type LifecycleRequest,
   submitAssignmentForm,
 } from "../flows/assignments.js";
@@ -235,7 +236,8 @@ function assignmentFormCard(
         type: "Input.Date",
         id: FIELDS.endsOn,
         label: "New end",
-        value: typed.endsOn?.trim() || dayOf(form.proposedEnd),
+        // A day Teams' date picker cannot show is replaced by the proposed one; the error under it says why.
+        value: endOnDay(typed.endsOn ?? "", form.proposedEnd) ? typed.endsOn!.trim() : dayOf(form.proposedEnd),
       },
       ...error(FIELDS.endsOn),
       {
