@@ -70,15 +70,20 @@ export async function submitAssignmentForm(
   assignmentId: string,
   form: AssignmentForm,
 ): Promise<{ ok: false; errors: Record<string, string> } | { ok: true; value: { roleName: string; endsAt: Date } }> {
+  const ask = request === "extend" ? requestAssignmentExtension : requestAssignmentRenewal;
   const facts = await assignmentForm(ctx, ix.me, assignmentId, request);
-  if (typeof facts === "string") return { ok: false, errors: { [FIELDS.reason]: facts } };
+  if (typeof facts === "string") {
+    // Not (or no longer) mine to ask for: the use case says why and audits the attempt.
+    const refused = await ask(ctx.deps, ix.me.id, assignmentId, form.reason ?? "", null);
+    if (!refused.ok) return { ok: false, errors: { [FIELDS.reason]: refused.error.message } };
+    return { ok: true, value: { roleName: "the assignment", endsAt: refused.value.endsAt ?? ctx.deps.clock.now() } };
+  }
   const typed = form.endsOn?.trim() ?? "";
   const endsAt = typed === "" ? facts.proposedEnd : endOnDay(typed, facts.proposedEnd);
   const errors: Record<string, string> = {};
   if (!endsAt) errors[FIELDS.endsOn] = `Give the day as YYYY-MM-DD, for example ${dayOf(facts.proposedEnd)}.`;
   if (!form.reason?.trim()) errors[FIELDS.reason] = "Say why you need it; the administrators read it.";
   if (!endsAt || Object.keys(errors).length > 0) return { ok: false, errors };
-  const ask = request === "extend" ? requestAssignmentExtension : requestAssignmentRenewal;
   const asked = await ask(ctx.deps, ix.me.id, assignmentId, form.reason!, endsAt);
   if (!asked.ok)
     return {
