@@ -19,7 +19,8 @@ export interface AssignmentListRow {
   may: "extend" | "renew" | null;
 }
 
-const SHOWN = 40;
+/** Within Block Kit's 50 blocks a message: a line and a button each, a header and two notes. */
+const SHOWN = 20;
 
 /** `assignments`: what a person is eligible or active for, with Extend and Renew where they apply. */
 export function assignmentListCard(rows: AssignmentListRow[], now: Date): Card {
@@ -31,34 +32,13 @@ export function assignmentListCard(rows: AssignmentListRow[], now: Date): Card {
       blocks: [{ type: "text", text: ["You have no assignments, eligible or active."] }],
     };
   const shown = rows.slice(0, SHOWN);
-  const lines: Rich = shown.flatMap((r, i) => [...(i > 0 ? ["\n"] : []), ...line(r, now)]);
-  const buttons: Button[] = shown.flatMap((r): Button[] =>
-    r.may === "extend"
-      ? [
-          {
-            kind: "action",
-            action: ACTIONS.assignmentExtend,
-            value: r.id,
-            label: `Extend ${r.roleName}`,
-            style: "primary",
-          },
-        ]
-      : r.may === "renew"
-        ? [
-            {
-              kind: "action",
-              action: ACTIONS.assignmentRenew,
-              value: r.id,
-              label: `Renew ${r.roleName}`,
-              style: "primary",
-            },
-          ]
-        : [],
-  );
-  const blocks: Block[] = [{ type: "text", text: lines }];
+  // Each assignment on its own line, its button (if any) right under it.
+  const blocks: Block[] = shown.flatMap((r): Block[] => {
+    const button = buttonFor(r);
+    return [{ type: "text", text: line(r, now) }, ...(button ? [{ type: "buttons" as const, buttons: [button] }] : [])];
+  });
   if (rows.length > shown.length)
     blocks.push({ type: "context", lines: [[`…and ${rows.length - shown.length} more.`]] });
-  if (buttons.length > 0) blocks.push({ type: "buttons", buttons });
   blocks.push({
     type: "context",
     lines: [["Extend from 14 days before the end; renew within 30 days after it. Administrators decide."]],
@@ -71,8 +51,28 @@ export function assignmentListCard(rows: AssignmentListRow[], now: Date): Card {
   };
 }
 
+function buttonFor(r: AssignmentListRow): Button | null {
+  if (r.may === "extend")
+    return {
+      kind: "action",
+      action: ACTIONS.assignmentExtend,
+      value: r.id,
+      label: `Extend ${r.roleName}`,
+      style: "primary",
+    };
+  if (r.may === "renew")
+    return {
+      kind: "action",
+      action: ACTIONS.assignmentRenew,
+      value: r.id,
+      label: `Renew ${r.roleName}`,
+      style: "primary",
+    };
+  return null;
+}
+
 function line(r: AssignmentListRow, now: Date): Rich {
-  const out: Rich = ["• ", strong(r.roleName), ` at ${r.scope} — ${r.kind}`];
+  const out: Rich = [strong(r.roleName), ` at ${r.scope} — ${r.kind}`];
   if (r.viaGroup) out.push(` through ${r.viaGroup}`);
   if (r.startsAt && r.startsAt > now) out.push(`, from ${onDay(r.startsAt)}`);
   if (r.endsAt === null) out.push(", permanent");
