@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { countOpenAlerts } from "./app/alert-records.js";
 import { applyConfig } from "./app/apply-config.js";
+import { AssignmentNotices } from "./app/assignment-notices.js";
 import type { EngineDeps, EngineEvent } from "./app/context.js";
 import type { Delivery } from "./app/delivery.js";
 import { AlertTriggers, acknowledgeAlert } from "./app/evaluate-alerts.js";
@@ -107,6 +108,7 @@ export interface Bot {
     notices: ActivityNotices;
     factors: FactorNotices;
     revocations: RevocationNotices;
+    assignments: AssignmentNotices;
   };
   /** Slack and Teams, each either running or disabled with the reason. */
   platforms: ChatPlatform[];
@@ -204,6 +206,7 @@ export async function compose(
     notices: new ActivityNotices(deps, delivery, onEventError),
     factors: new FactorNotices(deps, delivery, onEventError),
     revocations: new RevocationNotices(deps, delivery, onEventError),
+    assignments: new AssignmentNotices(deps, delivery, onEventError),
   };
   for (const listener of Object.values(listeners)) bus.subscribe(listener.onEvent);
   const reviewsJob = new ReviewsJob(deps, delivery, log);

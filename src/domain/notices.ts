@@ -21,7 +21,69 @@ export type ChatMessage =
   /** One of a person's MFA factors was added, replaced or removed: told to them (and to admins when it waits out a delay). */
   | { type: "mfa.factor"; notice: FactorNotice }
   /** An administrator revoked one of the person's roles: which, who and why. */
-  | { type: "activation.revoked"; notice: RevokedNotice };
+  | { type: "activation.revoked"; notice: RevokedNotice }
+  /** An administrator made, changed or removed an assignment: told to the role's assignment audiences. */
+  | { type: "assignment.changed"; notice: AssignmentChangeNotice }
+  /** An assignment ends in 14 days or tomorrow: the holder's reminder (with Extend), or the administrators' copy. */
+  | { type: "assignment.expiring"; notice: AssignmentExpiringNotice }
+  /** An extension or renewal: the administrators' card (Approve / Deny, redrawn once decided), or the requester's outcome. */
+  | { type: "assignment.request"; notice: AssignmentRequestNotice };
+
+export type AssignmentKindName = "eligible" | "active";
+
+/** An assignment made, changed or removed, for the audiences of its role's `notifications.assignment`. */
+export interface AssignmentChangeNotice {
+  change: "created" | "updated" | "removed";
+  assignmentId: string | null;
+  holder: string;
+  roleName: string;
+  scope: string;
+  kind: AssignmentKindName;
+  endsAt: Date | null;
+  /** The administrator's name, or `cli:<login>`. */
+  by: string;
+  reason: string | null;
+  at: Date;
+}
+
+/** An assignment about to end, 14 days or 1 day before. */
+export interface AssignmentExpiringNotice {
+  assignmentId: string;
+  holder: string;
+  roleName: string;
+  scope: string;
+  kind: AssignmentKindName;
+  endsAt: Date;
+  leadMs: number;
+  /** False for an assignment declared in pim.yaml: only the file changes its end. */
+  extendable: boolean;
+  /** True on the administrators' copy. */
+  forAdmins: boolean;
+  at: Date;
+}
+
+/** An extension or renewal request, as it stands. */
+export interface AssignmentRequestNotice {
+  requestId: string;
+  request: "extend" | "renew";
+  status: "pending" | "approved" | "denied" | "canceled";
+  requester: PersonView;
+  /** Who holds the assignment (the requester, or a group they belong to). */
+  holder: string;
+  roleName: string;
+  scope: string;
+  kind: AssignmentKindName;
+  /** The assignment's end when it was asked (null when it is gone). */
+  currentEnd: Date | null;
+  askedEnd: Date | null;
+  reason: string | null;
+  requestedAt: Date;
+  decidedBy: string | null;
+  decidedAt: Date | null;
+  comment: string | null;
+  /** True on the requester's copy, which tells the outcome. */
+  forRequester: boolean;
+}
 
 /** An administrator took a role away: what its holder is told. */
 export interface RevokedNotice {

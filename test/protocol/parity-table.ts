@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, max } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assignRole } from "../../src/app/admin/assignments.js";
+import { decideAssignmentRequest, requestAssignmentExtension } from "../../src/app/admin/lifecycle.js";
 import type { EngineEvent } from "../../src/app/context.js";
 import { cancelRequest, deactivate } from "../../src/app/end-activation.js";
 import { requestActivation } from "../../src/app/request-activation.js";
@@ -9,6 +10,7 @@ import { closeReview } from "../../src/app/run-review.js";
 import { startReview } from "../../src/app/start-review.js";
 import { ACTIONS, FORMS } from "../../src/chat/views/action-ids.js";
 import { queryAudit } from "../../src/db/audit-log.js";
+import { listAssignments, pendingAssignmentRequests, setAssignmentEnd } from "../../src/db/repos/assignments.js";
 import { activations } from "../../src/db/schema/activations.js";
 import { alerts } from "../../src/db/schema/alerts.js";
 import { auditEvents } from "../../src/db/schema/audit.js";
@@ -164,6 +166,55 @@ async function alerted(r: Run): Promise<Subject> {
   return { value: alert.id, alertId: alert.id };
 }
 
+const OPERATOR = { kind: "operator" as const, name: "parity" };
+
+/**
+ * bob is eligible for Production Deployer from chat (a role no other row touches), ending in `days`
+ * (less than 0: ended that long ago), with nothing asked about it: made once, set back to that end
+ * every run.
+ */
+async function bobAssigned(r: Run, days: number): Promise<Subject> {
+  const [bob, deploy] = [await idOf(r, "bob"), await r.w.engine.role("deploy")];
+  const find = async () => (await listAssignments(r.w.deps.db, { principalId: bob, roleId: deploy }))[0]?.assignment;
+  if (!(await find())) {
+    const made = await assignRole(r.w.deps, OPERATOR, {
+      principal: "bob",
+      role: "deploy",
+      kind: "eligible",
+      endsAt: new Date(r.w.clock.now().getTime() + 10 * DAY),
+    });
+    if (!made.ok) throw new Error(made.error.message);
+  }
+  const row = (await find())!;
+  for (const asked of await pendingAssignmentRequests(r.w.deps.db))
+    if (asked.assignmentId === row.id) await decideAssignmentRequest(r.w.deps, OPERATOR, asked.id, "deny");
+  const now = r.w.clock.now().getTime();
+  await setAssignmentEnd(
+    r.w.deps.db,
+    row.id,
+    new Date(now + days * DAY),
+    days < 0 ? new Date(now + (days - 10) * DAY) : null,
+  );
+  await r.w.settle();
+  return { value: row.id };
+}
+
+/** bob's assignment as above, on the list `assignments` showed him. */
+async function bobListed(r: Run, days: number): Promise<Subject> {
+  const subject = await bobAssigned(r, days);
+  await r.p.type("bob", "assignments");
+  return subject;
+}
+
+/** bob asked to extend his assignment; the subject is the request erin decides. */
+async function bobAsked(r: Run): Promise<Subject> {
+  const { value } = await bobAssigned(r, 10);
+  const asked = await requestAssignmentExtension(r.w.deps, await idOf(r, "bob"), value, "Parity check");
+  if (!asked.ok) throw new Error(asked.error.message);
+  await r.w.settle();
+  return { value: asked.value.id };
+}
+
 // ── the table: one row per command, button and form ──
 
 export const TABLE: Row[] = [
@@ -216,6 +267,13 @@ export const TABLE: Row[] = [
     act: (r) => r.p.type("erin", "revoke alice reader Left the team"),
     audit: ["activation.ending", "connector.revoke.succeeded", "activation.ended"],
     told: ["erin", "alice"],
+  },
+  {
+    id: "assignments",
+    setup: (r) => bobAssigned(r, 10),
+    act: (r) => r.p.type("bob", "assignments"),
+    audit: [],
+    told: ["bob"],
   },
 
   // Buttons, clicked where the person was shown them.
@@ -307,6 +365,35 @@ export const TABLE: Row[] = [
     told: ["erin"],
   },
 
+  {
+    id: ACTIONS.assignmentExtend,
+    setup: (r) => bobListed(r, 10),
+    act: (r, s) => r.p.click("bob", ACTIONS.assignmentExtend, s.value),
+    audit: [],
+    told: ["bob"],
+  },
+  {
+    id: ACTIONS.assignmentRenew,
+    setup: (r) => bobListed(r, -5),
+    act: (r, s) => r.p.click("bob", ACTIONS.assignmentRenew, s.value),
+    audit: [],
+    told: ["bob"],
+  },
+  {
+    id: ACTIONS.assignmentApprove,
+    setup: bobAsked,
+    act: (r, s) => r.p.click("erin", ACTIONS.assignmentApprove, s.value),
+    audit: ["assignment.updated", "assignment.extend_approved"],
+    told: ["erin", "bob"],
+  },
+  {
+    id: ACTIONS.assignmentDeny,
+    setup: bobAsked,
+    act: (r, s) => r.p.click("erin", ACTIONS.assignmentDeny, s.value, { comment: "Not this time" }),
+    audit: ["assignment.extend_denied"],
+    told: ["erin", "bob"],
+  },
+
   // Forms, opened the way people open them, filled in and sent.
   {
     id: FORMS.request,
@@ -364,6 +451,26 @@ export const TABLE: Row[] = [
     },
     audit: ["activation.ending", "connector.revoke.succeeded", "activation.ended"],
     told: ["erin", "alice"],
+  },
+  {
+    id: FORMS.assignmentExtend,
+    setup: (r) => bobListed(r, 10),
+    act: async (r, s) => {
+      await r.p.click("bob", ACTIONS.assignmentExtend, s.value);
+      return r.p.submit("bob", FORMS.assignmentExtend, { reason: "Parity check" });
+    },
+    audit: ["assignment.extend_requested"],
+    told: ["bob", "erin"],
+  },
+  {
+    id: FORMS.assignmentRenew,
+    setup: (r) => bobListed(r, -5),
+    act: async (r, s) => {
+      await r.p.click("bob", ACTIONS.assignmentRenew, s.value);
+      return r.p.submit("bob", FORMS.assignmentRenew, { reason: "Parity check" });
+    },
+    audit: ["assignment.renew_requested"],
+    told: ["bob", "erin"],
   },
   {
     id: FORMS.reviewRemove,

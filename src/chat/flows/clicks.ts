@@ -6,6 +6,7 @@ import { applyReview } from "../../app/run-review.js";
 import { ACTIONS, type ActionId } from "../views/action-ids.js";
 import { alreadyDecidedLine } from "../views/approval-card.js";
 import type { Card, Rich } from "../views/card.js";
+import { decideAssignment } from "./assignments.js";
 import { type Acting, acting, type ClickInput, type FlowContext, type Interaction } from "./interaction.js";
 import { actionFailed, clickNotCounted, clickStillTrying, logNotRecorded, tryRecording } from "./recording.js";
 
@@ -73,6 +74,14 @@ export const CLICKS: Record<ActionId, Click> = {
   },
 
   [ACTIONS.revoke]: (_ctx, ix, activationId) => ix.openForm({ kind: "revoke", activationId }),
+
+  [ACTIONS.assignmentExtend]: (_ctx, ix, assignmentId) => ix.openForm({ kind: "assignment-extend", assignmentId }),
+
+  [ACTIONS.assignmentRenew]: (_ctx, ix, assignmentId) => ix.openForm({ kind: "assignment-renew", assignmentId }),
+
+  [ACTIONS.assignmentApprove]: (ctx, ix, requestId, input) => decideAssignment(ctx, ix, requestId, "approve", input),
+
+  [ACTIONS.assignmentDeny]: (ctx, ix, requestId, input) => decideAssignment(ctx, ix, requestId, "deny", input),
 };
 
 /** How an attempt by someone PIM does not know is named in the audit log. */
@@ -88,6 +97,10 @@ const ATTEMPTED: Record<string, string> = {
   [ACTIONS.reviewRemove]: "review remove",
   [ACTIONS.reviewApply]: "apply review",
   [ACTIONS.revoke]: "revoke",
+  [ACTIONS.assignmentExtend]: "extend assignment",
+  [ACTIONS.assignmentRenew]: "renew assignment",
+  [ACTIONS.assignmentApprove]: "approve assignment request",
+  [ACTIONS.assignmentDeny]: "deny assignment request",
 };
 
 /**

@@ -13,6 +13,7 @@ import { helpCard } from "../views/help.js";
 import { pendingListCard } from "../views/pending-list.js";
 import { rolesListCard } from "../views/roles-list.js";
 import { statusCard } from "../views/status.js";
+import { assignmentsCommand, myAssignmentsCard } from "./assignments.js";
 import {
   type Acting,
   acting,
@@ -78,6 +79,7 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   },
   active: (ctx, ix) => activeCommand(ctx, ix),
   revoke: (ctx, ix, args) => revokeCommand(ctx, ix, args),
+  assignments: (ctx, ix) => assignmentsCommand(ctx, ix),
 };
 
 /**
@@ -152,6 +154,8 @@ export async function listCard(ctx: FlowContext, me: Principal, view: ListView):
       return helpCard(ctx.command);
     case "active":
       return activeRolesOf(ctx, me);
+    case "assignments":
+      return myAssignmentsCard(ctx, me);
   }
 }
 

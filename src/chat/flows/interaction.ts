@@ -12,7 +12,7 @@ export type { Principal };
 export type Reply = Card | Rich | string;
 
 /** The lists a person can ask for, each drawn again from the database when it is refreshed. */
-export type ListView = "status" | "pending" | "roles" | "help" | "active";
+export type ListView = "status" | "pending" | "roles" | "help" | "active" | "assignments";
 
 /** A form a flow asks the platform to open (Slack: a modal; Teams: a form card in the chat). */
 export type FormRequest =
@@ -21,7 +21,10 @@ export type FormRequest =
   | { kind: "deny"; requestId: string }
   | { kind: "review-remove"; itemId: string }
   /** An administrator revokes someone's activation: the reason first. */
-  | { kind: "revoke"; activationId: string };
+  | { kind: "revoke"; activationId: string }
+  /** The holder asks for a later end of an assignment, or to have an ended one back: a reason and the day. */
+  | { kind: "assignment-extend"; assignmentId: string }
+  | { kind: "assignment-renew"; assignmentId: string };
 
 /**
  * One person's action, turned by a platform into something the flows can answer without knowing

@@ -132,7 +132,9 @@ export const LINK_ACTION = "pim.link";
 /** Action ids must be unique within a block: the second "End now" becomes `pim.end:1`. */
 function actionsBlocks(buttons: Button[]): KnownBlock[] {
   const blocks: KnownBlock[] = [];
-  const deny = buttons.find((b) => b.kind === "action" && b.action === ACTIONS.deny);
+  const deny = buttons.find(
+    (b) => b.kind === "action" && (b.action === ACTIONS.deny || b.action === ACTIONS.assignmentDeny),
+  );
   // An approver may say why they approve or deny, in the box next to the buttons (read when they click).
   if (deny?.kind === "action")
     blocks.push({

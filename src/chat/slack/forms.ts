@@ -4,6 +4,7 @@
  */
 import type { App, ViewResponseAction, ViewSubmitAction, webApi } from "@slack/bolt";
 import { requestableRoles } from "../../app/queries.js";
+import { askedReceipt, assignmentForm, type LifecycleRequest, submitAssignmentForm } from "../flows/assignments.js";
 import {
   extendForm,
   type FieldErrors,
@@ -18,18 +19,21 @@ import type { FormRequest } from "../flows/interaction.js";
 import { actionFailed, formNotSaved, logNotRecorded, tryRecording } from "../flows/recording.js";
 import { revokeForm, submitRevoke } from "../flows/revoke.js";
 import { FIELDS, FORMS } from "../views/action-ids.js";
+import type { Card } from "../views/card.js";
 import { searchRoles, toFormRole } from "../views/request-form.js";
 import { noEligibleRolesCard } from "../views/roles-list.js";
 import { LIMITS, truncatePlain } from "./blocks.js";
 import { type Principal, requestIdIn, type SlackContext } from "./context.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";
 import {
+  assignmentModal,
   denyModal,
   errorBlockId,
   extendModal,
   loadingModal,
   messageModal,
   pickedRoles,
+  readAssignmentForm,
   readComment,
   readRequestForm,
   removeModal,
@@ -75,8 +79,20 @@ export async function openForm(
       await client.views.open({ trigger_id: triggerId, view: revokeModal(found) });
       return null;
     }
+    case "assignment-extend":
+    case "assignment-renew": {
+      const me = await ctx.identity.resolve(slackUserId);
+      if (!me) return UNKNOWN_USER_TEXT;
+      const found = await assignmentForm(ctx.flows, me, form.assignmentId, lifecycleOf(form.kind));
+      if (typeof found === "string") return found;
+      await client.views.open({ trigger_id: triggerId, view: assignmentModal(found) });
+      return null;
+    }
   }
 }
+
+const lifecycleOf = (kind: "assignment-extend" | "assignment-renew"): LifecycleRequest =>
+  kind === "assignment-extend" ? "extend" : "renew";
 
 /**
  * Opens the request form. A "loading" modal is opened with the trigger id before anything else,
@@ -237,4 +253,39 @@ export function registerForms(app: App, ctx: SlackContext): void {
     );
     await (submitted.ok ? ack() : ackErrors(ack, submitted.errors));
   });
+
+  for (const [callbackId, request] of [
+    [FORMS.assignmentExtend, "extend"],
+    [FORMS.assignmentRenew, "renew"],
+  ] as const)
+    app.view<ViewSubmitAction>(callbackId, async ({ ack, body, view, context }) => {
+      const submitted = await submission(
+        ctx,
+        body,
+        context,
+        { attempted: `${request} assignment`, field: FIELDS.reason },
+        (me) =>
+          submitAssignmentForm(
+            ctx.flows,
+            { me },
+            request,
+            view.private_metadata,
+            readAssignmentForm(view.state.values),
+          ),
+      );
+      if (!submitted.ok) return ackErrors(ack, submitted.errors);
+      // The modal says what was asked; the outcome comes as a direct message once an administrator decides.
+      const { roleName, endsAt } = submitted.value as { roleName: string; endsAt: Date };
+      await ack({
+        response_action: "update",
+        view: messageModal("Asked", receiptCard(askedReceipt(request, roleName, endsAt)), callbackId),
+      });
+    });
 }
+
+const receiptCard = (text: string): Card => ({
+  header: "Asked",
+  tone: "info",
+  summary: text,
+  blocks: [{ type: "text", text: [text] }],
+});

@@ -341,3 +341,58 @@ export function revokeModal(form: {
     ],
   };
 }
+
+/** An assignment's extension or renewal: the reason (required) and the day it should end (the proposed one filled in). */
+export function assignmentModal(form: {
+  assignmentId: string;
+  request: "extend" | "renew";
+  roleName: string;
+  scope: string;
+  kind: string;
+  endsAt: Date;
+  proposedEnd: Date;
+}): ModalView {
+  const renew = form.request === "renew";
+  const day = (time: Date) => time.toISOString().slice(0, 10);
+  const said = renew
+    ? `Your ${form.kind} assignment for ${form.roleName} at ${form.scope} ended on ${day(form.endsAt)}. Ask to have it back until:`
+    : `Your ${form.kind} assignment for ${form.roleName} at ${form.scope} ends on ${day(form.endsAt)}. Ask for it to last until:`;
+  return {
+    type: "modal",
+    callback_id: renew ? FORMS.assignmentRenew : FORMS.assignmentExtend,
+    private_metadata: form.assignmentId.slice(0, LIMITS.privateMetadata),
+    title: plain(renew ? "Renew assignment" : "Extend assignment", LIMITS.viewTitle),
+    submit: plain(renew ? "Ask to renew" : "Ask to extend", LIMITS.viewButton),
+    close: plain("Cancel", LIMITS.viewButton),
+    blocks: [
+      { type: "section", text: { type: "plain_text", text: said.slice(0, LIMITS.sectionText) } },
+      {
+        type: "input",
+        block_id: FIELDS.endsOn,
+        optional: true,
+        label: plain("New end (YYYY-MM-DD)", LIMITS.inputLabel),
+        hint: plain(
+          "Filled in with what the role's rules allow; pick an earlier day if you need less.",
+          LIMITS.inputHint,
+        ),
+        element: {
+          type: "plain_text_input",
+          action_id: FIELDS.endsOn,
+          initial_value: day(form.proposedEnd),
+          max_length: 10,
+        },
+      },
+      {
+        type: "input",
+        block_id: FIELDS.reason,
+        label: plain("Why do you need it?", LIMITS.inputLabel),
+        hint: plain("The administrators read it; the audit log keeps it.", LIMITS.inputHint),
+        element: { type: "plain_text_input", action_id: FIELDS.reason, multiline: true, max_length: 500 },
+      },
+    ],
+  };
+}
+
+export function readAssignmentForm(values: StateValues): { reason: string | null; endsOn: string | null } {
+  return { reason: textValue(values, FIELDS.reason), endsOn: textValue(values, FIELDS.endsOn) };
+}

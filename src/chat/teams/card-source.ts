@@ -1,4 +1,6 @@
 import type { TurnContext } from "botbuilder";
+import { REQUEST_CARD_KIND } from "../../app/assignment-notices.js";
+import { assignmentRequestNotice } from "../../app/assignment-queries.js";
 import { teamsCardAt } from "../../app/chat-records.js";
 import { getRequestView } from "../../app/queries.js";
 import { notifyRoleIds } from "../../app/request-cards.js";
@@ -6,6 +8,7 @@ import { campaignSummary, reviewPages } from "../../app/review-queries.js";
 import { listCard } from "../flows/commands.js";
 import { activationNoticeCard } from "../views/activation-notice.js";
 import { approvalCard } from "../views/approval-card.js";
+import { assignmentRequestCard } from "../views/assignment-request.js";
 import type { Card } from "../views/card.js";
 import { requestCard } from "../views/request-card.js";
 import { reviewPromptCard, reviewSummaryCard } from "../views/review-card.js";
@@ -20,7 +23,18 @@ export interface SourceCard {
   refreshFor: string[] | null;
 }
 
-export const VIEWS: CardView[] = ["tracked", "status", "pending", "roles", "help", "active", "form", "extend", "note"];
+export const VIEWS: CardView[] = [
+  "tracked",
+  "status",
+  "pending",
+  "roles",
+  "help",
+  "active",
+  "assignments",
+  "form",
+  "extend",
+  "note",
+];
 
 /**
  * The card a click or a refresh came from, drawn as it is now for the person looking at it. A
@@ -42,6 +56,7 @@ export async function redrawSource(
     case "roles":
     case "help":
     case "active":
+    case "assignments":
       return { card: await listCard(ctx.flows, me, view), view, refreshFor: null };
     default:
       return null;
@@ -68,6 +83,10 @@ async function redrawTracked(
     return page
       ? { card: reviewPromptCard(page, now), view: "tracked", refreshFor: activity.from?.id ? [activity.from.id] : [] }
       : null;
+  }
+  if (row.kind === REQUEST_CARD_KIND) {
+    const notice = await assignmentRequestNotice(ctx.deps.db, row.subjectId, false);
+    return notice ? { card: assignmentRequestCard(notice), view: "tracked", refreshFor: [] } : null;
   }
   if (row.kind === "review_summary") {
     const summary = await campaignSummary(ctx.deps.db, row.subjectId);

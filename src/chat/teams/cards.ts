@@ -28,7 +28,17 @@ export const REFRESH_VERB = "pim.refresh";
  * Which screen a card is, stamped on its buttons so a click can redraw the card it came from:
  * `tracked` cards are kept current by the notifier (chat_messages), the others are replies.
  */
-export type CardView = "tracked" | "status" | "pending" | "roles" | "help" | "active" | "form" | "extend" | "note";
+export type CardView =
+  | "tracked"
+  | "status"
+  | "pending"
+  | "roles"
+  | "help"
+  | "active"
+  | "assignments"
+  | "form"
+  | "extend"
+  | "note";
 
 export interface RenderOptions {
   view: CardView;
@@ -153,12 +163,17 @@ export const commentInputId = commentField;
 
 function buttonBlocks(buttons: Button[], view: CardView): Json[] {
   const out: Json[] = [];
-  const deny = buttons.find((b) => b.kind === "action" && b.action === ACTIONS.deny);
+  const deny = buttons.find(
+    (b) => b.kind === "action" && (b.action === ACTIONS.deny || b.action === ACTIONS.assignmentDeny),
+  );
   if (deny && deny.kind === "action")
     out.push({
       type: "Input.Text",
       id: commentInputId(deny.value),
-      label: "Comment (the requester sees it; required to deny)",
+      label:
+        deny.action === ACTIONS.deny
+          ? "Comment (the requester sees it; required to deny)"
+          : "Comment (optional; the requester sees it)",
       isMultiline: true,
       maxLength: 1_000,
       placeholder: "Why approve or deny?",

@@ -4,6 +4,16 @@
  * error under its field and everything typed kept.
  */
 import type { TurnContext } from "botbuilder";
+import {
+  type AssignmentForm,
+  type AssignmentFormFacts,
+  askedReceipt,
+  assignmentForm,
+  dayOf,
+  endOnDay,
+  type LifecycleRequest,
+  submitAssignmentForm,
+} from "../flows/assignments.js";
 import { extendForm, requestForm, submitExtend, submitRequest, submitReviewRemove } from "../flows/forms.js";
 import type { FormRequest, Principal } from "../flows/interaction.js";
 import { type RevokeForm, revokeForm, submitRevoke } from "../flows/revoke.js";
@@ -66,6 +76,21 @@ export async function postForm(
       await replyJson(turn, revokeFormCard(found), `Revoke ${found.roleName}?`);
       return { text: "Give the reason in the form below; the holder reads it.", tone: "default" };
     }
+    case "assignment-extend":
+    case "assignment-renew": {
+      const request: LifecycleRequest = form.kind === "assignment-extend" ? "extend" : "renew";
+      const found = await assignmentForm(ctx.flows, me, form.assignmentId, request);
+      if (typeof found === "string") {
+        await replyNote(turn, found);
+        return { text: found, tone: "attention" };
+      }
+      await replyJson(
+        turn,
+        assignmentFormCard(found),
+        `${request === "extend" ? "Extend" : "Renew"} ${found.roleName}`,
+      );
+      return { text: "Give your reason in the form below; the administrators decide.", tone: "default" };
+    }
   }
 }
 
@@ -115,6 +140,17 @@ export async function submitForm(
       const found = await revokeForm(ctx.flows, value);
       if (typeof found === "string") return noteCard(submitted.errors[FIELDS.reason] ?? found);
       return revokeFormCard(found, reason, submitted.errors[FIELDS.reason] ?? null);
+    }
+    case FORMS.assignmentExtend:
+    case FORMS.assignmentRenew: {
+      const request: LifecycleRequest = verb === FORMS.assignmentExtend ? "extend" : "renew";
+      const text = (id: string) => (typeof data[id] === "string" ? (data[id] as string) : null);
+      const typed: AssignmentForm = { reason: text(FIELDS.reason), endsOn: text(FIELDS.endsOn) };
+      const submitted = await submitAssignmentForm(ctx.flows, ix, request, value, typed);
+      if (submitted.ok) return noteCard(askedReceipt(request, submitted.value.roleName, submitted.value.endsAt));
+      const found = await assignmentForm(ctx.flows, me, value, request);
+      if (typeof found === "string") return noteCard(submitted.errors[FIELDS.reason] ?? found);
+      return assignmentFormCard(found, typed, submitted.errors);
     }
     default:
       return null;
@@ -176,5 +212,58 @@ function revokeFormCard(form: RevokeForm, reason: string | null = null, error: s
       },
     ],
     { fallbackText: `Revoke ${form.roleName}?` },
+  );
+}
+
+/** An assignment's extension or renewal form: the day it should end (the proposed one filled in) and the reason. */
+function assignmentFormCard(
+  form: AssignmentFormFacts,
+  typed: AssignmentForm = { reason: null, endsOn: null },
+  errors: Record<string, string> = {},
+): Json {
+  const renew = form.request === "renew";
+  const title = `${renew ? "Renew" : "Extend"} ${form.roleName}`;
+  const said = renew
+    ? `Your ${form.kind} assignment for ${form.roleName} at ${form.scope} ended on ${dayOf(form.endsAt)}. Ask to have it back until:`
+    : `Your ${form.kind} assignment for ${form.roleName} at ${form.scope} ends on ${dayOf(form.endsAt)}. Ask for it to last until:`;
+  const error = (id: string) =>
+    errors[id] ? richBlocks([errors[id]!], { spacing: "small" }, { color: "attention", size: "small" }) : [];
+  return adaptiveCard(
+    [
+      ...richBlocks([{ strong: title }]),
+      textBlock(said),
+      {
+        type: "Input.Date",
+        id: FIELDS.endsOn,
+        label: "New end",
+        // A day Teams' date picker cannot show is replaced by the proposed one; the error under it says why.
+        value: endOnDay(typed.endsOn ?? "", form.proposedEnd) ? typed.endsOn!.trim() : dayOf(form.proposedEnd),
+      },
+      ...error(FIELDS.endsOn),
+      {
+        type: "Input.Text",
+        id: FIELDS.reason,
+        label: "Why do you need it?",
+        isMultiline: true,
+        isRequired: true,
+        errorMessage: "Say why you need it; the administrators read it.",
+        maxLength: 500,
+        ...(typed.reason ? { value: typed.reason.slice(0, 500) } : {}),
+      },
+      ...error(FIELDS.reason),
+      {
+        type: "ActionSet",
+        actions: [
+          {
+            type: "Action.Execute",
+            title: renew ? "Ask to renew" : "Ask to extend",
+            verb: renew ? FORMS.assignmentRenew : FORMS.assignmentExtend,
+            data: { value: form.assignmentId, view: "form" },
+            style: "positive",
+          },
+        ],
+      },
+    ],
+    { fallbackText: title },
   );
 }

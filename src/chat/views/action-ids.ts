@@ -26,6 +26,14 @@ export const ACTIONS = {
   reviewApply: "pim.review.apply",
   /** value: activation id; an administrator takes the role away, the form asks for the reason first */
   revoke: "pim.revoke",
+  /** value: assignment id; the holder asks for a later end (from 14 days before it); opens the form */
+  assignmentExtend: "pim.assignment.extend",
+  /** value: assignment id; the holder asks to have an ended assignment back (within 30 days); opens the form */
+  assignmentRenew: "pim.assignment.renew",
+  /** value: assignment request id */
+  assignmentApprove: "pim.assignment.approve",
+  /** value: assignment request id; the comment next to the buttons is optional */
+  assignmentDeny: "pim.assignment.deny",
 } as const;
 
 export type ActionId = (typeof ACTIONS)[keyof typeof ACTIONS];
@@ -39,6 +47,10 @@ export const FORMS = {
   reviewRemove: "pim.form.review.remove",
   /** An administrator's revocation with its required reason; the form's metadata is the activation id. */
   revoke: "pim.form.revoke",
+  /** An assignment's extension: reason and wanted end; the form's metadata is the assignment id. */
+  assignmentExtend: "pim.form.assignment.extend",
+  /** An ended assignment's renewal: reason and wanted end; the form's metadata is the assignment id. */
+  assignmentRenew: "pim.form.assignment.renew",
 } as const;
 
 export const FIELDS = {
@@ -55,6 +67,8 @@ export const FIELDS = {
   childScope: "child_scope",
   /** Why a reviewer removes an assignment (optional), or why an administrator revokes a role (required). */
   reason: "reason",
+  /** The day an extended or renewed assignment should end (YYYY-MM-DD). */
+  endsOn: "ends_on",
 } as const;
 
 export type RequestFormField = "roles" | "duration" | "justification" | "ticket" | "start" | "child_scope";

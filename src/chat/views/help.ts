@@ -24,6 +24,8 @@ export function helpCard(command: string, note?: string): Card {
           "\n",
           ...line(" roles", "what you are eligible for, and each role's rules"),
           "\n",
+          ...line(" assignments", "your assignments and their ends; extend or renew them"),
+          "\n",
           ...line(" mfa setup", "enroll an MFA method for step-up"),
           "\n",
           ...line(" review <name>", "administrators: start an access review now"),

@@ -1,4 +1,6 @@
 import type { ChatMessage } from "../../domain/notices.js";
+import { assignmentChangeCard, assignmentExpiringCard } from "./assignment-notice.js";
+import { assignmentRequestCard } from "./assignment-request.js";
 import type { Card } from "./card.js";
 import { digestCard } from "./digest.js";
 import { expiringCard } from "./expiring-notice.js";
@@ -33,6 +35,12 @@ export function cardFor(message: ChatMessage, now: Date): Card {
       return factorNoticeCard(message.notice);
     case "activation.revoked":
       return revokedNoticeCard(message.notice);
+    case "assignment.changed":
+      return assignmentChangeCard(message.notice);
+    case "assignment.expiring":
+      return assignmentExpiringCard(message.notice, now);
+    case "assignment.request":
+      return assignmentRequestCard(message.notice);
     default: {
       const never: never = message;
       throw new Error(`unknown message ${String(never)}`);

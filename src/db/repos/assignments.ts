@@ -113,6 +113,24 @@ export async function listAssignments(
     .orderBy(asc(roles.key), asc(principals.key), asc(assignments.scope), asc(assignments.kind));
 }
 
+/** The assignments of some holders (a user and their groups), with role and holder names, by role name. */
+export async function assignmentsOfHolders(tx: Executor, holderIds: string[]): Promise<NamedAssignmentRow[]> {
+  if (holderIds.length === 0) return [];
+  return tx
+    .select({
+      assignment: assignments,
+      principal: { id: principals.id, key: principals.key, name: principals.name, kind: principals.kind },
+      role: { key: roles.key, name: roles.name },
+    })
+    .from(assignments)
+    .innerJoin(principals, eq(principals.id, assignments.principalId))
+    .innerJoin(roles, eq(roles.id, assignments.roleId))
+    .where(inArray(assignments.principalId, holderIds))
+    .orderBy(asc(roles.name), asc(assignments.scope), asc(assignments.kind));
+}
+
+export type NamedAssignmentRow = MemberRow & { role: { key: string; name: string } };
+
 /** Who holds an active activation of a role now, with the activation. */
 export async function activeActivationsOfRole(
   tx: Executor,
