@@ -24,6 +24,8 @@ export interface ActivationSettings {
   /** Channel per platform used when routing is "channel". */
   approvalChannel: { slack?: string; teams?: string } | null;
   approverStepUp: boolean;
+  /** Approve counts only with a comment (Deny always needs one). */
+  requireApprovalComment: boolean;
   allowEarlyDeactivation: boolean;
 }
 
@@ -72,6 +74,7 @@ export const BUILT_IN_POLICY: Policy = {
     approvalRouting: "dm",
     approvalChannel: null,
     approverStepUp: false,
+    requireApprovalComment: false,
     allowEarlyDeactivation: true,
   },
   assignment: {
