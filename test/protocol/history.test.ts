@@ -8,8 +8,11 @@
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { decide } from "../../src/app/decide.js";
+import { cancelRequest } from "../../src/app/end-activation.js";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { ACTIONS } from "../../src/chat/views/action-ids.js";
+import { HISTORY_SHOWN } from "../../src/chat/views/history.js";
+import { AUDIT_SHOWN } from "../../src/chat/views/history-audit.js";
 import { type AuditFilter, exportAuditCsv, queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { HOUR } from "../../src/domain/duration.js";
@@ -185,6 +188,31 @@ for (const platform of ["slack", "teams"] as Platform[]) {
       expect(later).toContain("for alice, reader at /");
     });
 
+    it("audit names the person with a mention as the platform writes it", async () => {
+      let said: string;
+      if (platform === "slack") said = await type("erin", command("audit person:<@U0ALICE|alice> event:approval.deny"));
+      else {
+        const erin = teamsUser("erin");
+        const where = w.teams!.personal(erin);
+        const before = w.connector!.inConversation(where.conversationId).length;
+        const mentioned = teamsUser("alice");
+        const activity = w.teams!.activity(erin, where, {
+          type: "message",
+          text: "elevate audit person:<at>Alice Adams</at> event:approval.deny",
+          textFormat: "plain",
+          entities: [
+            { type: "mention", mentioned: { id: mentioned.id, name: "Alice Adams" }, text: "<at>Alice Adams</at>" },
+          ],
+        });
+        expect((await w.teams!.post(activity)).status).toBe(200);
+        await w.settle();
+        const reply = w.connector!.inConversation(where.conversationId).slice(before).at(-1)!;
+        said = readCard(cardOf(reply.activity) ?? {}).text;
+      }
+      expect(said).toContain("approval.deny");
+      expect(said).toContain("for alice");
+    });
+
     it("a named auditor reads it too; a bad filter is answered with the bad part named", async () => {
       expect(await type("dave", command("audit event:approval.deny"))).toContain("approval.deny");
       expect(await type("erin", command("audit who:alice"))).toContain('I don\'t understand "who:alice"');
@@ -252,6 +280,33 @@ for (const platform of ["slack", "teams"] as Platform[]) {
       expect(await again.text()).not.toContain("time,event");
       const guessed = await fetch(`http://127.0.0.1:${w.port}/downloads/${"A".repeat(43)}`);
       expect(guessed.status).toBe(410);
+    });
+
+    it("long lists are capped, saying how many more there are and where to find them", async () => {
+      const alice = await w.principalId("alice");
+      for (let i = 0; i < HISTORY_SHOWN; i++) {
+        w.clock.advance(60_000);
+        const asked = await requestActivation(w.deps, {
+          requesterId: alice,
+          roles: [{ roleId: await w.engine.role("deploy") }],
+          durationMs: HOUR,
+          justification: `Round ${i}`,
+          origin: platform,
+        });
+        if (!asked.ok) throw new Error(asked.error.message);
+        const canceled = await cancelRequest(w.deps, asked.value.requestId, alice);
+        if (!canceled.ok) throw new Error(canceled.error.message);
+      }
+      await w.settle();
+      // Three requests before these, fifteen shown: the three oldest are counted, not shown.
+      const history = await type("alice", command("history"));
+      expect(history).toContain("Why: Round 14");
+      expect(history).toContain("Production Deployer at /mg/prod: canceled");
+      expect(history).not.toContain("Reading the logs");
+      expect(history).toContain("3 more requests are not shown");
+      const audit = await type("erin", command("audit"));
+      expect(audit.match(/UTC — by /g)).toHaveLength(AUDIT_SHOWN);
+      expect(audit).toContain("More events match, older than these.");
     });
 
     it.runIf(platform === "teams")("a download link ends after ten minutes unused", async () => {
