@@ -66,6 +66,7 @@ describe("the audit filter typed in chat", () => {
     expect(refusal("person:alice person:bob")).toBe("person: is given twice; give it once.");
     expect(refusal("since:1d since:2d")).toBe("since: is given twice; give it once.");
     expect(refusal("since:2026-12-03 until:2026-12-01")).toContain("since: is not before until:");
+    expect(refusal("person:al\u0000ice")).toContain("NUL character");
   });
 
   it("cuts a long bad word when it says it back", () => {

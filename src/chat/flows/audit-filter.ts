@@ -74,6 +74,9 @@ export function parseWhen(text: string, now: Date, endOfDay = false): Result<Dat
  */
 export function parseAuditFilter(text: string, now: Date): Result<AuditTerms, string> {
   const terms: AuditTerms = {};
+  // PostgreSQL text cannot hold U+0000, so no name in the log has it.
+  if (text.includes("\u0000"))
+    return err("The filter contains a NUL character (U+0000), which no name can hold: remove it and try again.");
   for (const word of filterWords(text)) {
     const colon = word.indexOf(":");
     const name = (colon > 0 ? word.slice(0, colon) : "").toLowerCase() as FilterName;
