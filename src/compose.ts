@@ -1,11 +1,13 @@
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import { exportAuditAsFile } from "./app/admin/audit-export.js";
 import { countOpenAlerts } from "./app/alert-records.js";
 import { applyConfig } from "./app/apply-config.js";
 import { AssignmentNotices } from "./app/assignment-notices.js";
 import type { EngineDeps, EngineEvent } from "./app/context.js";
 import type { Delivery } from "./app/delivery.js";
+import { offerDownload } from "./app/downloads.js";
 import { AlertTriggers, acknowledgeAlert } from "./app/evaluate-alerts.js";
 import { EventBus } from "./app/event-bus.js";
 import { newId } from "./app/ids.js";
@@ -30,6 +32,7 @@ import { ConnectorRegistry } from "./connectors/registry.js";
 import { type Database, type DbHandle, openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { mountAlertsApi } from "./http/alerts-api.js";
+import { downloadUrl, mountDownloads } from "./http/downloads.js";
 import { BotMetrics } from "./http/metrics.js";
 import { mountOps } from "./http/ops.js";
 import { HttpServer } from "./http/server.js";
@@ -193,7 +196,8 @@ export async function compose(
   );
   if (mountAlertsApi(http, handle.db, env.ALERTS_API_TOKEN)) log.info("alerts API at GET /api/alerts");
 
-  const ports = chatPorts(deps, mfa);
+  mountDownloads(http, deps);
+  const ports = chatPorts(deps, mfa, handle, env.PUBLIC_URL);
   // The alerts module posts the engine's alert events itself (with ids, de-duplicated, acknowledgeable).
   const notifier = new ChatNotifier({ deps, log, ports, postEngineAlerts: false });
   bus.subscribe(notifier.onEvent);
@@ -320,7 +324,7 @@ export async function compose(
 }
 
 /** The one set of ports chat works with, from the MFA and alerts modules. */
-function chatPorts(deps: EngineDeps, mfa: MfaService): ChatPorts {
+function chatPorts(deps: EngineDeps, mfa: MfaService, handle: DbHandle, publicUrl: string): ChatPorts {
   return {
     mfaLinkFor: (requestId, activationId, principalId) => mfa.linkFor(requestId, activationId, principalId),
     approvalStepUpLinkFor: (requestId, approverId, comment) => mfa.approvalLinkFor(requestId, approverId, comment),
@@ -335,6 +339,11 @@ function chatPorts(deps: EngineDeps, mfa: MfaService): ChatPorts {
     },
     async countReviewsInProgress() {
       return (await reviewsInProgress(deps.db)).length;
+    },
+    exportAudit: (principalId, filter) => exportAuditAsFile(deps, handle, { kind: "person", id: principalId }, filter),
+    async downloadLinkFor(principalId, file) {
+      const offered = await offerDownload(deps, principalId, file);
+      return { url: downloadUrl(publicUrl, offered.token), expiresAt: offered.expiresAt };
     },
   };
 }

@@ -111,6 +111,17 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
       return refused(refusal, refusal.code === "NOT_AN_APPROVER" || refusal.code === "SELF_APPROVAL");
     }
 
+    if (input.decision === "approve" && comment === null) {
+      const needing = mine.map((r) => roles.get(r.roleId)!).filter((r) => r.policy.activation.requireApprovalComment);
+      if (needing.length > 0)
+        return refused(
+          refuse(
+            "COMMENT_REQUIRED",
+            `A comment is required to approve ${[...new Set(needing.map((r) => r.name))].join(" and ")}: write it in the comment box, then click Approve.`,
+          ),
+        );
+    }
+
     const guarded = input.decision === "approve" ? mine.map((r) => roles.get(r.roleId)!) : [];
     if (rolesNeedingStepUp(guarded).length > 0) {
       if (!input.stepUp) return err(stepUpRequired(work, approver, requester, mine, comment));

@@ -17,7 +17,8 @@ export type IdPrefix =
   | "alr"
   | "rvc"
   | "rvi"
-  | "asr";
+  | "asr"
+  | "dl";
 
 /** Random ids with a type prefix (`act_5Hq…`), readable in logs and audit rows. 16 base58 chars ≈ 93 bits. */
 export function newId(prefix: IdPrefix): string {

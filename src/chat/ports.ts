@@ -1,3 +1,7 @@
+import type { ResolvedAuditFilter } from "../app/admin/audit-filter.js";
+import type { DownloadFile } from "../app/downloads.js";
+import type { Refusal } from "../domain/refusal.js";
+import type { Result } from "../domain/result.js";
 import type { AlertView } from "./views/alert.js";
 
 /**
@@ -15,4 +19,11 @@ export interface ChatPorts {
   acknowledgeAlert(alertId: string, principalId: string): Promise<AlertView | null>;
   countOpenAlerts(): Promise<number>;
   countReviewsInProgress(): Promise<number>;
+  /** The audit log as CSV for an administrator or auditor: `pim audit export`'s bytes, audited; or why not (database). */
+  exportAudit(
+    principalId: string,
+    filter: ResolvedAuditFilter,
+  ): Promise<Result<{ rows: number; csv: Buffer }, Refusal>>;
+  /** A short-lived, single-use link to a file kept for one person, for platforms that take no files from bots (HTTP server). */
+  downloadLinkFor(principalId: string, file: DownloadFile): Promise<{ url: string; expiresAt: Date }>;
 }

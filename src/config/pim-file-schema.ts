@@ -161,6 +161,7 @@ const activationSchema = z
     approvalRouting: z.enum(["dm", "channel"]).optional(),
     approvalChannel: approvalChannel.nullable().optional(),
     approverStepUp: flag.optional(),
+    requireApprovalComment: flag.optional(),
     allowEarlyDeactivation: flag.optional(),
     allowChildScope: flag.optional(),
   })

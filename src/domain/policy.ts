@@ -24,6 +24,8 @@ export interface ActivationSettings {
   /** Channel per platform used when routing is "channel". */
   approvalChannel: { slack?: string; teams?: string } | null;
   approverStepUp: boolean;
+  /** Approve counts only with a comment (Deny always needs one). */
+  requireApprovalComment: boolean;
   allowEarlyDeactivation: boolean;
   /**
    * The requester may activate at a scope below the one they are eligible at (a resource group
@@ -78,6 +80,7 @@ export const BUILT_IN_POLICY: Policy = {
     approvalRouting: "dm",
     approvalChannel: null,
     approverStepUp: false,
+    requireApprovalComment: false,
     allowEarlyDeactivation: true,
     allowChildScope: false,
   },

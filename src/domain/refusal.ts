@@ -55,6 +55,8 @@ export type RefusalCode =
   | "TOO_LATE"
   | "REQUESTER_REMOVED"
   | "REQUESTER_NOT_ELIGIBLE"
-  | "COMMENT_TOO_LONG";
+  | "COMMENT_TOO_LONG"
+  | "COMMENT_REQUIRED"
+  | "TOO_LARGE";
 
 export const refuse = (code: RefusalCode, message: string): Refusal => ({ code, message });

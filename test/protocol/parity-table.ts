@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assignRole } from "../../src/app/admin/assignments.js";
 import { decideAssignmentRequest, requestAssignmentExtension } from "../../src/app/admin/lifecycle.js";
 import type { EngineEvent } from "../../src/app/context.js";
+import { decide } from "../../src/app/decide.js";
 import { cancelRequest, deactivate } from "../../src/app/end-activation.js";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { recordDecision } from "../../src/app/review-decisions.js";
@@ -274,6 +275,39 @@ export const TABLE: Row[] = [
     act: (r) => r.p.type("bob", "assignments"),
     audit: [],
     told: ["bob"],
+  },
+  {
+    id: "history",
+    setup: (r) => holds(r, "alice", "reader"),
+    act: (r) => r.p.type("alice", "history"),
+    audit: [],
+    told: ["alice"],
+  },
+  {
+    id: "approvals",
+    setup: async (r) => {
+      const asked = await asks(r, "alice", "db-admin");
+      const denied = await decide(r.w.deps, {
+        requestId: asked.value,
+        approverId: await idOf(r, "bob"),
+        decision: "deny",
+        comment: "Not now",
+      });
+      if (!denied.ok) throw new Error(denied.error.message);
+      await r.w.runJobs();
+      return asked;
+    },
+    act: (r) => r.p.type("bob", "approvals"),
+    audit: [],
+    told: ["bob"],
+  },
+  {
+    // `audit [filters]` reads; `audit export [filters]` also writes the export's own audit event.
+    id: "audit",
+    setup: (r) => holds(r, "alice", "reader"),
+    act: (r) => r.p.type("erin", "audit export person:alice event:activation"),
+    audit: ["audit.exported"],
+    told: ["erin"],
   },
 
   // Buttons, clicked where the person was shown them.

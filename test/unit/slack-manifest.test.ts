@@ -12,6 +12,7 @@ describe("manifest/slack.yaml", () => {
       "im:write",
       "users:read",
       "users:read.email",
+      "files:write",
     ]);
     expect(manifest.oauth_config.scopes.user).toBeUndefined();
   });

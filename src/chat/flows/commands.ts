@@ -14,6 +14,7 @@ import { pendingListCard } from "../views/pending-list.js";
 import { rolesListCard } from "../views/roles-list.js";
 import { statusCard } from "../views/status.js";
 import { assignmentsCommand, myAssignmentsCard } from "./assignments.js";
+import { approvalsCommand, auditCommand, historyCommand } from "./history.js";
 import {
   type Acting,
   acting,
@@ -80,6 +81,9 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   active: (ctx, ix) => activeCommand(ctx, ix),
   revoke: (ctx, ix, args) => revokeCommand(ctx, ix, args),
   assignments: (ctx, ix) => assignmentsCommand(ctx, ix),
+  history: (ctx, ix) => historyCommand(ctx, ix),
+  approvals: (ctx, ix) => approvalsCommand(ctx, ix),
+  audit: (ctx, ix, args) => auditCommand(ctx, ix, args),
 };
 
 /**

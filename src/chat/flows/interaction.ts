@@ -71,6 +71,20 @@ export interface Interaction {
    */
   confirm(text: string, always?: boolean): Promise<void>;
   openForm(form: FormRequest): Promise<void>;
+  /**
+   * Puts a file in the person's direct chat with the bot: uploaded where the platform lets a bot
+   * upload (Slack), else as a short-lived, single-use download link (Teams).
+   */
+  sendFile(file: OutgoingFile): Promise<void>;
+}
+
+/** A file for one person, with the line that goes with it. */
+export interface OutgoingFile {
+  filename: string;
+  title: string;
+  contentType: string;
+  content: Buffer;
+  note: string;
 }
 
 /** An interaction whose person is known. */

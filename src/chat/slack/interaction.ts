@@ -1,5 +1,6 @@
 import type { RespondFn, webApi } from "@slack/bolt";
 import type { FormRequest, Interaction, Reply } from "../flows/interaction.js";
+import { escapeText } from "./blocks.js";
 import type { SlackContext } from "./context.js";
 import { openForm } from "./forms.js";
 import { publishHome } from "./home.js";
@@ -70,6 +71,20 @@ export function slackInteraction(ctx: SlackContext, where: SlackWhere): Interact
         },
       );
       if (refusal) await reply(refusal);
+    },
+    async sendFile(file) {
+      // Uploaded into the direct message with the bot (files.getUploadURLExternal, the upload, files.completeUploadExternal).
+      const dm = await where.client.conversations.open({ users: where.origin.userId });
+      const channel = dm.channel?.id;
+      if (!channel) return reply("I could not open a direct message with you to send the file.");
+      await where.client.filesUploadV2({
+        channel_id: channel,
+        file: file.content,
+        filename: file.filename,
+        title: file.title,
+        initial_comment: escapeText(file.note),
+      });
+      if (channel !== where.origin.channelId) await reply(`${file.note} It is in your direct messages with me.`);
     },
   };
 }

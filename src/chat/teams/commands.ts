@@ -22,9 +22,14 @@ export function parseCommand(text: string, command: string): { sub: string; args
  */
 export async function onCommand(ctx: TeamsContext, turn: TurnContext, me: Principal | undefined): Promise<void> {
   const { sub, args } = parseCommand(turn.activity.text ?? "", ctx.command);
-  // An administrator's `revoke @person …` names the person with a mention: its Entra object id, from Teams.
-  const person = sub === "revoke" && me ? await mentionedPerson(ctx, turn) : null;
-  const text = person ? `${sub} <@${person}> ${args}` : `${sub} ${args}`;
+  // An administrator's `revoke @person …` and `audit person:@person` name the person with a mention:
+  // its Entra object id, from Teams.
+  const person = (sub === "revoke" || sub === "audit") && me ? await mentionedPerson(ctx, turn) : null;
+  const text = !person
+    ? `${sub} ${args}`
+    : sub === "revoke"
+      ? `${sub} <@${person}> ${args}`
+      : `${sub} ${args.replace(/(^|\s)person:(?=\s|$)/i, `$1person:<@${person}>`)}`;
   await runCommand(ctx.flows, teamsInteraction(ctx, turn, me, "message"), text);
 }
 

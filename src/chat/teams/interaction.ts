@@ -1,6 +1,7 @@
 import type { TurnContext } from "botbuilder";
-import type { FormRequest, Interaction, ListView, Principal, Reply } from "../flows/interaction.js";
+import type { FormRequest, Interaction, ListView, OutgoingFile, Principal, Reply } from "../flows/interaction.js";
 import type { Card, Rich } from "../views/card.js";
+import { downloadCard } from "../views/download-card.js";
 import type { TeamsContext } from "./context.js";
 import { postForm } from "./forms.js";
 import { requestIdOfTurn } from "./http-shim.js";
@@ -87,6 +88,13 @@ export function teamsInteraction(
       if (!ix.me) return;
       const notice = await postForm(ctx, turn, ix.me, form);
       if (!inChat()) ix.notice = { text: [notice.text], tone: notice.tone };
+    },
+    async sendFile(file: OutgoingFile) {
+      // A bot cannot put a file in a personal chat without asking first: a link that works once, for a while.
+      if (!ix.me) return;
+      const { filename, contentType, content } = file;
+      const link = await ctx.ports.downloadLinkFor(ix.me.id, { filename, contentType, content });
+      await ix.reply(downloadCard(file, link));
     },
   };
   return ix;

@@ -1,9 +1,9 @@
 /** Reads of what happened: a person's requests and decisions, and the newest audit events. */
 
-import { and, desc, eq, gte, inArray, lt, max, or } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, max, or, sql } from "drizzle-orm";
 import { OPEN_STATUSES } from "../../domain/activation.js";
 import type { AuditFilter, AuditRow } from "../audit-log.js";
-import type { Executor } from "../client.js";
+import { type Executor, resultRows } from "../client.js";
 import { activations, approvals } from "../schema/activations.js";
 import { auditEvents } from "../schema/audit.js";
 import { principals } from "../schema/principals.js";
@@ -85,4 +85,27 @@ export async function activationsWithNames(tx: Executor, options: { all?: boolea
 export async function lastAuditEventId(tx: Executor): Promise<number> {
   const [row] = await tx.select({ id: max(auditEvents.id) }).from(auditEvents);
   return row?.id ?? 0;
+}
+
+/**
+ * The names of the events in the log that start with `prefix`, in order, at most `limit`. It
+ * steps from one name to the next through the event index (a loose index scan), so it reads one
+ * index entry per name rather than every event.
+ */
+export async function auditEventNamesStartingWith(tx: Executor, prefix: string, limit = 100): Promise<string[]> {
+  const rows = await tx.execute(sql`
+    with recursive names(event) as (
+      (select event from ${auditEvents} where event >= ${prefix} order by event limit 1)
+      union all
+      select (select e.event from ${auditEvents} e where e.event > names.event order by e.event limit 1)
+      from names where starts_with(names.event, ${prefix})
+    )
+    select event from names where event is not null and starts_with(event, ${prefix}) limit ${limit}`);
+  return resultRows<{ event: string }>(rows).map((r) => r.event);
+}
+
+/** Whether any event names this role key (a role since removed from pim.yaml keeps its history). */
+export async function auditHasRole(tx: Executor, roleKey: string): Promise<boolean> {
+  const [row] = await tx.select({ id: auditEvents.id }).from(auditEvents).where(eq(auditEvents.role, roleKey)).limit(1);
+  return row !== undefined;
 }

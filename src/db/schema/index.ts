@@ -8,6 +8,7 @@ export * from "./chat-messages.js";
 export * from "./connector-log.js";
 export * from "./cron-runs.js";
 export * from "./directory-version.js";
+export * from "./downloads.js";
 export * from "./mfa.js";
 export * from "./notices.js";
 export * from "./outbox.js";

@@ -47,6 +47,20 @@ export interface Ephemeral {
   via: "chat.postEphemeral" | "response_url";
 }
 
+/** A file uploaded through files.getUploadURLExternal, the upload URL and files.completeUploadExternal. */
+export interface UploadedFile {
+  id: string;
+  filename: string;
+  /** The length files.getUploadURLExternal was told. */
+  length: number;
+  /** The bytes posted to the upload URL; null until then. */
+  bytes: Buffer | null;
+  /** Set by files.completeUploadExternal: where it was shared, with what title and comment. */
+  channel: string | null;
+  title: string | null;
+  initialComment: string | null;
+}
+
 export interface StoredView {
   id: string;
   user: string;
@@ -68,6 +82,8 @@ export class SlackApiStandIn {
   readonly ephemerals: Ephemeral[] = [];
   readonly views = new Map<string, StoredView>();
   readonly homes = new Map<string, Json>();
+  /** Files by id, from the moment an upload URL was asked for. */
+  readonly files = new Map<string, UploadedFile>();
   private readonly users = new Map<string, SlackUser>();
   private readonly triggers = new Map<string, { user: string; mintedAt: number; used: boolean }>();
   private readonly responseUrls = new Map<string, { user: string; channel: string | null }>();
@@ -147,14 +163,22 @@ export class SlackApiStandIn {
     return [...this.views.values()].filter((v) => v.user === user).at(-1);
   }
 
+  /** Files shared in a channel (a DM is `dmChannel(user)`), oldest first. */
+  filesIn(channel: string): UploadedFile[] {
+    return [...this.files.values()].filter((f) => f.channel === channel);
+  }
+
   callsOf(method: string): ApiCall[] {
     return this.calls.filter((c) => c.method === method);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", this.baseUrl);
-    const raw = await readAll(req);
+    const bytes = await readAll(req);
+    const raw = bytes.toString("utf8");
     if (url.pathname.startsWith("/response/")) return this.responsePost(url.pathname.slice(10), raw, res);
+    if (url.pathname.startsWith("/upload/"))
+      return this.uploadPost(url.pathname.slice(8), req.headers["content-type"] ?? "", bytes, res);
     if (!url.pathname.startsWith("/api/")) return send(res, 404, { ok: false, error: "unknown_method" });
     const method = url.pathname.slice(5);
     const args = parseArgs(req.headers["content-type"] ?? "", raw);
@@ -234,6 +258,24 @@ export class SlackApiStandIn {
         });
         return { ok: true, message_ts: this.nextTs() };
       }
+      case "files.getUploadURLExternal": {
+        const length = Number(args.length);
+        if (!args.filename) return { ok: false, error: "invalid_arguments" };
+        if (!Number.isSafeInteger(length) || length <= 0) return { ok: false, error: "invalid_arguments" };
+        const id = `F${++this.seq}`;
+        this.files.set(id, {
+          id,
+          filename: String(args.filename),
+          length,
+          bytes: null,
+          channel: null,
+          title: null,
+          initialComment: null,
+        });
+        return { ok: true, upload_url: `${this.baseUrl}/upload/${id}`, file_id: id };
+      }
+      case "files.completeUploadExternal":
+        return this.completeUpload(args);
       case "views.open":
         return this.openView(args);
       case "views.update":
@@ -264,6 +306,61 @@ export class SlackApiStandIn {
     message.versions.push({ text: message.text, blocks: message.blocks });
     this.messages.push(message);
     return { ok: true, channel, ts: message.ts, message: { text: message.text, blocks: message.blocks } };
+  }
+
+  /** The upload URL: the bytes, raw or as the one file of a multipart form (as the WebClient sends them). */
+  private async uploadPost(id: string, contentType: string, body: Buffer, res: ServerResponse): Promise<void> {
+    const file = this.files.get(id);
+    if (!file || file.bytes !== null) {
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("not found");
+      return;
+    }
+    let bytes = body;
+    if (contentType.startsWith("multipart/form-data")) {
+      const form = await new Response(new Uint8Array(body), { headers: { "content-type": contentType } }).formData();
+      const part = [...form.values()].find((v) => typeof v !== "string");
+      bytes = part && typeof part !== "string" ? Buffer.from(await part.arrayBuffer()) : Buffer.alloc(0);
+    }
+    this.calls.push({
+      method: "upload",
+      args: { file_id: id, bytes: bytes.length },
+      at: Date.now(),
+      response: {},
+      status: 200,
+    });
+    if (bytes.length !== file.length) {
+      res.writeHead(400, { "content-type": "text/plain" });
+      res.end(`expected ${file.length} bytes, got ${bytes.length}`);
+      return;
+    }
+    file.bytes = bytes;
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end(`OK - ${bytes.length}`);
+  }
+
+  /** Shares uploaded files in a channel: each one must have been uploaded in full first. */
+  private completeUpload(args: Json): Json {
+    const listed = typeof args.files === "string" ? (JSON.parse(args.files) as Json[]) : ((args.files as Json[]) ?? []);
+    if (listed.length === 0) return { ok: false, error: "invalid_arguments" };
+    const files = listed.map((f) => this.files.get(String(f.id)));
+    if (files.some((f) => !f?.bytes)) return { ok: false, error: "file_not_found" };
+    const channel = args.channel_id === undefined ? null : String(args.channel_id);
+    if (channel !== null && !/^[CDG]/.test(channel)) return { ok: false, error: "channel_not_found" };
+    listed.forEach((f, i) => {
+      const file = files[i]!;
+      file.channel = channel;
+      file.title = f.title === undefined ? file.filename : String(f.title);
+      file.initialComment = args.initial_comment === undefined ? null : String(args.initial_comment);
+    });
+    if (channel !== null) {
+      // Slack shows the share as a message in the channel.
+      const text = String(args.initial_comment ?? "");
+      const message: StoredMessage = { channel, ts: this.nextTs(), text, blocks: [], versions: [] };
+      message.versions.push({ text, blocks: [] });
+      this.messages.push(message);
+    }
+    return { ok: true, files: files.map((f) => ({ id: f!.id, title: f!.title })) };
   }
 
   private updateMessage(args: Json): Json {
@@ -367,7 +464,7 @@ export class SlackApiStandIn {
   }
 }
 
-const JSON_ARGS = new Set(["blocks", "view", "attachments", "metadata"]);
+const JSON_ARGS = new Set(["blocks", "view", "attachments", "metadata", "files"]);
 
 function parseArgs(contentType: string, raw: string): Json {
   if (contentType.includes("application/json")) return raw ? (JSON.parse(raw) as Json) : {};
@@ -376,10 +473,10 @@ function parseArgs(contentType: string, raw: string): Json {
   return args;
 }
 
-async function readAll(req: IncomingMessage): Promise<string> {
+async function readAll(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
