@@ -1,6 +1,6 @@
-import { and, desc, eq, inArray, max } from "drizzle-orm";
+import { and, desc, eq, inArray, max, ne } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assignRole } from "../../src/app/admin/assignments.js";
+import { assignRole, removeAssignment } from "../../src/app/admin/assignments.js";
 import type { EngineEvent } from "../../src/app/context.js";
 import { cancelRequest, deactivate } from "../../src/app/end-activation.js";
 import { requestActivation } from "../../src/app/request-activation.js";
@@ -11,8 +11,10 @@ import { ACTIONS, FORMS } from "../../src/chat/views/action-ids.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { activations } from "../../src/db/schema/activations.js";
 import { alerts } from "../../src/db/schema/alerts.js";
+import { assignments } from "../../src/db/schema/assignments.js";
 import { auditEvents } from "../../src/db/schema/audit.js";
 import { reviewCampaigns, reviewItems } from "../../src/db/schema/reviews.js";
+import { assignmentReference } from "../../src/domain/assignment-reference.js";
 import { DAY, HOUR } from "../../src/domain/duration.js";
 import { type Hands, handsFor } from "../support/hands.js";
 import { type Platform, startWorld, type World } from "../support/world.js";
@@ -164,6 +166,18 @@ async function alerted(r: Run): Promise<Subject> {
   return { value: alert.id, alertId: alert.id };
 }
 
+/** bob eligible for reader, assigned at the command line; the subject's value is the assignment id. */
+async function bobAssigned(r: Run): Promise<Subject> {
+  const assigned = await assignRole(
+    r.w.deps,
+    { kind: "operator", name: "parity" },
+    { principal: "bob", role: "reader", kind: "eligible", endsAt: new Date(r.w.clock.now().getTime() + 30 * DAY) },
+  );
+  if (!assigned.ok || assigned.value.status !== "assigned") throw new Error("bob was not assigned");
+  await r.w.settle();
+  return { value: assigned.value.assignment.id };
+}
+
 // ── the table: one row per command, button and form ──
 
 export const TABLE: Row[] = [
@@ -216,6 +230,35 @@ export const TABLE: Row[] = [
     act: (r) => r.p.type("erin", "revoke alice reader Left the team"),
     audit: ["activation.ending", "connector.revoke.succeeded", "activation.ended"],
     told: ["erin", "alice"],
+  },
+
+  { id: "admin", act: (r) => r.p.type("erin", "admin"), audit: [], told: ["erin"] },
+  {
+    id: "admin assign",
+    act: (r) => r.p.type("erin", "admin assign bob reader eligible for 30d Parity check"),
+    audit: ["assignment.created"],
+    told: ["erin"],
+  },
+  {
+    id: "admin members",
+    setup: bobAssigned,
+    act: (r) => r.p.type("erin", "admin members reader"),
+    audit: [],
+    told: ["erin"],
+  },
+  {
+    id: "admin end",
+    setup: bobAssigned,
+    act: (r, s) => r.p.type("erin", `admin end ${assignmentReference(s.value)} for 60d Parity check`),
+    audit: ["assignment.updated"],
+    told: ["erin"],
+  },
+  {
+    id: "admin remove",
+    setup: bobAssigned,
+    act: (r, s) => r.p.type("erin", `admin remove ${assignmentReference(s.value)} Parity check`),
+    audit: ["assignment.removed"],
+    told: ["erin"],
   },
 
   // Buttons, clicked where the person was shown them.
@@ -307,6 +350,18 @@ export const TABLE: Row[] = [
     told: ["erin"],
   },
 
+  {
+    id: ACTIONS.assignmentRemove,
+    setup: async (r) => {
+      const assigned = await bobAssigned(r);
+      await r.p.type("erin", "admin members reader");
+      return assigned;
+    },
+    act: (r, s) => r.p.click("erin", ACTIONS.assignmentRemove, s.value),
+    audit: [],
+    told: ["erin"],
+  },
+
   // Forms, opened the way people open them, filled in and sent.
   {
     id: FORMS.request,
@@ -364,6 +419,35 @@ export const TABLE: Row[] = [
     },
     audit: ["activation.ending", "connector.revoke.succeeded", "activation.ended"],
     told: ["erin", "alice"],
+  },
+  {
+    id: FORMS.assign,
+    act: async (r) => {
+      await r.p.type("erin", "admin");
+      return r.p.submit("erin", FORMS.assign, {
+        principal: "bob",
+        target: { role: "reader", scope: "/" },
+        kind: "eligible",
+        end: "for 30d",
+        justification: "Parity check",
+      });
+    },
+    audit: ["assignment.created"],
+    told: ["erin"],
+  },
+  {
+    id: FORMS.assignmentRemove,
+    setup: async (r) => {
+      const assigned = await bobAssigned(r);
+      await r.p.type("erin", "admin members reader");
+      return assigned;
+    },
+    act: async (r, s) => {
+      await r.p.click("erin", ACTIONS.assignmentRemove, s.value);
+      return r.p.submit("erin", FORMS.assignmentRemove, { reason: "Parity check" });
+    },
+    audit: ["assignment.removed"],
+    told: ["erin"],
   },
   {
     id: FORMS.reviewRemove,
@@ -458,6 +542,11 @@ async function tidy(w: World): Promise<void> {
   }
   for (const c of await w.deps.db.select().from(reviewCampaigns).where(eq(reviewCampaigns.status, "open")))
     await closeReview(w.deps, c.id);
+  // Assignments made by a row (from chat or at the command line) go, so the next run assigns anew.
+  for (const a of await w.deps.db.select().from(assignments).where(ne(assignments.source, "file"))) {
+    const removed = await removeAssignment(w.deps, { kind: "operator", name: "parity" }, a.id, "tidying");
+    if (!removed.ok) throw new Error(`tidying: ${removed.error.message}`);
+  }
   await w.runJobs();
 }
 

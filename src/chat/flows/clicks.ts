@@ -73,6 +73,8 @@ export const CLICKS: Record<ActionId, Click> = {
   },
 
   [ACTIONS.revoke]: (_ctx, ix, activationId) => ix.openForm({ kind: "revoke", activationId }),
+
+  [ACTIONS.assignmentRemove]: (_ctx, ix, assignmentId) => ix.openForm({ kind: "assignment-remove", assignmentId }),
 };
 
 /** How an attempt by someone PIM does not know is named in the audit log. */
@@ -88,6 +90,7 @@ const ATTEMPTED: Record<string, string> = {
   [ACTIONS.reviewRemove]: "review remove",
   [ACTIONS.reviewApply]: "apply review",
   [ACTIONS.revoke]: "revoke",
+  [ACTIONS.assignmentRemove]: "remove assignment",
 };
 
 /**

@@ -13,6 +13,7 @@ import { helpCard } from "../views/help.js";
 import { pendingListCard } from "../views/pending-list.js";
 import { rolesListCard } from "../views/roles-list.js";
 import { statusCard } from "../views/status.js";
+import { adminCommand } from "./admin.js";
 import {
   type Acting,
   acting,
@@ -78,6 +79,7 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   },
   active: (ctx, ix) => activeCommand(ctx, ix),
   revoke: (ctx, ix, args) => revokeCommand(ctx, ix, args),
+  admin: (ctx, ix, args) => adminCommand(ctx, ix, args),
 };
 
 /**

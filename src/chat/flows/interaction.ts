@@ -21,7 +21,11 @@ export type FormRequest =
   | { kind: "deny"; requestId: string }
   | { kind: "review-remove"; itemId: string }
   /** An administrator revokes someone's activation: the reason first. */
-  | { kind: "revoke"; activationId: string };
+  | { kind: "revoke"; activationId: string }
+  /** An administrator assigns a user or group to a role. */
+  | { kind: "assign" }
+  /** An administrator removes an assignment: the reason first. */
+  | { kind: "assignment-remove"; assignmentId: string };
 
 /**
  * One person's action, turned by a platform into something the flows can answer without knowing

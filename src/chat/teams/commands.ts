@@ -22,9 +22,16 @@ export function parseCommand(text: string, command: string): { sub: string; args
  */
 export async function onCommand(ctx: TeamsContext, turn: TurnContext, me: Principal | undefined): Promise<void> {
   const { sub, args } = parseCommand(turn.activity.text ?? "", ctx.command);
-  // An administrator's `revoke @person …` names the person with a mention: its Entra object id, from Teams.
-  const person = sub === "revoke" && me ? await mentionedPerson(ctx, turn) : null;
-  const text = person ? `${sub} <@${person}> ${args}` : `${sub} ${args}`;
+  // An administrator's `revoke @person …` and `admin assign @person …` name the person with a
+  // mention: its Entra object id, from Teams, where the mention stood.
+  const [adminSub = "", ...adminArgs] = args.split(" ");
+  const names = sub === "revoke" || (sub === "admin" && adminSub.toLowerCase() === "assign");
+  const person = names && me ? await mentionedPerson(ctx, turn) : null;
+  const text = !person
+    ? `${sub} ${args}`
+    : sub === "revoke"
+      ? `${sub} <@${person}> ${args}`
+      : `${sub} ${adminSub} <@${person}> ${adminArgs.join(" ")}`;
   await runCommand(ctx.flows, teamsInteraction(ctx, turn, me, "message"), text);
 }
 

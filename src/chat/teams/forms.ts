@@ -4,11 +4,13 @@
  * error under its field and everything typed kept.
  */
 import type { TurnContext } from "botbuilder";
+import { assignForm, removeAssignmentForm, submitAssign, submitRemoveAssignment } from "../flows/admin.js";
 import { extendForm, requestForm, submitExtend, submitRequest, submitReviewRemove } from "../flows/forms.js";
 import type { FormRequest, Principal } from "../flows/interaction.js";
 import { type RevokeForm, revokeForm, submitRevoke } from "../flows/revoke.js";
 import { FIELDS, FORMS } from "../views/action-ids.js";
 import { noEligibleRolesCard } from "../views/roles-list.js";
+import { assignFormCard, readAssignSubmission, removeAssignmentFormCard } from "./admin-form.js";
 import { adaptiveCard, type Json, renderCard, richBlocks, textBlock } from "./cards.js";
 import type { TeamsContext } from "./context.js";
 import { extendFormCard, readExtendSubmission, readRequestSubmission, requestFormCard, submittedCard } from "./form.js";
@@ -66,6 +68,24 @@ export async function postForm(
       await replyJson(turn, revokeFormCard(found), `Revoke ${found.roleName}?`);
       return { text: "Give the reason in the form below; the holder reads it.", tone: "default" };
     }
+    case "assign": {
+      const model = await assignForm(ctx.flows, me);
+      if (typeof model === "string") {
+        await replyNote(turn, model);
+        return { text: model, tone: "attention" };
+      }
+      await replyJson(turn, assignFormCard(model), "Assign a role");
+      return { text: "The assignment form is the next message.", tone: "good" };
+    }
+    case "assignment-remove": {
+      const found = await removeAssignmentForm(ctx.flows, form.assignmentId);
+      if (typeof found === "string") {
+        await replyNote(turn, found);
+        return { text: found, tone: "attention" };
+      }
+      await replyJson(turn, removeAssignmentFormCard(found), "Remove this assignment?");
+      return { text: "Give the reason in the form below; the audit log keeps it.", tone: "default" };
+    }
   }
 }
 
@@ -115,6 +135,23 @@ export async function submitForm(
       const found = await revokeForm(ctx.flows, value);
       if (typeof found === "string") return noteCard(submitted.errors[FIELDS.reason] ?? found);
       return revokeFormCard(found, reason, submitted.errors[FIELDS.reason] ?? null);
+    }
+    case FORMS.assign: {
+      const values = readAssignSubmission(data);
+      const submitted = await submitAssign(ctx.flows, ix, values);
+      if (submitted.ok) return renderCard(submitted.value, { view: "note" });
+      const model = await assignForm(ctx.flows, me, values);
+      if (typeof model === "string") return noteCard(model);
+      return assignFormCard(model, submitted.errors);
+    }
+    case FORMS.assignmentRemove: {
+      const raw = data[FIELDS.reason];
+      const reason = typeof raw === "string" ? raw : null;
+      const submitted = await submitRemoveAssignment(ctx.flows, ix, value, reason);
+      if (submitted.ok) return noteCard(submitted.value);
+      const found = await removeAssignmentForm(ctx.flows, value);
+      if (typeof found === "string") return noteCard(submitted.errors[FIELDS.reason] ?? found);
+      return removeAssignmentFormCard(found, reason, submitted.errors[FIELDS.reason] ?? null);
     }
     default:
       return null;

@@ -26,6 +26,8 @@ export const ACTIONS = {
   reviewApply: "pim.review.apply",
   /** value: activation id; an administrator takes the role away, the form asks for the reason first */
   revoke: "pim.revoke",
+  /** value: assignment id; an administrator removes it, the form asks for the reason first */
+  assignmentRemove: "pim.assignment.remove",
 } as const;
 
 export type ActionId = (typeof ACTIONS)[keyof typeof ACTIONS];
@@ -39,6 +41,10 @@ export const FORMS = {
   reviewRemove: "pim.form.review.remove",
   /** An administrator's revocation with its required reason; the form's metadata is the activation id. */
   revoke: "pim.form.revoke",
+  /** An administrator assigns a user or group to a role (`admin` alone, or `admin assign`). */
+  assign: "pim.form.assign",
+  /** An administrator removes an assignment with its required reason; the form's metadata is the assignment id. */
+  assignmentRemove: "pim.form.assignment.remove",
 } as const;
 
 export const FIELDS = {
@@ -51,6 +57,12 @@ export const FIELDS = {
   comment: "comment",
   /** Why a reviewer removes an assignment (optional), or why an administrator revokes a role (required). */
   reason: "reason",
+  /** The assignment form: who (a key, an e-mail or a mention), which role at which scope, kind, start and end. */
+  principal: "principal",
+  target: "target",
+  kind: "kind",
+  start: "start",
+  end: "end",
 } as const;
 
 export type RequestFormField = "roles" | "duration" | "justification" | "ticket";

@@ -32,6 +32,11 @@ export function helpCard(command: string, note?: string): Card {
           "\n",
           ...line(" revoke @person <role> <reason>", "administrators: take a role away now; the holder is told why"),
           "\n",
+          ...line(
+            " admin [assign|members|end|remove]",
+            "administrators: assign a role (the form, or typed), see a role's members, change an end, remove",
+          ),
+          "\n",
           ...line(" help", "this message"),
         ],
       },
