@@ -1,11 +1,14 @@
 import { generate } from "otplib";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { listAllAssignments } from "../../src/app/admin/members.js";
+import { requestActivation } from "../../src/app/request-activation.js";
 import { parseAssign } from "../../src/chat/flows/admin.js";
 import { ACTIONS, FORMS } from "../../src/chat/views/action-ids.js";
 import { parseEnd } from "../../src/chat/views/admin-form.js";
 import { queryAudit } from "../../src/db/audit-log.js";
+import { getActivation } from "../../src/db/repos/activations.js";
 import { assignmentReference } from "../../src/domain/assignment-reference.js";
+import { HOUR } from "../../src/domain/duration.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { type Hands, handsFor } from "../support/hands.js";
 import { readBlocks } from "../support/slack/read-message.js";
@@ -184,6 +187,26 @@ for (const platform of ["slack", "teams"] as Platform[]) {
       );
       const [updated] = await queryAudit(w.deps.db, { event: "assignment.updated" });
       expect(updated).toMatchObject({ actor: "erin", subject: "carol", data: { reason: "Covering longer" } });
+    });
+
+    it("offers Revoke on a member holding the role now through an activation, through the revoke form", async () => {
+      const requested = await requestActivation(w.deps, {
+        requesterId: await w.principalId("alice"),
+        roles: [{ roleId: await w.engine.role("reader") }],
+        durationMs: HOUR,
+        justification: "Reading the logs",
+        origin: platform,
+      });
+      if (!requested.ok) throw new Error(requested.error.message);
+      await w.runJobs();
+      const activationId = requested.value.activations[0]!.id;
+      const list = await type("erin", "admin members reader");
+      expect(list.text).toContain("Alice Adams: eligible at /, permanent — from file, active now");
+      expect(list.buttons.filter((b) => b.label === "Revoke").map((b) => b.value)).toEqual([activationId]);
+      await hands.click("erin", ACTIONS.revoke, activationId);
+      expect(await hands.submit("erin", FORMS.revoke, { reason: "Audit finding" })).toEqual({});
+      expect((await getActivation(w.deps.db, activationId))!.status).toBe("ending");
+      await w.runJobs();
     });
 
     it("refuses someone who is not an administrator: audited and alerted, nothing shown or changed", async () => {
