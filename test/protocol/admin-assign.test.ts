@@ -264,10 +264,11 @@ for (const platform of ["slack", "teams"] as Platform[]) {
       const link = said.buttons.find((b) => b.label === "Confirm and assign")?.url;
       expect(link).toBeDefined();
       expect(await assignmentsOf("bob")).toEqual([]);
-      expect((await queryAudit(w.deps.db, { event: "assignment.step_up_required" })).at(-1)).toMatchObject({
-        actor: "erin",
-        subject: "bob",
-      });
+      const held = (await queryAudit(w.deps.db, { event: "assignment.step_up_required" })).at(-1)!;
+      expect(held).toMatchObject({ actor: "erin", subject: "bob" });
+      // The link is for the administrator who made the assignment, nobody else.
+      const pendingId = String(held.data.pendingId);
+      expect(await w.bot.mfa.assignmentLinkFor(pendingId, await w.principalId("alice"))).toBeNull();
 
       const shown = await page(link!);
       expect(shown.html).toContain("Confirm the assignment");

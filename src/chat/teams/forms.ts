@@ -138,10 +138,11 @@ export async function submitForm(
     }
     case FORMS.assign: {
       const values = readAssignSubmission(data);
-      const submitted = await submitAssign(ctx.flows, ix, values);
-      if (submitted.ok) return renderCard(submitted.value, { view: "note" });
+      // Someone who may not assign is refused (and audited) once, with the form taken away.
       const model = await assignForm(ctx.flows, me, values);
       if (typeof model === "string") return noteCard(model);
+      const submitted = await submitAssign(ctx.flows, ix, values);
+      if (submitted.ok) return renderCard(submitted.value, { view: "note" });
       return assignFormCard(model, submitted.errors);
     }
     case FORMS.assignmentRemove: {
