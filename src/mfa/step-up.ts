@@ -266,11 +266,13 @@ async function applyPass(
     if (!result.ok) return message(409, "error", "Confirmed, but the assignment was not made", result.error.message);
     const a = result.value;
     const until = a.endsAt ? `until ${clock(a.endsAt)}` : "permanently";
+    const later = a.startsAt && a.startsAt > parts.deps.clock.now();
+    const granted = later ? `It is granted on its target from ${clock(a.startsAt!)}.` : "It is being granted now.";
     return message(
       200,
       "ok",
       "Assigned",
-      `${a.principalKey} is now active for ${a.roleKey} at ${a.scope}, ${until}. It is being granted now.`,
+      `${a.principalKey} is now active for ${a.roleKey} at ${a.scope}, ${until}. ${granted}`,
     );
   }
   if (token.purpose === "activation") {

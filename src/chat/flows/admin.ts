@@ -224,7 +224,7 @@ export async function submitAssign(
   if (typeof model === "string") return { ok: false, errors: { [FIELDS.principal]: model } };
   const errors: FieldErrors = {};
   const who = splitPerson(values.principal ?? "");
-  if (!who) errors[FIELDS.principal] = "Name who to assign: a key, an e-mail or @name.";
+  if (!who) errors[FIELDS.principal] = "Name who to assign: a pim.yaml key or an e-mail address.";
   else if (who.rest) errors[FIELDS.principal] = "Name one user or group.";
   const target = targetOf(model, values.target);
   if (!target) errors[FIELDS.target] = "Pick the role and scope.";

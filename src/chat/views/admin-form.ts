@@ -44,7 +44,7 @@ export const EMPTY_ASSIGN_FORM: AssignFormValues = {
 
 export const END_PLACEHOLDER = "permanent, for 30d, or until 2027-01-31";
 export const START_PLACEHOLDER = "now, or a date such as 2027-01-01";
-export const PRINCIPAL_PLACEHOLDER = "a pim.yaml key, an e-mail address or @name";
+export const PRINCIPAL_PLACEHOLDER = "a pim.yaml key (bob, @bob) or an e-mail address";
 export const JUSTIFICATION_MAX = 500;
 
 export function buildAssignForm(
