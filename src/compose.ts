@@ -328,6 +328,7 @@ function chatPorts(deps: EngineDeps, mfa: MfaService, handle: DbHandle, publicUr
   return {
     mfaLinkFor: (requestId, activationId, principalId) => mfa.linkFor(requestId, activationId, principalId),
     approvalStepUpLinkFor: (requestId, approverId, comment) => mfa.approvalLinkFor(requestId, approverId, comment),
+    assignmentStepUpLinkFor: (pendingId, adminId) => mfa.assignmentLinkFor(pendingId, adminId),
     startMfaEnrollment: (principalId) => mfa.startEnrollment(principalId),
     async acknowledgeAlert(alertId, principalId) {
       const acknowledged = await acknowledgeAlert(deps, alertId, principalId);

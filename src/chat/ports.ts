@@ -13,6 +13,11 @@ export interface ChatPorts {
   mfaLinkFor(requestId: string, activationId: string, principalId: string): Promise<string | null>;
   /** The approver's step-up link when a role asks approvers for MFA too, carrying their comment (MFA module). */
   approvalStepUpLinkFor(requestId: string, approverId: string, comment: string | null): Promise<string | null>;
+  /**
+   * The administrator's one-time step-up link for an active assignment held until they pass MFA
+   * (MFA module); null when it is not theirs, no longer waits, or no link can be given now.
+   */
+  assignmentStepUpLinkFor(pendingId: string, adminId: string): Promise<string | null>;
   /** Starts MFA enrollment and returns the page to open (MFA module). */
   startMfaEnrollment(principalId: string): Promise<string>;
   /** Acknowledges an alert and returns it as it now stands; null when not allowed or gone (alerts module). */

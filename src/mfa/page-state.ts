@@ -2,6 +2,7 @@ import QRCode from "qrcode";
 import { stepUpMethods } from "../app/approver-step-up.js";
 import { getRequestView, type RequestView } from "../app/queries.js";
 import type { Executor, Tx } from "../db/client.js";
+import { getAssignmentRequest } from "../db/repos/assignments.js";
 import { type Principal, principalById, rolesByIds } from "../db/repos/directory.js";
 import { formatDuration } from "../domain/duration.js";
 import type { MfaMethod } from "../domain/policy.js";
@@ -25,6 +26,8 @@ export interface StepUpPage {
   purpose: StepUpToken["purpose"];
   person: { name: string };
   request: RequestView | null;
+  /** On an assignment link: the active assignment that waits for this step-up. */
+  assignment: PendingAssignmentView | null;
   plan: MethodPlan;
   totpEnrollment: { secret: string; uri: string; qrDataUrl: string } | null;
   /** WebAuthn options (JSON) for the one passkey offer, if there is one. */
@@ -35,12 +38,25 @@ export interface StepUpPage {
   factors: Factor[] | null;
 }
 
-export type Waiting = { ok: true; allowed: MfaMethod[]; request: RequestView | null } | { ok: false; message: string };
+/** An active assignment held until its administrator's step-up, as the page shows it. */
+export interface PendingAssignmentView {
+  principalName: string;
+  roleName: string;
+  scope: string;
+  startsAt: Date | null;
+  endsAt: Date | null;
+  justification: string | null;
+}
+
+export type Waiting =
+  | { ok: true; allowed: MfaMethod[]; request: RequestView | null; assignment?: PendingAssignmentView }
+  | { ok: false; message: string };
 
 /** Whether the request behind a token still waits for this step-up, and which methods it accepts. */
 export async function whatItWaitsFor(tx: Executor, token: StepUpToken, now: Date): Promise<Waiting> {
   if (token.purpose === "enroll" || token.purpose === "invite" || !token.requestId)
     return { ok: true, allowed: ALL_METHODS, request: null };
+  if (token.purpose === "assignment") return assignmentWaiting(tx, token.requestId);
   const request = await getRequestView(tx, token.requestId, now);
   if (!request) return { ok: false, message: "This request no longer exists." };
   const wanted = token.purpose === "activation" ? "pending_mfa" : "pending_approval";
@@ -70,6 +86,38 @@ export async function whatItWaitsFor(tx: Executor, token: StepUpToken, now: Date
   }
   const allowed = ALL_METHODS.filter((m) => roles.every((r) => r.policy.activation.mfaMethods.includes(m)));
   return { ok: true, allowed, request };
+}
+
+/** An assignment link: the assignment must still wait, and the role's MFA methods apply. */
+async function assignmentWaiting(tx: Executor, pendingId: string): Promise<Waiting> {
+  const pending = await getAssignmentRequest(tx, pendingId);
+  if (!pending) return { ok: false, message: "This assignment no longer exists." };
+  if (pending.status !== "pending")
+    return {
+      ok: false,
+      message:
+        pending.status === "approved"
+          ? "This assignment is already in force; there is nothing left to confirm."
+          : `This assignment is no longer waiting: it was ${pending.status}${pending.comment ? ` (${pending.comment})` : ""}.`,
+    };
+  const [principal, roles] = await Promise.all([
+    principalById(tx, pending.principalId),
+    rolesByIds(tx, [pending.roleId]),
+  ]);
+  const role = roles.get(pending.roleId);
+  return {
+    ok: true,
+    allowed: ALL_METHODS.filter((m) => role?.policy.activation.mfaMethods.includes(m) ?? true),
+    request: null,
+    assignment: {
+      principalName: principal?.name ?? pending.principalId,
+      roleName: role?.name ?? pending.roleId,
+      scope: pending.scope,
+      startsAt: pending.startsAt,
+      endsAt: pending.endsAt,
+      justification: pending.justification,
+    },
+  };
 }
 
 export async function planFor(
@@ -153,6 +201,7 @@ export async function loadPage(
       purpose: token.purpose,
       person: { name: person.name },
       request: waiting.request,
+      assignment: waiting.assignment ?? null,
       plan,
       totpEnrollment,
       passkeyOptions,

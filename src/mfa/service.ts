@@ -4,6 +4,7 @@ import { approversFor } from "../app/approvers.js";
 import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
 import type { Env } from "../config/env.js";
 import { decisionsFor, getActivation, listRequest } from "../db/repos/activations.js";
+import { getAssignmentRequest } from "../db/repos/assignments.js";
 import { principalById, rolesByIds } from "../db/repos/directory.js";
 import type { HttpServer } from "../http/server.js";
 import { inviteToEnroll, resetMfa } from "./admin.js";
@@ -144,6 +145,19 @@ export class MfaService {
         requestId,
         comment: comment?.trim().slice(0, 2000) || null,
       });
+    });
+  }
+
+  /**
+   * The link an administrator follows when an active assignment they made waits for their
+   * step-up (`requireMfaOnActive`); passing it puts the assignment in force. Null when the
+   * assignment is not theirs or no longer waits.
+   */
+  async assignmentLinkFor(pendingId: string, adminId: string): Promise<string | null> {
+    return inTransaction(this.parts.deps, async (work) => {
+      const pending = await getAssignmentRequest(work.tx, pendingId);
+      if (pending?.type !== "assign" || pending.status !== "pending" || pending.requestedBy !== adminId) return null;
+      return this.issue(work, { purpose: "assignment", principalId: adminId, requestId: pendingId });
     });
   }
 

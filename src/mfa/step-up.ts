@@ -1,3 +1,4 @@
+import { completeAssignmentStepUp } from "../app/admin/assignments.js";
 import { inTransaction, type Work } from "../app/context.js";
 import { decide } from "../app/decide.js";
 import { type MfaEvidence, satisfyMfa } from "../app/satisfy-mfa.js";
@@ -259,6 +260,20 @@ async function applyPass(
     return raw
       ? reloadPage(parts, raw, { tone: "ok", text }, 200)
       : message(200, "ok", "Confirmed", `${text} Open your setup link from chat again to continue.`);
+  }
+  if (token.purpose === "assignment") {
+    const result = await completeAssignmentStepUp(parts.deps, token.requestId!, token.principalId, evidence);
+    if (!result.ok) return message(409, "error", "Confirmed, but the assignment was not made", result.error.message);
+    const a = result.value;
+    const until = a.endsAt ? `until ${clock(a.endsAt)}` : "permanently";
+    const later = a.startsAt && a.startsAt > parts.deps.clock.now();
+    const granted = later ? `It is granted on its target from ${clock(a.startsAt!)}.` : "It is being granted now.";
+    return message(
+      200,
+      "ok",
+      "Assigned",
+      `${a.principalKey} is now active for ${a.roleKey} at ${a.scope}, ${until}. ${granted}`,
+    );
   }
   if (token.purpose === "activation") {
     const result = await satisfyMfa(parts.deps, token.activationId!, token.principalId, evidence);

@@ -4,7 +4,8 @@ import { newId } from "../app/ids.js";
 import type { Executor } from "../db/client.js";
 import { mfaTokens } from "../db/schema/mfa.js";
 
-export type TokenPurpose = "activation" | "approval" | "enroll" | "invite";
+/** `assignment`: an administrator confirms an active assignment held for their step-up (requestId: the pending assignment). */
+export type TokenPurpose = "activation" | "approval" | "enroll" | "invite" | "assignment";
 export type StepUpToken = typeof mfaTokens.$inferSelect;
 export type TokenProblem = "unknown" | "used" | "expired" | "locked";
 

@@ -1,6 +1,6 @@
-import { and, desc, eq, inArray, max } from "drizzle-orm";
+import { and, desc, eq, inArray, max, ne } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assignRole } from "../../src/app/admin/assignments.js";
+import { assignRole, removeAssignment } from "../../src/app/admin/assignments.js";
 import { decideAssignmentRequest, requestAssignmentExtension } from "../../src/app/admin/lifecycle.js";
 import type { EngineEvent } from "../../src/app/context.js";
 import { decide } from "../../src/app/decide.js";
@@ -14,8 +14,10 @@ import { queryAudit } from "../../src/db/audit-log.js";
 import { listAssignments, pendingAssignmentRequests, setAssignmentEnd } from "../../src/db/repos/assignments.js";
 import { activations } from "../../src/db/schema/activations.js";
 import { alerts } from "../../src/db/schema/alerts.js";
+import { assignments } from "../../src/db/schema/assignments.js";
 import { auditEvents } from "../../src/db/schema/audit.js";
 import { reviewCampaigns, reviewItems } from "../../src/db/schema/reviews.js";
+import { assignmentReference } from "../../src/domain/assignment-reference.js";
 import { DAY, HOUR } from "../../src/domain/duration.js";
 import { type Hands, handsFor } from "../support/hands.js";
 import { type Platform, startWorld, type World } from "../support/world.js";
@@ -216,6 +218,18 @@ async function bobAsked(r: Run): Promise<Subject> {
   return { value: asked.value.id };
 }
 
+/** bob eligible for reader, assigned at the command line; the subject's value is the assignment id. */
+async function bobReader(r: Run): Promise<Subject> {
+  const assigned = await assignRole(
+    r.w.deps,
+    { kind: "operator", name: "parity" },
+    { principal: "bob", role: "reader", kind: "eligible", endsAt: new Date(r.w.clock.now().getTime() + 30 * DAY) },
+  );
+  if (!assigned.ok || assigned.value.status !== "assigned") throw new Error("bob was not assigned");
+  await r.w.settle();
+  return { value: assigned.value.assignment.id };
+}
+
 // ── the table: one row per command, button and form ──
 
 export const TABLE: Row[] = [
@@ -307,6 +321,35 @@ export const TABLE: Row[] = [
     setup: (r) => holds(r, "alice", "reader"),
     act: (r) => r.p.type("erin", "audit export person:alice event:activation"),
     audit: ["audit.exported"],
+    told: ["erin"],
+  },
+
+  { id: "admin", act: (r) => r.p.type("erin", "admin"), audit: [], told: ["erin"] },
+  {
+    id: "admin assign",
+    act: (r) => r.p.type("erin", "admin assign bob reader eligible for 30d Parity check"),
+    audit: ["assignment.created"],
+    told: ["erin"],
+  },
+  {
+    id: "admin members",
+    setup: bobReader,
+    act: (r) => r.p.type("erin", "admin members reader"),
+    audit: [],
+    told: ["erin"],
+  },
+  {
+    id: "admin end",
+    setup: bobReader,
+    act: (r, s) => r.p.type("erin", `admin end ${assignmentReference(s.value)} for 60d Parity check`),
+    audit: ["assignment.updated"],
+    told: ["erin"],
+  },
+  {
+    id: "admin remove",
+    setup: bobReader,
+    act: (r, s) => r.p.type("erin", `admin remove ${assignmentReference(s.value)} Parity check`),
+    audit: ["assignment.removed"],
     told: ["erin"],
   },
 
@@ -427,6 +470,17 @@ export const TABLE: Row[] = [
     audit: ["assignment.extend_denied"],
     told: ["erin", "bob"],
   },
+  {
+    id: ACTIONS.assignmentRemove,
+    setup: async (r) => {
+      const assigned = await bobReader(r);
+      await r.p.type("erin", "admin members reader");
+      return assigned;
+    },
+    act: (r, s) => r.p.click("erin", ACTIONS.assignmentRemove, s.value),
+    audit: [],
+    told: ["erin"],
+  },
 
   // Forms, opened the way people open them, filled in and sent.
   {
@@ -505,6 +559,35 @@ export const TABLE: Row[] = [
     },
     audit: ["assignment.renew_requested"],
     told: ["bob", "erin"],
+  },
+  {
+    id: FORMS.assign,
+    act: async (r) => {
+      await r.p.type("erin", "admin");
+      return r.p.submit("erin", FORMS.assign, {
+        principal: "bob",
+        target: { role: "reader", scope: "/" },
+        kind: "eligible",
+        end: "for 30d",
+        justification: "Parity check",
+      });
+    },
+    audit: ["assignment.created"],
+    told: ["erin"],
+  },
+  {
+    id: FORMS.assignmentRemove,
+    setup: async (r) => {
+      const assigned = await bobReader(r);
+      await r.p.type("erin", "admin members reader");
+      return assigned;
+    },
+    act: async (r, s) => {
+      await r.p.click("erin", ACTIONS.assignmentRemove, s.value);
+      return r.p.submit("erin", FORMS.assignmentRemove, { reason: "Parity check" });
+    },
+    audit: ["assignment.removed"],
+    told: ["erin"],
   },
   {
     id: FORMS.reviewRemove,
@@ -599,6 +682,11 @@ async function tidy(w: World): Promise<void> {
   }
   for (const c of await w.deps.db.select().from(reviewCampaigns).where(eq(reviewCampaigns.status, "open")))
     await closeReview(w.deps, c.id);
+  // Assignments made by a row (from chat or at the command line) go, so the next run assigns anew.
+  for (const a of await w.deps.db.select().from(assignments).where(ne(assignments.source, "file"))) {
+    const removed = await removeAssignment(w.deps, { kind: "operator", name: "parity" }, a.id, "tidying");
+    if (!removed.ok) throw new Error(`tidying: ${removed.error.message}`);
+  }
   await w.runJobs();
 }
 

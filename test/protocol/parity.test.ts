@@ -8,6 +8,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { ADMIN_SUBCOMMANDS } from "../../src/chat/flows/admin.js";
 import { SUBCOMMANDS } from "../../src/chat/flows/commands.js";
 import { ACTIONS, FORMS } from "../../src/chat/views/action-ids.js";
 import { plainText } from "../../src/chat/views/card.js";
@@ -54,6 +55,7 @@ describe("parity: the table", () => {
       ...Object.values(ACTIONS),
       ...Object.values(FORMS),
       ...Object.keys(SUBCOMMANDS),
+      ...Object.keys(ADMIN_SUBCOMMANDS).map((sub) => `admin ${sub}`),
       ...helpSubcommands(),
       ROLE_NAME,
       UNKNOWN,

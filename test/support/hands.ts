@@ -23,7 +23,17 @@ export interface FormValues {
   ticket?: string;
   comment?: string;
   reason?: string;
+  /** The assignment form: who (a key, an e-mail or a mention), the role (its key) at a scope, kind, start and end as typed. */
+  principal?: string;
+  target?: { role: string; scope: string };
+  kind?: "eligible" | "active";
+  start?: string;
+  end?: string;
 }
+
+/** The value the assignment form's role-and-scope choice sends back. */
+const targetValue = async (w: World, target: { role: string; scope: string }) =>
+  `${await w.engine.role(target.role)}|${target.scope}`;
 
 export interface Hands {
   readonly platform: Platform;
@@ -120,7 +130,7 @@ export function slackHands(w: World): Hands {
         const box = message.blocks.find((b) => b.type === "input" && String(b.block_id).startsWith("comment."));
         const typed = opts.comment && box ? { [String(box.block_id)]: opts.comment } : {};
         const versions = message.versions.length;
-        await ok(await slack.clickInMessage(u, message, id, message, typed), `a click on ${action}`);
+        await ok(await slack.clickInMessage(u, message, id, message, typed, value), `a click on ${action}`);
         const channelCardRedrawn =
           message.channel !== api.dmChannel(u) && changes(message.versions.slice(versions - 1)) > 1;
         if (channelCardRedrawn) answer(user);
@@ -139,8 +149,10 @@ export function slackHands(w: World): Hands {
       if (values.roles) fields.roles = { options: roleIds };
       const duration = durationMs(values.duration);
       if (duration) fields.duration = { option: duration };
-      for (const key of ["justification", "ticket", "comment", "reason"] as const)
+      for (const key of ["justification", "ticket", "comment", "reason", "principal", "start", "end"] as const)
         if (values[key] !== undefined) fields[key] = values[key]!;
+      if (values.target) fields.target = { option: await targetValue(w, values.target) };
+      if (values.kind) fields.kind = { option: values.kind };
       const sent = await ok(await slack.submit(u, view, fields), `the ${form} form`);
       const errors = (sent.json?.errors ?? {}) as Record<string, string>;
       return Object.fromEntries(Object.entries(errors).map(([block, message]) => [block.split(":")[0]!, message]));
@@ -232,8 +244,9 @@ export function teamsHands(w: World): Hands {
       if (values.roles) typed.roles = (await roleIdsOf(w, values.roles)).join(",");
       const duration = durationMs(values.duration);
       if (duration) typed.duration = duration;
-      for (const key of ["justification", "ticket", "reason"] as const)
+      for (const key of ["justification", "ticket", "reason", "principal", "kind", "start", "end"] as const)
         if (values[key] !== undefined) typed[key] = values[key];
+      if (values.target) typed.target = await targetValue(w, values.target);
       if (values.comment !== undefined) {
         const box = readCard(cardOf(found.message.activity)!).inputs.find((i) => i.id.startsWith("comment."));
         typed[box?.id ?? "comment"] = values.comment;

@@ -69,6 +69,7 @@ describe("Teams app package", () => {
       "roles",
       "active",
       "revoke",
+      "admin",
       "help",
     ]);
     expect(personal!.commands.length).toBeLessThanOrEqual(10);

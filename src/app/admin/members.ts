@@ -29,6 +29,8 @@ export interface MemberView {
 export interface RoleMembers {
   role: { id: string; key: string; name: string };
   members: MemberView[];
+  /** Administrators may change and remove; auditors only look. */
+  canChange: boolean;
 }
 
 /**
@@ -75,7 +77,11 @@ export async function roleMembers(
         activationIds: backed,
       });
     }
-    return ok({ role: { id: role.id, key: role.key, name: role.name }, members });
+    return ok({
+      role: { id: role.id, key: role.key, name: role.name },
+      members,
+      canChange: reader.value.basis !== "auditor",
+    });
   });
 }
 

@@ -82,6 +82,7 @@ export const CLICKS: Record<ActionId, Click> = {
   [ACTIONS.assignmentApprove]: (ctx, ix, requestId, input) => decideAssignment(ctx, ix, requestId, "approve", input),
 
   [ACTIONS.assignmentDeny]: (ctx, ix, requestId, input) => decideAssignment(ctx, ix, requestId, "deny", input),
+  [ACTIONS.assignmentRemove]: (_ctx, ix, assignmentId) => ix.openForm({ kind: "assignment-remove", assignmentId }),
 };
 
 /** How an attempt by someone PIM does not know is named in the audit log. */
@@ -101,6 +102,7 @@ const ATTEMPTED: Record<string, string> = {
   [ACTIONS.assignmentRenew]: "renew assignment",
   [ACTIONS.assignmentApprove]: "approve assignment request",
   [ACTIONS.assignmentDeny]: "deny assignment request",
+  [ACTIONS.assignmentRemove]: "remove assignment",
 };
 
 /**

@@ -13,6 +13,7 @@ import { helpCard } from "../views/help.js";
 import { pendingListCard } from "../views/pending-list.js";
 import { rolesListCard } from "../views/roles-list.js";
 import { statusCard } from "../views/status.js";
+import { adminCommand } from "./admin.js";
 import { assignmentsCommand, myAssignmentsCard } from "./assignments.js";
 import { approvalsCommand, auditCommand, historyCommand } from "./history.js";
 import {
@@ -84,6 +85,7 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   history: (ctx, ix) => historyCommand(ctx, ix),
   approvals: (ctx, ix) => approvalsCommand(ctx, ix),
   audit: (ctx, ix, args) => auditCommand(ctx, ix, args),
+  admin: (ctx, ix, args) => adminCommand(ctx, ix, args),
 };
 
 /**

@@ -24,7 +24,11 @@ export type FormRequest =
   | { kind: "revoke"; activationId: string }
   /** The holder asks for a later end of an assignment, or to have an ended one back: a reason and the day. */
   | { kind: "assignment-extend"; assignmentId: string }
-  | { kind: "assignment-renew"; assignmentId: string };
+  | { kind: "assignment-renew"; assignmentId: string }
+  /** An administrator assigns a user or group to a role. */
+  | { kind: "assign" }
+  /** An administrator removes an assignment: the reason first. */
+  | { kind: "assignment-remove"; assignmentId: string };
 
 /**
  * One person's action, turned by a platform into something the flows can answer without knowing

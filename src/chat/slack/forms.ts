@@ -4,6 +4,7 @@
  */
 import type { App, ViewResponseAction, ViewSubmitAction, webApi } from "@slack/bolt";
 import { requestableRoles } from "../../app/queries.js";
+import { assignForm, removeAssignmentForm, submitAssign, submitRemoveAssignment } from "../flows/admin.js";
 import { askedReceipt, assignmentForm, type LifecycleRequest, submitAssignmentForm } from "../flows/assignments.js";
 import {
   extendForm,
@@ -22,6 +23,7 @@ import { FIELDS, FORMS } from "../views/action-ids.js";
 import type { Card } from "../views/card.js";
 import { searchRoles, toFormRole } from "../views/request-form.js";
 import { noEligibleRolesCard } from "../views/roles-list.js";
+import { assignModal, readAssignForm, removeAssignmentModal } from "./admin-modals.js";
 import { LIMITS, truncatePlain } from "./blocks.js";
 import { type Principal, requestIdIn, type SlackContext } from "./context.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";
@@ -88,11 +90,34 @@ export async function openForm(
       await client.views.open({ trigger_id: triggerId, view: assignmentModal(found) });
       return null;
     }
+    case "assign":
+      return openAssignForm(ctx, client, triggerId, slackUserId);
+    case "assignment-remove": {
+      const found = await removeAssignmentForm(ctx.flows, form.assignmentId);
+      if (typeof found === "string") return found;
+      await client.views.open({ trigger_id: triggerId, view: removeAssignmentModal(found) });
+      return null;
+    }
   }
 }
 
 const lifecycleOf = (kind: "assignment-extend" | "assignment-renew"): LifecycleRequest =>
   kind === "assignment-extend" ? "extend" : "renew";
+
+/** The assignment form, for administrators; anyone else is told why not (and audited). */
+async function openAssignForm(
+  ctx: SlackContext,
+  client: webApi.WebClient,
+  triggerId: string,
+  slackUserId: string,
+): Promise<string | null> {
+  const me = await ctx.identity.resolve(slackUserId);
+  if (!me) return UNKNOWN_USER_TEXT;
+  const model = await assignForm(ctx.flows, me);
+  if (typeof model === "string") return model;
+  await client.views.open({ trigger_id: triggerId, view: assignModal(model) });
+  return null;
+}
 
 /**
  * Opens the request form. A "loading" modal is opened with the trigger id before anything else,
@@ -243,6 +268,38 @@ export function registerForms(app: App, ctx: SlackContext): void {
       submitReviewRemove(ctx.flows, { me }, view.private_metadata, reason),
     );
     await (submitted.ok ? ack() : ackErrors(ack, submitted.errors));
+  });
+
+  app.view<ViewSubmitAction>(FORMS.assign, async ({ ack, body, view, context }) => {
+    const submitted = await submission(
+      ctx,
+      body,
+      context,
+      { attempted: "assignment form submission", field: FIELDS.principal },
+      (me) => submitAssign(ctx.flows, { me, platform: "slack" }, readAssignForm(view.state.values)),
+    );
+    if (!submitted.ok) return ackErrors(ack, submitted.errors);
+    // What it came to (and the step-up link an active assignment may wait for) replaces the form.
+    await ack({
+      response_action: "update",
+      view: messageModal("Assign a role", submitted.value as Card, FORMS.assign),
+    });
+  });
+
+  app.view<ViewSubmitAction>(FORMS.assignmentRemove, async ({ ack, body, view, context }) => {
+    const raw = view.state.values[FIELDS.reason]?.[FIELDS.reason]?.value;
+    const reason = typeof raw === "string" ? raw : null;
+    const submitted = await submission(
+      ctx,
+      body,
+      context,
+      { attempted: "remove assignment", field: FIELDS.reason },
+      (me) => submitRemoveAssignment(ctx.flows, { me }, view.private_metadata, reason),
+    );
+    if (!submitted.ok) return ackErrors(ack, submitted.errors);
+    const done = submitted.value as string;
+    const card: Card = { header: "Removed", tone: "success", summary: done, blocks: [{ type: "text", text: [done] }] };
+    await ack({ response_action: "update", view: messageModal("Remove assignment", card, FORMS.assignmentRemove) });
   });
 
   app.view<ViewSubmitAction>(FORMS.revoke, async ({ ack, body, view, context }) => {

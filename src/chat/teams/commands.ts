@@ -22,14 +22,18 @@ export function parseCommand(text: string, command: string): { sub: string; args
  */
 export async function onCommand(ctx: TeamsContext, turn: TurnContext, me: Principal | undefined): Promise<void> {
   const { sub, args } = parseCommand(turn.activity.text ?? "", ctx.command);
-  // An administrator's `revoke @person …` and `audit person:@person` name the person with a mention:
-  // its Entra object id, from Teams.
-  const person = (sub === "revoke" || sub === "audit") && me ? await mentionedPerson(ctx, turn) : null;
+  // An administrator's `revoke @person …`, `admin assign @person …` and `audit person:@person` name
+  // the person with a mention: its Entra object id, from Teams, where the mention stood.
+  const [adminSub = "", ...adminArgs] = args.split(" ");
+  const names = sub === "revoke" || sub === "audit" || (sub === "admin" && adminSub.toLowerCase() === "assign");
+  const person = names && me ? await mentionedPerson(ctx, turn) : null;
   const text = !person
     ? `${sub} ${args}`
     : sub === "revoke"
       ? `${sub} <@${person}> ${args}`
-      : `${sub} ${args.replace(/(^|\s)person:(?=\s|$)/i, `$1person:<@${person}>`)}`;
+      : sub === "audit"
+        ? `${sub} ${args.replace(/(^|\s)person:(?=\s|$)/i, `$1person:<@${person}>`)}`
+        : `${sub} ${adminSub} <@${person}> ${adminArgs.join(" ")}`;
   await runCommand(ctx.flows, teamsInteraction(ctx, turn, me, "message"), text);
 }
 

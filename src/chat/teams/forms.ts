@@ -4,6 +4,7 @@
  * error under its field and everything typed kept.
  */
 import type { TurnContext } from "botbuilder";
+import { assignForm, removeAssignmentForm, submitAssign, submitRemoveAssignment } from "../flows/admin.js";
 import {
   type AssignmentForm,
   type AssignmentFormFacts,
@@ -19,6 +20,7 @@ import type { FormRequest, Principal } from "../flows/interaction.js";
 import { type RevokeForm, revokeForm, submitRevoke } from "../flows/revoke.js";
 import { FIELDS, FORMS } from "../views/action-ids.js";
 import { noEligibleRolesCard } from "../views/roles-list.js";
+import { assignFormCard, readAssignSubmission, removeAssignmentFormCard } from "./admin-form.js";
 import { adaptiveCard, type Json, renderCard, richBlocks, textBlock } from "./cards.js";
 import type { TeamsContext } from "./context.js";
 import { extendFormCard, readExtendSubmission, readRequestSubmission, requestFormCard, submittedCard } from "./form.js";
@@ -76,6 +78,15 @@ export async function postForm(
       await replyJson(turn, revokeFormCard(found), `Revoke ${found.roleName}?`);
       return { text: "Give the reason in the form below; the holder reads it.", tone: "default" };
     }
+    case "assign": {
+      const model = await assignForm(ctx.flows, me);
+      if (typeof model === "string") {
+        await replyNote(turn, model);
+        return { text: model, tone: "attention" };
+      }
+      await replyJson(turn, assignFormCard(model), "Assign a role");
+      return { text: "The assignment form is the next message.", tone: "good" };
+    }
     case "assignment-extend":
     case "assignment-renew": {
       const request: LifecycleRequest = form.kind === "assignment-extend" ? "extend" : "renew";
@@ -90,6 +101,15 @@ export async function postForm(
         `${request === "extend" ? "Extend" : "Renew"} ${found.roleName}`,
       );
       return { text: "Give your reason in the form below; the administrators decide.", tone: "default" };
+    }
+    case "assignment-remove": {
+      const found = await removeAssignmentForm(ctx.flows, form.assignmentId);
+      if (typeof found === "string") {
+        await replyNote(turn, found);
+        return { text: found, tone: "attention" };
+      }
+      await replyJson(turn, removeAssignmentFormCard(found), "Remove this assignment?");
+      return { text: "Give the reason in the form below; the audit log keeps it.", tone: "default" };
     }
   }
 }
@@ -151,6 +171,24 @@ export async function submitForm(
       const found = await assignmentForm(ctx.flows, me, value, request);
       if (typeof found === "string") return noteCard(submitted.errors[FIELDS.reason] ?? found);
       return assignmentFormCard(found, typed, submitted.errors);
+    }
+    case FORMS.assign: {
+      const values = readAssignSubmission(data);
+      // Someone who may not assign is refused (and audited) once, with the form taken away.
+      const model = await assignForm(ctx.flows, me, values);
+      if (typeof model === "string") return noteCard(model);
+      const submitted = await submitAssign(ctx.flows, ix, values);
+      if (submitted.ok) return renderCard(submitted.value, { view: "note" });
+      return assignFormCard(model, submitted.errors);
+    }
+    case FORMS.assignmentRemove: {
+      const raw = data[FIELDS.reason];
+      const reason = typeof raw === "string" ? raw : null;
+      const submitted = await submitRemoveAssignment(ctx.flows, ix, value, reason);
+      if (submitted.ok) return noteCard(submitted.value);
+      const found = await removeAssignmentForm(ctx.flows, value);
+      if (typeof found === "string") return noteCard(submitted.errors[FIELDS.reason] ?? found);
+      return removeAssignmentFormCard(found, reason, submitted.errors[FIELDS.reason] ?? null);
     }
     default:
       return null;

@@ -34,6 +34,8 @@ export const ACTIONS = {
   assignmentApprove: "pim.assignment.approve",
   /** value: assignment request id; the comment next to the buttons is optional */
   assignmentDeny: "pim.assignment.deny",
+  /** value: assignment id; an administrator removes it, the form asks for the reason first */
+  assignmentRemove: "pim.assignment.remove",
 } as const;
 
 export type ActionId = (typeof ACTIONS)[keyof typeof ACTIONS];
@@ -51,6 +53,10 @@ export const FORMS = {
   assignmentExtend: "pim.form.assignment.extend",
   /** An ended assignment's renewal: reason and wanted end; the form's metadata is the assignment id. */
   assignmentRenew: "pim.form.assignment.renew",
+  /** An administrator assigns a user or group to a role (`admin` alone, or `admin assign`). */
+  assign: "pim.form.assign",
+  /** An administrator removes an assignment with its required reason; the form's metadata is the assignment id. */
+  assignmentRemove: "pim.form.assignment.remove",
 } as const;
 
 export const FIELDS = {
@@ -69,6 +75,11 @@ export const FIELDS = {
   reason: "reason",
   /** The day an extended or renewed assignment should end (YYYY-MM-DD). */
   endsOn: "ends_on",
+  /** The assignment form: who (a key, an e-mail or a mention), which role at which scope, kind, start and end. */
+  principal: "principal",
+  target: "target",
+  kind: "kind",
+  end: "end",
 } as const;
 
 export type RequestFormField = "roles" | "duration" | "justification" | "ticket" | "start" | "child_scope";

@@ -43,6 +43,11 @@ export function helpCard(command: string, note?: string): Card {
             "administrators and auditors: the newest matching audit events; with export, all of them as a CSV file in your direct chat",
           ),
           "\n",
+          ...line(
+            " admin [assign|members|end|remove]",
+            "administrators: assign a role (the form, or typed), see a role's members, change an end, remove",
+          ),
+          "\n",
           ...line(" help", "this message"),
         ],
       },

@@ -23,6 +23,17 @@ export async function getAssignment(tx: Executor, id: string, lock = false): Pro
   return row;
 }
 
+/** The ids of assignments whose id starts with `prefix` (a reference typed in chat), at most `limit`. */
+export async function assignmentIdsStartingWith(tx: Executor, prefix: string, limit = 2): Promise<string[]> {
+  const escaped = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const rows = await tx
+    .select({ id: assignments.id })
+    .from(assignments)
+    .where(sql`${assignments.id} like ${`${escaped}%`}`)
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
 export async function findAssignment(tx: Executor, a: AssignmentIdentity): Promise<AssignmentRow | undefined> {
   const [row] = await tx
     .select()

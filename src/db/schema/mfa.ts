@@ -13,11 +13,15 @@ export const mfaTokens = pgTable(
   {
     id: text("id").primaryKey(),
     tokenHash: text("token_hash").notNull(),
-    /** `invite`: an enrollment link an administrator issued, which proves a first factor. */
-    purpose: text("purpose", { enum: ["activation", "approval", "enroll", "invite"] }).notNull(),
+    /**
+     * `invite`: an enrollment link an administrator issued, which proves a first factor.
+     * `assignment`: an administrator's step-up for an active assignment waiting on it.
+     */
+    purpose: text("purpose", { enum: ["activation", "approval", "enroll", "invite", "assignment"] }).notNull(),
     principalId: text("principal_id")
       .notNull()
       .references(() => principals.id),
+    /** The request (activation and approval links), or the pending assignment (`asr_…`, assignment links). */
     requestId: text("request_id"),
     activationId: text("activation_id"),
     /** Approval links: the approver's comment, applied with the decision once the step-up passes. */

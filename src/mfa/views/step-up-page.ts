@@ -2,7 +2,7 @@ import type { RequestView } from "../../app/queries.js";
 import { formatDuration } from "../../domain/duration.js";
 import type { Factor } from "../factors.js";
 import type { Offer } from "../method-plan.js";
-import type { StepUpPage } from "../page-state.js";
+import type { PendingAssignmentView, StepUpPage } from "../page-state.js";
 import { html, type SafeHtml } from "./html.js";
 import { layout } from "./layout.js";
 
@@ -14,6 +14,7 @@ export function stepUpPage(base: string, page: StepUpPage): string {
 <h1>${heading(page)}</h1>
 <p class="lead">${intro(page)}</p>
 ${page.request ? summary(page.request, page.purpose === "approval") : ""}
+${page.assignment ? assignmentSummary(page.assignment) : ""}
 </section>
 ${page.notice ? html`<div class="notice ${page.notice.tone}" role="${page.notice.tone === "error" ? "alert" : "status"}">${page.notice.text}</div>` : ""}
 <section class="card methods" id="methods">
@@ -32,6 +33,8 @@ function heading(page: StepUpPage): string {
       return "Confirm your activation";
     case "approval":
       return "Confirm your approval";
+    case "assignment":
+      return "Confirm the assignment";
     case "enroll":
     case "invite":
       return "Set up multi-factor authentication";
@@ -47,6 +50,8 @@ function intro(page: StepUpPage): string {
   if (page.purpose === "activation") return `${who}, you asked for the access below. Confirm it's you to go on.`;
   if (page.purpose === "approval")
     return `${who}, you clicked Approve on the request below. Your approval counts once you confirm it's you.`;
+  if (page.purpose === "assignment")
+    return `${who}, you made the active assignment below. It takes effect once you confirm it's you.`;
   return `${who}, set up a way to confirm it's you when you activate or approve privileged roles.`;
 }
 
@@ -61,6 +66,16 @@ ${forApprover ? html`<dt>Requested by</dt><dd>${request.requester.name}</dd>` : 
 <dt>Justification</dt><dd>${request.justification ?? html`<span class="none">none given</span>`}</dd>
 ${request.ticket ? html`<dt>Ticket</dt><dd>${request.ticket}</dd>` : ""}
 <dt>Requested</dt><dd>${clock(request.requestedAt)}</dd>
+</dl>`;
+}
+
+function assignmentSummary(a: PendingAssignmentView): SafeHtml {
+  return html`<dl class="summary">
+<dt>Assigned</dt><dd>${a.principalName}</dd>
+<dt>Role</dt><dd><strong>${a.roleName}</strong> <span class="scope">${a.scope}</span>, active</dd>
+<dt>From</dt><dd>${a.startsAt ? clock(a.startsAt) : "now"}</dd>
+<dt>Until</dt><dd>${a.endsAt ? clock(a.endsAt) : "permanent"}</dd>
+<dt>Justification</dt><dd>${a.justification ?? html`<span class="none">none given</span>`}</dd>
 </dl>`;
 }
 

@@ -91,8 +91,10 @@ export class SlackSender {
     version: { blocks: Json[] } = message,
     /** What the clicker typed in the message's input blocks, by block id (the comment box). */
     typed: Record<string, string> = {},
+    /** Which of several buttons with this action id (one per row of a list) was clicked, by its value. */
+    value?: string,
   ): Promise<Sent> {
-    const found = findButton(version.blocks, actionId);
+    const found = findButton(version.blocks, actionId, undefined, value);
     if (!found) throw new Error(`no button ${actionId} in that message`);
     return this.interaction({
       type: "block_actions",
@@ -233,12 +235,18 @@ function buttonAction(button: Json): Json {
 }
 
 /** The first button whose action id is `id` or one of its numbered twins (`pim.end:1`). */
-export function findButton(blocks: Json[], id: string, label?: string): { button: Json; blockId: string } | undefined {
+export function findButton(
+  blocks: Json[],
+  id: string,
+  label?: string,
+  value?: string,
+): { button: Json; blockId: string } | undefined {
   for (const [i, block] of blocks.entries()) {
     if (block.type !== "actions") continue;
     for (const el of (block.elements as Json[]) ?? []) {
       const actionId = String(el.action_id ?? "");
       if (label !== undefined && (el.text as Json)?.text !== label) continue;
+      if (value !== undefined && (el.value ?? "") !== value) continue;
       if (actionId === id || actionId.startsWith(`${id}:`))
         return { button: el, blockId: String(block.block_id ?? `b${i}`) };
     }
