@@ -385,6 +385,7 @@ export const TABLE: Row[] = [
     act: (r, s) => r.p.click("erin", ACTIONS.assignmentApprove, s.value),
     audit: ["assignment.updated", "assignment.extend_approved"],
     told: ["erin", "bob"],
+    onePlatform: true,
   },
   {
     id: ACTIONS.assignmentDeny,
@@ -392,6 +393,7 @@ export const TABLE: Row[] = [
     act: (r, s) => r.p.click("erin", ACTIONS.assignmentDeny, s.value, { comment: "Not this time" }),
     audit: ["assignment.extend_denied"],
     told: ["erin", "bob"],
+    onePlatform: true,
   },
 
   // Forms, opened the way people open them, filled in and sent.
