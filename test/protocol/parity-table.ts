@@ -462,6 +462,7 @@ export const TABLE: Row[] = [
     act: (r, s) => r.p.click("erin", ACTIONS.assignmentApprove, s.value),
     audit: ["assignment.updated", "assignment.extend_approved"],
     told: ["erin", "bob"],
+    onePlatform: true,
   },
   {
     id: ACTIONS.assignmentDeny,
@@ -469,6 +470,7 @@ export const TABLE: Row[] = [
     act: (r, s) => r.p.click("erin", ACTIONS.assignmentDeny, s.value, { comment: "Not this time" }),
     audit: ["assignment.extend_denied"],
     told: ["erin", "bob"],
+    onePlatform: true,
   },
   {
     id: ACTIONS.assignmentRemove,
