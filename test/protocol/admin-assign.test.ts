@@ -97,7 +97,12 @@ for (const platform of ["slack", "teams"] as Platform[]) {
       const activity = w.teams!.activity(u, where, { type: "message", text: command, textFormat: "plain", entities });
       expect((await w.teams!.post(activity)).status).toBe(200);
       await w.settle();
-      const reply = w.connector!.inConversation(where.conversationId).slice(before).at(-1);
+      // The answer to the command is a reply to it; notices of the change arrive on their own.
+      const reply = w
+        .connector!.inConversation(where.conversationId)
+        .slice(before)
+        .filter((m) => m.replyToId === activity.id)
+        .at(-1);
       if (!reply) return { text: "", buttons: [] };
       const read = readCard(cardOf(reply.activity) ?? {});
       return {
