@@ -151,7 +151,26 @@ for (const platform of ["slack", "teams"] as Platform[]) {
       expect(await type("alice", command("approvals"))).toContain("No decisions in the last 90 days");
     });
 
+    /** The words of bob's newest card with an Approve button. */
+    function bobsApprovalCard(): string {
+      if (platform === "slack") {
+        const api = w.slackApi!;
+        const card = [...api.messagesIn(api.dmChannel("U0BOB"))]
+          .reverse()
+          .map((m) => readBlocks(m.blocks, (id) => api.userName(id)))
+          .find((r) => r.buttons.some((b) => b.label === "Approve"));
+        return card?.text ?? "";
+      }
+      const where = w.teams!.personal(teamsUser("bob"));
+      const card = [...w.connector!.inConversation(where.conversationId)]
+        .reverse()
+        .map((m) => readCard(cardOf(m.activity) ?? {}))
+        .find((r) => r.buttons.some((b) => b.verb === ACTIONS.approve));
+      return card?.text ?? "";
+    }
+
     it("approve without a comment is refused where the comment box is, and audited; with one it counts", async () => {
+      expect(bobsApprovalCard()).toContain("A comment is required to approve Database Administrator");
       const refused = await approveAsBob();
       expect(refused).toContain("A comment is required to approve Database Administrator");
       expect((await queryAudit(w.deps.db, { event: "approval.refused", requestId: pendingId })).at(-1)).toMatchObject({
