@@ -328,6 +328,12 @@ for (const platform of ["slack", "teams"] as Platform[]) {
       expect(audit).toContain("More events match, older than these.");
     });
 
+    it.runIf(platform === "slack")("an app installed without files:write is told so, not left silent", async () => {
+      w.slackApi!.refuse("files.getUploadURLExternal", "missing_scope");
+      const said = await type("erin", command("audit export event:approval"));
+      expect(said).toContain("the app lacks the files:write scope");
+    });
+
     it.runIf(platform === "teams")("a download link ends after ten minutes unused", async () => {
       await type("erin", command("audit export event:audit.exported"));
       const erin = w.teams!.personal(teamsUser("erin"));
