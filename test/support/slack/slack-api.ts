@@ -207,7 +207,11 @@ export class SlackApiStandIn {
     }
     const token = (req.headers.authorization ?? "").replace(/^Bearer /, "") || String(args.token ?? "");
     const refusal = this.refusals.get(method);
-    const refused = refusal && refusal.times > 0 ? (refusal.times--, { ok: false, error: refusal.error }) : null;
+    let refused: Json | null = null;
+    if (refusal && refusal.times > 0) {
+      refusal.times--;
+      refused = { ok: false, error: refusal.error };
+    }
     const response =
       token !== BOT_TOKEN ? { ok: false, error: "invalid_auth" } : (refused ?? this.answer(method, args));
     this.calls.push({ method, args, at: Date.now(), response, status: 200 });
