@@ -196,7 +196,7 @@ export async function compose(
   );
   if (mountAlertsApi(http, handle.db, env.ALERTS_API_TOKEN)) log.info("alerts API at GET /api/alerts");
 
-  mountDownloads(http, deps);
+  mountDownloads(http, deps, log);
   const ports = chatPorts(deps, mfa, handle, env.PUBLIC_URL);
   // The alerts module posts the engine's alert events itself (with ids, de-duplicated, acknowledgeable).
   const notifier = new ChatNotifier({ deps, log, ports, postEngineAlerts: false });

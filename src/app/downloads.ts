@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { storeDownload, takeDownload } from "../db/repos/downloads.js";
 import { MINUTE } from "../domain/duration.js";
-import { type EngineDeps, inTransaction } from "./context.js";
+import type { EngineDeps } from "./context.js";
 import { newId } from "./ids.js";
 
 export const DOWNLOAD_TTL_MS = 10 * MINUTE;

@@ -122,6 +122,7 @@ function roleInRequest(
     approvalsSoFar: decisions.filter((d) => d.activationId === a.id && d.decision === "approve").length,
     recentActivations: recent,
     allowEarlyDeactivation: role.policy.activation.allowEarlyDeactivation,
+    approvalCommentRequired: role.policy.activation.requireApprovalComment ?? false,
   };
 }
 

@@ -39,6 +39,8 @@ export interface RoleInRequestView {
   /** How often the requester activated this role in the last 30 days (shown to approvers). */
   recentActivations: number;
   allowEarlyDeactivation: boolean;
+  /** The role's policy counts an Approve only with a comment. */
+  approvalCommentRequired: boolean;
 }
 
 /** Everything chat needs to draw a request, for the requester and for its approvers alike. */

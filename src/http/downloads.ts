@@ -1,6 +1,7 @@
+import type { Logger } from "pino";
 import type { EngineDeps } from "../app/context.js";
 import { collectDownload } from "../app/downloads.js";
-import { type HttpServer, sendText } from "./server.js";
+import { type HttpServer, requestIdFor, sendText } from "./server.js";
 
 export const DOWNLOADS_PATH = "/downloads/";
 
@@ -9,7 +10,7 @@ export const DOWNLOADS_PATH = "/downloads/";
  * once. A link already used, past its end or never made is answered 410 Gone, the same for all
  * three so that nothing can be learned by guessing. HEAD (a link checker) takes nothing.
  */
-export function mountDownloads(http: HttpServer, deps: Pick<EngineDeps, "db" | "clock">): void {
+export function mountDownloads(http: HttpServer, deps: Pick<EngineDeps, "db" | "clock">, log: Logger): void {
   http.route("GET", `${DOWNLOADS_PATH}*`, async (req, res) => {
     if (req.method === "HEAD") {
       res.writeHead(200, { "cache-control": "no-store" });
@@ -19,6 +20,15 @@ export function mountDownloads(http: HttpServer, deps: Pick<EngineDeps, "db" | "
     const file = await collectDownload(deps, token);
     if (!file)
       return sendText(res, 410, "This download link has been used already or has expired. Ask pim-bot for a new one.");
+    log.info(
+      {
+        requestId: requestIdFor(req),
+        principalId: file.principalId,
+        filename: file.filename,
+        bytes: file.content.length,
+      },
+      "a kept file was downloaded",
+    );
     res.writeHead(200, {
       "content-type": file.contentType,
       "content-length": String(file.content.length),

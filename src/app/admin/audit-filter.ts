@@ -58,6 +58,21 @@ export async function auditExportFilter(
   return inTransaction(deps, (work) => resolveFor(work, actor, platform, terms, "audit.export"));
 }
 
+/**
+ * Whether the actor may read the audit log, for a filter that could not even be read: someone who
+ * may not is refused (and audited) before being told what was wrong with it.
+ */
+export async function checkAuditReader(
+  deps: EngineDeps,
+  actor: Actor,
+  action: "audit.query" | "audit.export",
+): Promise<Result<null, Refusal>> {
+  return inTransaction(deps, async (work) => {
+    const reader = await authorizeAuditReader(work, actor, action);
+    return reader.ok ? ok(null) : reader;
+  });
+}
+
 async function resolveFor(
   work: Work,
   actor: Actor,

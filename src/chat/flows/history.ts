@@ -5,7 +5,7 @@
  * a CSV file, the same as `pim audit export` gives, put in the reader's direct chat with the bot).
  * Who may read the audit log is the use cases' call; every refusal is audited there.
  */
-import { auditExportFilter, auditFromChat } from "../../app/admin/audit-filter.js";
+import { type AuditTerms, auditExportFilter, auditFromChat, checkAuditReader } from "../../app/admin/audit-filter.js";
 import { HISTORY_DAYS, myDecisionHistory, myRequestHistory } from "../../app/admin/history.js";
 import { decisionHistoryCard, requestHistoryCard } from "../views/history.js";
 import { AUDIT_SHOWN, auditEventsCard } from "../views/history-audit.js";
@@ -32,25 +32,24 @@ export async function auditCommand(ctx: FlowContext, ix: Acting, args: string): 
   const exporting = first.toLowerCase() === "export";
   const typed = (exporting ? rest.join(" ") : args).trim();
   const terms = parseAuditFilter(typed, ctx.deps.clock.now());
-  if (!terms.ok)
+  if (!terms.ok) {
+    // Who may not read the log is refused as such, whatever they typed.
+    const reader = await checkAuditReader(ctx.deps, asActor(ix), exporting ? "audit.export" : "audit.query");
+    if (!reader.ok) return ix.reply(reader.error.message);
     return ix.reply([
       terms.error,
       " Filters: ",
       { code: "person:<who> role:<role> event:<name> since:<date or 7d> until:<date>" },
       ".",
     ]);
+  }
   if (exporting) return exportAudit(ctx, ix, typed, terms.value);
   const found = await auditFromChat(ctx.deps, asActor(ix), ix.platform, terms.value, AUDIT_SHOWN);
   if (!found.ok) return ix.reply(found.error.message);
   await ix.reply(auditEventsCard(found.value.rows, found.value.more, typed, ctx.command));
 }
 
-async function exportAudit(
-  ctx: FlowContext,
-  ix: Acting,
-  typed: string,
-  terms: Parameters<typeof auditExportFilter>[3],
-): Promise<void> {
+async function exportAudit(ctx: FlowContext, ix: Acting, typed: string, terms: AuditTerms): Promise<void> {
   const filter = await auditExportFilter(ctx.deps, asActor(ix), ix.platform, terms);
   if (!filter.ok) return ix.reply(filter.error.message);
   const exported = await ctx.ports.exportAudit(ix.me.id, filter.value);

@@ -77,13 +77,28 @@ export function slackInteraction(ctx: SlackContext, where: SlackWhere): Interact
       const dm = await where.client.conversations.open({ users: where.origin.userId });
       const channel = dm.channel?.id;
       if (!channel) return reply("I could not open a direct message with you to send the file.");
-      await where.client.filesUploadV2({
-        channel_id: channel,
-        file: file.content,
-        filename: file.filename,
-        title: file.title,
-        initial_comment: escapeText(file.note),
-      });
+      const refused = await where.client
+        .filesUploadV2({
+          channel_id: channel,
+          file: file.content,
+          filename: file.filename,
+          title: file.title,
+          initial_comment: escapeText(file.note),
+        })
+        .then(
+          () => null,
+          (error: { data?: { error?: string } }) => {
+            // Slack's own "no" (an app installed without files:write) is said; anything else is a failure.
+            if (!error?.data?.error) throw error;
+            return error.data.error;
+          },
+        );
+      if (refused)
+        return reply(
+          refused === "missing_scope"
+            ? "Slack did not let me upload the file: the app lacks the files:write scope. Ask whoever installed it to add the scope and reinstall it."
+            : `Slack did not let me upload the file (${refused}); try again later.`,
+        );
       if (channel !== where.origin.channelId) await reply(`${file.note} It is in your direct messages with me.`);
     },
   };

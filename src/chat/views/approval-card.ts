@@ -45,6 +45,16 @@ export function approvalCard(view: RequestView, opts: ApprovalCardOptions): Card
   const comment = deniedComment(view);
   if (comment) blocks.push({ type: "quote", label: "Comment", text: comment });
   if (pending && !mine) {
+    const needing = view.roles.filter((r) => r.status === "pending_approval" && r.approvalCommentRequired);
+    if (needing.length > 0)
+      blocks.push({
+        type: "text",
+        text: [
+          "A comment is required to approve ",
+          strong([...new Set(needing.map((r) => r.roleName))].join(" and ")),
+          ": write it in the comment box, then click Approve.",
+        ],
+      });
     blocks.push({
       type: "buttons",
       buttons: [

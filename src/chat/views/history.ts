@@ -52,6 +52,7 @@ export function outcomeOf(role: RequestHistoryRow["roles"][number]): string {
       if (role.reason === "expired") return `granted, expired${until}`;
       if (role.reason === "revoked") return "granted, revoked by an administrator";
       if (role.reason === "deactivated") return "granted, ended early";
+      if (role.reason === "superseded") return "granted, replaced by its extension";
       return "granted, ended";
     case "denied":
       return words ? `denied: ${words}` : "denied";

@@ -89,6 +89,7 @@ export class SlackApiStandIn {
   private readonly responseUrls = new Map<string, { user: string; channel: string | null }>();
   private readonly rateLimits = new Map<string, { retryAfter: number; times: number }>();
   private readonly serverErrors = new Map<string, { status: number; times: number }>();
+  private readonly refusals = new Map<string, { error: string; times: number }>();
   private server: Server | undefined;
   private seq = 0;
   baseUrl = "";
@@ -140,6 +141,11 @@ export class SlackApiStandIn {
   /** The next `times` calls of a method are answered with a server error (Slack having a bad moment). */
   serverError(method: string, status: 500 | 502 | 503, times = 1): void {
     this.serverErrors.set(method, { status, times });
+  }
+
+  /** The next `times` calls of a method are answered `{ ok: false, error }` (a scope the app lacks: `missing_scope`). */
+  refuse(method: string, error: string, times = 1): void {
+    this.refusals.set(method, { error, times });
   }
 
   dmChannel(user: string): string {
@@ -200,7 +206,14 @@ export class SlackApiStandIn {
       return;
     }
     const token = (req.headers.authorization ?? "").replace(/^Bearer /, "") || String(args.token ?? "");
-    const response = token === BOT_TOKEN ? this.answer(method, args) : { ok: false, error: "invalid_auth" };
+    const refusal = this.refusals.get(method);
+    let refused: Json | null = null;
+    if (refusal && refusal.times > 0) {
+      refusal.times--;
+      refused = { ok: false, error: refusal.error };
+    }
+    const response =
+      token !== BOT_TOKEN ? { ok: false, error: "invalid_auth" } : (refused ?? this.answer(method, args));
     this.calls.push({ method, args, at: Date.now(), response, status: 200 });
     send(res, 200, response);
   }
