@@ -165,6 +165,11 @@ function checkManagers(d: Directory): void {
 function checkGroups(d: Directory): void {
   const inReportedLoop = new Set<string>();
   d.file.groups.forEach((group, i) => {
+    if (group.privileged && group.members.length > 0)
+      d.report(
+        ["groups", i, "members"],
+        `a privileged group's members are assigned, not listed: use assignments with group: ${group.key} (kind: active for standing membership)`,
+      );
     group.members.forEach((member, j) => {
       const path = ["groups", i, "members", j];
       if (member === group.key) d.report(path, "a group cannot be a member of itself");

@@ -10,6 +10,7 @@ import {
 import type { ConnectorRegistry, TargetInfo } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
 import { principalsNow } from "../db/repos/directory.js";
+import { privilegedGroups } from "../db/repos/group-access.js";
 import type { HoldingJobPayload } from "../db/repos/outbox.js";
 import { activations } from "../db/schema/activations.js";
 import { assignments } from "../db/schema/assignments.js";
@@ -77,7 +78,7 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
   const revokes = jobs
     .filter((j) => j.kind === "revoke" || (j.payload as JobPayload).reconcile || (j.payload as JobPayload).through)
     .map((j) => (j.payload as JobPayload).principalId);
-  const [keys, reasons, grantStates] = await Promise.all([
+  const [keys, reasons, grantStates, groups] = await Promise.all([
     principalKeys(
       db,
       payloads.map((p) => p.principalId),
@@ -87,6 +88,10 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
       db,
       jobs.filter((j) => j.kind === "grant"),
       now,
+    ),
+    privilegedGroups(
+      db,
+      payloads.map((p) => p.principalId),
     ),
   ]);
   const roles = await roleTargets(db, [...payloads.map((p) => p.roleId), ...reasons.map((r) => r.roleId)]);
@@ -104,6 +109,9 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
       connectorType: null,
     };
     if (!principalKey || !role) return { ...base, skip: "the principal or the role no longer exists" };
+    // PIM for Groups: what a privileged group holds is granted to its active members, one by one.
+    if (groups.has(payload.principalId))
+      return { ...base, skip: "a privileged group's roles are granted to its active members, not to the group" };
     let connector: Connector;
     try {
       connector = registry.forRole(role);

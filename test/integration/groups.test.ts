@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { decide } from "../../src/app/decide.js";
 import { deactivate } from "../../src/app/end-activation.js";
 import { eligibleRoles } from "../../src/app/queries.js";
@@ -9,8 +9,10 @@ import { getActivation } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { HOUR, MINUTE } from "../../src/domain/duration.js";
 import { expireDueBatch } from "../../src/jobs/activation-batch.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeEachDatabase, describeOnPostgres } from "../support/databases.js";
 import { createEngine, type EngineHarness } from "../support/engine.js";
+import { createHarness, type Harness, parseConfig } from "../support/harness.js";
+import { PostgresTarget } from "../support/postgres-target.js";
 
 const MEMBER = "group:oncall:member";
 
@@ -160,6 +162,23 @@ describeEachDatabase("PIM for Groups", (driver) => {
     expect(!after.ok && after.error.code).toBe("NOT_ELIGIBLE");
   });
 
+  it("a standing membership (an active assignment) holds the group's active roles and its eligibilities", async () => {
+    expect(await holds("dave", MEMBER)).toBe(1);
+    expect(await holds("dave", "reader")).toBe(1);
+    // The group itself is no login on the target: its roles go to its members.
+    expect(await holds("oncall", "reader")).toBe(0);
+    const dave = await e.user("dave");
+    const writer = await e.role("writer");
+    expect((await eligibleRoles(e.deps.db, dave, e.clock.now())).some((r) => r.roleId === writer)).toBe(true);
+    const w = await request("dave", "writer", "/mg/prod");
+    await e.worker.drain();
+    expect((await getActivation(e.deps.db, w.id))!.status).toBe("active");
+    await deactivate(e.deps, w.id, dave);
+    await e.worker.drain();
+    expect(await holds("dave", "writer")).toBe(0);
+    expect(await holds("dave", "reader")).toBe(1);
+  });
+
   it("nobody approves their own membership, and only owners approve it", async () => {
     const bob = await e.user("bob");
     // bob becomes an owner just in time (ownership needs no approval here)...
@@ -201,5 +220,77 @@ describeEachDatabase("PIM for Groups", (driver) => {
     const again = await request("alice", MEMBER);
     const late = await decide(e.deps, { requestId: again.requestId, approverId: bob, decision: "approve" });
     expect(!late.ok && late.error.code).toBe("NOT_AN_APPROVER");
+  });
+});
+
+describeOnPostgres("PIM for Groups on a real PostgreSQL target", () => {
+  let target: PostgresTarget;
+  let e: Harness | undefined;
+  afterEach(async () => {
+    await e?.dispose();
+    await target?.dispose();
+  });
+
+  it("membership of the group is membership of its PostgreSQL role, with the group's active roles, until it ends", async () => {
+    target = await PostgresTarget.create();
+    const alice = target.name("alice");
+    const boss = target.name("boss");
+    const groupRole = `oncall_${target.suffix}`;
+    const dbAdmin = `db_admin_${target.suffix}`;
+    await target.createRole(groupRole);
+    await target.createRole(dbAdmin);
+    await target.createRole(alice, { login: true });
+    e = await createHarness(
+      "postgres",
+      parseConfig(`
+version: 1
+users:
+  - { key: ${alice}, name: Alice, email: alice-${alice}@example.com }
+  - { key: ${boss}, name: Boss, email: boss-${boss}@example.com }
+groups:
+  - key: oncall
+    name: On call
+    privileged: true
+    owners: [${boss}]
+    connector: { type: postgres, urlEnv: PIM_TEST_TARGET_URL, role: ${groupRole} }
+    policy: { activation: { requireApproval: true } }
+defaults:
+  activation: { requireMfa: false, requireJustification: false }
+roles:
+  - key: db-admin
+    name: Database Administrator
+    connector: { type: postgres, urlEnv: PIM_TEST_TARGET_URL, role: ${dbAdmin} }
+assignments:
+  - { principal: ${alice}, group: oncall, kind: eligible }
+  - { principal: oncall, role: db-admin, kind: active, end: "2027-06-01T00:00:00Z", justification: on call }
+`),
+      { env: { PIM_TEST_TARGET_URL: target.url } },
+    );
+    await e.worker.drain();
+    const r = await requestActivation(e.deps, {
+      requesterId: await e.user(alice),
+      roles: [{ roleId: await e.role(MEMBER) }],
+      durationMs: HOUR,
+      origin: "api",
+    });
+    if (!r.ok) throw new Error(r.error.message);
+    const approved = await decide(e.deps, {
+      requestId: r.value.requestId,
+      approverId: await e.user(boss),
+      decision: "approve",
+    });
+    expect(approved.ok).toBe(true);
+    await e.worker.drain();
+    const m = r.value.activations[0]!;
+    expect((await getActivation(e.deps.db, m.id))!.status).toBe("active");
+    expect(await target.isMember(alice, groupRole)).toBe(true);
+    expect(await target.isMember(alice, dbAdmin)).toBe(true);
+    // The group is no login on the target: nothing was granted to it, nothing failed.
+    expect(await queryAudit(e.deps.db, { event: "connector.grant.failed" })).toEqual([]);
+
+    await deactivate(e.deps, m.id, await e.user(alice));
+    await e.worker.drain();
+    expect(await target.isMember(alice, groupRole)).toBe(false);
+    expect(await target.isMember(alice, dbAdmin)).toBe(false);
   });
 });

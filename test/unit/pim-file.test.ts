@@ -793,6 +793,12 @@ describe("privileged groups (PIM for Groups)", () => {
     expect(pim.assignments.map((a) => a.role)).toEqual(["db-admin", "group:oncall:member", "group:oncall:owner"]);
   });
 
+  it("wants a privileged group's members assigned rather than listed", () => {
+    const file = withPrivilegedGroup();
+    file.groups[1]!.members = ["bob"];
+    expectRefused(file, "groups[1].members", /^a privileged group's members are assigned, not listed/);
+  });
+
   it("refuses a group's policy or connector unless it is privileged", () => {
     const file = validFile();
     file.groups[0]!.policy = { activation: { maxDuration: "1h" } };

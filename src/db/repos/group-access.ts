@@ -220,3 +220,13 @@ function earlier(a: Date | null, b: Date | null): Date | null {
   if (b === null) return a;
   return a < b ? a : b;
 }
+
+/** Which of these principals are privileged groups (groups whose membership is a role). */
+export async function privilegedGroups(db: Executor, principalIds: string[]): Promise<Set<string>> {
+  if (principalIds.length === 0) return new Set();
+  const rows = await db
+    .selectDistinct({ id: roles.groupId })
+    .from(roles)
+    .where(inArray(roles.groupId, [...new Set(principalIds)]));
+  return new Set(rows.map((r) => r.id).filter((id): id is string => id !== null));
+}
