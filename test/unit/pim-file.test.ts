@@ -118,6 +118,9 @@ describe("the shipped example", () => {
     const kinds = pim.assignments.map((a) => `${a.kind}/${a.end === null ? "permanent" : "time-bound"}`);
     expect(new Set(kinds)).toEqual(new Set(["eligible/permanent", "eligible/time-bound", "active/time-bound"]));
     expect(pim.assignments.some((a) => pim.groups.some((g) => g.key === a.principal))).toBe(true);
+    // PIM for Groups: a privileged group brings its membership and ownership as roles.
+    expect(role("group:incident-responders:member").group).toEqual({ key: "incident-responders", access: "member" });
+    expect(pim.assignments.some((a) => a.role === "group:incident-responders:owner")).toBe(true);
   });
 });
 
