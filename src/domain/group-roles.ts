@@ -24,3 +24,32 @@ export function groupMarkerOf(roleKey: string): GroupMarker | null {
 export function groupRoleName(groupName: string, access: GroupAccess): string {
   return `${access === "member" ? "Group membership" : "Group ownership"}: ${groupName}`;
 }
+
+interface Holding {
+  role: string;
+  kind: "eligible" | "active";
+  since: Date;
+}
+
+/**
+ * What users reach through memberships of privileged groups: for each membership a user holds
+ * or may activate (a holding of `group:<key>:member`), each role the group holds, eligible
+ * unless both the membership and the group's assignment are active.
+ */
+export function reachedThroughMemberships<U extends Holding & { user: string }>(
+  users: U[],
+  groups: (Holding & { group: string })[],
+): (Holding & { user: string })[] {
+  return users.flatMap((membership) => {
+    const marker = groupMarkerOf(membership.role);
+    if (marker?.access !== "member") return [];
+    return groups
+      .filter((g) => g.group === marker.key)
+      .map((g) => ({
+        user: membership.user,
+        role: g.role,
+        kind: membership.kind === "active" && g.kind === "active" ? ("active" as const) : ("eligible" as const),
+        since: membership.since > g.since ? membership.since : g.since,
+      }));
+  });
+}

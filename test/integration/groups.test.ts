@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { conditionsOf } from "../../src/app/alert-facts.js";
 import { decide } from "../../src/app/decide.js";
 import { deactivate } from "../../src/app/end-activation.js";
 import { eligibleRoles } from "../../src/app/queries.js";
@@ -7,6 +8,7 @@ import { requestActivation } from "../../src/app/request-activation.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
+import { DEFAULT_THRESHOLDS } from "../../src/domain/alert-rules.js";
 import { HOUR, MINUTE } from "../../src/domain/duration.js";
 import { expireDueBatch } from "../../src/jobs/activation-batch.js";
 import { describeEachDatabase, describeOnPostgres } from "../support/databases.js";
@@ -177,6 +179,14 @@ describeEachDatabase("PIM for Groups", (driver) => {
     await e.worker.drain();
     expect(await holds("dave", "writer")).toBe(0);
     expect(await holds("dave", "reader")).toBe(1);
+  });
+
+  it("counts people who reach a critical role through a group's membership as holders of it", async () => {
+    // writer is critical; the group is eligible for it: alice and bob may activate membership,
+    // dave holds it standing. Nobody holds writer directly.
+    const thresholds = { ...DEFAULT_THRESHOLDS, tooManyGlobalAdmins: { count: 2, percent: 50 } };
+    const [alert] = await conditionsOf("too_many_global_admins", e.deps.db, e.clock.now(), thresholds);
+    expect(alert?.fields.find((f) => f.label === "Who")?.value).toBe("Alice Adams, Bob Brown, Dave Dale");
   });
 
   it("nobody approves their own membership, and only owners approve it", async () => {
