@@ -82,6 +82,7 @@ export function checkReferences(file: PimFile): FileIssue[] {
   });
   checkBreakGlass(directory);
   checkAdministration(directory);
+  checkReviewedMemberships(directory);
   checkReviews(
     file.reviews,
     { users: directory.users, groups: new Set(directory.groups.keys()), roles: new Set(directory.roles.keys()) },
@@ -340,6 +341,19 @@ function checkGroupAssignment(d: Directory, a: Assignment, groupKey: string, at:
       at("principal"),
       `"${a.principal}" is a privileged group; only users and other groups may hold a group's membership`,
     );
+}
+
+/** A review of memberships names privileged groups. */
+function checkReviewedMemberships(d: Directory): void {
+  d.file.reviews.forEach((review, i) => {
+    review.memberships.forEach((key, j) => {
+      const group = d.file.groups.find((g) => g.key === key);
+      const at = ["reviews", i, "memberships", j];
+      if (!group) d.report(at, `unknown group "${key}"${didYouMean(key, d.groups.keys())}`);
+      else if (!group.privileged)
+        d.report(at, `"${key}" is not a privileged group; review its assignments under groups`);
+    });
+  });
 }
 
 /** Whether a group has owners: declared under `owners` or assigned ownership. */

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
-import type { GroupMarker } from "../domain/group-roles.js";
+import { type GroupMarker, groupRoleKey } from "../domain/group-roles.js";
 import type { Policy, PolicyOverride } from "../domain/policy.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { checkReferences, type FileIssue, formatPath, type IssuePath, resolveRolePolicy } from "./pim-file-checks.js";
@@ -204,7 +204,13 @@ function toConfig(file: PimFile): PimConfig {
     breakGlass: file.breakGlass,
     channels: file.channels,
     alerts: file.alerts,
-    reviews: file.reviews,
+    reviews: file.reviews.map((review) => ({
+      ...review,
+      roles: [
+        ...review.roles,
+        ...review.memberships.flatMap((key) => [groupRoleKey(key, "member"), groupRoleKey(key, "owner")]),
+      ],
+    })),
     administration: file.administration,
   };
 }

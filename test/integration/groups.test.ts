@@ -5,14 +5,16 @@ import { decide } from "../../src/app/decide.js";
 import { deactivate } from "../../src/app/end-activation.js";
 import { eligibleRoles } from "../../src/app/queries.js";
 import { requestActivation } from "../../src/app/request-activation.js";
+import { startReviewFromChat } from "../../src/app/start-review.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
+import { reviewItems } from "../../src/db/schema/reviews.js";
 import { DEFAULT_THRESHOLDS } from "../../src/domain/alert-rules.js";
 import { HOUR, MINUTE } from "../../src/domain/duration.js";
 import { expireDueBatch } from "../../src/jobs/activation-batch.js";
 import { describeEachDatabase, describeOnPostgres } from "../support/databases.js";
-import { createEngine, type EngineHarness } from "../support/engine.js";
+import { createEngine, type EngineHarness, loadFixture } from "../support/engine.js";
 import { createHarness, type Harness, parseConfig } from "../support/harness.js";
 import { PostgresTarget } from "../support/postgres-target.js";
 
@@ -20,6 +22,7 @@ const MEMBER = "group:oncall:member";
 
 describeEachDatabase("PIM for Groups", (driver) => {
   let e: EngineHarness;
+  const config = loadFixture("groups.yaml");
   beforeAll(async () => {
     e = await createEngine(driver, "groups.yaml");
     await e.worker.drain();
@@ -187,6 +190,22 @@ describeEachDatabase("PIM for Groups", (driver) => {
     const thresholds = { ...DEFAULT_THRESHOLDS, tooManyGlobalAdmins: { count: 2, percent: 50 } };
     const [alert] = await conditionsOf("too_many_global_admins", e.deps.db, e.clock.now(), thresholds);
     expect(alert?.fields.find((f) => f.label === "Who")?.value).toBe("Alice Adams, Bob Brown, Dave Dale");
+  });
+
+  it("an access review covers a privileged group's members and owners", async () => {
+    const started = await startReviewFromChat(e.deps, await e.user("erin"), "oncall-members", config.reviews);
+    if (!started.ok) throw new Error(started.error.message);
+    const items = await e.handle.db
+      .select()
+      .from(reviewItems)
+      .where(eq(reviewItems.campaignId, started.value.campaign.id));
+    const member = await e.role(MEMBER);
+    const owner = await e.role("group:oncall:owner");
+    const keys = new Map(await Promise.all(["alice", "bob", "dave"].map(async (k) => [await e.user(k), k] as const)));
+    const seen = items.map(
+      (i) => `${keys.get(i.principalId)} ${i.roleId === member ? "member" : i.roleId === owner ? "owner" : i.roleId}`,
+    );
+    expect(seen.sort()).toEqual(["alice member", "bob member", "bob owner", "dave member"]);
   });
 
   it("nobody approves their own membership, and only owners approve it", async () => {

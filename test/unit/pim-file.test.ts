@@ -618,6 +618,7 @@ describe("access reviews", () => {
       title: "Access review: monthly-db",
       roles: ["db-admin"],
       groups: [],
+      memberships: [],
       kinds: ["eligible", "active"],
       recurrence: { kind: "monthly" },
       start: new Date("2026-12-01T09:00:00Z"),
@@ -800,6 +801,15 @@ describe("privileged groups (PIM for Groups)", () => {
     const file = withPrivilegedGroup();
     file.groups[1]!.members = ["bob"];
     expectRefused(file, "groups[1].members", /^a privileged group's members are assigned, not listed/);
+  });
+
+  it("reviews the membership and ownership of privileged groups named under memberships", () => {
+    const file = withPrivilegedGroup();
+    const review = { name: "on-call", recurrence: "one-time", start: "2027-01-04T09:00:00Z", reviewers: ["alice"] };
+    file.reviews = [{ ...review, memberships: ["oncall"] }];
+    expect(config(file).reviews[0]!.roles).toEqual(["group:oncall:member", "group:oncall:owner"]);
+    file.reviews = [{ ...review, memberships: ["dba"] }];
+    expectRefused(file, "reviews[0].memberships[0]", /^"dba" is not a privileged group/);
   });
 
   it("refuses a group's policy or connector unless it is privileged", () => {
