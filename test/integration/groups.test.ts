@@ -13,6 +13,7 @@ import { reviewItems } from "../../src/db/schema/reviews.js";
 import { DEFAULT_THRESHOLDS } from "../../src/domain/alert-rules.js";
 import { HOUR, MINUTE } from "../../src/domain/duration.js";
 import { expireDueBatch } from "../../src/jobs/activation-batch.js";
+import { detectDrift } from "../../src/jobs/drift.js";
 import { describeEachDatabase, describeOnPostgres } from "../support/databases.js";
 import { createEngine, type EngineHarness, loadFixture } from "../support/engine.js";
 import { createHarness, type Harness, parseConfig } from "../support/harness.js";
@@ -206,6 +207,23 @@ describeEachDatabase("PIM for Groups", (driver) => {
       (i) => `${keys.get(i.principalId)} ${i.roleId === member ? "member" : i.roleId === owner ? "owner" : i.roleId}`,
     );
     expect(seen.sort()).toEqual(["alice member", "bob member", "bob owner", "dave member"]);
+  });
+
+  it("drift detection: what members hold through the group is expected; a member added by hand is reported", async () => {
+    const m = await becomeMember("alice");
+    let report = await detectDrift(e.deps, e.connectors);
+    expect(report).toMatchObject({ unexpected: [], revokedAgain: [], regranted: [] });
+
+    // Someone makes erin a member on the group's target, outside PIM.
+    await e.handle.db.insert(logHoldings).values({ login: "erin", role: MEMBER, scope: "/", grantedBy: "by hand" });
+    report = await detectDrift(e.deps, e.connectors);
+    expect(report.unexpected).toEqual([{ connector: "log", login: "erin", role: MEMBER, scope: "/" }]);
+    await e.handle.db.delete(logHoldings).where(eq(logHoldings.login, "erin"));
+
+    await deactivate(e.deps, m.id, await e.user("alice"));
+    await e.worker.drain();
+    report = await detectDrift(e.deps, e.connectors);
+    expect(report).toMatchObject({ unexpected: [], revokedAgain: [], regranted: [] });
   });
 
   it("nobody approves their own membership, and only owners approve it", async () => {

@@ -30,12 +30,12 @@ export interface GroupHold {
  */
 export async function groupHolds(
   db: Executor,
-  principalIds: string[],
+  principalIds: string[] | "everyone",
   access: GroupAccess,
   statuses: readonly string[],
 ): Promise<GroupHold[]> {
   if (principalIds.length === 0) return [];
-  const ids = [...new Set(principalIds)];
+  const ids = principalIds === "everyone" ? null : [...new Set(principalIds)];
   const [acts, asgs] = await Promise.all([
     db
       .select({
@@ -50,7 +50,7 @@ export async function groupHolds(
       .innerJoin(roles, eq(roles.id, activations.roleId))
       .where(
         and(
-          inArray(activations.principalId, ids),
+          ids === null ? undefined : inArray(activations.principalId, ids),
           inArray(activations.status, [...statuses]),
           eq(roles.groupAccess, access),
         ),
@@ -66,7 +66,13 @@ export async function groupHolds(
       })
       .from(assignments)
       .innerJoin(roles, eq(roles.id, assignments.roleId))
-      .where(and(inArray(assignments.principalId, ids), eq(assignments.kind, "active"), eq(roles.groupAccess, access))),
+      .where(
+        and(
+          ids === null ? undefined : inArray(assignments.principalId, ids),
+          eq(assignments.kind, "active"),
+          eq(roles.groupAccess, access),
+        ),
+      ),
   ]);
   const hold =
     (kind: "activation" | "assignment") =>
@@ -148,7 +154,7 @@ export interface MembershipReason {
  */
 export async function membershipReasons(
   db: Executor,
-  principalIds: string[],
+  principalIds: string[] | "everyone",
   holdingStatuses: readonly string[],
   now: Date,
 ): Promise<MembershipReason[]> {
