@@ -13,6 +13,7 @@ import { handsFor } from "../support/hands.js";
 import { eventually } from "../support/harness.js";
 import { readBlocks } from "../support/slack/read-message.js";
 import type { StoredMessage } from "../support/slack/slack-api.js";
+import { slackIdOf } from "../support/slack/slack-world.js";
 import type { StoredActivity } from "../support/teams/connector.js";
 import { cardOf, readCard } from "../support/teams/read-card.js";
 import { teamsUser } from "../support/teams/teams-world.js";
@@ -63,6 +64,28 @@ for (const platform of ["slack", "teams"] as Platform[]) {
       return undefined;
     }
 
+    /** Types a subcommand; returns the words of what only the typist was shown back. */
+    async function typed(user: string, text: string): Promise<string> {
+      if (platform === "slack") {
+        const api = w.slackApi!;
+        const id = slackIdOf(user);
+        const before = api.ephemeralsFor(id).length;
+        const sent = await w.slack!.command(id, text);
+        expect(sent.status).toBe(200);
+        await w.settle();
+        const reply = api.ephemeralsFor(id).slice(before).at(-1);
+        if (reply) return readBlocks(reply.blocks, (u) => api.userName(u)).text || reply.text;
+        const answer = sent.json as { blocks?: Record<string, unknown>[]; text?: string } | undefined;
+        return answer?.blocks ? readBlocks(answer.blocks, (u) => api.userName(u)).text : (answer?.text ?? "");
+      }
+      const chat = w.teams!.personal(teamsUser(user)).conversationId;
+      const before = w.connector!.inConversation(chat).length;
+      expect((await w.teams!.message(teamsUser(user), `elevate ${text}`)).status).toBe(200);
+      await w.settle();
+      const reply = w.connector!.inConversation(chat).slice(before).at(-1);
+      return reply ? readCard(cardOf(reply.activity) ?? {}).text || String(reply.activity.text ?? "") : "";
+    }
+
     async function holds(login: string, role: string): Promise<boolean> {
       const rows = await w.deps.db
         .select()
@@ -109,6 +132,10 @@ for (const platform of ["slack", "teams"] as Platform[]) {
       expect(told.text).toContain("Group membership: DBA on call");
       expect(told.text).toContain("Active until 10:00 UTC: Group membership: DBA on call");
       expect(told.buttons).toContain("End now");
+
+      // Status and the roles list show the membership, marked as a group's.
+      expect(await typed("alice", "status")).toContain("Group membership: DBA on call");
+      expect(await typed("alice", "roles")).toContain("Group membership: DBA on call");
 
       await hands.click("alice", ACTIONS.endNow, asked!.id);
       await w.runJobs();
