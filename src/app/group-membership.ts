@@ -1,7 +1,8 @@
 import { listForPrincipal } from "../db/repos/activations.js";
 import { principalsNow, rolesByIds } from "../db/repos/directory.js";
-import { assignmentsOfGroups } from "../db/repos/group-access.js";
-import { type HoldingJobKind, insertHoldingJobs, newJobRow } from "../db/repos/outbox.js";
+import { assignmentsOfGroups, groupHolds, privilegedGroups } from "../db/repos/group-access.js";
+import { type HoldingJobKind, insertHoldingJobs, type JobRow, newJobRow } from "../db/repos/outbox.js";
+import { HOLDING_STATUSES } from "../domain/activation.js";
 import { isInForce } from "../domain/eligibility.js";
 import type { Work } from "./context.js";
 import { endOne } from "./end-activation.js";
@@ -15,9 +16,12 @@ export interface CompletedHolding {
   kind: HoldingJobKind;
   principalId: string;
   roleId: string;
+  scope: string;
   until: string | null;
   /** The membership the job was for: "activation act_…" or "assignment asg_…". */
   via: string | null;
+  /** No target call was made (nothing to grant, or still held). */
+  skipped: boolean;
 }
 
 /**
@@ -33,11 +37,13 @@ export async function followMemberships(work: Work, completed: CompletedHolding[
     work.tx,
     completed.map((c) => c.roleId),
   );
-  const jobs = [];
+  const jobs: JobRow[] = [];
   const revokedMembers = new Set<string>();
+  await followGroupHoldings(work, completed, jobs);
   for (const c of completed) {
     const role = roles.get(c.roleId);
     if (role?.groupAccess !== "member" || role.groupId === null) continue;
+    if (c.kind === "grant" && c.skipped) continue;
     const held = await assignmentsOfGroups(work.tx, [role.groupId], { kind: "active" });
     for (const a of held) {
       if (c.kind === "grant" && !isInForce(a, work.now)) continue;
@@ -66,6 +72,43 @@ export async function followMemberships(work: Work, completed: CompletedHolding[
     work.emit({ type: "holding.job", jobId: jobs[0]!.id, runAt: work.now });
   }
   await endWhatMembershipBacked(work, [...revokedMembers]);
+}
+
+/**
+ * A privileged group's own holding changed (an active assignment of the group began or ended):
+ * its active members follow, each through their own membership.
+ */
+async function followGroupHoldings(work: Work, completed: CompletedHolding[], jobs: JobRow[]): Promise<void> {
+  const groups = await privilegedGroups(
+    work.tx,
+    completed.map((c) => c.principalId),
+  );
+  if (groups.size === 0) return;
+  const members = await groupHolds(work.tx, "everyone", "member", HOLDING_STATUSES);
+  for (const c of completed) {
+    if (!groups.has(c.principalId)) continue;
+    for (const m of members) {
+      if (m.groupId !== c.principalId) continue;
+      if (m.via.kind === "assignment" && !isInForce(m, work.now)) continue;
+      jobs.push(
+        newJobRow({
+          id: newId("job"),
+          kind: c.kind,
+          activationId: null,
+          payload: {
+            principalId: m.principalId,
+            roleId: c.roleId,
+            scope: c.scope,
+            until: c.kind === "grant" ? (m.endsAt?.toISOString() ?? null) : null,
+            through: c.jobId,
+            membership: `${m.via.kind} ${m.via.id}`,
+          },
+          runAt: work.now,
+          now: work.now,
+        }),
+      );
+    }
+  }
 }
 
 const AT_STAKE = ["pending_mfa", "pending_approval", "activating", "active"] as const;

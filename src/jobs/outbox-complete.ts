@@ -117,20 +117,20 @@ export async function completeAttempts(
       );
       await followMemberships(
         work,
-        succeeded
-          .filter((a) => a.plan.job.kind === "revoke" || !a.plan.skip)
-          .map((a) => ({
-            jobId: a.plan.job.id,
-            kind: a.plan.job.kind as "grant" | "revoke",
-            principalId: a.plan.payload.principalId,
-            roleId: a.plan.payload.roleId,
-            until: a.plan.payload.until,
-            via: a.plan.job.activationId
-              ? `activation ${a.plan.job.activationId}`
-              : a.plan.payload.assignmentId
-                ? `assignment ${a.plan.payload.assignmentId}`
-                : null,
-          })),
+        succeeded.map((a) => ({
+          jobId: a.plan.job.id,
+          kind: a.plan.job.kind as "grant" | "revoke",
+          principalId: a.plan.payload.principalId,
+          roleId: a.plan.payload.roleId,
+          scope: a.plan.payload.scope,
+          until: a.plan.payload.until,
+          via: a.plan.job.activationId
+            ? `activation ${a.plan.job.activationId}`
+            : a.plan.payload.assignmentId
+              ? `assignment ${a.plan.payload.assignmentId}`
+              : null,
+          skipped: a.skipped,
+        })),
       );
 
       const late = attempts.filter((a) => called(a) && !done.has(a.plan.job.id) && !mine.has(a.plan.job.id));

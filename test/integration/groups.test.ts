@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { conditionsOf } from "../../src/app/alert-facts.js";
+import { applyConfig } from "../../src/app/apply-config.js";
 import { decide } from "../../src/app/decide.js";
 import { deactivate } from "../../src/app/end-activation.js";
 import { eligibleRoles } from "../../src/app/queries.js";
@@ -224,6 +225,32 @@ describeEachDatabase("PIM for Groups", (driver) => {
     await e.worker.drain();
     report = await detectDrift(e.deps, e.connectors);
     expect(report).toMatchObject({ unexpected: [], revokedAgain: [], regranted: [] });
+  });
+
+  it("a role the group comes to hold while someone is a member reaches them, and leaves with it", async () => {
+    const m = await becomeMember("alice");
+    const more = loadFixture("groups.yaml");
+    more.assignments.push({
+      principal: "oncall",
+      role: "writer",
+      scope: "/mg/prod",
+      kind: "active",
+      start: null,
+      end: new Date("2027-01-01T00:00:00Z"),
+      justification: "Release week",
+    });
+    await applyConfig(e.deps, more);
+    await e.worker.drain();
+    expect(await holds("alice", "writer")).toBe(1);
+    expect(await holds("oncall", "writer")).toBe(0);
+
+    await applyConfig(e.deps, config);
+    await e.worker.drain();
+    expect(await holds("alice", "writer")).toBe(0);
+    expect(await holds("alice", "reader")).toBe(1);
+    await deactivate(e.deps, m.id, await e.user("alice"));
+    await e.worker.drain();
+    expect(await holds("alice", "reader")).toBe(0);
   });
 
   it("nobody approves their own membership, and only owners approve it", async () => {
