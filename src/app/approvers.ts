@@ -1,5 +1,5 @@
 import type { Executor } from "../db/client.js";
-import { adminIds, expandToUsers, principalIdsByKeys, type Role } from "../db/repos/directory.js";
+import { adminIds, expandToUsers, groupRoleList, principalIdsByKeys, type Role } from "../db/repos/directory.js";
 import { ownersOf } from "../db/repos/group-access.js";
 import { effectiveApprovers } from "../domain/approval.js";
 
@@ -10,6 +10,7 @@ import { effectiveApprovers } from "../domain/approval.js";
 export async function approversFor(tx: Executor, role: Role, requesterId: string, now: Date): Promise<Set<string>> {
   const named = await expandToUsers(tx, await principalIdsByKeys(tx, role.policy.activation.approvers));
   if (role.groupAccess === "member" && role.groupId !== null)
-    for (const owner of await ownersOf(tx, role.groupId, now, (ids) => expandToUsers(tx, ids))) named.add(owner);
+    for (const owner of await ownersOf(tx, await groupRoleList(tx), role.groupId, now, (ids) => expandToUsers(tx, ids)))
+      named.add(owner);
   return effectiveApprovers(named, await adminIds(tx), requesterId);
 }

@@ -1,5 +1,5 @@
 import { listForPrincipal } from "../db/repos/activations.js";
-import { principalsNow, rolesByIds } from "../db/repos/directory.js";
+import { groupRoleList, principalsNow, rolesByIds } from "../db/repos/directory.js";
 import { assignmentsOfGroups, groupHolds, privilegedGroups } from "../db/repos/group-access.js";
 import { type HoldingJobKind, insertHoldingJobs, type JobRow, newJobRow } from "../db/repos/outbox.js";
 import { HOLDING_STATUSES } from "../domain/activation.js";
@@ -79,12 +79,13 @@ export async function followMemberships(work: Work, completed: CompletedHolding[
  * its active members follow, each through their own membership.
  */
 async function followGroupHoldings(work: Work, completed: CompletedHolding[], jobs: JobRow[]): Promise<void> {
-  const groups = await privilegedGroups(
-    work.tx,
+  const groupRoles = await groupRoleList(work.tx);
+  const groups = privilegedGroups(
+    groupRoles,
     completed.map((c) => c.principalId),
   );
   if (groups.size === 0) return;
-  const members = await groupHolds(work.tx, "everyone", "member", HOLDING_STATUSES);
+  const members = await groupHolds(work.tx, groupRoles, "everyone", "member", HOLDING_STATUSES);
   for (const c of completed) {
     if (!groups.has(c.principalId)) continue;
     for (const m of members) {

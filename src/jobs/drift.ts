@@ -3,6 +3,7 @@ import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
 import { newId } from "../app/ids.js";
 import { type Connector, type Holding, loginOf, targetKeyOf } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
+import { groupRoleList } from "../db/repos/directory.js";
 import { membershipReasons, privilegedGroups } from "../db/repos/group-access.js";
 import { enqueueHoldingJob, type HoldingJobKind } from "../db/repos/outbox.js";
 import { activations } from "../db/schema/activations.js";
@@ -205,11 +206,13 @@ async function databaseView(work: Work, roleIds: string[]) {
       .from(outboxJobs)
       .where(and(eq(outboxJobs.status, "pending"), or(lte(outboxJobs.runAt, now), gt(outboxJobs.attempts, 0)))),
     // What members of privileged groups hold through their membership is wanted too.
-    membershipReasons(work.tx, "everyone", HOLDING_STATUSES, now),
+    groupRoleList(work.tx).then((groupRoles) =>
+      membershipReasons(work.tx, groupRoles, "everyone", HOLDING_STATUSES, now),
+    ),
   ]);
   // A privileged group is no login on a target: what it holds goes to its active members.
-  const groups = await privilegedGroups(
-    work.tx,
+  const groups = privilegedGroups(
+    await groupRoleList(work.tx),
     inForce.map((a) => a.principalId),
   );
   const held = inForce.filter((a) => !groups.has(a.principalId));

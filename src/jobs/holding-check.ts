@@ -2,7 +2,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Connector, targetKeyOf } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
-import { principalsByIds, rolesByIds } from "../db/repos/directory.js";
+import { groupRoleList, principalsByIds, rolesByIds } from "../db/repos/directory.js";
 import { membershipReasons } from "../db/repos/group-access.js";
 import { activations } from "../db/schema/activations.js";
 import { assignments } from "../db/schema/assignments.js";
@@ -70,7 +70,7 @@ export async function reasonsHeld(db: Executor, principalIds: string[], now: Dat
           sql`(${assignments.endsAt} is null or ${assignments.endsAt} > ${now.toISOString()}::timestamptz)`,
         ),
       ),
-    membershipReasons(db, ids, HOLDING_STATUSES, now),
+    groupRoleList(db).then((groupRoles) => membershipReasons(db, groupRoles, ids, HOLDING_STATUSES, now)),
   ]);
   return [
     ...acts.map((a) => ({ kind: "activation" as const, ...a })),

@@ -9,7 +9,7 @@ import {
 } from "../connectors/connector.js";
 import type { ConnectorRegistry, TargetInfo } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
-import { principalsNow } from "../db/repos/directory.js";
+import { groupRoleList, principalsNow } from "../db/repos/directory.js";
 import { privilegedGroups } from "../db/repos/group-access.js";
 import type { HoldingJobPayload } from "../db/repos/outbox.js";
 import { activations } from "../db/schema/activations.js";
@@ -89,9 +89,11 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
       jobs.filter((j) => j.kind === "grant"),
       now,
     ),
-    privilegedGroups(
-      db,
-      payloads.map((p) => p.principalId),
+    groupRoleList(db).then((groupRoles) =>
+      privilegedGroups(
+        groupRoles,
+        payloads.map((p) => p.principalId),
+      ),
     ),
   ]);
   const roles = await roleTargets(db, [...payloads.map((p) => p.roleId), ...reasons.map((r) => r.roleId)]);

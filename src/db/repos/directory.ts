@@ -10,7 +10,7 @@ import { assignments } from "../schema/assignments.js";
 import { directoryVersion } from "../schema/directory-version.js";
 import { groupMembers, principals } from "../schema/principals.js";
 import { policies, roles, settings } from "../schema/roles.js";
-import { heldThroughMembership } from "./group-access.js";
+import { type GroupRole, heldThroughMembership, loadGroupRoles } from "./group-access.js";
 
 export type Principal = typeof principals.$inferSelect;
 export type RoleRow = typeof roles.$inferSelect;
@@ -292,7 +292,15 @@ export async function heldAssignments(
     viaGroupId: r.principalId === userId ? null : r.principalId,
   }));
   const parentsOf = (groupId: string) => (fresh ? loadGroupsOf(tx, groupId) : groupsOf(tx, groupId));
-  return [...own, ...(await heldThroughMembership(tx, userId, roleIds, parentsOf))];
+  return [...own, ...(await heldThroughMembership(tx, await groupRoleList(tx), userId, roleIds, parentsOf))];
+}
+
+/**
+ * The roles standing for membership and ownership of privileged groups (PIM for Groups); an
+ * empty list, the usual case, spares every membership read its round trip.
+ */
+export async function groupRoleList(tx: Executor): Promise<GroupRole[]> {
+  return [...(await remembered(tx, "group-roles", () => loadGroupRoles(tx)))];
 }
 
 export async function defaultsPolicy(tx: Executor): Promise<PolicyOverride | undefined> {

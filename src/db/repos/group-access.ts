@@ -1,4 +1,4 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import type { HeldAssignment } from "../../domain/eligibility.js";
 import { isInForce } from "../../domain/eligibility.js";
 import type { GroupAccess } from "../../domain/group-roles.js";
@@ -12,6 +12,28 @@ import { roles } from "../schema/roles.js";
  * PIM for Groups, read side. Membership or ownership of a privileged group is held as a role (see
  * domain/group-roles.ts); these reads turn such holdings back into "who is in which group now".
  */
+
+/** The roles that stand for membership or ownership of privileged groups (kept per directory version). */
+export interface GroupRole {
+  id: string;
+  groupId: string;
+  access: GroupAccess;
+}
+
+/** Reads the group roles; directory.ts keeps what it reads per directory version. */
+export async function loadGroupRoles(db: Executor): Promise<GroupRole[]> {
+  const rows = await db
+    .select({ id: roles.id, groupId: roles.groupId, access: roles.groupAccess })
+    .from(roles)
+    .where(isNotNull(roles.groupId));
+  return rows.flatMap((r) => (r.groupId && r.access ? [{ id: r.id, groupId: r.groupId, access: r.access }] : []));
+}
+
+/** Which of these principals are privileged groups (groups whose membership is a role). */
+export function privilegedGroups(groupRoles: GroupRole[], principalIds: string[]): Set<string> {
+  const groups = new Set(groupRoles.map((r) => r.groupId));
+  return new Set(principalIds.filter((id) => groups.has(id)));
+}
 
 /** One person's hold on a privileged group: through an activation or an active assignment. */
 export interface GroupHold {
@@ -30,11 +52,15 @@ export interface GroupHold {
  */
 export async function groupHolds(
   db: Executor,
+  groupRoles: GroupRole[],
   principalIds: string[] | "everyone",
   access: GroupAccess,
   statuses: readonly string[],
 ): Promise<GroupHold[]> {
-  if (principalIds.length === 0) return [];
+  const wanted = groupRoles.filter((r) => r.access === access);
+  if (principalIds.length === 0 || wanted.length === 0) return [];
+  const groupOf = new Map(wanted.map((r) => [r.id, r.groupId]));
+  const roleIds = [...groupOf.keys()];
   const ids = principalIds === "everyone" ? null : [...new Set(principalIds)];
   const [acts, asgs] = await Promise.all([
     db
@@ -42,17 +68,15 @@ export async function groupHolds(
         id: activations.id,
         principalId: activations.principalId,
         roleId: activations.roleId,
-        groupId: roles.groupId,
         startsAt: activations.activatedAt,
         endsAt: activations.endsAt,
       })
       .from(activations)
-      .innerJoin(roles, eq(roles.id, activations.roleId))
       .where(
         and(
           ids === null ? undefined : inArray(activations.principalId, ids),
+          inArray(activations.roleId, roleIds),
           inArray(activations.status, [...statuses]),
-          eq(roles.groupAccess, access),
         ),
       ),
     db
@@ -60,25 +84,22 @@ export async function groupHolds(
         id: assignments.id,
         principalId: assignments.principalId,
         roleId: assignments.roleId,
-        groupId: roles.groupId,
         startsAt: assignments.startsAt,
         endsAt: assignments.endsAt,
       })
       .from(assignments)
-      .innerJoin(roles, eq(roles.id, assignments.roleId))
       .where(
         and(
           ids === null ? undefined : inArray(assignments.principalId, ids),
+          inArray(assignments.roleId, roleIds),
           eq(assignments.kind, "active"),
-          eq(roles.groupAccess, access),
         ),
       ),
   ]);
   const hold =
     (kind: "activation" | "assignment") =>
-    (r: (typeof acts)[number]): GroupHold[] =>
-      r.groupId === null ? [] : [{ ...r, groupId: r.groupId, via: { kind, id: r.id } }];
-  return [...acts.flatMap(hold("activation")), ...asgs.flatMap(hold("assignment"))];
+    (r: (typeof acts)[number]): GroupHold => ({ ...r, groupId: groupOf.get(r.roleId)!, via: { kind, id: r.id } });
+  return [...acts.map(hold("activation")), ...asgs.map(hold("assignment"))];
 }
 
 type AssignmentRow = typeof assignments.$inferSelect;
@@ -109,11 +130,12 @@ export async function assignmentsOfGroups(
  */
 export async function heldThroughMembership(
   db: Executor,
+  groupRoles: GroupRole[],
   userId: string,
   roleIds: string[] | undefined,
   parentsOf: (groupId: string) => Promise<string[]>,
 ): Promise<HeldAssignment[]> {
-  const holds = await groupHolds(db, [userId], "member", ["active"]);
+  const holds = await groupHolds(db, groupRoles, [userId], "member", ["active"]);
   if (holds.length === 0) return [];
   const reach = await Promise.all(
     holds.map(async (h) => ({ hold: h, groups: [h.groupId, ...(await parentsOf(h.groupId))] })),
@@ -154,11 +176,12 @@ export interface MembershipReason {
  */
 export async function membershipReasons(
   db: Executor,
+  groupRoles: GroupRole[],
   principalIds: string[] | "everyone",
   holdingStatuses: readonly string[],
   now: Date,
 ): Promise<MembershipReason[]> {
-  const holds = (await groupHolds(db, principalIds, "member", holdingStatuses)).filter(
+  const holds = (await groupHolds(db, groupRoles, principalIds, "member", holdingStatuses)).filter(
     (h) => h.via.kind === "activation" || isInForce(h, now),
   );
   if (holds.length === 0) return [];
@@ -184,34 +207,20 @@ export async function membershipReasons(
 /** Who owns a privileged group now: declared owners, and holders of its ownership role. */
 export async function ownersOf(
   db: Executor,
+  groupRoles: GroupRole[],
   groupId: string,
   now: Date,
   expand: (principalIds: string[]) => Promise<Set<string>>,
 ): Promise<Set<string>> {
-  const declared = await db
-    .select({ id: groupMembers.memberId })
-    .from(groupMembers)
-    .where(and(eq(groupMembers.groupId, groupId), eq(groupMembers.relation, "owner")));
-  const ownerRoles = await db
-    .select({ id: roles.id })
-    .from(roles)
-    .where(and(eq(roles.groupId, groupId), eq(roles.groupAccess, "owner")));
-  const holders: string[] = [];
-  if (ownerRoles.length > 0) {
-    const roleIds = ownerRoles.map((r) => r.id);
-    const [acts, asgs] = await Promise.all([
-      db
-        .select({ principalId: activations.principalId })
-        .from(activations)
-        .where(and(inArray(activations.roleId, roleIds), eq(activations.status, "active"))),
-      db
-        .select()
-        .from(assignments)
-        .where(and(inArray(assignments.roleId, roleIds), eq(assignments.kind, "active"))),
-    ]);
-    holders.push(...acts.map((a) => a.principalId));
-    holders.push(...asgs.filter((a) => isInForce(a, now)).map((a) => a.principalId));
-  }
+  const ownership = groupRoles.filter((r) => r.groupId === groupId);
+  const [declared, holds] = await Promise.all([
+    db
+      .select({ id: groupMembers.memberId })
+      .from(groupMembers)
+      .where(and(eq(groupMembers.groupId, groupId), eq(groupMembers.relation, "owner"))),
+    groupHolds(db, ownership, "everyone", "owner", ["active"]),
+  ]);
+  const holders = holds.filter((h) => h.via.kind === "activation" || isInForce(h, now)).map((h) => h.principalId);
   return expand([...declared.map((d) => d.id), ...holders]);
 }
 
@@ -225,14 +234,4 @@ function earlier(a: Date | null, b: Date | null): Date | null {
   if (a === null) return b;
   if (b === null) return a;
   return a < b ? a : b;
-}
-
-/** Which of these principals are privileged groups (groups whose membership is a role). */
-export async function privilegedGroups(db: Executor, principalIds: string[]): Promise<Set<string>> {
-  if (principalIds.length === 0) return new Set();
-  const rows = await db
-    .selectDistinct({ id: roles.groupId })
-    .from(roles)
-    .where(inArray(roles.groupId, [...new Set(principalIds)]));
-  return new Set(rows.map((r) => r.id).filter((id): id is string => id !== null));
 }
