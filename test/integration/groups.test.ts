@@ -194,7 +194,7 @@ describeEachDatabase("PIM for Groups", (driver) => {
     expect(alert?.fields.find((f) => f.label === "Who")?.value).toBe("Alice Adams, Bob Brown, Dave Dale");
   });
 
-  it("an access review covers a privileged group's members and owners", async () => {
+  it("an access review covers a privileged group's members and owners; owners review membership", async () => {
     const started = await startReviewFromChat(e.deps, await e.user("erin"), "oncall-members", config.reviews);
     if (!started.ok) throw new Error(started.error.message);
     const items = await e.handle.db
@@ -208,6 +208,10 @@ describeEachDatabase("PIM for Groups", (driver) => {
       (i) => `${keys.get(i.principalId)} ${i.roleId === member ? "member" : i.roleId === owner ? "owner" : i.roleId}`,
     );
     expect(seen.sort()).toEqual(["alice member", "bob member", "bob owner", "dave member"]);
+    // The group's owner, carol, reviews who may be a member, beside the review's own reviewer.
+    const [erin, carol] = [await e.user("erin"), await e.user("carol")];
+    for (const item of items)
+      expect(item.reviewers.sort()).toEqual(item.roleId === member ? [carol, erin].sort() : [erin]);
   });
 
   it("drift detection: what members hold through the group is expected; a member added by hand is reported", async () => {
