@@ -32,11 +32,13 @@ export const REFERENCE_PATH = fileURLToPath(new URL("../docs/policy-reference.md
 const SECTIONS: Record<string, string> = {
   version: "The file format's version.",
   users: "People. `key` is how the rest of the file names them.",
-  groups: "Groups of users and groups (nested), with owners.",
+  groups:
+    "Groups of users and groups (nested), with owners. A group with `privileged: true` is managed by PIM for Groups: its membership and ownership are activated just in time, under `policy` and `ownerPolicy` (overrides of `defaults`), and membership is granted on a target through `connector`.",
   scopes: "Where roles apply, as paths; `/` always exists.",
   defaults: "The policy every role starts from; a role overrides only what it names.",
   roles: "Privileged roles, the connector that grants each, and each role's policy override.",
-  assignments: "Who is eligible or active for which role at which scope (permanent without `end`).",
+  assignments:
+    "Who is eligible or active for which role at which scope (permanent without `end`); with `group` instead of `role`, for membership (or, with `access: owner`, ownership) of a privileged group.",
   breakGlass: "Emergency accounts (user keys): exempt from eligibility, MFA and approval; every use is an alert.",
   channels: "Where alerts and channel-routed approvals are posted.",
   alerts: "Thresholds of the security alerts.",

@@ -33,6 +33,7 @@ import {
   type UserFact,
   unauthorizedApprovals,
 } from "../domain/alert-rules.js";
+import { reachedThroughMemberships } from "../domain/group-roles.js";
 import {
   type FactorChangeFact,
   type MfaLockoutFact,
@@ -72,7 +73,26 @@ export async function roleFacts(db: Executor): Promise<RoleFact[]> {
 
 /** Users and the roles they hold in force now, directly or through (nested) groups. */
 export async function holdingFacts(db: Executor, now: Date): Promise<HoldingFact[]> {
-  const found = await rows<{ user_key: string; role_key: string; kind: "eligible" | "active"; since: unknown }>(
+  return (await principalHoldings(db, now)).users;
+}
+
+/**
+ * What users hold or may reach now: their holdings, and through each membership of a privileged
+ * group they hold or are eligible for (PIM for Groups), what the group itself holds.
+ */
+export async function reachFacts(db: Executor, now: Date): Promise<HoldingFact[]> {
+  const { users, groups } = await principalHoldings(db, now);
+  return [...users, ...reachedThroughMemberships(users, groups)];
+}
+
+async function principalHoldings(db: Executor, now: Date) {
+  const found = await rows<{
+    principal_key: string;
+    principal_kind: "user" | "group";
+    role_key: string;
+    kind: "eligible" | "active";
+    since: unknown;
+  }>(
     db,
     sql`
       with recursive members(group_id, member_id) as (
@@ -81,15 +101,20 @@ export async function holdingFacts(db: Executor, now: Date): Promise<HoldingFact
         select m.group_id, gm.member_id from members m
           join group_members gm on gm.group_id = m.member_id and gm.relation = 'member'
       )
-      select p.key as user_key, r.key as role_key, a.kind, coalesce(a.starts_at, a.created_at) as since
+      select p.key as principal_key, p.kind as principal_kind, r.key as role_key, a.kind,
+             coalesce(a.starts_at, a.created_at) as since
       from assignments a
       join roles r on r.id = a.role_id and r.retired_at is null
       left join members m on m.group_id = a.principal_id
-      join principals p on p.id = coalesce(m.member_id, a.principal_id) and p.kind = 'user' and p.retired_at is null
+      join principals p on p.id = coalesce(m.member_id, a.principal_id) and p.retired_at is null
       where (a.starts_at is null or a.starts_at <= ${iso(now)}::timestamptz)
         and (a.ends_at is null or a.ends_at > ${iso(now)}::timestamptz)`,
   );
-  return found.map((h) => ({ user: h.user_key, role: h.role_key, kind: h.kind, since: date(h.since) }));
+  const fact = (h: (typeof found)[number]) => ({ role: h.role_key, kind: h.kind, since: date(h.since) });
+  return {
+    users: found.filter((h) => h.principal_kind === "user").map((h) => ({ user: h.principal_key, ...fact(h) })),
+    groups: found.filter((h) => h.principal_kind === "group").map((h) => ({ group: h.principal_key, ...fact(h) })),
+  };
 }
 
 export async function lastActivationFacts(db: Executor, now: Date): Promise<LastActivationFact[]> {
@@ -295,7 +320,8 @@ export async function conditionsOf(
 ): Promise<AlertCondition[]> {
   switch (rule) {
     case "too_many_global_admins": {
-      const [users, roles, holdings] = await Promise.all([userFacts(db), roleFacts(db), holdingFacts(db, now)]);
+      // People who reach a critical role through a privileged group's membership count too.
+      const [users, roles, holdings] = await Promise.all([userFacts(db), roleFacts(db), reachFacts(db, now)]);
       return tooManyGlobalAdmins({ thresholds, users, roles, holdings });
     }
     case "role_without_mfa":

@@ -32,7 +32,7 @@ export async function applyConfig(deps: EngineDeps, config: PimConfig, actor = "
     const principalIds = await reconcilePrincipals(work, config, counter);
     await reconcileMembership(work.tx, config, principalIds, counter);
     await reconcileScopes(work.tx, config, counter);
-    const roleIds = await reconcileRoles(work, config, counter);
+    const roleIds = await reconcileRoles(work, config, principalIds, counter);
     await reconcilePolicies(work.tx, config, roleIds, counter);
     const honoured = await honourRemovals(work.tx, config.assignments);
     await reconcileAssignments(work, { ...config, assignments: honoured.assignments }, principalIds, roleIds, counter);
@@ -259,7 +259,12 @@ async function reconcileScopes(tx: Tx, config: PimConfig, counter: ChangeCounter
   }
 }
 
-async function reconcileRoles(work: Work, config: PimConfig, counter: ChangeCounter): Promise<Map<string, string>> {
+async function reconcileRoles(
+  work: Work,
+  config: PimConfig,
+  principalIds: Map<string, string>,
+  counter: ChangeCounter,
+): Promise<Map<string, string>> {
   const existing = new Map((await work.tx.select().from(roles)).map((r) => [r.key, r]));
   const ids = new Map<string, string>();
   for (const r of config.roles) {
@@ -271,6 +276,8 @@ async function reconcileRoles(work: Work, config: PimConfig, counter: ChangeCoun
       scopes: r.scopes,
       notify: r.notify,
       critical: r.critical,
+      groupId: r.group ? principalIds.get(r.group.key)! : null,
+      groupAccess: r.group?.access ?? null,
     };
     const row = existing.get(r.key);
     if (!row) {

@@ -95,7 +95,7 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
     const approversOf = new Map<string, Set<string>>();
     let firstRefusal: Refusal | undefined;
     for (const row of pending) {
-      const approvers = await approversFor(work.tx, roles.get(row.roleId)!, requester.id);
+      const approvers = await approversFor(work.tx, roles.get(row.roleId)!, requester.id, work.now);
       approversOf.set(row.id, approvers);
       const verdict = checkApprover(
         approver.id,

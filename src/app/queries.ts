@@ -59,7 +59,7 @@ export async function getRequestView(db: Executor, requestId: string, now: Date)
     rows.map((r) => r.id),
   );
   const approverSets = await Promise.all(
-    rows.filter((r) => r.approvalRequired).map((r) => approversFor(db, roles.get(r.roleId)!, r.principalId)),
+    rows.filter((r) => r.approvalRequired).map((r) => approversFor(db, roles.get(r.roleId)!, r.principalId, now)),
   );
   const approverIds = [...new Set(approverSets.flatMap((s) => [...s]))];
   const people = await principalsByIds(db, [first.principalId, ...approverIds, ...decisions.map((d) => d.approverId)]);
@@ -198,7 +198,8 @@ export async function pendingForApprover(db: Executor, userId: string, now: Date
     if (requestIds.includes(row.requestId) || row.principalId === userId) continue;
     const decided = (await decisionsFor(db, [row.id])).some((d) => d.approverId === userId);
     if (decided) continue;
-    if ((await approversFor(db, roles.get(row.roleId)!, row.principalId)).has(userId)) requestIds.push(row.requestId);
+    if ((await approversFor(db, roles.get(row.roleId)!, row.principalId, now)).has(userId))
+      requestIds.push(row.requestId);
     if (requestIds.length >= limit) break;
   }
   const views = await Promise.all(requestIds.map((id) => getRequestView(db, id, now)));

@@ -91,7 +91,7 @@ export async function requestActivation(
       if (!plan.ok) return refused({ ...plan.error, roleId: role.id });
       let approvers = new Set<string>();
       if (plan.value.approvalRequired) {
-        approvers = await approversFor(work.tx, role, requester.id);
+        approvers = await approversFor(work.tx, role, requester.id, work.now);
         const feasible = checkFeasible(plan.value.approvalsNeeded, approvers, role.name);
         if (!feasible.ok) return refused({ ...feasible.error, roleId: role.id });
       }

@@ -32,7 +32,7 @@ export async function requestCards(db: Executor, requestId: string, now: Date): 
     const settings = role.policy.activation;
     const approverIds =
       r.status === "pending_approval"
-        ? [...(await approversFor(db, role, view.requester.id))].filter((id) => deciders.has(id))
+        ? [...(await approversFor(db, role, view.requester.id, now))].filter((id) => deciders.has(id))
         : [];
     routing.push({
       roleId: r.roleId,

@@ -80,7 +80,7 @@ export async function satisfyMfa(
         ),
       );
       if (next.value.status === "activating") await grantFor(next.value, work);
-      else approverIds = [...approverIds, ...(await approversFor(work.tx, role, requester.id))];
+      else approverIds = [...approverIds, ...(await approversFor(work.tx, role, requester.id, work.now))];
     }
     if (after.some((a) => a.status === "pending_approval")) {
       work.emit({ type: "approval.needed", requestId: target.requestId, approverIds: [...new Set(approverIds)] });

@@ -6,7 +6,16 @@
 import { inArray, sql } from "drizzle-orm";
 import type { PimReview } from "../config/pim-file.js";
 import type { Executor } from "../db/client.js";
-import { adminIds, getSetting, principalById, principalIdsByKeys, resultRows } from "../db/repos/directory.js";
+import {
+  adminIds,
+  expandToUsers,
+  getSetting,
+  groupRoleList,
+  principalById,
+  principalIdsByKeys,
+  resultRows,
+} from "../db/repos/directory.js";
+import { ownersOf } from "../db/repos/group-access.js";
 import { reviewCampaigns } from "../db/schema/reviews.js";
 import { roles } from "../db/schema/roles.js";
 import { DAY } from "../domain/duration.js";
@@ -139,6 +148,7 @@ async function snapshotItems(work: Work, campaign: CampaignRow): Promise<number>
       order by s.id`),
   );
   const admins = [...(await adminIds(work.tx))];
+  const ownersOfRole = await membershipOwners(work, s.reviewerMode === "self" ? [] : candidates.map((c) => c.role_id));
   const asDate = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
   const rows = candidates.map((c) => {
     const since = asDate(c.since)!;
@@ -157,7 +167,11 @@ async function snapshotItems(work: Work, campaign: CampaignRow): Promise<number>
       lastActivatedAt,
       activationCount: Number(c.n),
       recommendation: recommend({ kind: c.kind, since, lastActivatedAt }, s.inactiveDays, work.now),
-      reviewers: reviewersFor({ id: c.principal_id, kind: c.holder_kind, managerId: c.manager_id }, s, admins),
+      reviewers: withOwners(
+        reviewersFor({ id: c.principal_id, kind: c.holder_kind, managerId: c.manager_id }, s, admins),
+        ownersOfRole.get(c.role_id),
+        c.principal_id,
+      ),
     };
   });
   for (const batch of chunks(rows, INSERT_CHUNK))
@@ -170,6 +184,28 @@ async function snapshotItems(work: Work, campaign: CampaignRow): Promise<number>
         "principalId" text, "roleId" text, scope text, kind text, source text, "assignmentEndsAt" timestamptz,
         since timestamptz, "lastActivatedAt" timestamptz, "activationCount" int, recommendation text, reviewers text[])`);
   return rows.length;
+}
+
+/**
+ * PIM for Groups: a privileged group's owners (declared, or holding its ownership now) review who
+ * may be its members, besides the review's own reviewers; by role id of each membership role.
+ */
+async function membershipOwners(work: Work, roleIds: string[]): Promise<Map<string, Set<string>>> {
+  const groupRoles = await groupRoleList(work.tx);
+  const found = new Map<string, Set<string>>();
+  for (const role of groupRoles) {
+    if (role.access !== "member" || !roleIds.includes(role.id)) continue;
+    found.set(
+      role.id,
+      await ownersOf(work.tx, groupRoles, role.groupId, work.now, (ids) => expandToUsers(work.tx, ids)),
+    );
+  }
+  return found;
+}
+
+function withOwners(reviewers: string[], owners: Set<string> | undefined, holderId: string): string[] {
+  if (!owners) return reviewers;
+  return [...new Set([...reviewers, ...[...owners].filter((id) => id !== holderId)])];
 }
 
 /** pim.yaml's reviews as apply-config stored them (dates come back as text from JSON). */

@@ -4,8 +4,10 @@
  * work once defaults and the role's own settings are layered.
  */
 import { formatDuration } from "../domain/duration.js";
+import { groupMarkerOf, groupRoleKey } from "../domain/group-roles.js";
 import { BUILT_IN_POLICY, type Policy, resolvePolicy } from "../domain/policy.js";
 import { scopeCovers } from "../domain/scope.js";
+import { type DeclaredRole, declaredRoles } from "./pim-file-groups.js";
 import { didYouMean } from "./pim-file-messages.js";
 import { checkReviews } from "./pim-file-reviews.js";
 import type { PimFile } from "./pim-file-schema.js";
@@ -26,6 +28,8 @@ interface Directory {
   users: Set<string>;
   groups: Map<string, string[]>;
   scopes: Set<string>;
+  /** The file's roles, then those its privileged groups bring. */
+  declared: DeclaredRole[];
   roles: Map<string, number>;
   policies: Policy[];
   report: Report;
@@ -53,22 +57,24 @@ export function resolveRolePolicy(file: PimFile, role: Role): Policy {
 
 export function checkReferences(file: PimFile): FileIssue[] {
   const issues: FileIssue[] = [];
+  const declared = declaredRoles(file);
   const directory: Directory = {
     file,
     users: new Set(file.users.map((u) => u.key)),
     groups: new Map(file.groups.map((g) => [g.key, g.members])),
     scopes: new Set(["/", ...file.scopes.map((s) => s.path)]),
-    roles: new Map(file.roles.map((r, i) => [r.key, i])),
-    policies: file.roles.map((role) => resolveRolePolicy(file, role)),
+    declared,
+    roles: new Map(declared.map((d, i) => [d.role.key, i])),
+    policies: declared.map((d) => resolveRolePolicy(file, d.role)),
     report: (path, message) => issues.push({ path, message }),
   };
   checkDuplicates(directory);
   checkManagers(directory);
   checkGroups(directory);
   checkPolicyReferences(directory, ["defaults"], file.defaults);
-  file.roles.forEach((role, i) => {
-    checkPolicyReferences(directory, ["roles", i, "policy"], role.policy);
-    checkRoleScopes(directory, role, i);
+  declared.forEach(({ role, group, policyPath }, i) => {
+    checkPolicyReferences(directory, policyPath, role.policy);
+    if (!group) checkRoleScopes(directory, role, i);
     checkResolvedPolicy(directory, i);
   });
   file.assignments.forEach((assignment, i) => {
@@ -76,6 +82,7 @@ export function checkReferences(file: PimFile): FileIssue[] {
   });
   checkBreakGlass(directory);
   checkAdministration(directory);
+  checkReviewedMemberships(directory);
   checkReviews(
     file.reviews,
     { users: directory.users, groups: new Set(directory.groups.keys()), roles: new Set(directory.roles.keys()) },
@@ -159,6 +166,11 @@ function checkManagers(d: Directory): void {
 function checkGroups(d: Directory): void {
   const inReportedLoop = new Set<string>();
   d.file.groups.forEach((group, i) => {
+    if (group.privileged && group.members.length > 0)
+      d.report(
+        ["groups", i, "members"],
+        `a privileged group's members are assigned, not listed: use assignments with group: ${group.key} (kind: active for standing membership)`,
+      );
     group.members.forEach((member, j) => {
       const path = ["groups", i, "members", j];
       if (member === group.key) d.report(path, "a group cannot be a member of itself");
@@ -240,22 +252,22 @@ function unknownScope(d: Directory, scope: string): string {
 
 function checkResolvedPolicy(d: Directory, i: number): void {
   const { activation } = d.policies[i]!;
-  const own = d.file.roles[i]!.policy.activation ?? {};
+  const { role, group, policyPath } = d.declared[i]!;
+  const own = role.policy.activation ?? {};
   const inherited = d.file.defaults.activation ?? {};
   /** Reports at the role's setting, saying so when the role only inherits the settings at fault. */
   const report = (field: string, message: string, causes: (keyof typeof activation)[]) => {
     const fromDefaults = causes.every((c) => own[c] === undefined) && causes.some((c) => inherited[c] !== undefined);
-    d.report(
-      ["roles", i, "policy", "activation", field],
-      fromDefaults ? `${message} (inherited from defaults)` : message,
-    );
+    d.report([...policyPath, "activation", field], fromDefaults ? `${message} (inherited from defaults)` : message);
   };
 
   if (activation.requireMfa && activation.mfaMethods.length === 0)
     report("mfaMethods", "requires MFA but allows no MFA method", ["requireMfa", "mfaMethods"]);
-  if (activation.requireApproval && activation.approvers.length === 0)
+  // A group's owners approve its membership requests, whoever else is named.
+  const ownersApprove = group?.access === "member" && hasOwners(d, group.key);
+  if (activation.requireApproval && activation.approvers.length === 0 && !ownersApprove)
     report("approvers", "requires approval but names no approvers", ["requireApproval", "approvers"]);
-  if (activation.approvers.length > 0) {
+  if (activation.approvers.length > 0 && !ownersApprove) {
     const reachable = expandToUsers(d, activation.approvers).size;
     if (activation.approvalsNeeded > reachable) {
       const named = reachable === 1 ? "only 1 approver is named" : `only ${reachable} approvers are named`;
@@ -281,12 +293,17 @@ function checkAssignment(d: Directory, a: Assignment, i: number): void {
   if (!d.users.has(a.principal) && !d.groups.has(a.principal))
     d.report(at("principal"), unknownPrincipal(d, a.principal));
 
+  const marker = groupMarkerOf(a.role);
+  if (marker) {
+    checkGroupAssignment(d, a, marker.key, at);
+    if (!d.roles.has(a.role)) return;
+  }
   const roleIndex = d.roles.get(a.role);
   if (roleIndex === undefined) {
     d.report(at("role"), `unknown role "${a.role}"${didYouMean(a.role, d.roles.keys())}`);
     return;
   }
-  const role = d.file.roles[roleIndex]!;
+  const role = d.declared[roleIndex]!.role;
   if (!d.scopes.has(a.scope)) d.report(at("scope"), unknownScope(d, a.scope));
   else if (!role.scopes.some((scope) => scopeCovers(scope, a.scope)))
     d.report(at("scope"), `is outside role "${role.key}", which applies at ${role.scopes.join(", ")}`);
@@ -307,6 +324,45 @@ function checkAssignment(d: Directory, a: Assignment, i: number): void {
   }
   if (!eligible && rules.requireJustificationOnActive && a.justification === null)
     d.report(at("justification"), `is required: role "${role.key}" requires a justification for active assignments`);
+}
+
+/** Membership or ownership of a group: the group must be privileged, the holder a user or a plain group. */
+function checkGroupAssignment(d: Directory, a: Assignment, groupKey: string, at: (field: string) => IssuePath) {
+  const group = d.file.groups.find((g) => g.key === groupKey);
+  if (!group) d.report(at("group"), `unknown group "${groupKey}"${didYouMean(groupKey, d.groups.keys())}`);
+  else if (!group.privileged)
+    d.report(
+      at("group"),
+      `"${groupKey}" is not a privileged group; add privileged: true to it to assign its membership`,
+    );
+  if (a.principal === groupKey) d.report(at("principal"), "a group cannot be a member or owner of itself");
+  else if (d.file.groups.some((g) => g.key === a.principal && g.privileged))
+    d.report(
+      at("principal"),
+      `"${a.principal}" is a privileged group; only users and other groups may hold a group's membership`,
+    );
+}
+
+/** A review of memberships names privileged groups. */
+function checkReviewedMemberships(d: Directory): void {
+  d.file.reviews.forEach((review, i) => {
+    review.memberships.forEach((key, j) => {
+      const group = d.file.groups.find((g) => g.key === key);
+      const at = ["reviews", i, "memberships", j];
+      if (!group) d.report(at, `unknown group "${key}"${didYouMean(key, d.groups.keys())}`);
+      else if (!group.privileged)
+        d.report(at, `"${key}" is not a privileged group; review its assignments under groups`);
+    });
+  });
+}
+
+/** Whether a group has owners: declared under `owners` or assigned ownership. */
+function hasOwners(d: Directory, groupKey: string): boolean {
+  const ownerRole = groupRoleKey(groupKey, "owner");
+  return (
+    (d.file.groups.find((g) => g.key === groupKey)?.owners.length ?? 0) > 0 ||
+    d.file.assignments.some((a) => a.role === ownerRole)
+  );
 }
 
 function checkAdministration(d: Directory): void {

@@ -28,6 +28,11 @@ export interface PimReview {
   roles: string[];
   /** Group keys: every assignment these groups hold is reviewed. */
   groups: string[];
+  /**
+   * Privileged group keys (PIM for Groups): who is assigned their membership and ownership is
+   * reviewed. Once the file is read, their membership and ownership roles are also in `roles`.
+   */
+  memberships: string[];
   kinds: ("eligible" | "active")[];
   recurrence: ReviewRecurrence;
   /** The first (or only) start; null only for cron recurrences. */
@@ -112,6 +117,7 @@ export const reviewSchema = z
     title: z.string().trim().min(1, "must not be empty").optional(),
     roles: keyList().default([]),
     groups: keyList().default([]),
+    memberships: keyList().default([]),
     kinds: z
       .array(z.enum(["eligible", "active"]))
       .min(1, "must list at least one of: eligible, active")
@@ -133,8 +139,8 @@ export const reviewSchema = z
   .transform((r, ctx): PimReview => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
     const kind = r.recurrence.kind;
-    if (r.roles.length === 0 && r.groups.length === 0)
-      issue(["roles"], "must name at least one role (or list groups) whose assignments are reviewed");
+    if (r.roles.length === 0 && r.groups.length === 0 && r.memberships.length === 0)
+      issue(["roles"], "must name at least one role (or list groups, or memberships) whose assignments are reviewed");
 
     let durationMs = DEFAULT_REVIEW_DURATION_MS[kind];
     if (r.duration !== undefined) {
@@ -172,6 +178,7 @@ export const reviewSchema = z
       title: r.title ?? `Access review: ${r.name}`,
       roles: r.roles,
       groups: r.groups,
+      memberships: r.memberships,
       kinds: [...new Set(r.kinds)],
       recurrence: r.recurrence,
       start: r.start ?? null,

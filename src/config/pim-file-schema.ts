@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import type * as Recheck from "recheck";
 import { z } from "zod";
 import { DAY, formatDuration, HOUR, MINUTE, parseDuration } from "../domain/duration.js";
+import { groupRoleKey } from "../domain/group-roles.js";
 import {
   type ActivationSettings,
   type AssignmentSettings,
@@ -228,13 +229,6 @@ const userSchema = z
     admin: u.admin,
   }));
 
-const groupSchema = z.strictObject({
-  key,
-  name: text,
-  members: uniqueList(key).default([]),
-  owners: uniqueList(key).default([]),
-});
-
 const scopeSchema = z.strictObject({ path: scopePath, name: text });
 
 // ── roles ──────────────────────────────────────────────────────────────────────────────────
@@ -272,6 +266,32 @@ const connectorSchema = z.discriminatedUnion("type", [
     .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout })),
 ]);
 
+// PIM for Groups: a privileged group's membership and ownership are activated like roles.
+const groupSchema = z
+  .strictObject({
+    key,
+    name: text,
+    members: uniqueList(key).default([]),
+    owners: uniqueList(key).default([]),
+    privileged: flag.default(false),
+    description: z.string().trim().default(""),
+    connector: connectorSchema.optional(),
+    policy: policyOverrideSchema.optional(),
+    ownerPolicy: policyOverrideSchema.optional(),
+  })
+  .superRefine((g, ctx) => {
+    if (g.privileged) return;
+    for (const field of ["connector", "policy", "ownerPolicy"] as const)
+      if (g[field] !== undefined)
+        ctx.addIssue({ code: "custom", path: [field], message: "applies only to a group with privileged: true" });
+  })
+  .transform(({ connector, policy, ownerPolicy, ...g }) => ({
+    ...g,
+    connector: connector ?? { type: "log" as const },
+    policy: policy ?? {},
+    ownerPolicy: ownerPolicy ?? {},
+  }));
+
 const roleSchema = z.strictObject({
   key,
   name: text,
@@ -288,7 +308,10 @@ const roleSchema = z.strictObject({
 const assignmentSchema = z
   .strictObject({
     principal: key,
-    role: key,
+    role: key.optional(),
+    /** PIM for Groups: membership (or, with `access: owner`, ownership) of a privileged group. */
+    group: key.optional(),
+    access: z.enum(["member", "owner"]).optional(),
     scope: scopePath.default("/"),
     kind: z.enum(["eligible", "active"]),
     start: timestamp.optional(),
@@ -298,10 +321,16 @@ const assignmentSchema = z
   .superRefine((a, ctx) => {
     if (a.start && a.end && a.end <= a.start)
       ctx.addIssue({ code: "custom", path: ["end"], message: "must be after start" });
+    if (a.role === undefined && a.group === undefined)
+      ctx.addIssue({ code: "custom", path: ["role"], message: "is required (or group, for a privileged group)" });
+    if (a.role !== undefined && a.group !== undefined)
+      ctx.addIssue({ code: "custom", path: ["group"], message: "names a group, but role is named too: name one" });
+    if (a.access !== undefined && a.group === undefined)
+      ctx.addIssue({ code: "custom", path: ["access"], message: "applies only with group" });
   })
   .transform((a) => ({
     principal: a.principal,
-    role: a.role,
+    role: a.role ?? groupRoleKey(a.group ?? "", a.access ?? "member"),
     scope: a.scope,
     kind: a.kind,
     start: a.start ?? null,

@@ -4,9 +4,11 @@
  */
 import { readFile } from "node:fs/promises";
 import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
+import { type GroupMarker, groupRoleKey } from "../domain/group-roles.js";
 import type { Policy, PolicyOverride } from "../domain/policy.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { checkReferences, type FileIssue, formatPath, type IssuePath, resolveRolePolicy } from "./pim-file-checks.js";
+import { declaredRoles } from "./pim-file-groups.js";
 import { describeIssue } from "./pim-file-messages.js";
 import type { PimReview } from "./pim-file-reviews.js";
 import { type PimFile, pimFileSchema } from "./pim-file-schema.js";
@@ -38,6 +40,17 @@ export interface PimGroup {
   members: string[];
   /** User keys. */
   owners: string[];
+  /**
+   * PIM for Groups: membership and ownership are activated just in time, as the roles
+   * `group:<key>:member` and `group:<key>:owner` that the group brings to `roles`.
+   */
+  privileged: boolean;
+  description: string;
+  /** What membership means on a target; `log` when the group is pim-bot's alone. */
+  connector: ConnectorConfig;
+  /** Overrides of `defaults` for activating membership, and for activating ownership. */
+  policy: PolicyOverride;
+  ownerPolicy: PolicyOverride;
 }
 
 export interface PimScope {
@@ -62,6 +75,8 @@ export interface PimRole {
   policy: PolicyOverride;
   /** Built-in policy, then `defaults`, then `policy`. */
   resolvedPolicy: Policy;
+  /** Set on the membership and ownership roles of a privileged group. */
+  group?: GroupMarker | null;
 }
 
 export interface PimAssignment {
@@ -180,12 +195,22 @@ function toConfig(file: PimFile): PimConfig {
     groups: file.groups,
     scopes: [declaredRoot ?? { path: "/", name: "Root" }, ...file.scopes.filter((s) => s.path !== "/")],
     defaults: file.defaults,
-    roles: file.roles.map((role) => ({ ...role, resolvedPolicy: resolveRolePolicy(file, role) })),
+    roles: declaredRoles(file).map(({ role, group }) => ({
+      ...role,
+      resolvedPolicy: resolveRolePolicy(file, role),
+      group,
+    })),
     assignments: file.assignments,
     breakGlass: file.breakGlass,
     channels: file.channels,
     alerts: file.alerts,
-    reviews: file.reviews,
+    reviews: file.reviews.map((review) => ({
+      ...review,
+      roles: [
+        ...review.roles,
+        ...review.memberships.flatMap((key) => [groupRoleKey(key, "member"), groupRoleKey(key, "owner")]),
+      ],
+    })),
     administration: file.administration,
   };
 }

@@ -3,6 +3,8 @@ import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
 import { newId } from "../app/ids.js";
 import { type Connector, type Holding, loginOf, targetKeyOf } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
+import { groupRoleList } from "../db/repos/directory.js";
+import { membershipReasons, privilegedGroups } from "../db/repos/group-access.js";
 import { enqueueHoldingJob, type HoldingJobKind } from "../db/repos/outbox.js";
 import { activations } from "../db/schema/activations.js";
 import { assignments } from "../db/schema/assignments.js";
@@ -10,6 +12,7 @@ import { auditEvents } from "../db/schema/audit.js";
 import { outboxJobs } from "../db/schema/outbox.js";
 import { principals } from "../db/schema/principals.js";
 import { roles } from "../db/schema/roles.js";
+import { HOLDING_STATUSES } from "../domain/activation.js";
 import { connectorLookup, type RoleTarget } from "./holding-check.js";
 
 export interface DriftFinding {
@@ -168,7 +171,7 @@ async function reconcileOne(
 /** What must be held, what is on its way in or out, and what PIM held once and ended. */
 async function databaseView(work: Work, roleIds: string[]) {
   const now = work.now;
-  const [acts, inForce, ended, pending] = await Promise.all([
+  const [acts, inForce, ended, pending, throughGroups] = await Promise.all([
     work.tx
       .select({
         id: activations.id,
@@ -202,12 +205,24 @@ async function databaseView(work: Work, roleIds: string[]) {
       .select({ payload: outboxJobs.payload })
       .from(outboxJobs)
       .where(and(eq(outboxJobs.status, "pending"), or(lte(outboxJobs.runAt, now), gt(outboxJobs.attempts, 0)))),
+    // What members of privileged groups hold through their membership is wanted too.
+    groupRoleList(work.tx).then((groupRoles) =>
+      membershipReasons(work.tx, groupRoles, "everyone", HOLDING_STATUSES, now),
+    ),
   ]);
-  const inForceNow = inForce.filter((a) => (!a.startsAt || a.startsAt <= now) && (!a.endsAt || now < a.endsAt));
-  const endedAssignments = inForce.filter((a) => a.endsAt && a.endsAt <= now);
+  // A privileged group is no login on a target: what it holds goes to its active members.
+  const groups = privilegedGroups(
+    await groupRoleList(work.tx),
+    inForce.map((a) => a.principalId),
+  );
+  const held = inForce.filter((a) => !groups.has(a.principalId));
+  const inForceNow = held.filter((a) => (!a.startsAt || a.startsAt <= now) && (!a.endsAt || now < a.endsAt));
+  const endedAssignments = held.filter((a) => a.endsAt && a.endsAt <= now);
   const wanted: Want[] = [
     ...acts.filter((a) => a.status !== "ending").map((a) => ({ ...a, settled: a.status === "active" })),
     ...inForceNow.map((a) => ({ ...a, settled: true })),
+    // Their grants are follow-ups the outbox may not have run yet: never called missing.
+    ...throughGroups.filter((r) => roleIds.includes(r.roleId)).map((r) => ({ ...r, settled: false })),
   ];
   const roleSet = new Set(roleIds);
   const moving = [

@@ -2,7 +2,8 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Connector, targetKeyOf } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
-import { principalsByIds, rolesByIds } from "../db/repos/directory.js";
+import { groupRoleList, principalsByIds, rolesByIds } from "../db/repos/directory.js";
+import { membershipReasons } from "../db/repos/group-access.js";
 import { activations } from "../db/schema/activations.js";
 import { assignments } from "../db/schema/assignments.js";
 import { HOLDING_STATUSES } from "../domain/activation.js";
@@ -27,7 +28,8 @@ export async function principalKeys(db: Executor, ids: string[]): Promise<Map<st
 
 /** A holding the database says must exist on a target now. */
 export interface Reason {
-  kind: "activation" | "assignment";
+  /** "membership": through a privileged group's active assignment, while the person is its member. */
+  kind: "activation" | "assignment" | "membership";
   id: string;
   principalId: string;
   roleId: string;
@@ -35,14 +37,14 @@ export interface Reason {
 }
 
 /**
- * Every reason the given principals hold something now: activations being granted or active, and
- * active assignments in force. An `activating` one counts, because its grant is about to run (and
+ * Every reason the given principals hold something now: activations being granted or active,
+ * active assignments in force, and the active assignments of privileged groups they are members of. An `activating` one counts, because its grant is about to run (and
  * a grant that fails for good is followed by a revoke that looks again).
  */
 export async function reasonsHeld(db: Executor, principalIds: string[], now: Date): Promise<Reason[]> {
   if (principalIds.length === 0) return [];
   const ids = [...new Set(principalIds)];
-  const [acts, asgs] = await Promise.all([
+  const [acts, asgs, memberships] = await Promise.all([
     db
       .select({
         id: activations.id,
@@ -68,10 +70,12 @@ export async function reasonsHeld(db: Executor, principalIds: string[], now: Dat
           sql`(${assignments.endsAt} is null or ${assignments.endsAt} > ${now.toISOString()}::timestamptz)`,
         ),
       ),
+    groupRoleList(db).then((groupRoles) => membershipReasons(db, groupRoles, ids, HOLDING_STATUSES, now)),
   ]);
   return [
     ...acts.map((a) => ({ kind: "activation" as const, ...a })),
     ...asgs.map((a) => ({ kind: "assignment" as const, ...a })),
+    ...memberships.map((m) => ({ kind: "membership" as const, ...m })),
   ];
 }
 
@@ -83,6 +87,8 @@ export interface RevokeSubject {
   scope: string;
   exceptActivationId: string | null;
   exceptAssignmentId: string | null;
+  /** Reasons brought by this group membership ("activation act_…") are left out too. */
+  exceptMembership?: string;
 }
 
 /**
@@ -106,6 +112,8 @@ export function keepingReason(
     if (r.principalId !== subject.principalId) continue;
     if (r.kind === "activation" && r.id === subject.exceptActivationId) continue;
     if (r.kind === "assignment" && r.id === subject.exceptAssignmentId) continue;
+    if (r.kind === "membership" && subject.exceptMembership && r.id.startsWith(`${subject.exceptMembership}/`))
+      continue;
     const other = rolesById.get(r.roleId);
     if (!other || connectorOf(other) !== connector) continue;
     if (targetKeyOf(connector, { login: subject.login, roleKey: other.key, scope: r.scope }) === key)

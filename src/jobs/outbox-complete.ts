@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
+import { followMemberships } from "../app/group-membership.js";
 import { grantConfirmed, grantFailed } from "../app/holding-results.js";
 import { newId } from "../app/ids.js";
 import { endUngranted } from "../app/offboarding.js";
@@ -113,6 +114,23 @@ export async function completeAttempts(
         work,
         revoked.map((a) => a.plan.job.activationId!),
         new Map(revoked.map((a) => [a.plan.job.activationId!, { subject: a.plan.subject, role: a.plan.roleKey }])),
+      );
+      await followMemberships(
+        work,
+        succeeded.map((a) => ({
+          jobId: a.plan.job.id,
+          kind: a.plan.job.kind as "grant" | "revoke",
+          principalId: a.plan.payload.principalId,
+          roleId: a.plan.payload.roleId,
+          scope: a.plan.payload.scope,
+          until: a.plan.payload.until,
+          via: a.plan.job.activationId
+            ? `activation ${a.plan.job.activationId}`
+            : a.plan.payload.assignmentId
+              ? `assignment ${a.plan.payload.assignmentId}`
+              : null,
+          skipped: a.skipped,
+        })),
       );
 
       const late = attempts.filter((a) => called(a) && !done.has(a.plan.job.id) && !mine.has(a.plan.job.id));

@@ -9,7 +9,8 @@ import {
 } from "../connectors/connector.js";
 import type { ConnectorRegistry, TargetInfo } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
-import { principalsNow } from "../db/repos/directory.js";
+import { groupRoleList, principalsNow } from "../db/repos/directory.js";
+import { privilegedGroups } from "../db/repos/group-access.js";
 import type { HoldingJobPayload } from "../db/repos/outbox.js";
 import { activations } from "../db/schema/activations.js";
 import { assignments } from "../db/schema/assignments.js";
@@ -29,7 +30,18 @@ export interface Reconciliation {
   reason: string;
 }
 
-export type JobPayload = HoldingJobPayload & { assignmentId?: string; alertedAt?: string; reconcile?: Reconciliation };
+export type JobPayload = HoldingJobPayload & {
+  assignmentId?: string;
+  alertedAt?: string;
+  reconcile?: Reconciliation;
+  /**
+   * Set on a grant or revoke that follows a group membership (PIM for Groups): the membership
+   * job it follows. Such a grant is made only while some reason, the membership or another, holds it.
+   */
+  through?: string;
+  /** With `through`: the membership itself, as its reasons are named ("activation act_…"). */
+  membership?: string;
+};
 
 /** What one claimed job will do: call a connector, or nothing and why. */
 export interface Plan {
@@ -64,9 +76,9 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
   const payloads = jobs.map((j) => j.payload as JobPayload);
   // Revokes, and grants that reconcile, both ask whether some reason still holds the holding.
   const revokes = jobs
-    .filter((j) => j.kind === "revoke" || (j.payload as JobPayload).reconcile)
+    .filter((j) => j.kind === "revoke" || (j.payload as JobPayload).reconcile || (j.payload as JobPayload).through)
     .map((j) => (j.payload as JobPayload).principalId);
-  const [keys, reasons, grantStates] = await Promise.all([
+  const [keys, reasons, grantStates, groups] = await Promise.all([
     principalKeys(
       db,
       payloads.map((p) => p.principalId),
@@ -76,6 +88,12 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
       db,
       jobs.filter((j) => j.kind === "grant"),
       now,
+    ),
+    groupRoleList(db).then((groupRoles) =>
+      privilegedGroups(
+        groupRoles,
+        payloads.map((p) => p.principalId),
+      ),
     ),
   ]);
   const roles = await roleTargets(db, [...payloads.map((p) => p.roleId), ...reasons.map((r) => r.roleId)]);
@@ -93,6 +111,9 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
       connectorType: null,
     };
     if (!principalKey || !role) return { ...base, skip: "the principal or the role no longer exists" };
+    // PIM for Groups: what a privileged group holds is granted to its active members, one by one.
+    if (groups.has(payload.principalId))
+      return { ...base, skip: "a privileged group's roles are granted to its active members, not to the group" };
     let connector: Connector;
     try {
       connector = registry.forRole(role);
@@ -100,7 +121,7 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
       return { ...base, failure: permanent(error instanceof Error ? error.message : String(error)) };
     }
     const login = loginOf({ key: principalKey });
-    const keep = () =>
+    const keep = (exceptMembership?: string) =>
       keepingReason(
         {
           principalId: payload.principalId,
@@ -109,13 +130,17 @@ export async function planJobs(db: Executor, registry: ConnectorRegistry, jobs: 
           scope: payload.scope,
           exceptActivationId: job.activationId,
           exceptAssignmentId: payload.assignmentId ?? null,
+          ...(exceptMembership ? { exceptMembership } : {}),
         },
         reasons,
         roles,
         connectorOf,
       );
-    if (job.kind === "grant" && payload.reconcile) {
+    if (job.kind === "grant" && (payload.reconcile || payload.through)) {
       if (!keep()) return { ...base, connectorType: connector.type, skip: "nothing holds it now; nothing to grant" };
+      // A membership brings a role the person holds already for another reason: granted once.
+      const other = payload.membership ? keep(payload.membership) : undefined;
+      if (other) return { ...base, connectorType: connector.type, skip: `already held: ${other}` };
     } else if (job.kind === "grant") {
       const unwanted = grantStates.unwanted(job, payload, now);
       if (unwanted) return { ...base, connectorType: connector.type, skip: unwanted };

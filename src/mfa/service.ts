@@ -131,7 +131,7 @@ export class MfaService {
       if (guarded.length === 0) return null;
       let mayApprove = false;
       for (const role of guarded)
-        mayApprove ||= (await approversFor(work.tx, role, pending[0]!.principalId)).has(approverId);
+        mayApprove ||= (await approversFor(work.tx, role, pending[0]!.principalId, work.now)).has(approverId);
       const decided = (
         await decisionsFor(
           work.tx,

@@ -118,6 +118,9 @@ describe("the shipped example", () => {
     const kinds = pim.assignments.map((a) => `${a.kind}/${a.end === null ? "permanent" : "time-bound"}`);
     expect(new Set(kinds)).toEqual(new Set(["eligible/permanent", "eligible/time-bound", "active/time-bound"]));
     expect(pim.assignments.some((a) => pim.groups.some((g) => g.key === a.principal))).toBe(true);
+    // PIM for Groups: a privileged group brings its membership and ownership as roles.
+    expect(role("group:incident-responders:member").group).toEqual({ key: "incident-responders", access: "member" });
+    expect(pim.assignments.some((a) => a.role === "group:incident-responders:owner")).toBe(true);
   });
 });
 
@@ -138,7 +141,17 @@ describe("a valid file", () => {
       manager: "alice",
       admin: false,
     });
-    expect(pim.groups[0]).toEqual({ key: "dba", name: "DBAs", members: ["bob", "carol"], owners: [] });
+    expect(pim.groups[0]).toEqual({
+      key: "dba",
+      name: "DBAs",
+      members: ["bob", "carol"],
+      owners: [],
+      privileged: false,
+      description: "",
+      connector: { type: "log" },
+      policy: {},
+      ownerPolicy: {},
+    });
     expect(pim.defaults).toEqual({
       activation: { maxDurationMs: 90 * 60_000 },
       assignment: { maxEligibleDurationMs: 90 * DAY },
@@ -605,6 +618,7 @@ describe("access reviews", () => {
       title: "Access review: monthly-db",
       roles: ["db-admin"],
       groups: [],
+      memberships: [],
       kinds: ["eligible", "active"],
       recurrence: { kind: "monthly" },
       start: new Date("2026-12-01T09:00:00Z"),
@@ -748,5 +762,91 @@ describe("access reviews", () => {
       /unknown user or group "nobody"/,
     );
     expectRefused(withReviews(review(), review()), "reviews[1].name", '"monthly-db" is already used by reviews[0]');
+  });
+});
+
+describe("privileged groups (PIM for Groups)", () => {
+  function withPrivilegedGroup(): File {
+    const file = validFile();
+    file.groups.push({
+      key: "oncall",
+      name: "On call",
+      privileged: true,
+      owners: ["alice"],
+      connector: { type: "postgres", urlEnv: "PROD_DB_URL", role: "oncall" },
+      policy: { activation: { maxDuration: "2h", requireApproval: true } },
+    });
+    file.assignments.push({ principal: "bob", group: "oncall", kind: "eligible" });
+    file.assignments.push({ principal: "carol", group: "oncall", access: "owner", kind: "eligible" });
+    return file;
+  }
+
+  it("bring a membership role and an ownership role, marked as the group's, with the group's policy", () => {
+    const pim = config(withPrivilegedGroup());
+    const member = pim.roles.find((r) => r.key === "group:oncall:member")!;
+    const owner = pim.roles.find((r) => r.key === "group:oncall:owner")!;
+    expect(member.group).toEqual({ key: "oncall", access: "member" });
+    expect(member.name).toBe("Group membership: On call");
+    expect(member.connector).toEqual({ type: "postgres", urlEnv: "PROD_DB_URL", role: "oncall" });
+    expect(member.resolvedPolicy.activation.maxDurationMs).toBe(2 * HOUR);
+    // Owners approve membership requests, so no approvers need be named.
+    expect(member.resolvedPolicy.activation.requireApproval).toBe(true);
+    expect(owner.group).toEqual({ key: "oncall", access: "owner" });
+    expect(owner.connector).toEqual({ type: "log" });
+    expect(pim.roles.find((r) => r.key === "db-admin")!.group).toBeNull();
+    expect(pim.assignments.map((a) => a.role)).toEqual(["db-admin", "group:oncall:member", "group:oncall:owner"]);
+  });
+
+  it("wants a privileged group's members assigned rather than listed", () => {
+    const file = withPrivilegedGroup();
+    file.groups[1]!.members = ["bob"];
+    expectRefused(file, "groups[1].members", /^a privileged group's members are assigned, not listed/);
+  });
+
+  it("reviews the membership and ownership of privileged groups named under memberships", () => {
+    const file = withPrivilegedGroup();
+    const review = { name: "on-call", recurrence: "one-time", start: "2027-01-04T09:00:00Z", reviewers: ["alice"] };
+    file.reviews = [{ ...review, memberships: ["oncall"] }];
+    expect(config(file).reviews[0]!.roles).toEqual(["group:oncall:member", "group:oncall:owner"]);
+    file.reviews = [{ ...review, memberships: ["dba"] }];
+    expectRefused(file, "reviews[0].memberships[0]", /^"dba" is not a privileged group/);
+  });
+
+  it("refuses a group's policy or connector unless it is privileged", () => {
+    const file = validFile();
+    file.groups[0]!.policy = { activation: { maxDuration: "1h" } };
+    expectRefused(file, "groups[0].policy", "applies only to a group with privileged: true");
+  });
+
+  it("refuses membership of a group that is not privileged, or of an unknown one", () => {
+    const file = validFile();
+    file.assignments.push({ principal: "bob", group: "dba", kind: "eligible" });
+    file.assignments.push({ principal: "bob", group: "dbb", kind: "eligible" });
+    expectRefused(file, "assignments[1].group", /^"dba" is not a privileged group/);
+    expectRefused(file, "assignments[2].group", 'unknown group "dbb" (did you mean "dba"?)');
+  });
+
+  it("wants a role or a group, not both, and access only with a group", () => {
+    const file = validFile();
+    file.assignments.push({ principal: "bob", kind: "eligible" });
+    file.assignments.push({ principal: "bob", role: "db-admin", group: "dba", kind: "eligible" });
+    file.assignments.push({ principal: "bob", role: "db-admin", access: "owner", scope: "/mg/prod", kind: "eligible" });
+    expectRefused(file, "assignments[1].role", "is required (or group, for a privileged group)");
+    expectRefused(file, "assignments[2].group", "names a group, but role is named too: name one");
+    expectRefused(file, "assignments[3].access", "applies only with group");
+  });
+
+  it("refuses a privileged group as a member of another privileged group's membership", () => {
+    const file = withPrivilegedGroup();
+    file.groups.push({ key: "sre", name: "SRE", privileged: true });
+    file.assignments.push({ principal: "sre", group: "oncall", kind: "eligible" });
+    expectRefused(file, "assignments[3].principal", /^"sre" is a privileged group/);
+  });
+
+  it("refuses membership that requires approval when nobody, owner or approver, can give it", () => {
+    const file = withPrivilegedGroup();
+    file.groups[1]!.owners = [];
+    file.assignments.pop();
+    expectRefused(file, "groups[1].policy.activation.approvers", "requires approval but names no approvers");
   });
 });

@@ -7,7 +7,13 @@ import type { types, ViewStateValue } from "@slack/bolt";
 import { START_EXAMPLES } from "../../domain/start-time.js";
 import { FIELDS, FORMS, type RequestFormField, scopeField } from "../views/action-ids.js";
 import type { Card } from "../views/card.js";
-import type { DurationChoice, RequestFormModel, RequestSubmission } from "../views/request-form.js";
+import {
+  type DurationChoice,
+  type RequestFormModel,
+  type RequestSubmission,
+  ROLES_PICKER_LABEL,
+  ROLES_PICKER_PLACEHOLDER,
+} from "../views/request-form.js";
 import { headerBlock, LIMITS, plain, renderBlocks } from "./blocks.js";
 
 type ModalView = types.ModalView;
@@ -54,7 +60,7 @@ export function requestModal(model: RequestFormModel): ModalView {
     : {
         type: "multi_static_select",
         action_id: FIELDS.roles,
-        placeholder: plain("Pick one or more roles", LIMITS.placeholder),
+        placeholder: plain(ROLES_PICKER_PLACEHOLDER, LIMITS.placeholder),
         options: model.roles.slice(0, LIMITS.staticOptions).map((r) => option(r.roleName, r.roleId)),
         ...(selected.length > 0 ? { initial_options: selected } : {}),
       };
@@ -63,7 +69,7 @@ export function requestModal(model: RequestFormModel): ModalView {
       type: "input",
       block_id: FIELDS.roles,
       dispatch_action: true,
-      label: plain("Roles", LIMITS.inputLabel),
+      label: plain(ROLES_PICKER_LABEL, LIMITS.inputLabel),
       element: rolesElement,
     },
   ];

@@ -8,7 +8,13 @@ import { formatDuration } from "../../domain/duration.js";
 import { START_EXAMPLES } from "../../domain/start-time.js";
 import { FIELDS, FORMS, scopeField } from "../views/action-ids.js";
 import type { Card } from "../views/card.js";
-import type { DurationChoice, FormRole, RequestFormModel, RequestSubmission } from "../views/request-form.js";
+import {
+  type DurationChoice,
+  type FormRole,
+  type RequestFormModel,
+  type RequestSubmission,
+  ROLES_PICKER_LABEL,
+} from "../views/request-form.js";
 import { adaptiveCard, fitCard, headerOf, type Json, richBlocks, truncate } from "./cards.js";
 
 /** What was typed last time, so a redrawn form keeps it. */
@@ -83,7 +89,7 @@ export function requestFormCard(
     {
       type: "Input.ChoiceSet",
       id: FIELDS.roles,
-      label: "Roles",
+      label: ROLES_PICKER_LABEL,
       isMultiSelect: true,
       style: model.roles.length <= EXPANDED_ROLES ? "expanded" : "compact",
       isRequired: true,

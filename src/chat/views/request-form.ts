@@ -25,6 +25,13 @@ export interface DurationChoice {
   label: string;
 }
 
+/**
+ * The label of the form's picker: the roles offered include memberships and ownerships of
+ * privileged groups (PIM for Groups), which one request may mix with roles.
+ */
+export const ROLES_PICKER_LABEL = "Roles and groups";
+export const ROLES_PICKER_PLACEHOLDER = "Pick one or more roles or groups";
+
 /** The request form as every platform draws it, for the roles picked so far. */
 export interface RequestFormModel {
   /** Roles that can be requested now (those already active or pending are left out). */

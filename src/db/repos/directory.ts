@@ -10,6 +10,7 @@ import { assignments } from "../schema/assignments.js";
 import { directoryVersion } from "../schema/directory-version.js";
 import { groupMembers, principals } from "../schema/principals.js";
 import { policies, roles, settings } from "../schema/roles.js";
+import { type GroupRole, heldThroughMembership, loadGroupRoles } from "./group-access.js";
 
 export type Principal = typeof principals.$inferSelect;
 export type RoleRow = typeof roles.$inferSelect;
@@ -265,7 +266,8 @@ export async function adminIds(tx: Executor): Promise<Set<string>> {
 }
 
 /**
- * Assignments that apply to a user: their own and those of every group they are in. `fresh`
+ * Assignments that apply to a user: their own, those of every group they are in, and those of
+ * privileged groups they are an active member of, for as long as the membership lasts. `fresh`
  * reads group membership as the transaction sees it now, for a transaction that just changed it.
  */
 export async function heldAssignments(
@@ -280,7 +282,7 @@ export async function heldAssignments(
     .select()
     .from(assignments)
     .where(and(inArray(assignments.principalId, holders), roleIds ? inArray(assignments.roleId, roleIds) : undefined));
-  return rows.map((r) => ({
+  const own = rows.map((r) => ({
     id: r.id,
     roleId: r.roleId,
     scope: r.scope,
@@ -289,6 +291,16 @@ export async function heldAssignments(
     endsAt: r.endsAt,
     viaGroupId: r.principalId === userId ? null : r.principalId,
   }));
+  const parentsOf = (groupId: string) => (fresh ? loadGroupsOf(tx, groupId) : groupsOf(tx, groupId));
+  return [...own, ...(await heldThroughMembership(tx, await groupRoleList(tx), userId, roleIds, parentsOf))];
+}
+
+/**
+ * The roles standing for membership and ownership of privileged groups (PIM for Groups); an
+ * empty list, the usual case, spares every membership read its round trip.
+ */
+export async function groupRoleList(tx: Executor): Promise<GroupRole[]> {
+  return [...(await remembered(tx, "group-roles", () => loadGroupRoles(tx)))];
 }
 
 export async function defaultsPolicy(tx: Executor): Promise<PolicyOverride | undefined> {

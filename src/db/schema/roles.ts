@@ -1,6 +1,7 @@
 import { boolean, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 import type { PolicyOverride } from "../../domain/policy.js";
 import { at, createdAt } from "./columns.js";
+import { principals } from "./principals.js";
 
 export const roles = pgTable(
   "roles",
@@ -14,6 +15,12 @@ export const roles = pgTable(
     scopes: jsonb("scopes").$type<string[]>().notNull(),
     notify: boolean("notify").notNull().default(false),
     critical: boolean("critical").notNull().default(false),
+    /**
+     * Set on the two roles pim-bot keeps for a privileged group (PIM for Groups): holding the
+     * role with `group_access` "member" is membership of the group, "owner" its ownership.
+     */
+    groupId: text("group_id").references(() => principals.id),
+    groupAccess: text("group_access", { enum: ["member", "owner"] }),
     /** Set when the role left pim.yaml; the row stays because history refers to it. */
     retiredAt: at("retired_at"),
     createdAt: createdAt(),
