@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -42,6 +42,34 @@ function pimProcess(env: Record<string, string>, ...args: string[]): Promise<Run
       process.execPath,
       ["--import", "tsx", "src/cli.ts", ...args],
       { cwd: ROOT, env: { ...base, PIM_CONFIG: POLICY, LOG_LEVEL: "silent", ...env }, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/**
+ * The built `pim` (scripts/build.mjs, the bundle `npx pim` runs) as a child process, with only the
+ * settings given: what a script or an operator's shell sees, on the PostgreSQL server.
+ */
+function pimBuilt(cli: string, env: Record<string, string>, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "",
+          PIM_CONFIG: POLICY,
+          LOG_LEVEL: "silent",
+          ...env,
+        },
+        timeout: 120_000,
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
         resolve({ code, stdout, stderr });
@@ -101,7 +129,14 @@ for (const driver of drivers) {
     let settings: CliSettings;
     let server: TestDatabase | undefined;
     let embedded: DbHandle | undefined;
-    const run = (...args: string[]) => pimInProcess(settings, args);
+    /** On the server every command runs the built binary; on the embedded database, in this process. */
+    let built: string | undefined;
+    let builtDir: string | undefined;
+    const pim = (vars: Record<string, string>, args: string[]) =>
+      built
+        ? pimBuilt(built, { DATABASE_URL: server!.url!, ...vars }, args)
+        : pimInProcess({ ...cliSettings({ ...vars, PGLITE_DIR: settings.pgliteDir! }, embedded) }, args);
+    const run = (...args: string[]) => pim({}, args);
 
     /** The database under test, in this process, between two commands. */
     const withDb = <T>(fn: (handle: DbHandle) => Promise<T>): Promise<T> => fn((server ?? embedded)!);
@@ -110,6 +145,15 @@ for (const driver of drivers) {
       if ((driver as DriverName) === "postgres") {
         server = await createTestDatabase("postgres");
         settings = cliSettings({ DATABASE_URL: server.url! });
+        // Beside dist/, so that the bundle finds node_modules and drizzle/ as dist/ does.
+        const out = mkdtempSync(join(ROOT, ".build-cli-"));
+        builtDir = out;
+        await new Promise<void>((resolve, reject) =>
+          execFile(process.execPath, ["scripts/build.mjs", "--out", out], { cwd: ROOT, timeout: SLOW }, (error) =>
+            error ? reject(error) : resolve(),
+          ),
+        );
+        built = join(out, "cli.js");
       } else {
         const dir = mkdtempSync(join(tmpdir(), "pim-cli-"));
         embedded = await openDatabase({ driver: "pglite", dataDir: dir });
@@ -119,6 +163,7 @@ for (const driver of drivers) {
     afterAll(async () => {
       await server?.dispose();
       await embedded?.close();
+      if (builtDir) rmSync(builtDir, { recursive: true, force: true });
     });
 
     it(
@@ -344,11 +389,9 @@ for (const driver of drivers) {
           );
         await seal(oldKey!, "mfa_rekey_old");
         await seal(lostKey!, "mfa_rekey_lost");
-        const ring = (...keys: Buffer[]) =>
-          cliSettings({ PIM_ENCRYPTION_KEY: keys.map((k) => k.toString("base64")).join(",") }, settings.database);
-        const withRing = { ...ring(newKey!, oldKey!), databaseUrl: settings.databaseUrl };
+        const ring = { PIM_ENCRYPTION_KEY: [newKey!, oldKey!].map((k) => k.toString("base64")).join(",") };
 
-        const first = await pimInProcess(withRing, ["mfa", "rekey", "--json"]);
+        const first = await pim(ring, ["mfa", "rekey", "--json"]);
         expect(first.code).toBe(1);
         expect(parsed(first)).toMatchObject({ ok: false, total: 2, rekeyed: 1, unreadable: ["mfa_rekey_lost"] });
         const stored = await withDb((handle) =>
@@ -357,7 +400,7 @@ for (const driver of drivers) {
         expect(new SecretBox(newKey!).open(stored[0]!.secret, alice.id)).toBe("JBSWY3DPEHPK3PXP");
 
         await withDb((handle) => handle.db.delete(mfaTotpSecrets).where(eq(mfaTotpSecrets.id, "mfa_rekey_lost")));
-        const again = await pimInProcess(withRing, ["mfa", "rekey"]);
+        const again = await pim(ring, ["mfa", "rekey"]);
         expect(again.code).toBe(0);
         expect(again.stdout).toContain("0 of 1 authenticator secrets sealed again");
         const audited = await withDb((handle) => queryAudit(handle.db, { event: "mfa.rekeyed" }));
@@ -365,7 +408,7 @@ for (const driver of drivers) {
           { total: 2, rekeyed: 1, unreadable: 1 },
           { total: 1, rekeyed: 0, unreadable: 0 },
         ]);
-        expect((await pimInProcess(settings, ["mfa", "rekey"])).stderr).toContain("PIM_ENCRYPTION_KEY is not set");
+        expect((await run("mfa", "rekey")).stderr).toContain("PIM_ENCRYPTION_KEY is not set");
       },
       SLOW,
     );
@@ -373,7 +416,7 @@ for (const driver of drivers) {
     it(
       "wrong usage prints the usage and exits 2",
       async () => {
-        for (const args of [
+        const wrong = [
           [],
           ["bogus"],
           ["assignments", "bogus"],
@@ -384,9 +427,11 @@ for (const driver of drivers) {
           ["audit", "query", "--limit", "-3"],
           ["alerts", "ack", "alr_cli"],
           ["status", "--colour"],
-        ]) {
-          const r = await run(...args);
-          expect({ args, code: r.code }).toEqual({ args, code: 2 });
+        ];
+        // Wrong usage touches no database, so the lines may run side by side.
+        const runs = await Promise.all(wrong.map((args) => run(...args)));
+        for (const [i, r] of runs.entries()) {
+          expect({ args: wrong[i], code: r.code }).toEqual({ args: wrong[i], code: 2 });
           expect(r.stdout + r.stderr).toMatch(/Usage: pim/);
         }
       },
@@ -396,8 +441,10 @@ for (const driver of drivers) {
 }
 
 describe("the pim binary itself", () => {
-  // Every command runs in this process above; this is the entry point (settings, output, exit
-  // code) as a script sees it. test/build/dist-start.test.ts runs the built binary on a database.
+  // Above, every command runs as the built binary on the PostgreSQL server and in this process on
+  // the embedded database (one opener at a time); this is the source entry point (settings, output,
+  // exit code) as a script sees it. test/build/dist-start.test.ts runs the build with production
+  // dependencies only.
   it(
     "prints to stdout and stderr and exits 0 and 2 as a script sees them",
     async () => {
