@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { PimConfig } from "../config/pim-file.js";
 import { canonicalJson } from "../db/audit-append.js";
 import type { Tx } from "../db/client.js";
@@ -20,6 +20,9 @@ export interface ApplySummary {
   staysRemoved: DeclaredRemoval[];
 }
 
+/** Replicas apply the file one at a time, so those starting together on an empty database do not insert it twice. */
+export const APPLY_LOCK_KEY = 0x70696d30;
+
 /**
  * Reconciles pim.yaml into the database in one transaction: what the file says is created or
  * updated, what it no longer says is retired or removed, and every change is one audit event.
@@ -28,6 +31,7 @@ export interface ApplySummary {
  */
 export async function applyConfig(deps: EngineDeps, config: PimConfig, actor = "system"): Promise<ApplySummary> {
   return inTransaction(deps, async (work) => {
+    await work.tx.execute(sql`select pg_advisory_xact_lock(${APPLY_LOCK_KEY})`);
     const counter = new ChangeCounter(work, actor);
     const principalIds = await reconcilePrincipals(work, config, counter);
     await reconcileMembership(work.tx, config, principalIds, counter);

@@ -114,6 +114,28 @@ describeEachDatabase("Slack: the request form", (driver) => {
     expect(inputs(view)).toEqual([]);
   });
 
+  it("says so, instead of an empty picker Slack would refuse, when every role is already pending", async () => {
+    const first = await d.openForm("frank");
+    const offered = ((inputs(first)[0]!.element as Json).options as Json[]).map((o) => String(o.value));
+    expect(offered.length).toBeGreaterThan(0);
+    for (const roleId of offered) {
+      const form = await d.pickRoles("frank", await d.openForm("frank"), [roleId]);
+      const errors = await d.submitted(
+        await w.slack.submit("U0FRANK", form, {
+          roles: { options: [roleId] },
+          justification: "Nightly restore",
+          ticket: "INC-123456",
+        }),
+      );
+      expect(errors).toEqual({});
+    }
+    const view = await d.openForm("frank");
+    expect(inputs(view)).toEqual([]);
+    expect(d.snapshot(view.view as { blocks: Json[] }).text).toMatch(
+      /Everything you can request is already active or pending: .+\. Use \/elevate extend for more time\./,
+    );
+  });
+
   it("turns the role picker into a type-ahead search beyond 100 roles", async () => {
     const config = loadFixture("slack.yaml");
     for (let i = 0; i < 120; i++) {

@@ -87,6 +87,8 @@ roles:
     policy:
       activation:
         requireApproval: true
+        # Activations below /mg/prod are allowed; on this target each is the same role membership.
+        allowChildScope: true
 assignments:
   - { principal: ${names.alice}, role: db-admin, scope: /mg/prod, kind: eligible }
   - { principal: ${names.bob}, role: db-admin, scope: /mg/prod, kind: eligible }

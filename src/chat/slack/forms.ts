@@ -24,7 +24,7 @@ import type { Card } from "../views/card.js";
 import { searchRoles, toFormRole } from "../views/request-form.js";
 import { noEligibleRolesCard } from "../views/roles-list.js";
 import { assignModal, readAssignForm, removeAssignmentModal } from "./admin-modals.js";
-import { LIMITS, truncatePlain } from "./blocks.js";
+import { escapeText, LIMITS, truncateMrkdwn, truncatePlain } from "./blocks.js";
 import { type Principal, requestIdIn, type SlackContext } from "./context.js";
 import { UNKNOWN_USER_TEXT } from "./identity.js";
 import {
@@ -141,10 +141,19 @@ async function openRequestForm(
     return;
   }
   const model = await requestForm(ctx.flows, me, preselectRoleId ? [preselectRoleId] : []);
+  // A roles picker with no options is refused by Slack: every role may be active or pending already.
   const view =
-    model.roles.length === 0 && model.busy.length === 0
-      ? messageModal("Request access", noEligibleRolesCard(ctx.askWho))
-      : requestModal(model);
+    model.roles.length > 0
+      ? requestModal(model)
+      : model.busy.length > 0
+        ? messageModal(
+            "Request access",
+            truncateMrkdwn(
+              `Everything you can request is already active or pending: ${escapeText(model.busy.join(", "))}. Use \`${ctx.command} extend\` for more time.`,
+              LIMITS.sectionText,
+            ),
+          )
+        : messageModal("Request access", noEligibleRolesCard(ctx.askWho));
   await client.views.update({ view_id: viewId, hash, view });
 }
 

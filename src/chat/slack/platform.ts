@@ -28,8 +28,14 @@ export class SlackPlatform implements ChatPlatform {
   private readonly mode: "http" | "socket";
   private readonly listener: ((req: never, res: never) => void) | null;
   private readonly inFlight: InFlight;
+  /** Bolt answers nothing until initialized: requests arriving before wait for it instead of failing. */
+  private readonly initialized: Promise<void>;
+  private markInitialized: () => void = () => {};
 
   constructor(private readonly opts: SlackPlatformOptions) {
+    this.initialized = new Promise((resolve) => {
+      this.markInitialized = resolve;
+    });
     const log = opts.log.child({ platform: "slack" });
     const built = buildSlackApp({ ...opts, log });
     this.app = built.app;
@@ -59,12 +65,17 @@ export class SlackPlatform implements ChatPlatform {
 
   mount(http: HttpServer): void {
     const listener = this.listener;
-    if (listener) http.route("POST", "/slack/events", (req, res) => listener(req as never, res as never));
+    if (listener)
+      http.route("POST", "/slack/events", async (req, res) => {
+        await this.initialized;
+        listener(req as never, res as never);
+      });
   }
 
   /** Checks the bot token with auth.test (a bad token stops start-up), then connects in Socket Mode. */
   async start(): Promise<void> {
     await this.app.init();
+    this.markInitialized();
     if (this.mode === "socket") await this.app.start();
     this.opts.log.info({ platform: "slack", mode: this.mode }, "Slack is connected");
   }
