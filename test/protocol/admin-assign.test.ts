@@ -9,7 +9,7 @@ import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { assignmentReference } from "../../src/domain/assignment-reference.js";
 import { HOUR } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { type Hands, handsFor } from "../support/hands.js";
 import { readBlocks } from "../support/slack/read-message.js";
 import { slackIdOf } from "../support/slack/slack-world.js";
@@ -50,7 +50,7 @@ it("reads the typed assignment: a role's name may have spaces, the kind ends it,
  * MFA step-up, passed on the MFA page over HTTP.
  */
 for (const platform of ["slack", "teams"] as Platform[]) {
-  describeEachDatabase(`${platform}: administrators assign from chat`, (driver) => {
+  describeChat(`${platform}: administrators assign from chat`, (driver) => {
     let w: World;
     let hands: Hands;
     beforeAll(async () => {

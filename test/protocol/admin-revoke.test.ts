@@ -6,7 +6,7 @@ import { splitPerson } from "../../src/chat/flows/revoke.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { HOUR } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { readBlocks } from "../support/slack/read-message.js";
 import type { StoredMessage } from "../support/slack/slack-api.js";
 import { slackIdOf } from "../support/slack/slack-world.js";
@@ -35,7 +35,7 @@ it("reads the person an administrator names: a platform mention, a key or an e-m
  * why; anyone else is refused, audited and alerted.
  */
 for (const platform of ["slack", "teams"] as Platform[]) {
-  describeEachDatabase(`${platform}: administrators revoke from chat`, (driver) => {
+  describeChat(`${platform}: administrators revoke from chat`, (driver) => {
     let w: World;
     let activationId: string;
     beforeEach(async () => {

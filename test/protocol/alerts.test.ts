@@ -20,7 +20,7 @@ import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { DAY, HOUR, MINUTE } from "../../src/domain/duration.js";
 import { driftWithAlerts } from "../../src/jobs/alerts-job.js";
 import { OutboxWorker } from "../../src/jobs/outbox-worker.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { loadFixture } from "../support/engine.js";
 import { eventually } from "../support/harness.js";
 import {
@@ -34,7 +34,7 @@ import { testLog } from "../support/slack/slack-world.js";
 import { cardOf, readCard } from "../support/teams/read-card.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
 
-describeEachDatabase("alerts, rule by rule", (driver) => {
+describeChat("alerts, rule by rule", (driver) => {
   let w: ReviewWorld;
   beforeEach(async () => {
     w = await startReviewWorld(driver);

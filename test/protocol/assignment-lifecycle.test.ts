@@ -7,7 +7,7 @@ import { ACTIONS, FORMS } from "../../src/chat/views/action-ids.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getAssignment, getAssignmentRequest } from "../../src/db/repos/assignments.js";
 import { DAY } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { type Hands, handsFor } from "../support/hands.js";
 import { readBlocks } from "../support/slack/read-message.js";
 import type { StoredMessage } from "../support/slack/slack-api.js";
@@ -47,7 +47,7 @@ const PEOPLE = ["alice", "bob", "carol", "dave", "erin"];
  * Approve is refused and audited, and an ended assignment is renewed from `assignments`.
  */
 for (const platform of ["slack", "teams"] as Platform[]) {
-  describeEachDatabase(`${platform}: the life of an assignment in chat`, (driver) => {
+  describeChat(`${platform}: the life of an assignment in chat`, (driver) => {
     let w: World;
     let p: Hands;
     let t0: number;

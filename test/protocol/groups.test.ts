@@ -8,7 +8,7 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { ACTIONS, FORMS } from "../../src/chat/views/action-ids.js";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { handsFor } from "../support/hands.js";
 import { eventually } from "../support/harness.js";
 import { readBlocks } from "../support/slack/read-message.js";
@@ -22,7 +22,7 @@ import { type Platform, startWorld, type World } from "../support/world.js";
 const MEMBER = "group:oncall:member";
 
 for (const platform of ["slack", "teams"] as Platform[]) {
-  describeEachDatabase(`${platform}: membership of a privileged group`, (driver) => {
+  describeChat(`${platform}: membership of a privileged group`, (driver) => {
     let w: World;
     beforeEach(async () => {
       w = await startWorld(driver, { platforms: [platform], fixture: "groups.yaml" });

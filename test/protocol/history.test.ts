@@ -16,7 +16,7 @@ import { AUDIT_SHOWN } from "../../src/chat/views/history-audit.js";
 import { type AuditFilter, exportAuditCsv, queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { HOUR } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { type Hands, handsFor } from "../support/hands.js";
 import { readBlocks } from "../support/slack/read-message.js";
 import { slackIdOf } from "../support/slack/slack-world.js";
@@ -39,7 +39,7 @@ async function cliExport(w: World, filter: AuditFilter): Promise<string> {
 }
 
 for (const platform of ["slack", "teams"] as Platform[]) {
-  describeEachDatabase(`${platform}: history, approvals and the audit log from chat`, (driver) => {
+  describeChat(`${platform}: history, approvals and the audit log from chat`, (driver) => {
     let w: World;
     let hands: Hands;
     let deniedId: string;

@@ -16,13 +16,13 @@ import { startReview } from "../../src/app/start-review.js";
 import { ACTIONS } from "../../src/chat/views/action-ids.js";
 import { reviewItems } from "../../src/db/schema/reviews.js";
 import { DAY, HOUR, MINUTE } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { loadFixture } from "../support/engine.js";
 import { eventually } from "../support/harness.js";
 import { ALERT_CHANNEL, type ReviewWorld, startReviewWorld } from "../support/reviews/reviews-world.js";
 import { readBlocks } from "../support/slack/read-message.js";
 
-describeEachDatabase("notifications and digests", (driver) => {
+describeChat("notifications and digests", (driver) => {
   let w: ReviewWorld;
   beforeEach(async () => {
     w = await startReviewWorld(driver);

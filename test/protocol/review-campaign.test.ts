@@ -9,7 +9,7 @@ import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { outboxJobs } from "../../src/db/schema/outbox.js";
 import { reviewCampaigns, reviewItems } from "../../src/db/schema/reviews.js";
 import { DAY, MINUTE } from "../../src/domain/duration.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { eventually } from "../support/harness.js";
 import {
   ALERT_CHANNEL,
@@ -71,7 +71,7 @@ async function clickSlack(w: ReviewWorld, user: string, message: StoredMessage, 
   await w.settle();
 }
 
-describeEachDatabase("an access review, start to finish, on Slack and Teams", (driver) => {
+describeChat("an access review, start to finish, on Slack and Teams", (driver) => {
   let w: ReviewWorld;
   beforeEach(async () => {
     w = await startReviewWorld(driver);

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
 import { type SlackWorld, startSlackWorld } from "../support/slack/slack-world.js";
 
-describeEachDatabase("Slack: the alert channel", (driver) => {
+describeChat("Slack: the alert channel", (driver) => {
   let w: SlackWorld;
   let d: SlackDriver;
 

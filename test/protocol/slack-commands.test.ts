@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { getActivation, listForPrincipal } from "../../src/db/repos/activations.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
 import { type SlackWorld, slackIdOf, startSlackWorld } from "../support/slack/slack-world.js";
 
-describeEachDatabase("Slack: /elevate subcommands", (driver) => {
+describeChat("Slack: /elevate subcommands", (driver) => {
   let w: SlackWorld;
   let d: SlackDriver;
   beforeEach(async () => {

@@ -3,7 +3,7 @@ import { getRequestView } from "../../src/app/queries.js";
 import { TRUNCATED } from "../../src/chat/slack/blocks.js";
 import { approvalCard } from "../../src/chat/views/approval-card.js";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { specialTokens } from "../support/slack/read-message.js";
 import type { StoredMessage } from "../support/slack/slack-api.js";
 import { type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
@@ -29,7 +29,7 @@ function mrkdwnOf(blocks: Json[]): string[] {
 /** The only tokens pim-bot itself writes: mentions of known people, and dates. */
 const OURS = /^<(@U0(ALICE|BOB|CAROL|DAVE)|!date\^\d+\^\{time\}\|\d\d:\d\d UTC)>$/;
 
-describeEachDatabase("Slack: what people type is shown, never obeyed", (driver) => {
+describeChat("Slack: what people type is shown, never obeyed", (driver) => {
   let w: SlackWorld;
   let d: SlackDriver;
   beforeEach(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { applyConfig } from "../../src/app/apply-config.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { loadFixture } from "../support/engine.js";
 import type { StoredView } from "../support/slack/slack-api.js";
 import { type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
@@ -15,7 +15,7 @@ const durationLabels = (view: StoredView) => {
   return ((block.element as Json).options as Json[]).map((o) => (o.text as Json).text);
 };
 
-describeEachDatabase("Slack: the request form", (driver) => {
+describeChat("Slack: the request form", (driver) => {
   let w: SlackWorld;
   let d: SlackDriver;
   beforeEach(async () => {

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { queryAudit } from "../../src/db/audit-log.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { eventually, type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
 import { type SlackWorld, startSlackWorld } from "../support/slack/slack-world.js";
 
 type Json = Record<string, unknown>;
 
-describeEachDatabase("Slack: the home tab", (driver) => {
+describeChat("Slack: the home tab", (driver) => {
   let w: SlackWorld;
   let d: SlackDriver;
   beforeEach(async () => {

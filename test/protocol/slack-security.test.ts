@@ -3,13 +3,13 @@ import { requestActivation } from "../../src/app/request-activation.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
 import { principalByKey } from "../../src/db/repos/directory.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
 import { findButton, SIGNING_SECRET, sign } from "../support/slack/slack-sender.js";
 import { type SlackWorld, startSlackWorld } from "../support/slack/slack-world.js";
 
 /** What is defended at the Slack door: forged, replayed and unauthorized requests. */
-describeEachDatabase("Slack: refused requests", (driver) => {
+describeChat("Slack: refused requests", (driver) => {
   let w: SlackWorld;
   let d: SlackDriver;
   let requestId: string;
@@ -245,7 +245,7 @@ describeEachDatabase("Slack: refused requests", (driver) => {
 });
 
 /** Enterprise Grid: an organization on the allow-list serves every workspace of its own people. */
-describeEachDatabase("Slack: Enterprise Grid allow-list", (driver) => {
+describeChat("Slack: Enterprise Grid allow-list", (driver) => {
   let w: SlackWorld;
   beforeAll(async () => {
     w = await startSlackWorld(driver, { env: { SLACK_ALLOWED_WORKSPACES: "E0GRID" } });

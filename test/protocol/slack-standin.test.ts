@@ -1,6 +1,6 @@
 import { webApi } from "@slack/bolt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { BOT_TOKEN, SlackApiStandIn } from "../support/slack/slack-api.js";
 import { type SlackDriver, slackScenarioWorld } from "../support/slack/slack-driver.js";
 import { type SlackWorld, startSlackWorld } from "../support/slack/slack-world.js";
@@ -49,7 +49,7 @@ describe("the Slack Web API stand-in", () => {
   });
 });
 
-describeEachDatabase("Slack rate limits", (driver) => {
+describeChat("Slack rate limits", (driver) => {
   let w: SlackWorld;
   beforeAll(async () => {
     w = await startSlackWorld(driver);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import type { StoredActivity } from "../support/teams/connector.js";
 import { cardOf, readCard } from "../support/teams/read-card.js";
 import { answeredCard, type TeamsDriver, teamsScenarioWorld } from "../support/teams/teams-driver.js";
@@ -9,7 +9,7 @@ import { startTeamsWorld, type TeamsWorld, teamsUser } from "../support/teams/te
 type Json = Record<string, unknown>;
 
 /** Universal Actions: each click is answered with the card as it now is, and every copy follows. */
-describeEachDatabase("Teams: cards that act and stay true", (driver) => {
+describeChat("Teams: cards that act and stay true", (driver) => {
   let w: TeamsWorld;
   let d: TeamsDriver;
   beforeEach(async () => {

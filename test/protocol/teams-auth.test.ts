@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { teamsConversations } from "../../src/db/schema/teams-conversations.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { TENANT_ID } from "../support/teams/teams-sender.js";
 import { startTeamsWorld, type TeamsWorld, teamsUser } from "../support/teams/teams-world.js";
 import { CHANNEL_ISSUER, otherKey, TokenIssuer } from "../support/teams/token-issuer.js";
@@ -13,7 +13,7 @@ const APP_ID = "6a3f9b2e-0c1d-4e5f-8a7b-9c0d1e2f3a4b";
  * a token signed by a key from the channel's OpenID metadata, issued for our app id and for the
  * service URL the activity names. The token service is stood in locally; the adapter is real.
  */
-describeEachDatabase("Teams: authentication with an app id", (driver) => {
+describeChat("Teams: authentication with an app id", (driver) => {
   let w: TeamsWorld;
   let issuer: TokenIssuer;
   let n = 0;

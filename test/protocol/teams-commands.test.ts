@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseCommand } from "../../src/chat/teams/commands.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { teamsConversations } from "../../src/db/schema/teams-conversations.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { cardOf, readCard } from "../support/teams/read-card.js";
 import { type TeamsDriver, teamsScenarioWorld } from "../support/teams/teams-driver.js";
 import { TENANT_ID } from "../support/teams/teams-sender.js";
@@ -17,7 +17,7 @@ it("reads a command the way people type it: with or without the command word, a 
   expect(parseCommand("Elevate", "elevate")).toEqual({ sub: "", args: "" });
 });
 
-describeEachDatabase("Teams: commands, installs and who is who", (driver) => {
+describeChat("Teams: commands, installs and who is who", (driver) => {
   let w: TeamsWorld;
   let d: TeamsDriver;
   beforeAll(async () => {
@@ -120,7 +120,7 @@ describeEachDatabase("Teams: commands, installs and who is who", (driver) => {
   });
 });
 
-describeEachDatabase("Teams: reaching approvers proactively", (driver) => {
+describeChat("Teams: reaching approvers proactively", (driver) => {
   let w: TeamsWorld;
   let d: TeamsDriver;
   beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { cardOf, fieldErrors, readCard } from "../support/teams/read-card.js";
 import { answeredCard, type TeamsDriver, teamsScenarioWorld } from "../support/teams/teams-driver.js";
 import { startTeamsWorld, type TeamsWorld, teamsUser } from "../support/teams/teams-world.js";
@@ -14,7 +14,7 @@ const choices = (card: Json, id: string) =>
     .choices.map((c) => c.title);
 const HOUR = 3_600_000;
 
-describeEachDatabase("Teams: the request form", (driver) => {
+describeChat("Teams: the request form", (driver) => {
   let w: TeamsWorld;
   let d: TeamsDriver;
   beforeEach(async () => {

@@ -4,7 +4,7 @@ import { queryAudit } from "../../src/db/audit-log.js";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
 import { principalByKey } from "../../src/db/repos/directory.js";
 import { teamsConversationById } from "../../src/db/repos/teams-conversations.js";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import type { StoredActivity } from "../support/teams/connector.js";
 import { cardOf, readCard } from "../support/teams/read-card.js";
 import { answeredCard, type TeamsDriver, teamsScenarioWorld } from "../support/teams/teams-driver.js";
@@ -12,7 +12,7 @@ import type { TeamsUser } from "../support/teams/teams-sender.js";
 import { startTeamsWorld, type TeamsWorld, teamsUser } from "../support/teams/teams-world.js";
 
 /** What is defended at the Teams door: clicks by the wrong person, whatever the card says. */
-describeEachDatabase("Teams: refused clicks", (driver) => {
+describeChat("Teams: refused clicks", (driver) => {
   let w: TeamsWorld;
   let d: TeamsDriver;
   let requestId: string;

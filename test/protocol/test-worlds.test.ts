@@ -3,12 +3,12 @@
  * error during it, so a handler that fails behind a 200 answer cannot pass unnoticed.
  */
 import { expect, it } from "vitest";
-import { describeEachDatabase } from "../support/databases.js";
+import { describeChat } from "../support/databases.js";
 import { teamsUser } from "../support/teams/teams-world.js";
 import { loggedErrorsSoFar } from "../support/test-log.js";
 import { type Platform, startWorld, type World } from "../support/world.js";
 
-describeEachDatabase("a test world fails its test on a logged error", (driver) => {
+describeChat("a test world fails its test on a logged error", (driver) => {
   const typed: Record<Platform, (w: World) => Promise<unknown>> = {
     slack: (w) => w.slack!.command("U0ALICE", "mfa setup"),
     teams: (w) => w.teams!.message(teamsUser("alice"), "elevate mfa setup"),

@@ -144,5 +144,15 @@ export function describeEachDatabase(title: string, suite: (driver: DriverName) 
   for (const driver of drivers) describe(`${title} [${driver}]`, () => suite(driver));
 }
 
+/**
+ * Suites about what chat says and sends for one command, button or form. They run on the embedded
+ * database: the use cases and repositories beneath them run on both databases in test/integration,
+ * and the end-to-end chat suites (the parity table, the deployments, the flow scenarios, metrics
+ * and the request trace) run on both, so the server is exercised through chat too.
+ */
+export function describeChat(title: string, suite: (driver: DriverName) => void): void {
+  describe(`${title} [pglite]`, () => suite("pglite"));
+}
+
 /** Suites that only make sense on the real server (concurrency, several connections). */
 export const describeOnPostgres = describe.skipIf(!TEST_DATABASE_URL);
