@@ -1,10 +1,13 @@
 import { fileURLToPath } from "node:url";
+import type { Logger } from "pino";
 import { compose, StartupError } from "./compose.js";
+import { isWriteOnLostDatabaseConnection } from "./db/lost-connection.js";
 
 export { StartupError };
 
 export interface Running {
   port: number;
+  log: Logger;
   stop(): Promise<void>;
 }
 
@@ -12,13 +15,21 @@ export interface Running {
 export async function start(source: Record<string, string | undefined>): Promise<Running> {
   const bot = await compose(source);
   const port = await bot.start();
-  return { port, stop: () => bot.stop() };
+  return { port, log: bot.log, stop: () => bot.stop() };
 }
 
 const isEntryPoint = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isEntryPoint) {
   start(process.env).then(
     (running) => {
+      // The PostgreSQL driver can reject a write on a connection the server has just closed
+      // without handing the error to any query (see isWriteOnLostDatabaseConnection): the unit of
+      // work that owned it has failed and answered already, so it is logged, not fatal. Any other
+      // unhandled rejection is thrown on, and ends the process as Node would.
+      process.on("unhandledRejection", (reason) => {
+        if (!isWriteOnLostDatabaseConnection(reason)) throw reason;
+        running.log.warn({ err: reason }, "a write on a lost database connection failed; the driver reconnects");
+      });
       const shutdown = () => void running.stop().then(() => process.exit(0));
       process.once("SIGTERM", shutdown);
       process.once("SIGINT", shutdown);
