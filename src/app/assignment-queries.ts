@@ -12,20 +12,9 @@ import {
 } from "../db/repos/assignments.js";
 import { expandToUsers, groupsOf, principalById, rolesByIds } from "../db/repos/directory.js";
 import { checkExtendable, checkRenewable, proposedEnd, RENEW_WINDOW_MS } from "../domain/assignment-rules.js";
+import type { AssignmentListRow } from "../domain/assignment-view.js";
 import type { AssignmentRequestNotice } from "../domain/notices.js";
 import { person } from "../domain/request-view.js";
-
-export interface MyAssignment {
-  id: string;
-  roleName: string;
-  scope: string;
-  kind: "eligible" | "active";
-  viaGroup: string | null;
-  startsAt: Date | null;
-  endsAt: Date | null;
-  declared: boolean;
-  may: "extend" | "renew" | null;
-}
 
 /** What the holder may ask for now: a later end (from 14 days before it), or to have it back (within 30 days after). */
 function nextStep(a: Pick<AssignmentRow, "endsAt" | "source">, now: Date): "extend" | "renew" | null {
@@ -36,7 +25,7 @@ function nextStep(a: Pick<AssignmentRow, "endsAt" | "source">, now: Date): "exte
 }
 
 /** A user's assignments, their own and their groups', leaving out those that ended more than 30 days ago. */
-export async function myAssignments(db: Executor, userId: string, now: Date): Promise<MyAssignment[]> {
+export async function myAssignments(db: Executor, userId: string, now: Date): Promise<AssignmentListRow[]> {
   const rows = await assignmentsOfHolders(db, [userId, ...(await groupsOf(db, userId))]);
   return rows
     .filter(({ assignment: a }) => a.endsAt === null || now.getTime() - a.endsAt.getTime() <= RENEW_WINDOW_MS)

@@ -15,6 +15,7 @@ import {
   userByEmail,
 } from "../../db/repos/directory.js";
 import { referencePrefix } from "../../domain/assignment-reference.js";
+import type { AssignmentSubject } from "../../domain/assignment-view.js";
 import type { Refusal } from "../../domain/refusal.js";
 import { ok, type Result } from "../../domain/result.js";
 import { type EngineDeps, inTransaction } from "../context.js";
@@ -71,15 +72,7 @@ export async function assignmentFormChoices(
   });
 }
 
-export interface AssignmentSubject {
-  assignmentId: string;
-  principalName: string;
-  roleName: string;
-  scope: string;
-  kind: "eligible" | "active";
-  startsAt: Date | null;
-  endsAt: Date | null;
-}
+export type { AssignmentSubject };
 
 /** What a form or a receipt names about an assignment; undefined when it is gone. */
 export async function assignmentSubject(

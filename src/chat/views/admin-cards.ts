@@ -4,6 +4,7 @@
  * from chat came to, the step-up an active assignment waits for, and how the commands are typed.
  */
 import { assignmentReference } from "../../domain/assignment-reference.js";
+import type { AssignmentSubject } from "../../domain/assignment-view.js";
 import { ACTIONS } from "./action-ids.js";
 import type { Block, Button, Card, Rich } from "./card.js";
 
@@ -81,15 +82,7 @@ export function membersCard(
 }
 
 /** What an assignment made from chat came to. */
-export function assignedCard(a: {
-  assignmentId: string;
-  principalName: string;
-  roleName: string;
-  scope: string;
-  kind: "eligible" | "active";
-  startsAt: Date | null;
-  endsAt: Date | null;
-}): Card {
+export function assignedCard(a: AssignmentSubject): Card {
   const start = a.startsAt ? `, from ${day(a.startsAt)} UTC` : "";
   const line = `${a.principalName} is ${a.kind} for ${a.roleName} at ${a.scope}${start}, ${endText(a.endsAt)}.`;
   return {

@@ -1,28 +1,15 @@
+import type { AssignmentListRow } from "../../domain/assignment-view.js";
 import { ACTIONS } from "./action-ids.js";
 import { daysAgo, daysAway, onDay } from "./assignment-dates.js";
 import type { Block, Button, Card, Rich } from "./card.js";
 import { strong } from "./card.js";
 
-/** One of a person's assignments, theirs or a group's, as `assignments` lists it. */
-export interface AssignmentListRow {
-  id: string;
-  roleName: string;
-  scope: string;
-  kind: "eligible" | "active";
-  /** The group it is held through, when not the person's own. */
-  viaGroup: string | null;
-  startsAt: Date | null;
-  endsAt: Date | null;
-  /** Declared in pim.yaml: only the file changes it. */
-  declared: boolean;
-  /** What the person may ask for now: a later end, or the ended assignment back. */
-  may: "extend" | "renew" | null;
-}
-
 /** Within Block Kit's 50 blocks a message: a line and a button each, a header and two notes. */
 const SHOWN = 20;
 
 /** `assignments`: what a person is eligible or active for, with Extend and Renew where they apply. */
+export type { AssignmentListRow };
+
 export function assignmentListCard(rows: AssignmentListRow[], now: Date): Card {
   if (rows.length === 0)
     return {
