@@ -22,6 +22,7 @@ import { ConnectorRegistry } from "../src/connectors/registry.js";
 import { type DbHandle, openDatabase, resultRows } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
 import { principalByKey, roleByKeyOrName } from "../src/db/repos/directory.js";
+import { newUnitSettings } from "../src/db/unit-of-work.js";
 import { HOUR } from "../src/domain/duration.js";
 import { OutboxWorker } from "../src/jobs/outbox-worker.js";
 import { Scheduler } from "../src/jobs/scheduler.js";
@@ -86,9 +87,13 @@ async function runLanes(
 ): Promise<LaneResults> {
   const log = pino({ level: "warn" });
   const bus = new EventBus((error) => log.error({ err: error }, "listener failed"));
-  const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus };
+  const units = newUnitSettings();
+  const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus, units };
   const worker = new OutboxWorker(deps, new ConnectorRegistry(handle.db), log, { workerId: `bench-${label}` });
-  const scheduler = new Scheduler(deps, worker, log, { sweepIntervalMs: 5_000, timerHorizonMs: 10 * 60_000 });
+  const scheduler = new Scheduler(deps, worker, units.claims, log, {
+    sweepIntervalMs: 5_000,
+    timerHorizonMs: 10 * 60_000,
+  });
   bus.subscribe(scheduler.onEvent);
   // A lifecycle waits for its grant to be confirmed (activation.active), then for its request to
   // change after the deactivation and read `ended` (the revoke confirmed).
@@ -99,7 +104,6 @@ async function runLanes(
     if (event.type === "request.changed") changed.fire(event.requestId);
   });
   await scheduler.start();
-  deps.claimant = worker.claimant;
   const role = (await roleByKeyOrName(handle.db, "ops"))!;
   const approver = (await principalByKey(handle.db, "approver"))!;
   const userIds = await Promise.all(
@@ -145,7 +149,6 @@ async function runLanes(
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   const cpuSeconds = (used.user + used.system) / 1e6;
-  delete deps.claimant;
   await scheduler.stop();
   // Checked once at the end rather than read back in the loop: every lifecycle counted ended.
   const [{ n }] = resultRows<{ n: number }>(

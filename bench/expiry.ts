@@ -14,6 +14,7 @@ import { parsePimFile } from "../src/config/pim-file.js";
 import { ConnectorRegistry } from "../src/connectors/registry.js";
 import { type DbHandle, openDatabase } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
+import { newUnitSettings } from "../src/db/unit-of-work.js";
 import { OutboxWorker } from "../src/jobs/outbox-worker.js";
 import { Scheduler } from "../src/jobs/scheduler.js";
 import { percentile, pgbenchTps, writeResult } from "./lib/report.js";
@@ -174,9 +175,13 @@ async function expireBatch(handle: DbHandle, run: number, replicas: { scheduler:
 async function startReplica(handle: DbHandle, workerId: string) {
   const log = pino({ level: "warn" });
   const bus = new EventBus((error) => log.error({ err: error }, "listener failed"));
-  const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus };
+  const units = newUnitSettings();
+  const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus, units };
   const worker = new OutboxWorker(deps, new ConnectorRegistry(handle.db), log, { workerId });
-  const scheduler = new Scheduler(deps, worker, log, { sweepIntervalMs: 5_000, timerHorizonMs: 10 * 60_000 });
+  const scheduler = new Scheduler(deps, worker, units.claims, log, {
+    sweepIntervalMs: 5_000,
+    timerHorizonMs: 10 * 60_000,
+  });
   bus.subscribe(scheduler.onEvent);
   await scheduler.start();
   return {

@@ -19,6 +19,7 @@ import { type DbHandle, openDatabase } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
 import { principals } from "../src/db/schema/principals.js";
 import { roles } from "../src/db/schema/roles.js";
+import { newUnitSettings } from "../src/db/unit-of-work.js";
 import { HOUR } from "../src/domain/duration.js";
 import { OutboxWorker } from "../src/jobs/outbox-worker.js";
 import { Scheduler } from "../src/jobs/scheduler.js";
@@ -67,18 +68,17 @@ async function main() {
 
     const log = pino({ level: "warn" });
     const bus = new EventBus((error) => log.error({ err: error }, "listener failed"));
-    const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus };
+    const units = newUnitSettings();
+    const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus, units };
     await applyConfig(deps, parsed.value);
     const worker = new OutboxWorker(deps, new ConnectorRegistry(handle.db), log, { workerId: "bench" });
-    scheduler = new Scheduler(deps, worker, log, { sweepIntervalMs: 5_000, timerHorizonMs: 10 * 60_000 });
+    scheduler = new Scheduler(deps, worker, units.claims, log, { sweepIntervalMs: 5_000, timerHorizonMs: 10 * 60_000 });
     bus.subscribe(scheduler.onEvent);
     const waiting = new Map<string, (at: number) => void>();
     bus.subscribe((event: EngineEvent) => {
       if (event.type === "activation.active") waiting.get(event.activationId)?.(performance.now());
     });
     await scheduler.start();
-    // As the bot does: grants decided here are written claimed by this worker (see main.ts).
-    deps.claimant = worker.claimant;
 
     const ids = new Map(
       (await handle.db.select({ id: principals.id, key: principals.key }).from(principals)).map((p) => [p.key, p.id]),

@@ -31,6 +31,7 @@ import { formatPimFileErrors, loadPimFile, type PimConfig } from "./config/pim-f
 import { ConnectorRegistry } from "./connectors/registry.js";
 import { type Database, type DbHandle, openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
+import { newUnitSettings } from "./db/unit-of-work.js";
 import { mountAlertsApi } from "./http/alerts-api.js";
 import { downloadUrl, mountDownloads } from "./http/downloads.js";
 import { BotMetrics } from "./http/metrics.js";
@@ -160,7 +161,8 @@ export async function compose(
         },
       }
     : bus;
-  const deps: EngineDeps = { db: handle.db, clock: overrides.clock ?? systemClock, events };
+  const units = newUnitSettings();
+  const deps: EngineDeps = { db: handle.db, clock: overrides.clock ?? systemClock, events, units };
 
   const applied = await applyConfig(deps, policy);
   log.info({ changes: applied.changes }, "policy applied");
@@ -177,7 +179,9 @@ export async function compose(
     targetAlertAfterMs: env.CONNECTOR_ALERT_AFTER,
     ...overrides.worker,
   });
-  const scheduler = new Scheduler(deps, worker, log, {
+  // While the scheduler runs, grants and revokes decided here are written claimed by this
+  // process's worker, which runs them as soon as they commit (see LocalClaims).
+  const scheduler = new Scheduler(deps, worker, units.claims, log, {
     sweepIntervalMs: env.SWEEP_INTERVAL,
     timerHorizonMs: 10 * 60_000,
   });
@@ -275,9 +279,6 @@ export async function compose(
       if (options.jobs !== false) {
         jobsRunning = true;
         await scheduler.start();
-        // From now on, grants and revokes decided here are written claimed by this process's worker,
-        // which runs them as soon as they commit (see EngineDeps.claimant).
-        deps.claimant = worker.claimant;
         cron.schedule("drift", "*/5 * * * *", driftWithAlerts(deps, connectors, delivery));
         registerAlertsJob(cron, deps, delivery);
         reviewsJob.register(cron);
@@ -309,10 +310,7 @@ export async function compose(
     for (const p of platforms) await p.stop();
     await idle();
     await cron.stop();
-    if (jobsRunning) {
-      delete deps.claimant;
-      await scheduler.stop();
-    }
+    if (jobsRunning) await scheduler.stop();
     await worker.idle();
     await worker.releaseAll().catch((error) => log.warn({ err: error }, "could not release outbox claims"));
     // What the last grants and revokes told chat and the listeners finishes before the database closes.

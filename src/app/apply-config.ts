@@ -2,7 +2,6 @@ import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { PimConfig } from "../config/pim-file.js";
 import { canonicalJson } from "../db/audit-append.js";
 import type { Tx } from "../db/client.js";
-import { enqueueHoldingJob } from "../db/repos/outbox.js";
 import { assignments } from "../db/schema/assignments.js";
 import { outboxJobs } from "../db/schema/outbox.js";
 import { groupMembers, principals } from "../db/schema/principals.js";
@@ -10,6 +9,7 @@ import { policies, roles, scopes, settings } from "../db/schema/roles.js";
 import { isInForce } from "../domain/eligibility.js";
 import { type DeclaredRemoval, honourRemovals } from "./admin/declared-removals.js";
 import { type EngineDeps, inTransaction, type Work } from "./context.js";
+import { enqueueHoldings } from "./holdings.js";
 import { newId } from "./ids.js";
 import { endUnbackedAccess } from "./offboarding.js";
 
@@ -419,22 +419,21 @@ export async function scheduleActiveHolding(work: Work, a: AssignmentRow): Promi
 }
 
 async function enqueueAssignmentJob(work: Work, kind: "grant" | "revoke", a: AssignmentRow, runAt: Date) {
-  const id = newId("job");
-  await enqueueHoldingJob(work.tx, {
-    id,
-    kind,
-    activationId: null,
-    runAt,
-    payload: {
-      principalId: a.principalId,
-      roleId: a.roleId,
-      scope: a.scope,
-      until: a.endsAt?.toISOString() ?? null,
-      assignmentId: a.id,
+  // Announced to the scheduler, so the grant runs now and the end is timed to the second.
+  await enqueueHoldings(work, [
+    {
+      kind,
+      activationId: null,
+      runAt,
+      payload: {
+        principalId: a.principalId,
+        roleId: a.roleId,
+        scope: a.scope,
+        until: a.endsAt?.toISOString() ?? null,
+        assignmentId: a.id,
+      },
     },
-  });
-  // Wakes the scheduler, so the grant runs now and the end is timed to the second.
-  work.emit({ type: "holding.job", jobId: id, runAt });
+  ]);
 }
 
 async function cancelHoldingJobs(tx: Tx, assignmentId: string) {

@@ -1,8 +1,9 @@
-import { type AuditEntry, appendAudit, appendsInOneStatement } from "../db/audit-append.js";
-import { commitMayFollowPending, type Database, type Tx } from "../db/client.js";
-import { type StoredActivation, saveActivation } from "../db/repos/activations.js";
-import { type Principal, prefetchDirectoryVersion, type Role } from "../db/repos/directory.js";
-import type { Claimant, JobRow } from "../db/repos/outbox.js";
+import type { AuditEntry } from "../db/audit-append.js";
+import type { Database, Tx } from "../db/client.js";
+import { type StoredActivation, saveTransitions } from "../db/repos/activations.js";
+import type { Principal, Role } from "../db/repos/directory.js";
+import type { JobRow } from "../db/repos/outbox.js";
+import { LocalClaims, runUnit, type UnitSettings } from "../db/unit-of-work.js";
 import type { Activation } from "../domain/activation.js";
 import type { AlertKind } from "../domain/notices.js";
 import type { Clock } from "./ports.js";
@@ -13,8 +14,11 @@ export type { AlertKind };
 export type EngineEvent =
   | { type: "request.changed"; requestId: string }
   | { type: "approval.needed"; requestId: string; approverIds: string[] }
-  /** A grant or revoke was written; `claimed` when it was written claimed by this process's worker. */
-  | { type: "holding.job"; jobId: string; runAt: Date; claimed?: JobRow }
+  /**
+   * Grants or revokes were written: `claimed`, those written claimed by this process's worker, to
+   * run at once; otherwise the earliest of those left for a claim.
+   */
+  | { type: "holding.job"; jobId: string; runAt: Date; claimed?: JobRow[] }
   | { type: "activation.active"; activationId: string; endsAt: Date }
   /**
    * An administrator took an activation away: its holder is told who and why. Emitted when the
@@ -96,64 +100,34 @@ export interface EngineDeps {
   clock: Clock;
   events: EventSink;
   /**
-   * This process's outbox worker, when one runs here and listens to `events`: grants and revokes
-   * due at once are written claimed by it and announced with their rows, so it runs them the
-   * moment the transaction commits, without a claim. Without it they wait for a claim.
+   * What the process's units of work share, built in composition: the directory cache and this
+   * process's outbox worker while it runs (see src/db/unit-of-work.ts). Without it a unit keeps
+   * nothing across transactions and writes every job for a claim.
    */
-  claimant?: Claimant;
+  units?: UnitSettings;
 }
 
-/** One unit of work: a transaction, its audit entries and the events to publish once it commits. */
+/** One unit of work: a transaction, its time, its audit events and the events to publish once it commits. */
 export interface Work {
   tx: Tx;
   now: Date;
   audit(entry: Omit<AuditEntry, "at"> & { at?: Date }): void;
   emit(event: EngineEvent): void;
-  /** See EngineDeps.claimant. */
-  claimant: Claimant | null;
-  /**
-   * A write whose result nothing in the unit waits for: it goes out with the next statement
-   * instead of on its own, and the unit fails, and rolls back, if it fails. Statements on one
-   * transaction run in the order they were started, so later reads see its effect.
-   */
-  send(write: Promise<unknown>): void;
 }
+
+const SHARING_NOTHING: UnitSettings = { claims: new LocalClaims() };
 
 export async function inTransaction<T>(deps: EngineDeps, fn: (work: Work) => Promise<T>): Promise<T> {
   const events: EngineEvent[] = [];
-  let appended: Promise<void> = Promise.resolve();
-  const result = await deps.db.transaction(async (tx) => {
-    // Every unit names principals and roles in its audit events.
-    prefetchDirectoryVersion(tx);
-    const entries: AuditEntry[] = [];
-    const sent: Promise<unknown>[] = [];
+  const result = await runUnit(deps.db, deps.units ?? SHARING_NOTHING, (tx, entries) => {
     const now = deps.clock.now();
-    const value = await fn({
+    return fn({
       tx,
       now,
       audit: (entry) => entries.push({ ...entry, at: entry.at ?? now }),
       emit: (event) => events.push(event),
-      claimant: deps.claimant ?? null,
-      send: (write) => {
-        write.catch(() => {}); // awaited below
-        sent.push(write);
-      },
-    }).catch(async (error: unknown) => {
-      // A failed write aborts the transaction, and every statement after it fails for that
-      // reason only: report the write's own failure.
-      const failed = (await Promise.allSettled(sent)).find((r) => r.status === "rejected");
-      throw failed ? failed.reason : error;
     });
-    await Promise.all(sent);
-    // A few audit events travel with COMMIT where the driver allows (see commitMayFollowPending
-    // and appendsInOneStatement): if appending fails, COMMIT rolls the whole unit back, and
-    // awaiting it below reports why. Otherwise COMMIT waits for the append.
-    appended = appendAudit(tx, entries);
-    if (commitMayFollowPending(tx) && appendsInOneStatement(entries)) appended.catch(() => {});
-    else await appended;
-    return value;
   });
-  await appended;
   for (const event of events) deps.events.publish(event);
   return result;
 }
@@ -171,28 +145,55 @@ export function activationAudit(a: Activation, who: Pick<Principal, "key">, role
   };
 }
 
-/** Saves a transition and appends its audit event: the two always travel together. */
+/** One activation's move from `before` to `after`, with who made it and what the audit event adds. */
+export interface TransitionRecord {
+  before: StoredActivation;
+  after: Activation;
+  names: { actor: string; subject: Pick<Principal, "key">; role: Pick<Role, "key"> };
+  decision?: string;
+  approver?: string;
+  data?: Record<string, unknown>;
+  evidence?: Record<string, unknown>;
+}
+
+/**
+ * The one way an activation changes: saves any number of transitions in one statement, each
+ * checked against the version it was decided on, with one audit event each, and tells chat which
+ * requests changed. The transitions themselves are the domain's (src/domain/activation.ts).
+ */
+export async function recordTransitions(work: Work, records: TransitionRecord[]): Promise<StoredActivation[]> {
+  if (records.length === 0) return [];
+  await saveTransitions(
+    work.tx,
+    records.map((r) => ({ next: r.after, version: r.before.version, evidence: r.evidence })),
+  );
+  const requests = new Set<string>();
+  for (const { before, after, names, ...extra } of records) {
+    work.audit({
+      event: `activation.${after.status}`,
+      actor: names.actor,
+      ...activationAudit(after, names.subject, names.role),
+      decision: extra.decision ?? null,
+      approver: extra.approver ?? null,
+      data: { from: before.status, ...("reason" in after ? { reason: after.reason } : {}), ...extra.data },
+    });
+    requests.add(after.requestId);
+  }
+  for (const requestId of requests) work.emit({ type: "request.changed", requestId });
+  return records.map(
+    ({ before, after }) =>
+      ({ ...after, version: before.version + 1, origin: before.origin, basis: before.basis }) as StoredActivation,
+  );
+}
+
+/** recordTransitions for one transition. */
 export async function recordTransition(
   work: Work,
   stored: StoredActivation,
   next: Activation,
-  names: { actor: string; subject: Pick<Principal, "key">; role: Pick<Role, "key"> },
-  extra: {
-    decision?: string;
-    approver?: string;
-    data?: Record<string, unknown>;
-    evidence?: Record<string, unknown>;
-  } = {},
+  names: TransitionRecord["names"],
+  extra: Pick<TransitionRecord, "decision" | "approver" | "data" | "evidence"> = {},
 ): Promise<StoredActivation> {
-  work.send(saveActivation(work.tx, next, stored.version, extra.evidence));
-  work.audit({
-    event: `activation.${next.status}`,
-    actor: names.actor,
-    ...activationAudit(next, names.subject, names.role),
-    decision: extra.decision ?? null,
-    approver: extra.approver ?? null,
-    data: { from: stored.status, ...("reason" in next ? { reason: next.reason } : {}), ...extra.data },
-  });
-  work.emit({ type: "request.changed", requestId: next.requestId });
-  return { ...next, version: stored.version + 1, origin: stored.origin, basis: stored.basis } as StoredActivation;
+  const [saved] = await recordTransitions(work, [{ before: stored, after: next, names, ...extra }]);
+  return saved!;
 }

@@ -7,7 +7,7 @@ import { err, ok, type Result } from "../domain/result.js";
 import { checkStepUpEvidence, rolesNeedingStepUp, stepUpRequired } from "./approver-step-up.js";
 import { approversFor } from "./approvers.js";
 import { type EngineDeps, inTransaction, recordTransition, type Work } from "./context.js";
-import { grantFor } from "./holdings.js";
+import { enqueueHoldings, grantFor, type HoldingJob } from "./holdings.js";
 import { newId } from "./ids.js";
 import { lostBackingOf } from "./offboarding.js";
 import type { MfaEvidence } from "./satisfy-mfa.js";
@@ -130,17 +130,15 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
     }
     const names = (roleId: string) => ({ actor: approver.key, subject: requester, role: roles.get(roleId)! });
     for (const row of mine) {
-      work.send(
-        insertDecision(work.tx, {
-          id: newId("apv"),
-          activationId: row.id,
-          requestId: row.requestId,
-          approverId: approver.id,
-          decision: input.decision,
-          comment,
-          decidedAt: work.now,
-        }),
-      );
+      await insertDecision(work.tx, {
+        id: newId("apv"),
+        activationId: row.id,
+        requestId: row.requestId,
+        approverId: approver.id,
+        decision: input.decision,
+        comment,
+        decidedAt: work.now,
+      });
       work.audit({
         event: `approval.${input.decision}`,
         actor: approver.key,
@@ -175,6 +173,7 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
       }
       return ok({ activations: after, decided: true });
     }
+    const grants: HoldingJob[] = [];
     for (const row of mine) {
       const sameRole = earlier.filter((d) => d.activationId === row.id);
       const count = countCurrentApprovals(sameRole, approversOf.get(row.id)!) + 1;
@@ -187,8 +186,9 @@ export async function decide(deps: EngineDeps, input: DecideInput): Promise<Resu
           data: { approvals: count },
         }),
       );
-      await grantFor(next.value, work);
+      grants.push(grantFor(next.value, work));
     }
+    await enqueueHoldings(work, grants);
     return ok({ activations: after, decided: after.length > 0 && after.length === pending.length });
   });
 }

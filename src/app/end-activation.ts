@@ -1,11 +1,11 @@
-import { dueToExpire, getActivation, lockRequest, type StoredActivation } from "../db/repos/activations.js";
-import { principalById, rolesByIds } from "../db/repos/directory.js";
+import { getActivation, lockRequest, type StoredActivation } from "../db/repos/activations.js";
+import { principalById, principalsByIds, rolesByIds } from "../db/repos/directory.js";
 import { withdrawScheduledGrant } from "../db/repos/outbox.js";
 import { beginEnd, close, type EndReason, isWaitingToStart } from "../domain/activation.js";
 import { type Refusal, refuse } from "../domain/refusal.js";
 import { err, ok, type Result } from "../domain/result.js";
-import { type EngineDeps, inTransaction, recordTransition, type Work } from "./context.js";
-import { revokeFor } from "./holdings.js";
+import { type EngineDeps, inTransaction, recordTransition, recordTransitions, type Work } from "./context.js";
+import { enqueueHoldings, revokeFor } from "./holdings.js";
 import { auditRefused } from "./refusals.js";
 
 /** The user ends their own activation early; the role is revoked on the target right away. */
@@ -87,22 +87,48 @@ export async function cancelRequest(
   });
 }
 
-/** The sweep: every activation whose time is up starts its revoke, oldest first. */
-export async function expireDueActivations(deps: EngineDeps, limit = 1000): Promise<number> {
-  const ids = await dueToExpire(deps.db, deps.clock.now(), limit);
-  let ended = 0;
-  for (const id of ids) {
-    ended += await inTransaction(deps, async (work) => {
-      const a = await getActivation(work.tx, id, true);
-      // Re-checked under the lock: another replica or an early end may have got there first.
-      if (a?.status !== "active" || a.endsAt > work.now) return 0;
-      const done = await endOne(work, a, "expired", "system");
-      return done.ok ? 1 : 0;
-    });
-  }
-  return ended;
+/**
+ * Ends activations (active → ending) and writes their revokes, in one statement each whatever
+ * their number; those that cannot end (already ending, say) are left as they are.
+ */
+export async function endActivations(
+  work: Work,
+  items: { activation: StoredActivation; reason: EndReason; byId: string; data?: Record<string, unknown> }[],
+): Promise<StoredActivation[]> {
+  const moves = items.flatMap((item) => {
+    const next = beginEnd(item.activation, item.reason, item.byId, work.now);
+    return next.ok ? [{ ...item, next: next.value }] : [];
+  });
+  if (moves.length === 0) return [];
+  const people = moves.flatMap((m) => [m.activation.principalId, ...(m.byId === "system" ? [] : [m.byId])]);
+  const [who, roles] = await Promise.all([
+    principalsByIds(work.tx, people),
+    rolesByIds(
+      work.tx,
+      moves.map((m) => m.activation.roleId),
+    ),
+  ]);
+  const saved = await recordTransitions(
+    work,
+    moves.map((m) => ({
+      before: m.activation,
+      after: m.next,
+      names: {
+        actor: m.byId === "system" ? "system" : (who.get(m.byId)?.key ?? m.byId),
+        subject: who.get(m.activation.principalId) ?? { key: m.activation.principalId },
+        role: roles.get(m.activation.roleId) ?? { key: m.activation.roleId },
+      },
+      data: m.data ?? {},
+    })),
+  );
+  await enqueueHoldings(
+    work,
+    moves.map((m) => revokeFor(m.next, work.now)),
+  );
+  return saved;
 }
 
+/** endActivations for one activation, with the reason it cannot end when it cannot. */
 export async function endOne(
   work: Work,
   a: StoredActivation,
@@ -112,10 +138,6 @@ export async function endOne(
 ): Promise<Result<StoredActivation, Refusal>> {
   const next = beginEnd(a, reason, byId, work.now);
   if (!next.ok) return next;
-  const subject = (await principalById(work.tx, a.principalId))!;
-  const actor = byId === "system" ? "system" : ((await principalById(work.tx, byId))?.key ?? byId);
-  const role = (await rolesByIds(work.tx, [a.roleId])).get(a.roleId)!;
-  const saved = await recordTransition(work, a, next.value, { actor, subject, role }, { data });
-  await revokeFor(next.value, work);
-  return ok(saved);
+  const [saved] = await endActivations(work, [{ activation: a, reason, byId, data }]);
+  return ok(saved!);
 }

@@ -1,13 +1,13 @@
 import { listForPrincipal } from "../db/repos/activations.js";
 import { groupRoleList, principalsNow, rolesByIds } from "../db/repos/directory.js";
 import { assignmentsOfGroups, groupHolds, privilegedGroups } from "../db/repos/group-access.js";
-import { type HoldingJobKind, insertHoldingJobs, type JobRow, newJobRow } from "../db/repos/outbox.js";
+import type { HoldingJobKind } from "../db/repos/outbox.js";
 import { HOLDING_STATUSES } from "../domain/activation.js";
 import { isInForce } from "../domain/eligibility.js";
 import type { Work } from "./context.js";
 import { endOne } from "./end-activation.js";
 import { lostBacking } from "./entitlement.js";
-import { newId } from "./ids.js";
+import { enqueueHoldings, type HoldingJob } from "./holdings.js";
 import { cancelPending } from "./offboarding.js";
 
 /** A grant or revoke of a role that the outbox worker has just completed. */
@@ -37,7 +37,7 @@ export async function followMemberships(work: Work, completed: CompletedHolding[
     work.tx,
     completed.map((c) => c.roleId),
   );
-  const jobs: JobRow[] = [];
+  const jobs: HoldingJob[] = [];
   const revokedMembers = new Set<string>();
   await followGroupHoldings(work, completed, jobs);
   for (const c of completed) {
@@ -47,30 +47,22 @@ export async function followMemberships(work: Work, completed: CompletedHolding[
     const held = await assignmentsOfGroups(work.tx, [role.groupId], { kind: "active" });
     for (const a of held) {
       if (c.kind === "grant" && !isInForce(a, work.now)) continue;
-      jobs.push(
-        newJobRow({
-          id: newId("job"),
-          kind: c.kind,
-          activationId: null,
-          payload: {
-            principalId: c.principalId,
-            roleId: a.roleId,
-            scope: a.scope,
-            until: c.kind === "grant" ? c.until : null,
-            through: c.jobId,
-            ...(c.via ? { membership: c.via } : {}),
-          },
-          runAt: work.now,
-          now: work.now,
-        }),
-      );
+      jobs.push({
+        kind: c.kind,
+        activationId: null,
+        payload: {
+          principalId: c.principalId,
+          roleId: a.roleId,
+          scope: a.scope,
+          until: c.kind === "grant" ? c.until : null,
+          through: c.jobId,
+          ...(c.via ? { membership: c.via } : {}),
+        },
+      });
     }
     if (c.kind === "revoke") revokedMembers.add(c.principalId);
   }
-  if (jobs.length > 0) {
-    await insertHoldingJobs(work.tx, jobs, null, work.now);
-    work.emit({ type: "holding.job", jobId: jobs[0]!.id, runAt: work.now });
-  }
+  await enqueueHoldings(work, jobs);
   await endWhatMembershipBacked(work, [...revokedMembers]);
 }
 
@@ -78,7 +70,7 @@ export async function followMemberships(work: Work, completed: CompletedHolding[
  * A privileged group's own holding changed (an active assignment of the group began or ended):
  * its active members follow, each through their own membership.
  */
-async function followGroupHoldings(work: Work, completed: CompletedHolding[], jobs: JobRow[]): Promise<void> {
+async function followGroupHoldings(work: Work, completed: CompletedHolding[], jobs: HoldingJob[]): Promise<void> {
   const groupRoles = await groupRoleList(work.tx);
   const groups = privilegedGroups(
     groupRoles,
@@ -91,23 +83,18 @@ async function followGroupHoldings(work: Work, completed: CompletedHolding[], jo
     for (const m of members) {
       if (m.groupId !== c.principalId) continue;
       if (m.via.kind === "assignment" && !isInForce(m, work.now)) continue;
-      jobs.push(
-        newJobRow({
-          id: newId("job"),
-          kind: c.kind,
-          activationId: null,
-          payload: {
-            principalId: m.principalId,
-            roleId: c.roleId,
-            scope: c.scope,
-            until: c.kind === "grant" ? (m.endsAt?.toISOString() ?? null) : null,
-            through: c.jobId,
-            membership: `${m.via.kind} ${m.via.id}`,
-          },
-          runAt: work.now,
-          now: work.now,
-        }),
-      );
+      jobs.push({
+        kind: c.kind,
+        activationId: null,
+        payload: {
+          principalId: m.principalId,
+          roleId: c.roleId,
+          scope: c.scope,
+          until: c.kind === "grant" ? (m.endsAt?.toISOString() ?? null) : null,
+          through: c.jobId,
+          membership: `${m.via.kind} ${m.via.id}`,
+        },
+      });
     }
   }
 }

@@ -8,7 +8,7 @@ import { planRoleRequest, type RequestPlan } from "../domain/request-rules.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { approversFor } from "./approvers.js";
 import { activationAudit, type EngineDeps, inTransaction, type Work } from "./context.js";
-import { grantFor } from "./holdings.js";
+import { enqueueHoldings, grantFor } from "./holdings.js";
 import { newId } from "./ids.js";
 
 export type Origin = "slack" | "teams" | "api" | "cli";
@@ -122,11 +122,9 @@ export async function requestActivation(
       };
       return { role, requested, next: submit(requested), basis: plan.basis };
     });
-    work.send(
-      insertActivations(
-        work.tx,
-        created.map(({ next, basis }) => ({ activation: next, origin: input.origin, basis })),
-      ),
+    await insertActivations(
+      work.tx,
+      created.map(({ next, basis }) => ({ activation: next, origin: input.origin, basis })),
     );
 
     for (const { role, requested, next, basis } of created) {
@@ -144,8 +142,11 @@ export async function requestActivation(
       });
       work.audit({ event: `activation.${next.status}`, actor: "system", ...names, data: { from: "requested" } });
       if (basis === "break_glass") await recordBreakGlassUse(work, requester.key, role, next);
-      if (next.status === "activating") await grantFor(next, work);
     }
+    await enqueueHoldings(
+      work,
+      created.flatMap(({ next }) => (next.status === "activating" ? [grantFor(next, work)] : [])),
+    );
     const approverIds = [...new Set(planned.flatMap((p) => [...p.approvers]))];
     if (created.some((c) => c.next.status === "pending_approval"))
       work.emit({ type: "approval.needed", requestId, approverIds });

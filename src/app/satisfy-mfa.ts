@@ -5,7 +5,7 @@ import { type Refusal, refuse } from "../domain/refusal.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { approversFor } from "./approvers.js";
 import { type EngineDeps, inTransaction, recordTransition } from "./context.js";
-import { grantFor } from "./holdings.js";
+import { enqueueHoldings, grantFor } from "./holdings.js";
 import { lostBackingOf } from "./offboarding.js";
 
 export interface MfaEvidence extends Record<string, unknown> {
@@ -79,7 +79,7 @@ export async function satisfyMfa(
           { evidence, data: { method: evidence.method } },
         ),
       );
-      if (next.value.status === "activating") await grantFor(next.value, work);
+      if (next.value.status === "activating") await enqueueHoldings(work, [grantFor(next.value, work)]);
       else approverIds = [...approverIds, ...(await approversFor(work.tx, role, requester.id, work.now))];
     }
     if (after.some((a) => a.status === "pending_approval")) {

@@ -8,7 +8,6 @@
 import { open } from "node:fs/promises";
 import { sql } from "drizzle-orm";
 import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from "../connectors/webhook-signature.js";
-import { AUDIT_LANES } from "../db/audit-append.js";
 import type { DbHandle, Executor } from "../db/client.js";
 import { resultRows } from "../db/client.js";
 import { auditStreamCursors } from "../db/schema/audit-stream.js";
@@ -139,7 +138,7 @@ async function pendingEvents(db: Executor, sink: string, limit: number): Promise
       select e.id, e.lane, e.at, e.event, e.actor, e.subject, e.role, e.scope, e.request_id, e.activation_id,
         e.justification, e.ticket, e.decision, e.approver, e.data, e.prev_hash, e.hash
       from (select l.lane from audit_lanes l
-        union select generate_series(0, ${AUDIT_LANES - 1})::smallint) l
+        union select generate_series(0, audit_lane_count() - 1)::smallint) l
       cross join lateral (
         select * from audit_events e
         where e.lane = l.lane

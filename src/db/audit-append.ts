@@ -1,4 +1,4 @@
-import { createHash, randomInt } from "node:crypto";
+import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { type Executor, resultRows } from "./client.js";
 
@@ -25,12 +25,11 @@ export type AuditContent = Required<Omit<AuditEntry, "data">> & { data: Record<s
 
 /**
  * The log is several hash chains ("lanes") interleaved in one table. Each lane is serialized by
- * the lock on its head row (audit_lanes), so up to this many transactions append at once instead
- * of queueing behind one lock held through every commit. Within a lane, id order is commit order
- * (the id is drawn under the lane's lock), and removing or editing any row breaks its lane's
- * chain. The migration that creates the heads makes this many of them.
+ * the lock on its head row (audit_lanes), so many transactions append at once instead of queueing
+ * behind one lock held through every commit. Within a lane, id order is commit order (the id is
+ * drawn under the lane's lock), and removing or editing any row breaks its lane's chain. How many
+ * lanes there are is the database's to say (`audit_lane_count()`, see the drizzle/ migrations).
  */
-export const AUDIT_LANES = 32;
 
 /**
  * The content exactly as the database will hand it back, so that the hash computed now is the
@@ -108,111 +107,90 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * Appends events inside the caller's transaction, so an event exists exactly when the change it
- * describes was committed. Must be called on a transaction (the lane stays locked until it ends).
+ * described was committed. Must be called on a transaction: the lane stays locked until it ends.
  *
- * A few events go in one statement, audit_append (see the drizzle/ migration), which takes a
- * lane, links them onto its head with the same hash verify computes here, and moves the head.
- * The caller may send COMMIT behind it without waiting (see inTransaction): should it fail, the
- * transaction is aborted and COMMIT rolls it back. Thousands of events are hashed here instead,
- * onto a lane audit_append took: one statement per chunk rather than a server loop per row.
- */
-export async function appendAudit(tx: Executor, entries: AuditEntry[]): Promise<void> {
-  if (entries.length === 0) return;
-  if (entries.length > FEW) {
-    await insertChained(tx, await chainOn(tx, entries));
-    return;
-  }
-  // No await before the statement is sent: a caller that commits right after may rely on it.
-  const held = heads.get(tx);
-  const cut = entries.map((entry) => {
-    const content = normalizeEntry(entry);
-    const { before, after } = aroundLane(content);
-    return { ...content, at: content.at.toISOString(), before, after };
-  });
-  const [head] = resultRows<Head>(await tx.execute(appendStatement(cut, held?.lane ?? null)));
-  heads.set(tx, head!);
-}
-
-/** Up to this many events are appended by the server function, more are hashed here. */
-const FEW = 100;
-
-/**
- * Whether appendAudit sends these entries as one statement before it waits for anything, so that
- * COMMIT may be sent behind it unawaited. More entries take a lane first, then insert: COMMIT
- * must wait for them, or the insert would run after it, outside the transaction.
- */
-export function appendsInOneStatement(entries: AuditEntry[]): boolean {
-  return entries.length <= FEW;
-}
-
-function appendStatement(entries: unknown[], heldLane: number | null) {
-  return sql`select lane, hash from audit_append(${JSON.stringify(entries)}::json, ${randomInt(AUDIT_LANES)}::int, ${AUDIT_LANES}::int, ${heldLane}::int)`;
-}
-
-/**
- * The canonical JSON of an event cut where its lane's number goes, which only the server knows
- * when it appends: canonicalJson({ ...content, lane: n }) === before + JSON.stringify(n) + after.
- */
-export function aroundLane(content: AuditContent): { before: string; after: string } {
-  let before = "{";
-  let after = "";
-  let seenLane = false;
-  let first = true;
-  for (const key of Object.keys(content).sort()) {
-    const item = content[key as keyof AuditContent];
-    if (item === undefined) continue;
-    const comma = first ? "" : ",";
-    first = false;
-    if (key === "lane") {
-      before += `${comma}"lane":`;
-      seenLane = true;
-    } else if (seenLane) after += `${comma}${JSON.stringify(key)}:${canonicalJson(item)}`;
-    else before += `${comma}${JSON.stringify(key)}:${canonicalJson(item)}`;
-  }
-  return { before, after: `${after}}` };
-}
-
-type ChainedRow = AuditContent & { prevHash: string; hash: string };
-
-/** Takes a lane and links the entries onto its head, in order. */
-async function chainOn(tx: Executor, entries: AuditEntry[]): Promise<ChainedRow[]> {
-  const head = heads.get(tx) ?? resultRows<Head>(await tx.execute(appendStatement([], null)))[0]!;
-  let prevHash = head.hash;
-  const rows = entries.map((entry) => {
-    const content = normalizeEntry(entry, head.lane);
-    const hash = hashEvent(prevHash, content);
-    const row = { ...content, prevHash, hash };
-    prevHash = hash;
-    return row;
-  });
-  heads.set(tx, { lane: head.lane, hash: prevHash });
-  return rows;
-}
-
-/**
- * The lane a transaction holds and its head as this transaction has moved it: a transaction's
+ * There is one way to link an event onto the chain, the one verify checks: hashEvent, here. The
+ * transaction takes a lane (`audit_take_lane`, a free one at random) sent together with the
+ * writes still in flight (`alongside`), so taking it costs no round trip of its own; the events
+ * are hashed onto the lane's head and inserted in one statement per chunk
+ * (`audit_append_chained`, which refuses rows that do not follow the head). A transaction's
  * second append continues on the lane it already holds.
+ *
+ * appendAuditPipelined's `sent` settles once the last statement is on its way: from then on COMMIT
+ * may be sent behind it where the driver pipelines (see src/db/unit-of-work.ts).
  */
+export function appendAudit(tx: Executor, entries: AuditEntry[]): Promise<void> {
+  return appendAuditPipelined(tx, entries).done;
+}
+
+export function appendAuditPipelined(
+  tx: Executor,
+  entries: AuditEntry[],
+  alongside: readonly Promise<unknown>[] = [],
+): { sent: Promise<void>; done: Promise<void> } {
+  let markSent!: () => void;
+  const sentMark = new Promise<void>((resolve) => {
+    markSent = resolve;
+  });
+  const done = (async () => {
+    if (entries.length === 0) {
+      // A write's own checks (a version that moved, say) run here: nothing commits before them.
+      await Promise.all(alongside);
+      markSent();
+      return;
+    }
+    const lane = heads.get(tx) ?? takeLane(tx);
+    const [head] = await Promise.all([lane, ...alongside]);
+    const rows = chainOn(head, entries);
+    heads.set(tx, { lane: head.lane, hash: rows[rows.length - 1]!.hash });
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const written = insertChained(tx, rows.slice(i, i + CHUNK));
+      if (i + CHUNK >= rows.length) markSent();
+      await written;
+    }
+  })();
+  const sent = Promise.race([sentMark, done]);
+  for (const settled of [done, sent]) settled.catch(() => {}); // the caller awaits one of them
+  return { sent, done };
+}
+
+/** A transaction's lane and its head as the transaction has moved it. */
 interface Head {
   lane: number;
   hash: string;
 }
 const heads = new WeakMap<object, Head>();
 
+async function takeLane(tx: Executor): Promise<Head> {
+  const [head] = resultRows<Head>(await tx.execute(sql`select lane, hash from audit_take_lane()`));
+  return head!;
+}
+
+type ChainedRow = AuditContent & { prevHash: string; hash: string };
+
+/** Links the entries onto the head, in order. */
+function chainOn(head: Head, entries: AuditEntry[]): ChainedRow[] {
+  let prevHash = head.hash;
+  return entries.map((entry) => {
+    const content = normalizeEntry(entry, head.lane);
+    const hash = hashEvent(prevHash, content);
+    const row = { ...content, prevHash, hash };
+    prevHash = hash;
+    return row;
+  });
+}
+
 /** Rows per statement: one JSON parameter each, a few MB at most. */
 const CHUNK = 5_000;
 
 /**
- * Inserts chained rows and moves their lane's head, in one statement per chunk, through
- * audit_append_chained (see the drizzle/ migration), which runs as the tables' owner and refuses
- * rows that do not follow the head. The rows travel as one JSON parameter, which the server
- * unpacks many times faster than a VALUES list of 16 parameters a row; ids are drawn in the order
- * of the JSON array, so the chain's order is the entries' order.
+ * Inserts chained rows and moves their lane's head through audit_append_chained (see the
+ * drizzle/ migrations), which runs as the tables' owner and refuses rows that do not follow the
+ * head. The rows travel as one JSON parameter, which the server unpacks many times faster than a
+ * VALUES list of 16 parameters a row; ids are drawn in the order of the JSON array, so the
+ * chain's order is the entries' order.
  */
-async function insertChained(tx: Executor, chained: ChainedRow[]): Promise<void> {
-  const rows = chained.map((row) => ({ ...row, at: row.at.toISOString() }));
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK);
-    await tx.execute(sql`select lane, hash from audit_append_chained(${JSON.stringify(chunk)}::json)`);
-  }
+async function insertChained(tx: Executor, rows: ChainedRow[]): Promise<void> {
+  const json = JSON.stringify(rows.map((row) => ({ ...row, at: row.at.toISOString() })));
+  await tx.execute(sql`select lane, hash from audit_append_chained(${json}::json)`);
 }

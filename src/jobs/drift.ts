@@ -1,11 +1,11 @@
 import { and, eq, gt, inArray, lte, or } from "drizzle-orm";
 import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
-import { newId } from "../app/ids.js";
+import { enqueueHoldings } from "../app/holdings.js";
 import { type Connector, type Holding, loginOf, targetKeyOf } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
 import { groupRoleList } from "../db/repos/directory.js";
 import { membershipReasons, privilegedGroups } from "../db/repos/group-access.js";
-import { enqueueHoldingJob, type HoldingJobKind } from "../db/repos/outbox.js";
+import type { HoldingJobKind } from "../db/repos/outbox.js";
 import { activations } from "../db/schema/activations.js";
 import { assignments } from "../db/schema/assignments.js";
 import { auditEvents } from "../db/schema/audit.js";
@@ -236,15 +236,13 @@ async function databaseView(work: Work, roleIds: string[]) {
 }
 
 async function enqueue(work: Work, kind: HoldingJobKind, w: { principalId: string; roleId: string; scope: string }) {
-  const id = newId("job");
-  await enqueueHoldingJob(work.tx, {
-    id,
-    kind,
-    activationId: null,
-    runAt: work.now,
-    payload: { principalId: w.principalId, roleId: w.roleId, scope: w.scope, until: null, drift: true },
-  });
-  work.emit({ type: "holding.job", jobId: id, runAt: work.now });
+  await enqueueHoldings(work, [
+    {
+      kind,
+      activationId: null,
+      payload: { principalId: w.principalId, roleId: w.roleId, scope: w.scope, until: null, drift: true },
+    },
+  ]);
 }
 
 async function recentlyReported(work: Work, h: Holding, windowMs: number): Promise<boolean> {

@@ -1,15 +1,12 @@
 import { eq } from "drizzle-orm";
 import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
 import { followMemberships } from "../app/group-membership.js";
-import { grantConfirmed, grantFailed } from "../app/holding-results.js";
-import { newId } from "../app/ids.js";
+import { confirmGrants, confirmRevokes, grantFailed } from "../app/holding-results.js";
+import { enqueueHoldings, type HoldingJob } from "../app/holdings.js";
 import { endUngranted } from "../app/offboarding.js";
 import type { ConnectorResult } from "../connectors/connector.js";
-import { type Claimant, enqueueHoldingJob, insertHoldingJobs, type JobRow, newJobRow } from "../db/repos/outbox.js";
 import { recordTargetOutcomes, type TargetOutcome } from "../db/repos/target-health.js";
 import { outboxJobs } from "../db/schema/outbox.js";
-import { confirmRevokes } from "./activation-batch.js";
-import { withBatchedAudit } from "./batch-audit.js";
 import { claimOf, heldClaims } from "./outbox-claim.js";
 import type { Plan } from "./outbox-plan.js";
 
@@ -37,8 +34,8 @@ export interface Attempt {
 
 /** What a completion leaves for its worker to do next. */
 export interface Completed {
-  /** Jobs written to bring targets back in line after calls made without a valid claim, claimed by this worker. */
-  reconcile: JobRow[];
+  /** How many jobs were written to bring targets back in line after calls made without a valid claim. */
+  reconcile: number;
   /** How many calls turned out to have been made without a valid claim. */
   late: number;
 }
@@ -64,87 +61,80 @@ export async function completeAttempts(
   deps: EngineDeps,
   policy: RetryPolicy,
   attempts: Attempt[],
-  context: { claimant: Claimant; maybeFailing: (target: string) => boolean },
+  context: { maybeFailing: (target: string) => boolean },
 ): Promise<Completed> {
-  if (attempts.length === 0) return { reconcile: [], late: 0 };
-  return inTransaction(deps, (unit) =>
-    withBatchedAudit(unit, async (work) => {
-      const held = (list: Attempt[]) =>
-        heldClaims(
-          policy.workerId,
-          list.map((a) => claimOf(a.plan.job)),
-        );
-      const successes = attempts.filter((a) => a.outcome.ok);
-      const done = new Set(
-        successes.length === 0
-          ? []
-          : (
-              await work.tx
-                .update(outboxJobs)
-                .set({ status: "done", finishedAt: work.now, lockedBy: null, lockedUntil: null, lastError: null })
-                .where(held(successes))
-                .returning({ id: outboxJobs.id })
-            ).map((r) => r.id),
+  if (attempts.length === 0) return { reconcile: 0, late: 0 };
+  return inTransaction(deps, async (work) => {
+    const held = (list: Attempt[]) =>
+      heldClaims(
+        policy.workerId,
+        list.map((a) => claimOf(a.plan.job)),
       );
-      const succeeded = successes.filter((a) => done.has(a.plan.job.id));
-      for (const a of succeeded)
-        auditAttempt(work, policy, a, { detail: a.outcome.ok ? (a.outcome.detail ?? null) : null });
+    const successes = attempts.filter((a) => a.outcome.ok);
+    const done = new Set(
+      successes.length === 0
+        ? []
+        : (
+            await work.tx
+              .update(outboxJobs)
+              .set({ status: "done", finishedAt: work.now, lockedBy: null, lockedUntil: null, lastError: null })
+              .where(held(successes))
+              .returning({ id: outboxJobs.id })
+          ).map((r) => r.id),
+    );
+    const succeeded = successes.filter((a) => done.has(a.plan.job.id));
+    for (const a of succeeded)
+      auditAttempt(work, policy, a, { detail: a.outcome.ok ? (a.outcome.detail ?? null) : null });
 
-      const failures = attempts.filter((a) => !a.outcome.ok);
-      const mine = new Set<string>();
-      if (failures.length > 0) {
-        const owned = await work.tx
-          .select({ id: outboxJobs.id })
-          .from(outboxJobs)
-          .where(held(failures))
-          .orderBy(outboxJobs.id)
-          .for("update");
-        for (const o of owned) mine.add(o.id);
-        for (const a of failures)
-          if (mine.has(a.plan.job.id) && !a.outcome.ok) await recordFailure(work, policy, a, a.outcome);
-      }
+    const failures = attempts.filter((a) => !a.outcome.ok);
+    const mine = new Set<string>();
+    if (failures.length > 0) {
+      const owned = await work.tx
+        .select({ id: outboxJobs.id })
+        .from(outboxJobs)
+        .where(held(failures))
+        .orderBy(outboxJobs.id)
+        .for("update");
+      for (const o of owned) mine.add(o.id);
+      for (const a of failures)
+        if (mine.has(a.plan.job.id) && !a.outcome.ok) await recordFailure(work, policy, a, a.outcome);
+    }
 
-      for (const a of succeeded) {
-        if (a.plan.job.kind !== "grant" || !a.plan.job.activationId) continue;
-        if (a.plan.unbacked) await endUngranted(work, a.plan.job.activationId, a.plan.unbacked);
-        else await grantConfirmed(work, a.plan.job.activationId);
-      }
-      const revoked = succeeded.filter((a) => a.plan.job.kind === "revoke" && a.plan.job.activationId);
-      await confirmRevokes(
-        work,
-        revoked.map((a) => a.plan.job.activationId!),
-        new Map(revoked.map((a) => [a.plan.job.activationId!, { subject: a.plan.subject, role: a.plan.roleKey }])),
-      );
-      await followMemberships(
-        work,
-        succeeded.map((a) => ({
-          jobId: a.plan.job.id,
-          kind: a.plan.job.kind as "grant" | "revoke",
-          principalId: a.plan.payload.principalId,
-          roleId: a.plan.payload.roleId,
-          scope: a.plan.payload.scope,
-          until: a.plan.payload.until,
-          via: a.plan.job.activationId
-            ? `activation ${a.plan.job.activationId}`
-            : a.plan.payload.assignmentId
-              ? `assignment ${a.plan.payload.assignmentId}`
-              : null,
-          skipped: a.skipped,
-        })),
-      );
+    const granted = succeeded.filter((a) => a.plan.job.kind === "grant" && a.plan.job.activationId);
+    for (const a of granted) if (a.plan.unbacked) await endUngranted(work, a.plan.job.activationId!, a.plan.unbacked);
+    await confirmGrants(
+      work,
+      granted.filter((a) => !a.plan.unbacked).map((a) => a.plan.job.activationId!),
+    );
+    const revoked = succeeded.filter((a) => a.plan.job.kind === "revoke" && a.plan.job.activationId);
+    await confirmRevokes(
+      work,
+      revoked.map((a) => a.plan.job.activationId!),
+      new Map(revoked.map((a) => [a.plan.job.activationId!, { subject: a.plan.subject, role: a.plan.roleKey }])),
+    );
+    await followMemberships(
+      work,
+      succeeded.map((a) => ({
+        jobId: a.plan.job.id,
+        kind: a.plan.job.kind as "grant" | "revoke",
+        principalId: a.plan.payload.principalId,
+        roleId: a.plan.payload.roleId,
+        scope: a.plan.payload.scope,
+        until: a.plan.payload.until,
+        via: a.plan.job.activationId
+          ? `activation ${a.plan.job.activationId}`
+          : a.plan.payload.assignmentId
+            ? `assignment ${a.plan.payload.assignmentId}`
+            : null,
+        skipped: a.skipped,
+      })),
+    );
 
-      const late = attempts.filter((a) => called(a) && !done.has(a.plan.job.id) && !mine.has(a.plan.job.id));
-      const reconcile = await reconcileLate(
-        work,
-        policy,
-        late,
-        context.claimant,
-        "the claim was lost before the call returned",
-      );
-      await recordHealth(work, policy, attempts, context.maybeFailing);
-      return { reconcile, late: late.length };
-    }),
-  );
+    const late = attempts.filter((a) => called(a) && !done.has(a.plan.job.id) && !mine.has(a.plan.job.id));
+    const reconcile = await reconcileLate(work, policy, late, "the claim was lost before the call returned");
+    await recordHealth(work, policy, attempts, context.maybeFailing);
+    return { reconcile, late: late.length };
+  });
 }
 
 /** The attempt really called its target (rather than being skipped or refused before any call). */
@@ -154,17 +144,17 @@ const called = (a: Attempt) => !a.skipped && a.plan.connector !== undefined;
  * Audits calls that went out of turn (a claim lost, or a call given up on that answered later) and
  * writes, for each holding they touched, a job that brings the target back in line with what the
  * database says must be held: after a grant, a revoke unless something holds it; after a revoke, a
- * grant if something does. Jobs due now are written claimed by `claimant`, which runs them at once.
+ * grant if something does. Returns how many jobs were written; those due now are taken by this
+ * process's worker as they are written (see enqueueHoldings).
  */
 export async function reconcileLate(
   work: Work,
   policy: Pick<RetryPolicy, "workerId">,
   late: Attempt[],
-  claimant: Claimant | null,
   reason: string,
-): Promise<JobRow[]> {
-  if (late.length === 0) return [];
-  const jobs: JobRow[] = [];
+): Promise<number> {
+  if (late.length === 0) return 0;
+  const jobs: HoldingJob[] = [];
   const seen = new Set<string>();
   for (const a of late) {
     const { job, payload } = a.plan;
@@ -176,27 +166,19 @@ export async function reconcileLate(
     const key = `${payload.principalId}:${payload.roleId}:${payload.scope}:${job.kind}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    jobs.push(
-      newJobRow({
-        id: newId("job"),
-        kind: job.kind === "grant" ? "revoke" : "grant",
-        activationId: null,
-        payload: {
-          principalId: payload.principalId,
-          roleId: payload.roleId,
-          scope: payload.scope,
-          until: null,
-          reconcile: { after: job.id, worker: policy.workerId, reason },
-        },
-        runAt: work.now,
-        now: work.now,
-      }),
-    );
+    jobs.push({
+      kind: job.kind === "grant" ? "revoke" : "grant",
+      activationId: null,
+      payload: {
+        principalId: payload.principalId,
+        roleId: payload.roleId,
+        scope: payload.scope,
+        until: null,
+        reconcile: { after: job.id, worker: policy.workerId, reason },
+      },
+    });
   }
-  const claimed = await insertHoldingJobs(work.tx, jobs, claimant, work.now);
-  const waiting = jobs.filter((j) => !claimed.some((c) => c.id === j.id));
-  if (waiting.length > 0) work.emit({ type: "holding.job", jobId: waiting[0]!.id, runAt: work.now });
-  return claimed;
+  return (await enqueueHoldings(work, jobs)).length;
 }
 
 /**
@@ -292,21 +274,19 @@ async function giveUpGrant(work: Work, a: Attempt, error: string): Promise<void>
       subject: a.plan.subject,
       detail: { assignmentId: payload.assignmentId ?? null, role: a.plan.roleKey, scope: payload.scope, reason },
     });
-  const cleanup = newId("job");
-  await enqueueHoldingJob(work.tx, {
-    id: cleanup,
-    kind: "revoke",
-    activationId: job.activationId,
-    runAt: work.now,
-    payload: {
-      principalId: payload.principalId,
-      roleId: payload.roleId,
-      scope: payload.scope,
-      until: null,
-      ...(payload.assignmentId ? { assignmentId: payload.assignmentId } : {}),
+  await enqueueHoldings(work, [
+    {
+      kind: "revoke",
+      activationId: job.activationId,
+      payload: {
+        principalId: payload.principalId,
+        roleId: payload.roleId,
+        scope: payload.scope,
+        until: null,
+        ...(payload.assignmentId ? { assignmentId: payload.assignmentId } : {}),
+      },
     },
-  });
-  work.emit({ type: "holding.job", jobId: cleanup, runAt: work.now });
+  ]);
 }
 
 function auditAttempt(work: Work, policy: RetryPolicy, a: Attempt, data: Record<string, unknown>): void {

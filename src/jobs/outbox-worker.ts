@@ -2,9 +2,7 @@ import type { Logger } from "pino";
 import { type EngineDeps, inTransaction } from "../app/context.js";
 import { type ConnectorResult, retryable } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
-import { prefetchDirectoryVersion } from "../db/repos/directory.js";
 import { failingTargets } from "../db/repos/target-health.js";
-import { withBatchedAudit } from "./batch-audit.js";
 import { type Claim, claimJobs, claimOf, type JobRow, releaseClaims, renewClaims } from "./outbox-claim.js";
 import { type Attempt, completeAttempts, type RetryPolicy, reconcileLate } from "./outbox-complete.js";
 import { type JobPayload, type Plan, planJobs } from "./outbox-plan.js";
@@ -102,7 +100,7 @@ export class OutboxWorker {
     return { patienceMs: this.opts.patienceMs };
   }
 
-  /** What a batch of jobs created already claimed for this worker must carry (see expireAndClaimBatch). */
+  /** Who takes the jobs written in this process while the worker runs (see LocalClaims). */
   get claimant(): { workerId: string; leaseMs: number } {
     return { workerId: this.opts.workerId, leaseMs: this.opts.leaseMs };
   }
@@ -122,15 +120,22 @@ export class OutboxWorker {
     return jobs.length;
   }
 
+  /** Work that finishes on its own; idle() waits for it. */
+  private inBackground(work: Promise<unknown>): Promise<void> {
+    const tracked: Promise<void> = work
+      .then(() => {})
+      .catch((error) => this.log.error({ err: error }, "outbox batch failed; its jobs run again after their lease"))
+      .finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
+    return tracked;
+  }
+
   /** Runs jobs this worker holds the claim of: plans them, calls the targets, records the outcomes. */
   async runClaimed(jobs: JobRow[], options: { patienceMs?: number } = {}): Promise<void> {
     if (jobs.length === 0) return;
     const run = this.runBatch(jobs);
     if (options.patienceMs === undefined) return run;
-    const tracked = run
-      .catch((error) => this.log.error({ err: error }, "outbox batch failed; its jobs run again after their lease"))
-      .finally(() => this.background.delete(tracked));
-    this.background.add(tracked);
+    const tracked = this.inBackground(run);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([tracked, new Promise<void>((r) => (timer = setTimeout(r, options.patienceMs)))]);
     clearTimeout(timer);
@@ -162,10 +167,7 @@ export class OutboxWorker {
     try {
       const startedAt = this.deps.clock.now();
       // One short transaction: its reads go out together, and names come from the kept directory.
-      const plans = await this.deps.db.transaction((tx) => {
-        prefetchDirectoryVersion(tx);
-        return planJobs(tx, this.connectors, jobs, startedAt);
-      });
+      const plans = await inTransaction(this.deps, (work) => planJobs(work.tx, this.connectors, jobs, startedAt));
       const completions = new CompletionQueue(plans.length, this.opts.completionLingerMs, (batch) =>
         this.complete(batch, inFlight),
       );
@@ -312,12 +314,10 @@ export class OutboxWorker {
       .filter((a) => a.outcome.ok);
     if (changed.length === 0) return;
     try {
-      const jobs = await inTransaction(this.deps, (unit) =>
-        withBatchedAudit(unit, (work) =>
-          reconcileLate(work, this.opts, changed, this.claimant, "the call answered after its deadline"),
-        ),
+      await inTransaction(this.deps, (work) =>
+        reconcileLate(work, this.opts, changed, "the call answered after its deadline"),
       );
-      await this.runClaimed(jobs, { patienceMs: 0 });
+      await this.runOnce({ patienceMs: 0 });
     } catch (error) {
       this.log.error({ err: error }, "could not reconcile after a call that answered past its deadline");
     }
@@ -327,17 +327,18 @@ export class OutboxWorker {
     await this.refreshFailing();
     try {
       const done = await completeAttempts(this.deps, this.opts, batch, {
-        claimant: this.claimant,
         maybeFailing: (t) => this.failing.has(t),
       });
       for (const a of batch)
         if (a.plan.target && !a.outcome.ok && a.outcome.retryable && !a.skipped) this.failing.add(a.plan.target.name);
       if (done.late > 0)
         this.log.warn(
-          { late: done.late, reconcile: done.reconcile.length, worker: this.opts.workerId },
+          { late: done.late, reconcile: done.reconcile, worker: this.opts.workerId },
           "calls went out after their claim was lost; the holdings are being brought back in line",
         );
-      if (done.reconcile.length > 0) void this.runClaimed(done.reconcile, { patienceMs: 0 });
+      // The jobs that bring them back in line run at once: taken as written when this process's
+      // scheduler runs (see enqueueHoldings), or by a claim round now.
+      if (done.reconcile > 0) this.inBackground(this.runOnce({ patienceMs: 0 }));
     } catch (error) {
       if (batch.length === 1) {
         this.log.error(

@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import type { EngineDeps, EngineEvent } from "../app/context.js";
+import { expireDueActivations } from "../app/expire-activations.js";
 import { timeOutDueRequests } from "../app/time-out.js";
-import { expireAndClaimBatch } from "./activation-batch.js";
+import type { LocalClaims } from "../db/unit-of-work.js";
 import { nextWakeAfter } from "./next-wake.js";
 import type { JobRow } from "./outbox-claim.js";
 import type { OutboxWorker } from "./outbox-worker.js";
@@ -28,7 +29,6 @@ export class Scheduler {
   private running = false;
   private readonly worker: SingleFlight;
   /** Revokes this scheduler is running itself, straight after ending their activations. */
-  private readonly runs = new Set<Promise<void>>();
   private readonly expiry: SingleFlight;
   private readonly claimedRunner: SingleFlight;
   private sweeping: Promise<void> | undefined;
@@ -38,6 +38,8 @@ export class Scheduler {
   constructor(
     private readonly deps: EngineDeps,
     private readonly outbox: OutboxWorker,
+    /** Opened for `outbox` while the scheduler runs: jobs written here meanwhile are written claimed by it. */
+    private readonly claims: LocalClaims,
     private readonly log: Logger,
     private readonly opts: SchedulerOptions,
   ) {
@@ -65,12 +67,14 @@ export class Scheduler {
   /** Catches up on everything overdue (oldest first), then keeps sweeping. */
   async start(): Promise<void> {
     this.running = true;
+    this.claims.open(this.outbox.claimant);
     await this.sweep();
     this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepIntervalMs);
     this.sweepTimer.unref();
   }
 
   async stop(): Promise<void> {
+    this.claims.close();
     this.running = false;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
@@ -78,7 +82,6 @@ export class Scheduler {
     this.wakeAt = undefined;
     await this.sweeping;
     await this.expiry.idle();
-    await Promise.all([...this.runs]);
     await this.claimedRunner.idle();
     await this.worker.idle();
     await this.outbox.idle();
@@ -131,35 +134,25 @@ export class Scheduler {
 
   /**
    * Ends what is due, batch by batch. Each batch's revokes are written claimed by this process's
-   * worker and run at once, while the next batch is being ended.
+   * worker and announced (see enqueueHoldings), so they run while the next batch is being ended.
    */
   private async expireAll(): Promise<void> {
     const batch = this.opts.expiryBatchSize ?? 500;
     let ended = 0;
     for (let n = batch; n === batch; ) {
-      const done = await expireAndClaimBatch(this.deps, batch, this.outbox.claimant);
-      n = done.ended;
+      n = await expireDueActivations(this.deps, batch);
       ended += n;
-      if (done.claimed.length > 0) this.track(this.outbox.runClaimed(done.claimed));
-      if (done.claimed.length < n) this.kickWorker();
     }
     if (ended > 0) this.log.info({ ended }, "activations expired");
   }
 
   /**
-   * Runs a job written claimed by this worker. Like the worker's own rounds, one batch runs at a
+   * Runs jobs written claimed by this worker. Like the worker's own rounds, one batch runs at a
    * time and whatever arrives meanwhile makes the next batch, so outcomes are recorded together.
    */
-  private runSoon(job: JobRow): void {
-    this.claimed.push(job);
+  private runSoon(jobs: JobRow[]): void {
+    this.claimed.push(...jobs);
     this.claimedRunner.kick();
-  }
-
-  private track(run: Promise<void>): void {
-    const tracked = run
-      .catch((error) => this.log.error({ err: error }, "revokes failed; they run again after their lease"))
-      .finally(() => this.runs.delete(tracked));
-    this.runs.add(tracked);
   }
 
   private wakeBy(at: Date): void {

@@ -63,11 +63,13 @@ describeOnPostgres("a connector target that is down", () => {
     });
     const h = e;
     triggers = new AlertTriggers(h.deps, noDelivery, (error) => console.error(error));
-    scheduler = new Scheduler(h.deps, h.worker, silentLogger, { sweepIntervalMs: 250, timerHorizonMs: 60_000 });
+    scheduler = new Scheduler(h.deps, h.worker, h.deps.units!.claims, silentLogger, {
+      sweepIntervalMs: 250,
+      timerHorizonMs: 60_000,
+    });
     h.subscribe(scheduler.onEvent);
     h.subscribe(triggers.onEvent);
     await scheduler.start();
-    h.deps.claimant = h.worker.claimant;
     const ask = async (user: string, role: string) => {
       const r = await requestActivation(h.deps, {
         requesterId: await h.user(user),

@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { decide } from "../../src/app/decide.js";
 import { deactivate } from "../../src/app/end-activation.js";
+import { expireDueActivations } from "../../src/app/expire-activations.js";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { parsePimFile } from "../../src/config/pim-file.js";
 import { PostgresConnector } from "../../src/connectors/postgres.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { HOUR } from "../../src/domain/duration.js";
-import { expireDueBatch } from "../../src/jobs/activation-batch.js";
 import { describeOnPostgres, TEST_DATABASE_URL } from "../support/databases.js";
 import { createHarness, type Harness, parseConfig } from "../support/harness.js";
 import { postgresPolicy } from "../support/policies.js";
@@ -75,7 +75,7 @@ describeOnPostgres("postgres connector on a real target", () => {
     expect(granted!.data.detail).toBe(`granted "${names.role}" to "${names.alice}"`);
 
     e.clock.advance(HOUR);
-    expect(await expireDueBatch(e.deps, 100)).toBe(1);
+    expect(await expireDueActivations(e.deps, 100)).toBe(1);
     await e.worker.drain();
     expect(await target.isMember(names.alice, names.role)).toBe(false);
     const after = await getActivation(e.deps.db, a.id);

@@ -1,5 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { afterEach, expect, it } from "vitest";
+import { inTransaction, type Work } from "../../src/app/context.js";
 import { decide } from "../../src/app/decide.js";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { openDatabase } from "../../src/db/client.js";
@@ -49,8 +50,8 @@ describeEachDatabase("engine fast paths", (driver) => {
     return r.value.activations[0]!.id;
   }
 
-  const inTx = <T>(fn: (tx: Parameters<Parameters<Harness["deps"]["db"]["transaction"]>[0]>[0]) => Promise<T>) =>
-    h!.deps.db.transaction(fn);
+  /** A unit of work of the bot's, whose directory reads use the process's cache. */
+  const inTx = <T>(fn: (tx: Work["tx"]) => Promise<T>) => inTransaction(h!.deps, (work) => fn(work.tx));
 
   it("reads the directory again once any write to it has committed", async () => {
     const { users } = await harness();
@@ -93,10 +94,12 @@ describeEachDatabase("engine fast paths", (driver) => {
 
   it("runs a grant written claimed by this worker at once, with no claim round", async () => {
     const { users } = await harness();
-    scheduler = new Scheduler(h!.deps, h!.worker, silentLogger, { sweepIntervalMs: 60_000, timerHorizonMs: HOUR });
+    scheduler = new Scheduler(h!.deps, h!.worker, h!.deps.units!.claims, silentLogger, {
+      sweepIntervalMs: 60_000,
+      timerHorizonMs: HOUR,
+    });
     h!.subscribe(scheduler.onEvent);
     await scheduler.start();
-    h!.deps.claimant = h!.worker.claimant;
 
     const id = await requestApproved(await h!.user(users[0]!));
     await eventually(async () => (await getActivation(h!.deps.db, id))?.status === "active", 5_000, "the grant");
@@ -105,15 +108,15 @@ describeEachDatabase("engine fast paths", (driver) => {
     expect(job).toMatchObject({ kind: "grant", status: "done", attempts: 1 });
     // Announced with its claimed row, which the scheduler ran: no claim round took it.
     const written = h!.events.find((e) => e.type === "holding.job" && e.jobId === job!.id);
-    expect(written).toMatchObject({ claimed: { id: job!.id, lockedBy: "test-worker", attempts: 1 } });
+    expect(written).toMatchObject({ claimed: [{ id: job!.id, lockedBy: "test-worker", attempts: 1 }] });
   });
 
   it("leaves a claimed grant to another worker once the claimant's lease runs out", async () => {
     const { users } = await harness();
     // This process writes the grant claimed, then dies before running it: no scheduler listens.
-    h!.deps.claimant = { workerId: "gone", leaseMs: 30_000 };
+    h!.deps.units!.claims.open({ workerId: "gone", leaseMs: 30_000 });
     const id = await requestApproved(await h!.user(users[0]!));
-    const other = new OutboxWorker({ ...h!.deps, claimant: undefined }, h!.connectors, silentLogger, {
+    const other = new OutboxWorker({ ...h!.deps, units: undefined }, h!.connectors, silentLogger, {
       workerId: "other",
     });
 
@@ -127,7 +130,7 @@ describeEachDatabase("engine fast paths", (driver) => {
 
   it("writes a job unclaimed when its holding already has one pending, so they run in order", async () => {
     const { users } = await harness();
-    h!.deps.claimant = { workerId: "here", leaseMs: 30_000 };
+    h!.deps.units!.claims.open({ workerId: "here", leaseMs: 30_000 });
     const user = await h!.user(users[0]!);
     const role = await h!.role("app-admin");
     // A revoke of the same holding, due later, is still pending.

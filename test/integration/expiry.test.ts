@@ -30,7 +30,10 @@ describeEachDatabase("precise expiry", (driver) => {
   }
 
   function startScheduler(h: Harness) {
-    scheduler = new Scheduler(h.deps, h.worker, silentLogger, { sweepIntervalMs: 60_000, timerHorizonMs: 10 * 60_000 });
+    scheduler = new Scheduler(h.deps, h.worker, h.deps.units!.claims, silentLogger, {
+      sweepIntervalMs: 60_000,
+      timerHorizonMs: 10 * 60_000,
+    });
     h.subscribe(scheduler.onEvent);
     return scheduler;
   }
@@ -111,7 +114,10 @@ describeEachDatabase("precise expiry", (driver) => {
   it("arms the end of an activation as soon as its grant is confirmed", async () => {
     const { yaml, users } = crowdPolicy(2, "{ type: log }");
     const h = await harness(driver, parseConfig(yaml));
-    scheduler = new Scheduler(h.deps, h.worker, silentLogger, { sweepIntervalMs: 60_000, timerHorizonMs: 2 * HOUR });
+    scheduler = new Scheduler(h.deps, h.worker, h.deps.units!.claims, silentLogger, {
+      sweepIntervalMs: 60_000,
+      timerHorizonMs: 2 * HOUR,
+    });
     h.subscribe(scheduler.onEvent);
     await scheduler.start();
     expect(scheduler.nextWake).toBeUndefined();
@@ -179,7 +185,7 @@ describeEachDatabase("precise expiry", (driver) => {
     const h = await harness(driver, parseConfig(yaml));
     for (const u of users) await activate(h, u, HOUR);
     h.clock.advance(HOUR);
-    const other = new Scheduler(h.deps, h.worker, silentLogger, {
+    const other = new Scheduler(h.deps, h.worker, h.deps.units!.claims, silentLogger, {
       sweepIntervalMs: 60_000,
       timerHorizonMs: 60_000,
       expiryBatchSize: 7,

@@ -144,7 +144,6 @@ describeEachDatabase("graceful stop", (driver) => {
     const alice = (await principalByKey(handle.db, "alice"))!;
     const reader = (await roleByKeyOrName(handle.db, "reader"))!;
     // Written while no worker claims for this process, as a grant another path left unclaimed.
-    delete bot.deps.claimant;
     await bot.scheduler.stop();
     await requestActivation(bot.deps, {
       requesterId: alice.id,

@@ -4,6 +4,7 @@ import { conditionsOf } from "../../src/app/alert-facts.js";
 import { applyConfig } from "../../src/app/apply-config.js";
 import { decide } from "../../src/app/decide.js";
 import { deactivate } from "../../src/app/end-activation.js";
+import { expireDueActivations } from "../../src/app/expire-activations.js";
 import { eligibleRoles } from "../../src/app/queries.js";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { startReviewFromChat } from "../../src/app/start-review.js";
@@ -13,7 +14,6 @@ import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { reviewItems } from "../../src/db/schema/reviews.js";
 import { DEFAULT_THRESHOLDS } from "../../src/domain/alert-rules.js";
 import { HOUR, MINUTE } from "../../src/domain/duration.js";
-import { expireDueBatch } from "../../src/jobs/activation-batch.js";
 import { detectDrift } from "../../src/jobs/drift.js";
 import { describeEachDatabase, describeOnPostgres } from "../support/databases.js";
 import { createEngine, type EngineHarness, loadFixture } from "../support/engine.js";
@@ -111,7 +111,7 @@ describeEachDatabase("PIM for Groups", (driver) => {
 
     // Then the membership runs out: nothing holds reader any more.
     e.clock.advance(HOUR + MINUTE);
-    expect(await expireDueBatch(e.deps, 100)).toBeGreaterThanOrEqual(1);
+    expect(await expireDueActivations(e.deps, 100)).toBeGreaterThanOrEqual(1);
     await e.worker.drain();
     expect((await getActivation(e.deps.db, m.id))!.status).toBe("ended");
     expect(await holds("alice", "reader")).toBe(0);

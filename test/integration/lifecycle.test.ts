@@ -1,7 +1,8 @@
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { decide } from "../../src/app/decide.js";
-import { deactivate, expireDueActivations } from "../../src/app/end-activation.js";
+import { deactivate } from "../../src/app/end-activation.js";
+import { expireDueActivations } from "../../src/app/expire-activations.js";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";

@@ -3,13 +3,13 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { applyConfig } from "../../src/app/apply-config.js";
 import { decide } from "../../src/app/decide.js";
 import { deactivate } from "../../src/app/end-activation.js";
+import { expireDueActivations } from "../../src/app/expire-activations.js";
 import { requestExtension } from "../../src/app/extend-activation.js";
 import { requestActivation } from "../../src/app/request-activation.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { HOUR } from "../../src/domain/duration.js";
-import { expireDueBatch } from "../../src/jobs/activation-batch.js";
 import { describeEachDatabase, describeOnPostgres } from "../support/databases.js";
 import { createEngine, type EngineHarness, loadFixture } from "../support/engine.js";
 import { createHarness, type Harness, parseConfig } from "../support/harness.js";
@@ -58,7 +58,7 @@ describeEachDatabase("overlapping holdings", (driver) => {
     const secondId = second.value.activations[0]!.id;
     // The first runs out before the second's grant has even been tried.
     e.clock.advance(10 * 60_000);
-    expect(await expireDueBatch(e.deps, 100)).toBe(1);
+    expect(await expireDueActivations(e.deps, 100)).toBe(1);
     expect((await getActivation(e.deps.db, first.id))!.status).toBe("ending");
     await e.worker.drain();
 
@@ -70,7 +70,7 @@ describeEachDatabase("overlapping holdings", (driver) => {
     expect(skipped!.data.detail).toBe(`still held: activation ${secondId}`);
 
     e.clock.advance(HOUR);
-    expect(await expireDueBatch(e.deps, 100)).toBe(1);
+    expect(await expireDueActivations(e.deps, 100)).toBe(1);
     await e.worker.drain();
     expect((await getActivation(e.deps.db, secondId))!.status).toBe("ended");
     expect(await held("alice")).toBe(false);

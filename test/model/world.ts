@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { applyConfig } from "../../src/app/apply-config.js";
-import { type EngineDeps, type EngineEvent, noEvents } from "../../src/app/context.js";
+import { type EngineDeps, type EngineEvent, inTransaction, noEvents } from "../../src/app/context.js";
+import { expireDueActivations } from "../../src/app/expire-activations.js";
 import { timeOutDueRequests } from "../../src/app/time-out.js";
 import {
   type Connector,
@@ -12,10 +13,9 @@ import {
 } from "../../src/connectors/connector.js";
 import { ConnectorRegistry } from "../../src/connectors/registry.js";
 import { type Database, type DbHandle, openDatabase } from "../../src/db/client.js";
-import { prefetchDirectoryVersion } from "../../src/db/repos/directory.js";
 import { principals } from "../../src/db/schema/principals.js";
 import { roles } from "../../src/db/schema/roles.js";
-import { expireAndClaimBatch } from "../../src/jobs/activation-batch.js";
+import { newUnitSettings } from "../../src/db/unit-of-work.js";
 import { claimJobs, type JobRow } from "../../src/jobs/outbox-claim.js";
 import { planJobs } from "../../src/jobs/outbox-plan.js";
 import { OutboxWorker, type OutboxWorkerOptions } from "../../src/jobs/outbox-worker.js";
@@ -156,6 +156,7 @@ export class EngineInstance {
   private generation = 0;
   /** Jobs written already claimed by this replica's worker, run by its next drain (as the scheduler does). */
   private claimed: JobRow[] = [];
+  private readonly units = newUnitSettings();
 
   constructor(
     readonly index: number,
@@ -163,7 +164,7 @@ export class EngineInstance {
     clock: ManualClock,
     target: ModelTarget,
   ) {
-    this.deps = { db, clock, events: { publish: (event) => this.onEvent(event) } };
+    this.deps = { db, clock, events: { publish: (event) => this.onEvent(event) }, units: this.units };
     this.connectors = new ConnectorRegistry(db).register("log", () => target);
     this.start();
   }
@@ -179,7 +180,7 @@ export class EngineInstance {
       ...WORKER_OPTIONS,
       workerId: `${this.name}.${this.generation}`,
     });
-    this.deps.claimant = this.worker.claimant;
+    this.units.claims.open(this.worker.claimant);
     this.claimed = [];
     this.alive = true;
   }
@@ -193,9 +194,8 @@ export class EngineInstance {
   /** The durable sweep: overdue ends (their revokes claimed by this replica), time-outs, then the worker. */
   async sweep(): Promise<void> {
     for (;;) {
-      const done = await expireAndClaimBatch(this.deps, 500, this.worker.claimant);
-      this.claimed.push(...done.claimed);
-      if (done.ended < 500) break;
+      // The revokes written claimed by this replica reach it as events (onEvent).
+      if ((await expireDueActivations(this.deps, 500)) < 500) break;
     }
     await timeOutDueRequests(this.deps);
     await this.drain();
@@ -213,10 +213,7 @@ export class EngineInstance {
       held.push(
         ...(await claimJobs(this.deps.db, { workerId: this.worker.workerId, now, leaseMs: 30_000, limit: 100 })),
       );
-      const plans = await this.deps.db.transaction((tx) => {
-        prefetchDirectoryVersion(tx);
-        return planJobs(tx, this.connectors, held, now);
-      });
+      const plans = await inTransaction(this.deps, (work) => planJobs(work.tx, this.connectors, held, now));
       for (const plan of plans) {
         if (!plan.connector || !plan.request) continue;
         if (plan.job.kind === "grant") await plan.connector.grant(plan.request);
@@ -227,8 +224,8 @@ export class EngineInstance {
   }
 
   private onEvent(event: EngineEvent): void {
-    if (event.type === "holding.job" && event.claimed && event.claimed.lockedBy === this.worker.workerId)
-      this.claimed.push(event.claimed);
+    if (event.type === "holding.job")
+      this.claimed.push(...(event.claimed ?? []).filter((job) => job.lockedBy === this.worker.workerId));
   }
 }
 

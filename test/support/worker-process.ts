@@ -12,6 +12,7 @@ import { EventBus } from "../../src/app/event-bus.js";
 import { systemClock } from "../../src/app/ports.js";
 import { ConnectorRegistry } from "../../src/connectors/registry.js";
 import { openDatabase } from "../../src/db/client.js";
+import { newUnitSettings } from "../../src/db/unit-of-work.js";
 import { OutboxWorker } from "../../src/jobs/outbox-worker.js";
 import { Scheduler } from "../../src/jobs/scheduler.js";
 
@@ -19,7 +20,8 @@ const env = process.env;
 const log = pino({ level: env.LOG_LEVEL ?? "warn" }, pino.destination(2));
 const handle = await openDatabase({ driver: "postgres", url: env.DATABASE_URL!, poolSize: 6 });
 const bus = new EventBus((error) => log.error({ err: error }, "listener failed"));
-const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus };
+const units = newUnitSettings();
+const deps: EngineDeps = { db: handle.db, clock: systemClock, events: bus, units };
 const connectors = new ConnectorRegistry(handle.db, { env });
 const worker = new OutboxWorker(deps, connectors, log, {
   workerId: env.WORKER_ID ?? `proc-${process.pid}`,
@@ -32,7 +34,7 @@ let stopScheduler: (() => Promise<void>) | undefined;
 let loop: Promise<void> | undefined;
 
 if (env.WORKER_MODE === "scheduler") {
-  const scheduler = new Scheduler(deps, worker, log, {
+  const scheduler = new Scheduler(deps, worker, units.claims, log, {
     sweepIntervalMs: Number(env.SWEEP_MS ?? 1_000),
     timerHorizonMs: 10 * 60_000,
     ...(env.BATCH_SIZE ? { expiryBatchSize: Number(env.BATCH_SIZE) } : {}),

@@ -27,7 +27,6 @@ import {
   roleByKeyOrName,
   rolesByIds,
 } from "../../db/repos/directory.js";
-import { enqueueHoldingJob } from "../../db/repos/outbox.js";
 import {
   type AssignmentKind,
   checkAssignment,
@@ -41,6 +40,7 @@ import { err, ok, type Result } from "../../domain/result.js";
 import { isValidScope, scopeCovers } from "../../domain/scope.js";
 import { scheduleActiveHolding } from "../apply-config.js";
 import { type EngineDeps, inTransaction, type Work } from "../context.js";
+import { enqueueHoldings } from "../holdings.js";
 import { newId } from "../ids.js";
 import type { MfaEvidence } from "../satisfy-mfa.js";
 import { type Actor, type Administrator, authorizeAdministrator, refuseAdministration } from "./administrators.js";
@@ -447,15 +447,14 @@ export async function applyNewEnd(
 }
 
 async function enqueueAssignmentJob(work: Work, kind: "grant" | "revoke", a: AssignmentRow, runAt: Date) {
-  const id = newId("job");
-  await enqueueHoldingJob(work.tx, {
-    id,
-    kind,
-    activationId: null,
-    runAt,
-    payload: { principalId: a.principalId, roleId: a.roleId, scope: a.scope, until: null, assignmentId: a.id },
-  });
-  work.emit({ type: "holding.job", jobId: id, runAt });
+  await enqueueHoldings(work, [
+    {
+      kind,
+      activationId: null,
+      runAt,
+      payload: { principalId: a.principalId, roleId: a.roleId, scope: a.scope, until: null, assignmentId: a.id },
+    },
+  ]);
 }
 
 async function tell(

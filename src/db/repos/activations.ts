@@ -1,8 +1,9 @@
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Activation, ActivationStatus } from "../../domain/activation.js";
 import { type Executor, resultRows } from "../client.js";
-import { instant, rowReader } from "../rows.js";
+import { rowReader } from "../rows.js";
 import { activations, approvals } from "../schema/activations.js";
+import { writeBehind } from "../unit-of-work.js";
 
 const activationRows = rowReader(activations);
 const approvalRows = rowReader(approvals);
@@ -85,12 +86,13 @@ function stateColumns(a: Activation) {
   };
 }
 
-export async function insertActivations(
+/** Inserts new requests' activations, written behind (see src/db/unit-of-work.ts). */
+export function insertActivations(
   tx: Executor,
   items: { activation: Activation; origin: string; basis: string }[],
-) {
-  if (items.length === 0) return;
-  await tx.insert(activations).values(
+): Promise<void> {
+  if (items.length === 0) return Promise.resolve();
+  const write = tx.insert(activations).values(
     items.map(({ activation: a, origin, basis }) => ({
       id: a.id,
       requestId: a.requestId,
@@ -112,29 +114,57 @@ export async function insertActivations(
       ...stateColumns(a),
     })),
   );
+  return writeBehind(
+    tx,
+    write.then(() => {}),
+  );
 }
 
 export class ConcurrentChangeError extends Error {
   readonly code = "CONCURRENT_CHANGE";
 }
 
-/** Writes a transition; the version check turns a lost race into an error instead of a double effect. */
-export async function saveActivation(
+/**
+ * Writes transitions, any number in one statement, each only where the activation is still at the
+ * version it was decided on: a lost race fails the unit (ConcurrentChangeError) instead of
+ * acting twice. Written behind: the unit goes on without waiting (see src/db/unit-of-work.ts).
+ */
+export function saveTransitions(
   tx: Executor,
-  next: Activation,
-  expectedVersion: number,
-  evidence?: Record<string, unknown>,
-) {
-  const state = stateColumns(next);
-  const updated = await tx.execute(sql`
-    update activations set status = ${state.status}, mfa_satisfied_at = ${instant(state.mfaSatisfiedAt)},
-      activated_at = ${instant(state.activatedAt)}, ends_at = ${instant(state.endsAt)},
-      closed_at = ${instant(state.closedAt)}, reason = ${state.reason}, closed_by = ${state.closedBy},
-      mfa_evidence = ${evidence ? sql`${JSON.stringify(evidence)}::jsonb` : sql`mfa_evidence`},
-      version = ${expectedVersion + 1}
-    where id = ${next.id} and version = ${expectedVersion}
-    returning id`);
-  if (resultRows(updated).length !== 1) throw new ConcurrentChangeError(`activation ${next.id} changed concurrently`);
+  transitions: { next: Activation; version: number; evidence?: Record<string, unknown> }[],
+): Promise<void> {
+  if (transitions.length === 0) return Promise.resolve();
+  const rows = transitions.map(({ next, version, evidence }) => {
+    const state = stateColumns(next);
+    return {
+      id: next.id,
+      version,
+      status: state.status,
+      mfa_satisfied_at: state.mfaSatisfiedAt?.toISOString() ?? null,
+      activated_at: state.activatedAt?.toISOString() ?? null,
+      ends_at: state.endsAt?.toISOString() ?? null,
+      closed_at: state.closedAt?.toISOString() ?? null,
+      reason: state.reason,
+      closed_by: state.closedBy,
+      mfa_evidence: evidence ?? null,
+    };
+  });
+  const write = tx
+    .execute(sql`
+      update activations a set status = x.status, mfa_satisfied_at = x.mfa_satisfied_at,
+        activated_at = x.activated_at, ends_at = x.ends_at, closed_at = x.closed_at, reason = x.reason,
+        closed_by = x.closed_by, mfa_evidence = coalesce(x.mfa_evidence, a.mfa_evidence), version = x.version + 1
+      from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as x(id text, version int, status text,
+        mfa_satisfied_at timestamptz, activated_at timestamptz, ends_at timestamptz, closed_at timestamptz,
+        reason text, closed_by text, mfa_evidence jsonb)
+      where a.id = x.id and a.version = x.version
+      returning a.id`)
+    .then((updated) => {
+      const saved = new Set(resultRows<{ id: string }>(updated).map((r) => r.id));
+      const lost = rows.find((r) => !saved.has(r.id));
+      if (lost) throw new ConcurrentChangeError(`activation ${lost.id} changed concurrently`);
+    });
+  return writeBehind(tx, write);
 }
 
 export async function getActivation(
@@ -169,15 +199,26 @@ export async function listForPrincipal(
   return rows.map(toActivation);
 }
 
-/** Active activations whose time is up, oldest first. */
-export async function dueToExpire(tx: Executor, now: Date, limit: number): Promise<string[]> {
-  const rows = await tx
-    .select({ id: activations.id })
-    .from(activations)
-    .where(and(eq(activations.status, "active"), lte(activations.endsAt, now)))
-    .orderBy(activations.endsAt)
-    .limit(limit);
-  return rows.map((r) => r.id);
+/**
+ * Up to `limit` active activations whose time is up, oldest first, locked; rows another replica is
+ * already ending are skipped, never waited for.
+ */
+export async function lockDueToExpire(tx: Executor, now: Date, limit: number): Promise<StoredActivation[]> {
+  const rows = await activationRows.select(
+    tx,
+    sql`where status = 'active' and ends_at <= ${now.toISOString()}::timestamptz order by ends_at, id limit ${limit} for update skip locked`,
+  );
+  return rows.map(toActivation);
+}
+
+/** Activations by id, locked in id order (so two units locking several queue instead of deadlocking). */
+export async function lockActivations(tx: Executor, ids: readonly string[]): Promise<StoredActivation[]> {
+  if (ids.length === 0) return [];
+  const rows = await activationRows.select(
+    tx,
+    sql`where id in (select jsonb_array_elements_text(${JSON.stringify([...new Set(ids)])}::text::jsonb)) order by id for update`,
+  );
+  return rows.map(toActivation);
 }
 
 /** Pending requests whose approval deadline has passed. */
@@ -205,7 +246,8 @@ export async function decisionsForRequest(tx: Executor, requestId: string) {
   return approvalRows.select(tx, sql`where request_id = ${requestId} order by decided_at`);
 }
 
-export async function insertDecision(
+/** Records an approver's decision, written behind (see src/db/unit-of-work.ts). */
+export function insertDecision(
   tx: Executor,
   row: {
     id: string;
@@ -216,8 +258,14 @@ export async function insertDecision(
     comment: string | null;
     decidedAt: Date;
   },
-) {
-  await tx.insert(approvals).values(row);
+): Promise<void> {
+  return writeBehind(
+    tx,
+    tx
+      .insert(approvals)
+      .values(row)
+      .then(() => {}),
+  );
 }
 
 /** How often a principal activated a role since a moment (shown to approvers). */

@@ -3,6 +3,7 @@ import { PgTransaction } from "drizzle-orm/pg-core";
 import type { HeldAssignment } from "../../domain/eligibility.js";
 import { BUILT_IN_POLICY, type Policy, type PolicyOverride, resolvePolicy } from "../../domain/policy.js";
 import { type Executor, resultRows } from "../client.js";
+import { directoryCacheOf } from "../directory-cache.js";
 
 export { resultRows };
 
@@ -38,12 +39,6 @@ function once<T>(tx: Executor, key: string, load: () => Promise<T>): Promise<T> 
   return hit;
 }
 
-/** Directory versions whose reads are kept (several: one process may serve several databases). */
-const KEPT_VERSIONS = 4;
-/** Entries kept per version before starting afresh, so that memory stays bounded. */
-const KEPT_ENTRIES = 100_000;
-const kept = new Map<string, Map<string, unknown>>();
-
 function versionOf(tx: Executor): Promise<string | undefined> {
   return once(tx, "directory:version", async () => {
     const [row] = resultRows<{ version: string }>(
@@ -65,25 +60,14 @@ export function prefetchDirectoryVersion(tx: Executor): void {
 function remembered<T>(tx: Executor, key: string, load: () => Promise<T>): Promise<T> {
   if (!(tx instanceof PgTransaction)) return load();
   return once(tx, key, async () => {
-    const version = await versionOf(tx);
-    if (version === undefined) return load();
-    const entries = kept.get(version);
-    if (entries?.has(key)) return entries.get(key) as T;
+    const cache = directoryCacheOf(tx);
+    const version = cache && (await versionOf(tx));
+    if (!cache || version === undefined) return load();
+    if (cache.has(version, key)) return cache.get<T>(version, key)!;
     const value = deepFreeze(await load());
-    keep(version, key, value);
+    cache.keep(version, key, value);
     return value;
   });
-}
-
-function keep(version: string, key: string, value: unknown): void {
-  let entries = kept.get(version);
-  if (!entries || entries.size >= KEPT_ENTRIES) {
-    kept.delete(version);
-    entries = new Map();
-    kept.set(version, entries);
-    for (const old of kept.keys()) if (kept.size > KEPT_VERSIONS) kept.delete(old);
-  }
-  entries.set(key, value);
 }
 
 function deepFreeze<T>(value: T): T {
@@ -128,15 +112,16 @@ export async function principalsByIds(tx: Executor, ids: string[]): Promise<Map<
     const rows = await tx.select().from(principals).where(inArray(principals.id, wanted));
     return new Map(rows.map((r) => [r.id, r]));
   };
-  if (!(tx instanceof PgTransaction) || unique.length > 50) return load(unique);
+  const cache = tx instanceof PgTransaction ? directoryCacheOf(tx) : undefined;
+  if (!cache || unique.length > 50) return load(unique);
   const version = await versionOf(tx);
-  const entries = version === undefined ? undefined : kept.get(version);
-  const missing = unique.filter((id) => !entries?.has(`principal:${id}`));
+  const kept = (id: string) => version !== undefined && cache.has(version, `principal:${id}`);
+  const missing = unique.filter((id) => !kept(id));
   const loaded = missing.length > 0 ? await load(missing) : new Map<string, Principal>();
   const found = new Map<string, Principal>();
   for (const id of unique) {
-    const row = missing.includes(id) ? loaded.get(id) : (entries!.get(`principal:${id}`) as Principal | undefined);
-    if (version !== undefined && missing.includes(id)) keep(version, `principal:${id}`, deepFreeze(row));
+    const row = missing.includes(id) ? loaded.get(id) : cache.get<Principal>(version!, `principal:${id}`);
+    if (version !== undefined && missing.includes(id)) cache.keep(version, `principal:${id}`, deepFreeze(row));
     if (row) found.set(id, row);
   }
   return found;

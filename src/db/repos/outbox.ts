@@ -1,14 +1,11 @@
 import { sql } from "drizzle-orm";
 import { type Executor, resultRows } from "../client.js";
 import { outboxJobs } from "../schema/outbox.js";
+import { type Claimant, claimantOf, writeBehind } from "../unit-of-work.js";
 
 export type JobRow = typeof outboxJobs.$inferSelect;
 
-/** Who takes jobs as it writes them, as a claim would: a worker's id and lease. */
-export interface Claimant {
-  workerId: string;
-  leaseMs: number;
-}
+export type { Claimant };
 
 export type HoldingJobKind = "grant" | "revoke";
 
@@ -26,34 +23,27 @@ export interface HoldingJobPayload extends Record<string, unknown> {
 export const holdingKey = (p: { principalId: string; roleId: string; scope: string }) =>
   `holding:${p.principalId}:${p.roleId}:${p.scope}`;
 
-export async function enqueueHoldingJob(
-  tx: Executor,
-  job: { id: string; kind: HoldingJobKind; activationId: string | null; payload: HoldingJobPayload; runAt: Date },
-): Promise<void> {
-  await tx.insert(outboxJobs).values({
-    id: job.id,
-    kind: job.kind,
-    key: holdingKey(job.payload),
-    activationId: job.activationId,
-    payload: job.payload,
-    runAt: job.runAt,
-  });
-}
-
 /**
- * Inserts jobs, those due by `now` written already claimed by `claimant` (when given) so that it
- * can run them at once without a claim round trip. A job whose holding has another job pending is
- * left unclaimed, for the ordinary claim to order after that job. If the claimant dies, its lease
- * runs out and another worker takes the jobs over, as with any claim. Returns the claimed jobs.
- * One JSON parameter instead of nine per row: binding thousands of parameters costs more than the insert.
+ * Inserts jobs, any number in one statement, written behind (see src/db/unit-of-work.ts). Those
+ * due by `now` are written already claimed by the unit's claimant, this process's worker when one
+ * runs here, so that it can run them at once without a claim round trip. A job whose holding has
+ * another job pending is left unclaimed, for the ordinary claim to order after that job. If the
+ * claimant dies, its lease runs out and another worker takes the jobs over, as with any claim.
+ * `written` gets the claimed jobs once the insert is done, before the unit commits. One JSON
+ * parameter instead of nine per row: binding thousands of parameters costs more than the insert.
  */
-export async function insertHoldingJobs(
+export function insertHoldingJobs(
   tx: Executor,
   jobs: JobRow[],
-  claimant: Claimant | null,
   now: Date,
-): Promise<JobRow[]> {
-  if (jobs.length === 0) return [];
+  written: (claimed: JobRow[]) => void = () => {},
+): Promise<void> {
+  if (jobs.length === 0) return Promise.resolve();
+  const claimant = claimantOf(tx);
+  return writeBehind(tx, insertClaiming(tx, jobs, claimant, now).then(written));
+}
+
+async function insertClaiming(tx: Executor, jobs: JobRow[], claimant: Claimant | null, now: Date): Promise<JobRow[]> {
   const records = jobs.map((j) => ({
     id: j.id,
     kind: j.kind,

@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import { expireDueActivations } from "../../../src/app/end-activation.js";
+import { expireDueActivations } from "../../../src/app/expire-activations.js";
 import { satisfyMfa } from "../../../src/app/satisfy-mfa.js";
 import { timeOutDueRequests } from "../../../src/app/time-out.js";
 import { FIELDS } from "../../../src/chat/views/action-ids.js";
