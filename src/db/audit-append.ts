@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomInt } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { type Executor, resultRows } from "./client.js";
 
@@ -109,23 +109,24 @@ export function canonicalJson(value: unknown): string {
  * Appends events inside the caller's transaction, so an event exists exactly when the change it
  * described was committed. Must be called on a transaction: the lane stays locked until it ends.
  *
- * There is one way to link an event onto the chain, the one verify checks: hashEvent, here. The
- * transaction takes a lane (`audit_take_lane`, a free one at random) sent together with the
- * writes still in flight (`alongside`), so taking it costs no round trip of its own; the events
- * are hashed onto the lane's head and inserted in one statement per chunk
- * (`audit_append_chained`, which refuses rows that do not follow the head). A transaction's
- * second append continues on the lane it already holds.
+ * One statement per chunk, whatever the number of events: the lane is chosen here (see
+ * AuditLanes), each event's canonical content is written here with its lane, and the server
+ * (`audit_append_on`, see the drizzle/ migrations) locks the lane's head, links each event onto
+ * it with the hash verify computes (hashEvent), inserts them in order and moves the head. A
+ * transaction's second append continues on the lane it already holds.
  *
  * appendAuditPipelined's `sent` settles once the last statement is on its way: from then on COMMIT
- * may be sent behind it where the driver pipelines (see src/db/unit-of-work.ts).
+ * may be sent behind it where the driver pipelines (see src/db/unit-of-work.ts). The writes in
+ * `alongside` are awaited first, so that their own checks run before anything commits.
  */
-export function appendAudit(tx: Executor, entries: AuditEntry[]): Promise<void> {
-  return appendAuditPipelined(tx, entries).done;
+export function appendAudit(tx: Executor, entries: AuditEntry[], lanes = new AuditLanes()): Promise<void> {
+  return appendAuditPipelined(tx, entries, lanes).done;
 }
 
 export function appendAuditPipelined(
   tx: Executor,
   entries: AuditEntry[],
+  lanes: AuditLanes,
   alongside: readonly Promise<unknown>[] = [],
 ): { sent: Promise<void>; done: Promise<void> } {
   let markSent!: () => void;
@@ -133,18 +134,18 @@ export function appendAuditPipelined(
     markSent = resolve;
   });
   const done = (async () => {
-    if (entries.length === 0) {
-      // A write's own checks (a version that moved, say) run here: nothing commits before them.
-      await Promise.all(alongside);
+    const [lane] = await Promise.all([entries.length > 0 ? laneOf(tx, lanes) : null, ...alongside]);
+    if (lane === null) {
       markSent();
       return;
     }
-    const lane = heads.get(tx) ?? takeLane(tx);
-    const [head] = await Promise.all([lane, ...alongside]);
-    const rows = chainOn(head, entries);
-    heads.set(tx, { lane: head.lane, hash: rows[rows.length - 1]!.hash });
+    const rows = entries.map((entry) => {
+      const content = normalizeEntry(entry, lane);
+      return { ...content, at: content.at.toISOString(), canonical: canonicalJson(content) };
+    });
     for (let i = 0; i < rows.length; i += CHUNK) {
-      const written = insertChained(tx, rows.slice(i, i + CHUNK));
+      const json = JSON.stringify(rows.slice(i, i + CHUNK));
+      const written = tx.execute(sql`select lane, hash from audit_append_on(${lane}::int, ${json}::json)`);
       if (i + CHUNK >= rows.length) markSent();
       await written;
     }
@@ -154,43 +155,45 @@ export function appendAuditPipelined(
   return { sent, done };
 }
 
-/** A transaction's lane and its head as the transaction has moved it. */
-interface Head {
-  lane: number;
-  hash: string;
-}
-const heads = new WeakMap<object, Head>();
-
-async function takeLane(tx: Executor): Promise<Head> {
-  const [head] = resultRows<Head>(await tx.execute(sql`select lane, hash from audit_take_lane()`));
-  return head!;
-}
-
-type ChainedRow = AuditContent & { prevHash: string; hash: string };
-
-/** Links the entries onto the head, in order. */
-function chainOn(head: Head, entries: AuditEntry[]): ChainedRow[] {
-  let prevHash = head.hash;
-  return entries.map((entry) => {
-    const content = normalizeEntry(entry, head.lane);
-    const hash = hashEvent(prevHash, content);
-    const row = { ...content, prevHash, hash };
-    prevHash = hash;
-    return row;
-  });
-}
-
 /** Rows per statement: one JSON parameter each, a few MB at most. */
 const CHUNK = 5_000;
 
+/** The lane a transaction appends on: the one it holds already, or one AuditLanes gives it for its life. */
+const held = new WeakMap<object, number>();
+
+async function laneOf(tx: Executor, lanes: AuditLanes): Promise<number> {
+  const lane = held.get(tx) ?? (await lanes.take(tx));
+  held.set(tx, lane);
+  return lane;
+}
+
+/** The lane the transaction appended on, if it did. */
+export function laneHeldBy(tx: Executor): number | undefined {
+  return held.get(tx);
+}
+
 /**
- * Inserts chained rows and moves their lane's head through audit_append_chained (see the
- * drizzle/ migrations), which runs as the tables' owner and refuses rows that do not follow the
- * head. The rows travel as one JSON parameter, which the server unpacks many times faster than a
- * VALUES list of 16 parameters a row; ids are drawn in the order of the JSON array, so the
- * chain's order is the entries' order.
+ * Chooses lanes for a process's appends: at random among those none of its transactions holds, so
+ * that its own appends never queue behind one another; another process's append on the same lane
+ * is at its end, holding the lane only until its COMMIT. How many lanes there are is the
+ * database's to say (audit_lane_count()), asked once. A unit of work gives its lane back when
+ * its transaction ends (see src/db/unit-of-work.ts). One is built in composition.
  */
-async function insertChained(tx: Executor, rows: ChainedRow[]): Promise<void> {
-  const json = JSON.stringify(rows.map((row) => ({ ...row, at: row.at.toISOString() })));
-  await tx.execute(sql`select lane, hash from audit_append_chained(${json}::json)`);
+export class AuditLanes {
+  private count: number | undefined;
+  private readonly busy = new Set<number>();
+
+  async take(tx: Executor): Promise<number> {
+    this.count ??= resultRows<{ n: number }>(await tx.execute(sql`select audit_lane_count() as n`))[0]!.n;
+    const count = this.count;
+    const free: number[] = [];
+    for (let lane = 0; lane < count; lane++) if (!this.busy.has(lane)) free.push(lane);
+    const lane = free.length > 0 ? free[randomInt(free.length)]! : randomInt(count);
+    this.busy.add(lane);
+    return lane;
+  }
+
+  release(lane: number): void {
+    this.busy.delete(lane);
+  }
 }

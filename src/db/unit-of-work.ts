@@ -1,4 +1,4 @@
-import { type AuditEntry, appendAuditPipelined } from "./audit-append.js";
+import { type AuditEntry, AuditLanes, appendAuditPipelined, laneHeldBy } from "./audit-append.js";
 import { commitMayFollowPending, type Database, type Executor, type Tx } from "./client.js";
 import { DirectoryCache, useDirectoryCache } from "./directory-cache.js";
 import { prefetchDirectoryVersion } from "./repos/directory.js";
@@ -43,12 +43,14 @@ export class LocalClaims {
 /** What every unit of work of a process shares, built once in composition. */
 export interface UnitSettings {
   claims: LocalClaims;
+  /** Without them, each unit asks the database how many lanes there are. */
+  lanes?: AuditLanes;
   /** Without one, directory reads are kept for the transaction only. */
   directory?: DirectoryCache;
 }
 
 export function newUnitSettings(): UnitSettings {
-  return { claims: new LocalClaims(), directory: new DirectoryCache() };
+  return { claims: new LocalClaims(), directory: new DirectoryCache(), lanes: new AuditLanes() };
 }
 
 interface UnitState {
@@ -68,29 +70,40 @@ export async function runUnit<T>(
   settings: UnitSettings,
   body: (tx: Tx, audit: AuditEntry[]) => Promise<T>,
 ): Promise<T> {
+  const lanes = settings.lanes ?? new AuditLanes();
   let appended: Promise<void> = Promise.resolve();
-  const result = await db.transaction(async (tx) => {
-    const unit: UnitState = { claimant: settings.claims.current, pending: [] };
-    units.set(tx, unit);
-    if (settings.directory) useDirectoryCache(tx, settings.directory);
-    prefetchDirectoryVersion(tx);
-    const entries: AuditEntry[] = [];
-    const value = await body(tx, entries).catch(async (error: unknown) => {
-      // A failed write aborts the transaction, and every statement after it fails for that
-      // reason only: report the write's own failure.
-      const failed = (await Promise.allSettled(unit.pending)).find((r) => r.status === "rejected");
-      throw failed ? failed.reason : error;
+  let releaseLane = () => {};
+  try {
+    const result = await db.transaction(async (tx) => {
+      const unit: UnitState = { claimant: settings.claims.current, pending: [] };
+      units.set(tx, unit);
+      if (settings.directory) useDirectoryCache(tx, settings.directory);
+      prefetchDirectoryVersion(tx);
+      const entries: AuditEntry[] = [];
+      const value = await body(tx, entries).catch(async (error: unknown) => {
+        // A failed write aborts the transaction, and every statement after it fails for that
+        // reason only: report the write's own failure.
+        const failed = (await Promise.allSettled(unit.pending)).find((r) => r.status === "rejected");
+        throw failed ? failed.reason : error;
+      });
+      // Where the driver pipelines, COMMIT goes out behind the append: should the append fail,
+      // COMMIT rolls the whole unit back, and awaiting it below reports why. PGlite has no round
+      // trip to save, so it waits.
+      const append = appendAuditPipelined(tx, entries, lanes, unit.pending);
+      appended = append.done;
+      releaseLane = () => {
+        const lane = laneHeldBy(tx);
+        if (lane !== undefined) lanes.release(lane);
+      };
+      await (commitMayFollowPending(tx) ? append.sent : append.done);
+      return value;
     });
-    // The lane is taken with the writes still in flight. Where the driver pipelines, COMMIT goes
-    // out behind the append: should the append fail, COMMIT rolls the whole unit back, and
-    // awaiting it below reports why. PGlite has no round trip to save, so it waits.
-    const append = appendAuditPipelined(tx, entries, unit.pending);
-    appended = append.done;
-    await (commitMayFollowPending(tx) ? append.sent : append.done);
-    return value;
-  });
-  await appended;
-  return result;
+    await appended;
+    return result;
+  } finally {
+    await appended.catch(() => {});
+    releaseLane();
+  }
 }
 
 /**

@@ -100,6 +100,11 @@ export class OutboxWorker {
     return { patienceMs: this.opts.patienceMs };
   }
 
+  /** How many jobs a claim round takes at most. */
+  get roundSize(): number {
+    return this.opts.batchSize;
+  }
+
   /** Who takes the jobs written in this process while the worker runs (see LocalClaims). */
   get claimant(): { workerId: string; leaseMs: number } {
     return { workerId: this.opts.workerId, leaseMs: this.opts.leaseMs };

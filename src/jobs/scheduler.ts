@@ -31,6 +31,8 @@ export class Scheduler {
   /** Revokes this scheduler is running itself, straight after ending their activations. */
   private readonly expiry: SingleFlight;
   private readonly claimedRunner: SingleFlight;
+  /** Rounds of claimed jobs running on their own (see runSoon). */
+  private readonly runs = new Set<Promise<void>>();
   private sweeping: Promise<void> | undefined;
   /** Jobs written claimed by this worker, waiting for the claimed runner's next batch. */
   private claimed: JobRow[] = [];
@@ -82,6 +84,7 @@ export class Scheduler {
     this.wakeAt = undefined;
     await this.sweeping;
     await this.expiry.idle();
+    await Promise.all([...this.runs]);
     await this.claimedRunner.idle();
     await this.worker.idle();
     await this.outbox.idle();
@@ -147,12 +150,25 @@ export class Scheduler {
   }
 
   /**
-   * Runs jobs written claimed by this worker. Like the worker's own rounds, one batch runs at a
-   * time and whatever arrives meanwhile makes the next batch, so outcomes are recorded together.
+   * Runs jobs written claimed by this worker. Jobs written a few at a time (a click's grant) are
+   * gathered like the worker's own rounds: one batch runs at a time and whatever arrives meanwhile
+   * makes the next batch, so outcomes are recorded together. As many as a claim round takes at
+   * once (an expiry batch's revokes) make a round of their own and start at once.
    */
   private runSoon(jobs: JobRow[]): void {
+    if (jobs.length >= this.outbox.roundSize) {
+      this.track(this.outbox.runClaimed(jobs));
+      return;
+    }
     this.claimed.push(...jobs);
     this.claimedRunner.kick();
+  }
+
+  private track(run: Promise<void>): void {
+    const tracked = run
+      .catch((error) => this.log.error({ err: error }, "revokes failed; they run again after their lease"))
+      .finally(() => this.runs.delete(tracked));
+    this.runs.add(tracked);
   }
 
   private wakeBy(at: Date): void {
