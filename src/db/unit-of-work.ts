@@ -86,16 +86,11 @@ export async function runUnit<T>(
         const failed = (await Promise.allSettled(unit.pending)).find((r) => r.status === "rejected");
         throw failed ? failed.reason : error;
       });
-      // Where the driver pipelines, COMMIT goes out behind the append: should the append fail,
-      // COMMIT rolls the whole unit back, and awaiting it below reports why. PGlite has no round
-      // trip to save, so it waits.
-      const append = appendAuditPipelined(tx, entries, lanes, unit.pending);
-      appended = append.done;
+      appended = (await appendAndCommit(tx, entries, lanes, unit.pending)).written;
       releaseLane = () => {
         const lane = laneHeldBy(tx);
         if (lane !== undefined) lanes.release(lane);
       };
-      await (commitMayFollowPending(tx) ? append.sent : append.done);
       return value;
     });
     await appended;
@@ -104,6 +99,24 @@ export async function runUnit<T>(
     await appended.catch(() => {});
     releaseLane();
   }
+}
+
+/**
+ * The end of every unit: waits for the writes still in flight (their own checks, a version that
+ * moved, say, run before anything commits), appends the unit's audit events, and lets COMMIT go.
+ * Where the driver pipelines, COMMIT goes out right behind the append's statement: should the
+ * append fail, COMMIT rolls the whole unit back, and the returned promise, awaited after the
+ * transaction, reports why. PGlite has no round trip to save, so there the append is awaited first.
+ */
+async function appendAndCommit(
+  tx: Tx,
+  entries: AuditEntry[],
+  lanes: AuditLanes,
+  pending: Promise<unknown>[],
+): Promise<{ written: Promise<void> }> {
+  const append = appendAuditPipelined(tx, entries, lanes, pending);
+  await (commitMayFollowPending(tx) ? append.sent : append.done);
+  return { written: append.done };
 }
 
 /**
