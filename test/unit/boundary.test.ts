@@ -68,6 +68,11 @@ const RULES: Rule[] = [
     of: under("app"),
     allows: (e) => e.to === null || !under("chat")(e.to),
   },
+  {
+    rule: "use cases, jobs and MFA never name a table: no drizzle-orm, no src/db/schema (they call repositories)",
+    of: (file) => under("app")(file) || under("jobs")(file) || under("mfa")(file),
+    allows: (e) => (e.to === null ? !/^drizzle-orm(\/|$)/.test(e.spec) : !under("db/schema")(e.to)),
+  },
 ];
 
 function brokenEdges(rule: Rule, edges: Edge[]): string[] {
