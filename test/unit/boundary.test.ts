@@ -146,6 +146,10 @@ describe("the import rules catch what they forbid", () => {
     "app/queries.ts": 'export { c } from "../chat/views/card.js";',
     "app/one.ts": 'import { two } from "./two.js";',
     "app/two.ts": 'import { one } from "./one.js";',
+    "jobs/sweep.ts": 'import { eq } from "drizzle-orm";\nimport { activations } from "../db/schema/activations.js";',
+    "mfa/links.ts": 'import { sql } from "drizzle-orm/sql";\nimport { findLink } from "../db/repos/links.js";',
+    "db/schema/activations.ts": "",
+    "db/repos/links.ts": "",
     "db/client.ts": "",
     "db/repos/directory.ts": "",
   });
@@ -156,6 +160,11 @@ describe("the import rules catch what they forbid", () => {
       "chat never imports src/db/ (it asks the app layer)": ["chat/slack/home.ts -> db/repos/directory.ts"],
       "chat/views imports only domain and views": ["chat/views/card.ts -> app/queries.ts"],
       "app never imports chat": ["app/queries.ts -> chat/views/card.ts"],
+      "use cases, jobs and MFA never name a table: no drizzle-orm, no src/db/schema (they call repositories)": [
+        "jobs/sweep.ts -> drizzle-orm",
+        "jobs/sweep.ts -> db/schema/activations.ts",
+        "mfa/links.ts -> drizzle-orm/sql",
+      ],
     });
     expect(
       cycles(tree)
