@@ -11,10 +11,8 @@ import { assignmentReference } from "../../src/domain/assignment-reference.js";
 import { HOUR } from "../../src/domain/duration.js";
 import { describeChat } from "../support/databases.js";
 import { type Hands, handsFor } from "../support/hands.js";
-import { readBlocks } from "../support/slack/read-message.js";
 import { slackIdOf } from "../support/slack/slack-world.js";
-import { cardOf, readCard } from "../support/teams/read-card.js";
-import { teamsUser } from "../support/teams/teams-world.js";
+import { typeCommand } from "../support/typed-command.js";
 import { type Platform, startWorld, type World } from "../support/world.js";
 
 it("reads the typed assignment: a role's name may have spaces, the kind ends it, then scope, start, end, justification", () => {
@@ -66,50 +64,7 @@ for (const platform of ["slack", "teams"] as Platform[]) {
     const mention = (key: string) => (platform === "slack" ? `<@${slackIdOf(key)}|${key}>` : `<at>${key}</at>`);
 
     /** Types a command; returns the words and buttons of what only the typist was shown. */
-    async function type(
-      user: string,
-      text: string,
-      mentioned?: string,
-    ): Promise<{ text: string; buttons: { label: string; url?: string; value?: string }[] }> {
-      const command = platform === "slack" ? text : `elevate ${text}`;
-      if (platform === "slack") {
-        const api = w.slackApi!;
-        const before = api.ephemeralsFor(slackIdOf(user)).length;
-        expect((await w.slack!.command(slackIdOf(user), command)).status).toBe(200);
-        await w.settle();
-        const reply = api.ephemeralsFor(slackIdOf(user)).slice(before).at(-1);
-        if (!reply) return { text: "", buttons: [] };
-        const read = readBlocks(reply.blocks, (id) => api.userName(id));
-        return { text: read.text || reply.text, buttons: read.buttons };
-      }
-      const u = teamsUser(user);
-      const where = w.teams!.personal(u);
-      const before = w.connector!.inConversation(where.conversationId).length;
-      const entities = mentioned
-        ? [
-            {
-              type: "mention",
-              mentioned: { id: teamsUser(mentioned).id, name: mentioned },
-              text: `<at>${mentioned}</at>`,
-            },
-          ]
-        : undefined;
-      const activity = w.teams!.activity(u, where, { type: "message", text: command, textFormat: "plain", entities });
-      expect((await w.teams!.post(activity)).status).toBe(200);
-      await w.settle();
-      // The answer to the command is a reply to it; notices of the change arrive on their own.
-      const reply = w
-        .connector!.inConversation(where.conversationId)
-        .slice(before)
-        .filter((m) => m.replyToId === activity.id)
-        .at(-1);
-      if (!reply) return { text: "", buttons: [] };
-      const read = readCard(cardOf(reply.activity) ?? {});
-      return {
-        text: read.text || String(reply.activity.text ?? ""),
-        buttons: read.buttons.map((b) => ({ label: b.label, url: b.url, value: b.data.value as string | undefined })),
-      };
-    }
+    const type = (user: string, text: string, mentioned?: string) => typeCommand(w, platform, user, text, mentioned);
 
     async function assignmentsOf(principal: string) {
       const listed = await listAllAssignments(w.deps, { kind: "operator", name: "test" }, { principal });

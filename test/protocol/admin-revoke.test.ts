@@ -13,6 +13,7 @@ import { slackIdOf } from "../support/slack/slack-world.js";
 import { cardOf, readCard } from "../support/teams/read-card.js";
 import { answeredCard } from "../support/teams/teams-driver.js";
 import { teamsUser } from "../support/teams/teams-world.js";
+import { typeCommand } from "../support/typed-command.js";
 import { type Platform, startWorld, type World } from "../support/world.js";
 
 it("reads the person an administrator names: a platform mention, a key or an e-mail", () => {
@@ -61,40 +62,13 @@ for (const platform of ["slack", "teams"] as Platform[]) {
     /** The person named as the platform writes a mention of them. */
     const mention = (key: string) => (platform === "slack" ? `<@${slackIdOf(key)}|${key}>` : `<at>${key}</at>`);
 
-    /** Types a command; returns the words of what only the typist was shown. */
+    /** Types a command; returns the words of what only the typist was shown, and its buttons' labels. */
     async function type(user: string, text: string, mentioned?: string): Promise<{ text: string; buttons: string[] }> {
-      if (platform === "slack") {
-        const api = w.slackApi!;
-        const before = api.ephemeralsFor(slackIdOf(user)).length;
-        expect((await w.slack!.command(slackIdOf(user), text)).status).toBe(200);
-        await w.settle();
-        const reply = api.ephemeralsFor(slackIdOf(user)).slice(before).at(-1);
-        if (!reply) return { text: "", buttons: [] };
-        const read = readBlocks(reply.blocks, (id) => api.userName(id));
-        return { text: read.text || reply.text, buttons: read.buttons.map((b) => b.label) };
-      }
-      const u = teamsUser(user);
-      const where = w.teams!.personal(u);
-      const before = w.connector!.inConversation(where.conversationId).length;
-      const entities = mentioned
-        ? [
-            {
-              type: "mention",
-              mentioned: { id: teamsUser(mentioned).id, name: mentioned },
-              text: `<at>${mentioned}</at>`,
-            },
-          ]
-        : undefined;
-      const activity = w.teams!.activity(u, where, { type: "message", text, textFormat: "plain", entities });
-      expect((await w.teams!.post(activity)).status).toBe(200);
-      await w.settle();
-      const reply = w.connector!.inConversation(where.conversationId).slice(before).at(-1);
-      if (!reply) return { text: "", buttons: [] };
-      const read = readCard(cardOf(reply.activity) ?? {});
-      return { text: read.text || String(reply.activity.text ?? ""), buttons: read.buttons.map((b) => b.label) };
+      const said = await typeCommand(w, platform, user, text, mentioned);
+      return { text: said.text, buttons: said.buttons.map((b) => b.label) };
     }
 
-    const command = (text: string) => (platform === "slack" ? text : `elevate ${text}`);
+    const command = (text: string) => text;
 
     /** What the holder was sent in their direct chat with the bot. */
     function holderWasTold(): string {
