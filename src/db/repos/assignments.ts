@@ -3,7 +3,7 @@
  * removals of declared assignments that apply honours, and the requests waiting on an
  * assignment (a step-up, an extension, a renewal).
  */
-import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../client.js";
 import { activations } from "../schema/activations.js";
 import { assignmentRemovals, assignmentRequests } from "../schema/assignment-admin.js";
@@ -105,28 +105,28 @@ export async function assignmentsOfRole(tx: Executor, roleId: string): Promise<M
 export async function listAssignments(
   tx: Executor,
   filter: { principalId?: string; roleId?: string } = {},
-): Promise<(MemberRow & { role: { key: string; name: string } })[]> {
-  return tx
-    .select({
-      assignment: assignments,
-      principal: { id: principals.id, key: principals.key, name: principals.name, kind: principals.kind },
-      role: { key: roles.key, name: roles.name },
-    })
-    .from(assignments)
-    .innerJoin(principals, eq(principals.id, assignments.principalId))
-    .innerJoin(roles, eq(roles.id, assignments.roleId))
-    .where(
-      and(
-        filter.principalId ? eq(assignments.principalId, filter.principalId) : undefined,
-        filter.roleId ? eq(assignments.roleId, filter.roleId) : undefined,
-      ),
-    )
-    .orderBy(asc(roles.key), asc(principals.key), asc(assignments.scope), asc(assignments.kind));
+): Promise<NamedAssignmentRow[]> {
+  return namedAssignments(
+    tx,
+    and(
+      filter.principalId ? eq(assignments.principalId, filter.principalId) : undefined,
+      filter.roleId ? eq(assignments.roleId, filter.roleId) : undefined,
+    ),
+  ).orderBy(asc(roles.key), asc(principals.key), asc(assignments.scope), asc(assignments.kind));
 }
 
 /** The assignments of some holders (a user and their groups), with role and holder names, by role name. */
 export async function assignmentsOfHolders(tx: Executor, holderIds: string[]): Promise<NamedAssignmentRow[]> {
   if (holderIds.length === 0) return [];
+  return namedAssignments(tx, inArray(assignments.principalId, holderIds)).orderBy(
+    asc(roles.name),
+    asc(assignments.scope),
+    asc(assignments.kind),
+  );
+}
+
+/** Assignments with their holder's and role's names, where `where` holds. */
+function namedAssignments(tx: Executor, where: SQL | undefined) {
   return tx
     .select({
       assignment: assignments,
@@ -136,8 +136,8 @@ export async function assignmentsOfHolders(tx: Executor, holderIds: string[]): P
     .from(assignments)
     .innerJoin(principals, eq(principals.id, assignments.principalId))
     .innerJoin(roles, eq(roles.id, assignments.roleId))
-    .where(inArray(assignments.principalId, holderIds))
-    .orderBy(asc(roles.name), asc(assignments.scope), asc(assignments.kind));
+    .where(where)
+    .$dynamic();
 }
 
 export type NamedAssignmentRow = MemberRow & { role: { key: string; name: string } };
