@@ -16,6 +16,7 @@ import { assignmentRequestNotice } from "./assignment-queries.js";
 import { messagesAbout } from "./chat-records.js";
 import type { AssignmentEvent, EngineDeps, EngineEvent } from "./context.js";
 import type { Delivery, MessageKey } from "./delivery.js";
+import { EventListener } from "./event-listener.js";
 
 /** The kind of message that is the administrators' card of an extension or renewal request. */
 export const REQUEST_CARD_KIND = "assignment_request";
@@ -27,32 +28,20 @@ const PLATFORMS: ChatPlatformName[] = ["slack", "teams"];
 
 type Of<T extends AssignmentEvent["type"]> = Extract<AssignmentEvent, { type: T }>;
 
-export class AssignmentNotices {
-  private readonly pending = new Set<Promise<void>>();
-
+export class AssignmentNotices extends EventListener {
   constructor(
     private readonly deps: Pick<EngineDeps, "db" | "clock">,
     private readonly delivery: Delivery,
-    private readonly onError: (error: unknown) => void,
-  ) {}
+    onError: (error: unknown) => void,
+  ) {
+    super(onError);
+  }
 
-  readonly onEvent = (event: EngineEvent): void => {
-    const job =
-      event.type === "assignment.changed"
-        ? this.changed(event)
-        : event.type === "assignment.expiring"
-          ? this.expiring(event)
-          : event.type === "assignment.request"
-            ? this.request(event)
-            : null;
-    if (!job) return;
-    const tracked = job.catch(this.onError);
-    this.pending.add(tracked);
-    void tracked.finally(() => this.pending.delete(tracked));
-  };
-
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  protected handle(event: EngineEvent): Promise<void> | null {
+    if (event.type === "assignment.changed") return this.changed(event);
+    if (event.type === "assignment.expiring") return this.expiring(event);
+    if (event.type === "assignment.request") return this.request(event);
+    return null;
   }
 
   /** Made, changed or removed: the role's assignment audiences and, when it says so, the alert channel. */

@@ -3,6 +3,7 @@ import { getActivation } from "../db/repos/activations.js";
 import { principalById, principalByKey, rolesByIds } from "../db/repos/directory.js";
 import type { EngineDeps, EngineEvent } from "./context.js";
 import type { Delivery, RevokedNotice } from "./delivery.js";
+import { EventListener } from "./event-listener.js";
 import { claimNotice } from "./notifications.js";
 import { person } from "./queries.js";
 
@@ -12,24 +13,17 @@ import { person } from "./queries.js";
  * this process or, for one asked elsewhere (the `pim` command line), when the revoke is done.
  * Their request card is redrawn as well (it says "revoked by an administrator").
  */
-export class RevocationNotices {
-  private readonly pending = new Set<Promise<void>>();
-
+export class RevocationNotices extends EventListener {
   constructor(
     private readonly deps: Pick<EngineDeps, "db" | "clock">,
     private readonly delivery: Delivery,
-    private readonly onError: (error: unknown) => void,
-  ) {}
+    onError: (error: unknown) => void,
+  ) {
+    super(onError);
+  }
 
-  readonly onEvent = (event: EngineEvent): void => {
-    if (event.type !== "activation.revoked") return;
-    const job = this.tell(event).catch(this.onError);
-    this.pending.add(job);
-    void job.finally(() => this.pending.delete(job));
-  };
-
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  protected handle(event: EngineEvent): Promise<void> | null {
+    return event.type === "activation.revoked" ? this.tell(event) : null;
   }
 
   private async tell(event: Extract<EngineEvent, { type: "activation.revoked" }>): Promise<void> {

@@ -1,5 +1,6 @@
 import type { EngineDeps, EngineEvent } from "../app/context.js";
 import type { Delivery, FactorNotice } from "../app/delivery.js";
+import { EventListener } from "../app/event-listener.js";
 import { person } from "../app/queries.js";
 import { adminIds, principalById, principalsByIds } from "../db/repos/directory.js";
 
@@ -8,24 +9,17 @@ import { adminIds, principalById, principalsByIds } from "../db/repos/directory.
  * factor set up without proof (it waits out MFA_ENROLLMENT_DELAY) is told to the administrators
  * too. The alert channel hears of the same change through the alerts module (`mfa_factor_changed`).
  */
-export class FactorNotices {
-  private pending = new Set<Promise<void>>();
-
+export class FactorNotices extends EventListener {
   constructor(
     private readonly deps: Pick<EngineDeps, "db" | "clock">,
     private readonly delivery: Delivery,
-    private readonly onError: (error: unknown) => void,
-  ) {}
+    onError: (error: unknown) => void,
+  ) {
+    super(onError);
+  }
 
-  readonly onEvent = (event: EngineEvent): void => {
-    if (event.type !== "alert" || event.kind !== "mfa_factor_changed") return;
-    const job = this.tell(event.detail).catch(this.onError);
-    this.pending.add(job);
-    void job.finally(() => this.pending.delete(job));
-  };
-
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  protected handle(event: EngineEvent): Promise<void> | null {
+    return event.type === "alert" && event.kind === "mfa_factor_changed" ? this.tell(event.detail) : null;
   }
 
   private async tell(detail: Record<string, unknown>): Promise<void> {
