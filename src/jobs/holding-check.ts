@@ -2,12 +2,12 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Connector, targetKeyOf } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
+import { inIds } from "../db/id-list.js";
 import { groupRoleList, principalsByIds, rolesByIds } from "../db/repos/directory.js";
 import { membershipReasons } from "../db/repos/group-access.js";
 import { activations } from "../db/schema/activations.js";
 import { assignments } from "../db/schema/assignments.js";
 import { HOLDING_STATUSES } from "../domain/activation.js";
-import { inIds } from "./id-list.js";
 
 /** The little the worker needs to know of a role: its key and where its grants go. */
 export interface RoleTarget {

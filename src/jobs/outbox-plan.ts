@@ -9,6 +9,7 @@ import {
 } from "../connectors/connector.js";
 import type { ConnectorRegistry, TargetInfo } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
+import { inIds } from "../db/id-list.js";
 import { groupRoleList, principalsNow } from "../db/repos/directory.js";
 import { privilegedGroups } from "../db/repos/group-access.js";
 import type { HoldingJobPayload } from "../db/repos/outbox.js";
@@ -16,7 +17,6 @@ import { activations } from "../db/schema/activations.js";
 import { assignments } from "../db/schema/assignments.js";
 import { isInForce } from "../domain/eligibility.js";
 import { connectorLookup, keepingReason, principalKeys, reasonsHeld, roleTargets } from "./holding-check.js";
-import { inIds } from "./id-list.js";
 import type { JobRow } from "./outbox-claim.js";
 
 /**
