@@ -3,11 +3,11 @@ import { activationAudit, type EngineDeps, inTransaction, type Work } from "../a
 import { newId } from "../app/ids.js";
 import { inIds } from "../db/id-list.js";
 import { type StoredActivation, toActivation } from "../db/repos/activations.js";
+import { principalKeys, roleTargets } from "../db/repos/directory.js";
 import { type Claimant, insertHoldingJobs, type JobRow, newJobRow } from "../db/repos/outbox.js";
 import { activations } from "../db/schema/activations.js";
 import { beginEnd, confirmRevoke, type In } from "../domain/activation.js";
 import { withBatchedAudit } from "./batch-audit.js";
-import { principalKeys, roleTargets } from "./holding-check.js";
 
 /**
  * Set-at-a-time versions of two transitions the sweep and the worker make by the thousand:

@@ -10,13 +10,13 @@ import {
 import type { ConnectorRegistry, TargetInfo } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
 import { inIds } from "../db/id-list.js";
-import { groupRoleList, principalsNow } from "../db/repos/directory.js";
+import { groupRoleList, principalKeys, principalsNow, roleTargets } from "../db/repos/directory.js";
 import { privilegedGroups } from "../db/repos/group-access.js";
 import type { HoldingJobPayload } from "../db/repos/outbox.js";
 import { activations } from "../db/schema/activations.js";
 import { assignments } from "../db/schema/assignments.js";
 import { isInForce } from "../domain/eligibility.js";
-import { connectorLookup, keepingReason, principalKeys, reasonsHeld, roleTargets } from "./holding-check.js";
+import { connectorLookup, keepingReason, reasonsHeld } from "./holding-check.js";
 import type { JobRow } from "./outbox-claim.js";
 
 /**
