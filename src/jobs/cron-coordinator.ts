@@ -1,8 +1,7 @@
-import { and, eq, gte, isNull, lt } from "drizzle-orm";
 import cron, { type RunCoordinator, type ScheduledTask, type TaskContext } from "node-cron";
 import type { Logger } from "pino";
 import type { Database } from "../db/client.js";
-import { cronRuns } from "../db/schema/cron-runs.js";
+import { claimCronRun, findClaimedSlots, finishCronRun } from "../db/repos/cron-runs.js";
 
 /** node-cron's coordination key is `<task name>:<slot as ISO 8601>`; the ISO part has a fixed length. */
 const ISO_LENGTH = "2026-01-01T00:00:00.000Z".length;
@@ -30,22 +29,18 @@ export class CronCoordinator implements RunCoordinator {
 
   async shouldRun(key: string): Promise<boolean> {
     const { job, slot } = splitKey(key);
-    const claimed = await this.db
-      .insert(cronRuns)
-      .values({ job, slot, claimedBy: this.owner, claimedAt: this.now(), status: "running" })
-      .onConflictDoNothing()
-      .returning({ job: cronRuns.job });
-    return claimed.length === 1;
+    return claimCronRun(this.db, { job, slot, claimedBy: this.owner, claimedAt: this.now() });
   }
 
   async onComplete(key: string): Promise<void> {
     const { job, slot } = splitKey(key);
     const outcome = this.outcomes.get(key) ?? { status: "succeeded" as const, error: null };
     this.outcomes.delete(key);
-    await this.db
-      .update(cronRuns)
-      .set({ finishedAt: this.now(), status: outcome.status, error: outcome.error })
-      .where(and(eq(cronRuns.job, job), eq(cronRuns.slot, slot), eq(cronRuns.claimedBy, this.owner)));
+    await finishCronRun(
+      this.db,
+      { job, slot, claimedBy: this.owner },
+      { finishedAt: this.now(), status: outcome.status, error: outcome.error },
+    );
   }
 
   /** Schedules `run` on `expression` (node-cron syntax, seconds optional) to run once per slot across replicas. */
@@ -98,21 +93,9 @@ export async function missedSlots(
   to: Date,
   options: { timezone?: string } = {},
 ): Promise<Date[]> {
-  const ran = await db
-    .select({ slot: cronRuns.slot })
-    .from(cronRuns)
-    .where(and(eq(cronRuns.job, job), gte(cronRuns.slot, from), lt(cronRuns.slot, to)));
-  const seen = new Set(ran.map((r) => r.slot.getTime()));
+  const ran = await findClaimedSlots(db, job, from, to);
+  const seen = new Set(ran.map((slot) => slot.getTime()));
   return slotsBetween(expression, from, to, options.timezone).filter((s) => !seen.has(s.getTime()));
-}
-
-/** Runs claimed but never finished: the replica that claimed them died or hung mid-run. */
-export async function unfinishedRuns(db: Database, job: string, claimedBefore: Date) {
-  return db
-    .select()
-    .from(cronRuns)
-    .where(and(eq(cronRuns.job, job), isNull(cronRuns.finishedAt), lt(cronRuns.claimedAt, claimedBefore)))
-    .orderBy(cronRuns.slot);
 }
 
 /** Every instant in [from, to) the expression matches, at its own granularity (seconds or minutes). */

@@ -1,19 +1,19 @@
-import { and, eq, gt, inArray, lte, or } from "drizzle-orm";
 import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
 import { enqueueHoldings } from "../app/holdings.js";
 import { type Connector, type Holding, loginOf, targetKeyOf } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
-import { groupRoleList } from "../db/repos/directory.js";
+import { allRoleTargets, groupRoleList, principalKeysNow, type RoleTarget } from "../db/repos/directory.js";
 import { membershipReasons, privilegedGroups } from "../db/repos/group-access.js";
+import {
+  findActiveAssignmentsOfRoles,
+  findEndedHoldingsOfRoles,
+  findJobsInFlight,
+  findLiveActivationsOfRoles,
+  wasUnexpectedHoldingRecorded,
+} from "../db/repos/holdings.js";
 import type { HoldingJobKind } from "../db/repos/outbox.js";
-import { activations } from "../db/schema/activations.js";
-import { assignments } from "../db/schema/assignments.js";
-import { auditEvents } from "../db/schema/audit.js";
-import { outboxJobs } from "../db/schema/outbox.js";
-import { principals } from "../db/schema/principals.js";
-import { roles } from "../db/schema/roles.js";
 import { HOLDING_STATUSES } from "../domain/activation.js";
-import { connectorLookup, type RoleTarget } from "./holding-check.js";
+import { connectorLookup } from "./holding-check.js";
 
 export interface DriftFinding {
   connector: string;
@@ -59,7 +59,7 @@ export async function detectDrift(
   options: DriftOptions = {},
 ): Promise<DriftReport> {
   const report: DriftReport = { compared: 0, unexpected: [], revokedAgain: [], regranted: [], failed: [] };
-  const allRoles = await deps.db.select({ id: roles.id, key: roles.key, connector: roles.connector }).from(roles);
+  const allRoles = await allRoleTargets(deps.db);
   const connectorOf = connectorLookup(registry);
   const byConnector = new Map<Connector, RoleTarget[]>();
   for (const role of allRoles) {
@@ -93,11 +93,9 @@ async function reconcileOne(
     const roleIds = group.map((r) => r.id);
     const roleById = new Map(group.map((r) => [r.id, r]));
     const { wanted, moving, history } = await databaseView(work, roleIds);
-    const people = await work.tx
-      .select({ id: principals.id, key: principals.key })
-      .from(principals)
-      .where(inArray(principals.id, [...new Set([...wanted, ...moving, ...history].map((w) => w.principalId))]));
-    const keyOf = new Map(people.map((p) => [p.id, p.key]));
+    const keyOf = await principalKeysNow(work.tx, [
+      ...new Set([...wanted, ...moving, ...history].map((w) => w.principalId)),
+    ]);
     const keyFor = (w: { principalId: string; roleId: string; scope: string }) => {
       const principalKey = keyOf.get(w.principalId);
       const role = roleById.get(w.roleId);
@@ -172,39 +170,12 @@ async function reconcileOne(
 async function databaseView(work: Work, roleIds: string[]) {
   const now = work.now;
   const [acts, inForce, ended, pending, throughGroups] = await Promise.all([
-    work.tx
-      .select({
-        id: activations.id,
-        principalId: activations.principalId,
-        roleId: activations.roleId,
-        scope: activations.scope,
-        status: activations.status,
-      })
-      .from(activations)
-      .where(
-        and(inArray(activations.roleId, roleIds), inArray(activations.status, ["activating", "active", "ending"])),
-      ),
-    work.tx
-      .select({
-        id: assignments.id,
-        principalId: assignments.principalId,
-        roleId: assignments.roleId,
-        scope: assignments.scope,
-        startsAt: assignments.startsAt,
-        endsAt: assignments.endsAt,
-      })
-      .from(assignments)
-      .where(and(inArray(assignments.roleId, roleIds), eq(assignments.kind, "active"))),
-    work.tx
-      .selectDistinct({ principalId: activations.principalId, roleId: activations.roleId, scope: activations.scope })
-      .from(activations)
-      .where(and(inArray(activations.roleId, roleIds), inArray(activations.status, ["ended", "failed"]))),
+    findLiveActivationsOfRoles(work.tx, roleIds),
+    findActiveAssignmentsOfRoles(work.tx, roleIds),
+    findEndedHoldingsOfRoles(work.tx, roleIds),
     // In flight: due, being run, or retrying. A job merely scheduled for later (an assignment's
     // end) is not: until then the holding is wanted like any other.
-    work.tx
-      .select({ payload: outboxJobs.payload })
-      .from(outboxJobs)
-      .where(and(eq(outboxJobs.status, "pending"), or(lte(outboxJobs.runAt, now), gt(outboxJobs.attempts, 0)))),
+    findJobsInFlight(work.tx, now),
     // What members of privileged groups hold through their membership is wanted too.
     groupRoleList(work.tx).then((groupRoles) =>
       membershipReasons(work.tx, groupRoles, "everyone", HOLDING_STATUSES, now),
@@ -246,19 +217,5 @@ async function enqueue(work: Work, kind: HoldingJobKind, w: { principalId: strin
 }
 
 async function recentlyReported(work: Work, h: Holding, windowMs: number): Promise<boolean> {
-  const [row] = await work.tx
-    .select({ id: auditEvents.id })
-    .from(auditEvents)
-    .where(
-      and(
-        eq(auditEvents.event, "drift.unexpected_holding"),
-        eq(auditEvents.subject, h.login),
-        eq(auditEvents.role, h.roleKey),
-        eq(auditEvents.scope, h.scope),
-        gt(auditEvents.at, new Date(work.now.getTime() - windowMs)),
-        lte(auditEvents.at, work.now),
-      ),
-    )
-    .limit(1);
-  return row !== undefined;
+  return wasUnexpectedHoldingRecorded(work.tx, h, new Date(work.now.getTime() - windowMs), work.now);
 }

@@ -1,30 +1,10 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Connector, targetKeyOf } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
-import { groupRoleList, principalsByIds, rolesByIds } from "../db/repos/directory.js";
+import { groupRoleList, type RoleTarget } from "../db/repos/directory.js";
 import { membershipReasons } from "../db/repos/group-access.js";
-import { activations } from "../db/schema/activations.js";
-import { assignments } from "../db/schema/assignments.js";
+import { findAssignmentsInForce, findHoldingActivations } from "../db/repos/holdings.js";
 import { HOLDING_STATUSES } from "../domain/activation.js";
-import { inIds } from "./id-list.js";
-
-/** The little the worker needs to know of a role: its key and where its grants go. */
-export interface RoleTarget {
-  id: string;
-  key: string;
-  connector: Record<string, unknown>;
-}
-
-/** Inside a transaction these come from the directory kept per version (see directory.ts). */
-export async function roleTargets(db: Executor, ids: string[]): Promise<Map<string, RoleTarget>> {
-  return rolesByIds(db, ids);
-}
-
-export async function principalKeys(db: Executor, ids: string[]): Promise<Map<string, string>> {
-  const found = await principalsByIds(db, ids);
-  return new Map([...found].map(([id, p]) => [id, p.key]));
-}
 
 /** A holding the database says must exist on a target now. */
 export interface Reason {
@@ -45,31 +25,8 @@ export async function reasonsHeld(db: Executor, principalIds: string[], now: Dat
   if (principalIds.length === 0) return [];
   const ids = [...new Set(principalIds)];
   const [acts, asgs, memberships] = await Promise.all([
-    db
-      .select({
-        id: activations.id,
-        principalId: activations.principalId,
-        roleId: activations.roleId,
-        scope: activations.scope,
-      })
-      .from(activations)
-      .where(and(inIds(activations.principalId, ids), inArray(activations.status, [...HOLDING_STATUSES]))),
-    db
-      .select({
-        id: assignments.id,
-        principalId: assignments.principalId,
-        roleId: assignments.roleId,
-        scope: assignments.scope,
-      })
-      .from(assignments)
-      .where(
-        and(
-          inIds(assignments.principalId, ids),
-          eq(assignments.kind, "active"),
-          sql`(${assignments.startsAt} is null or ${assignments.startsAt} <= ${now.toISOString()}::timestamptz)`,
-          sql`(${assignments.endsAt} is null or ${assignments.endsAt} > ${now.toISOString()}::timestamptz)`,
-        ),
-      ),
+    findHoldingActivations(db, ids),
+    findAssignmentsInForce(db, ids, now),
     groupRoleList(db).then((groupRoles) => membershipReasons(db, groupRoles, ids, HOLDING_STATUSES, now)),
   ]);
   return [

@@ -9,14 +9,12 @@ import {
 } from "../connectors/connector.js";
 import type { ConnectorRegistry, TargetInfo } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
-import { groupRoleList, principalsNow } from "../db/repos/directory.js";
+import { groupRoleList, principalKeys, principalsNow, roleTargets } from "../db/repos/directory.js";
 import { privilegedGroups } from "../db/repos/group-access.js";
 import type { HoldingJobPayload } from "../db/repos/outbox.js";
-import { activations } from "../db/schema/activations.js";
-import { assignments } from "../db/schema/assignments.js";
+import { findGrantActivations, findGrantAssignments } from "../db/repos/outbox-claims.js";
 import { isInForce } from "../domain/eligibility.js";
-import { connectorLookup, keepingReason, principalKeys, reasonsHeld, roleTargets } from "./holding-check.js";
-import { inIds } from "./id-list.js";
+import { connectorLookup, keepingReason, reasonsHeld } from "./holding-check.js";
 import type { JobRow } from "./outbox-claim.js";
 
 /**
@@ -184,30 +182,8 @@ async function grantTargets(db: Executor, grants: JobRow[], now: Date) {
     .map((j) => (j.payload as JobPayload).assignmentId)
     .filter((id): id is string => typeof id === "string");
   const [acts, asgs] = await Promise.all([
-    activationIds.length === 0
-      ? []
-      : db
-          .select({
-            id: activations.id,
-            status: activations.status,
-            principalId: activations.principalId,
-            roleId: activations.roleId,
-            scope: activations.scope,
-            basis: activations.basis,
-          })
-          .from(activations)
-          .where(inIds(activations.id, activationIds)),
-    assignmentIds.length === 0
-      ? []
-      : db
-          .select({
-            id: assignments.id,
-            kind: assignments.kind,
-            startsAt: assignments.startsAt,
-            endsAt: assignments.endsAt,
-          })
-          .from(assignments)
-          .where(inIds(assignments.id, assignmentIds)),
+    findGrantActivations(db, activationIds),
+    findGrantAssignments(db, assignmentIds),
   ]);
   const statusOf = new Map(acts.map((a) => [a.id, a.status]));
   const assignmentOf = new Map(asgs.map((a) => [a.id, a]));

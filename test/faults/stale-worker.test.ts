@@ -5,9 +5,9 @@ import type { Connector, GrantRequest, RevokeRequest } from "../../src/connector
 import { LogConnector } from "../../src/connectors/log.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
+import { claimJobs } from "../../src/db/repos/outbox-claims.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { HOUR, MINUTE } from "../../src/domain/duration.js";
-import { claimJobs } from "../../src/jobs/outbox-claim.js";
 import { OutboxWorker } from "../../src/jobs/outbox-worker.js";
 import { describeEachDatabase } from "../support/databases.js";
 import { silentLogger } from "../support/engine.js";

@@ -1,8 +1,9 @@
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/client.js";
+import { findUnfinishedRuns } from "../../src/db/repos/cron-runs.js";
 import { cronRuns } from "../../src/db/schema/cron-runs.js";
-import { CronCoordinator, missedSlots, slotsBetween, unfinishedRuns } from "../../src/jobs/cron-coordinator.js";
+import { CronCoordinator, missedSlots, slotsBetween } from "../../src/jobs/cron-coordinator.js";
 import { createTestDatabase, describeOnPostgres, type TestDatabase } from "../support/databases.js";
 import { silentLogger } from "../support/engine.js";
 import { eventually } from "../support/harness.js";
@@ -89,7 +90,7 @@ describeOnPostgres("cluster-once recurring jobs", () => {
     const slot = new Date(Date.UTC(2026, 10, 2, 9, 0, 0));
     expect(await coordinator.shouldRun(`digest:${slot.toISOString()}`)).toBe(true);
     expect(await (await replica("replica-b")).shouldRun(`digest:${slot.toISOString()}`)).toBe(false);
-    const stuck = await unfinishedRuns(db.db, "digest", new Date());
+    const stuck = await findUnfinishedRuns(db.db, "digest", new Date());
     expect(stuck.map((r) => [r.slot.getTime(), r.claimedBy])).toEqual([[slot.getTime(), "replica-a"]]);
   });
 

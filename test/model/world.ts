@@ -13,10 +13,11 @@ import {
 } from "../../src/connectors/connector.js";
 import { ConnectorRegistry } from "../../src/connectors/registry.js";
 import { type Database, type DbHandle, openDatabase } from "../../src/db/client.js";
+import type { JobRow } from "../../src/db/repos/outbox.js";
+import { claimJobs } from "../../src/db/repos/outbox-claims.js";
 import { principals } from "../../src/db/schema/principals.js";
 import { roles } from "../../src/db/schema/roles.js";
 import { newUnitSettings } from "../../src/db/unit-of-work.js";
-import { claimJobs, type JobRow } from "../../src/jobs/outbox-claim.js";
 import { planJobs } from "../../src/jobs/outbox-plan.js";
 import { OutboxWorker, type OutboxWorkerOptions } from "../../src/jobs/outbox-worker.js";
 import { ManualClock } from "../support/clock.js";

@@ -127,6 +127,21 @@ export async function principalsByIds(tx: Executor, ids: string[]): Promise<Map<
   return found;
 }
 
+/** Principals' keys by id, read as principalsByIds reads them. */
+export async function principalKeys(tx: Executor, ids: string[]): Promise<Map<string, string>> {
+  const found = await principalsByIds(tx, ids);
+  return new Map([...found].map(([id, p]) => [id, p.key]));
+}
+
+/** Principals' keys by id as the transaction sees them now, never from what is kept per version. */
+export async function principalKeysNow(tx: Executor, ids: string[]): Promise<Map<string, string>> {
+  const rows = await tx
+    .select({ id: principals.id, key: principals.key })
+    .from(principals)
+    .where(inArray(principals.id, ids));
+  return new Map(rows.map((p) => [p.id, p.key]));
+}
+
 export type ChatPlatformName = "slack" | "teams";
 
 const platformColumn = (platform: ChatPlatformName) => (platform === "slack" ? principals.slackId : principals.teamsId);
@@ -299,6 +314,23 @@ export async function rolesByIds(tx: Executor, ids: string[]): Promise<Map<strin
   const unique = [...new Set(ids)].sort();
   if (unique.length === 0) return new Map();
   return new Map(await remembered(tx, `roles:${unique.join(",")}`, () => loadRoles(tx, inArray(roles.id, unique))));
+}
+
+/** The little the outbox worker needs to know of a role: its key and where its grants go. */
+export interface RoleTarget {
+  id: string;
+  key: string;
+  connector: Record<string, unknown>;
+}
+
+/** Inside a transaction these come from what is kept per directory version, as rolesByIds. */
+export async function roleTargets(tx: Executor, ids: string[]): Promise<Map<string, RoleTarget>> {
+  return rolesByIds(tx, ids);
+}
+
+/** Every role, retired ones too, as a target sees it. */
+export async function allRoleTargets(tx: Executor): Promise<RoleTarget[]> {
+  return tx.select({ id: roles.id, key: roles.key, connector: roles.connector }).from(roles);
 }
 
 export async function allRoles(tx: Executor): Promise<Role[]> {
