@@ -3,20 +3,13 @@
  * The reviewer comes from the platform's verified identity, the item from the button; the domain
  * decides whether this reviewer may decide this item. A decision may change until the campaign closes.
  */
-import { eq, inArray, sql } from "drizzle-orm";
-import type { Tx } from "../db/client.js";
 import { groupsOf, principalById } from "../db/repos/directory.js";
-import { principals } from "../db/schema/principals.js";
-import { reviewCampaigns, reviewItems } from "../db/schema/reviews.js";
-import { roles } from "../db/schema/roles.js";
+import { type DecisionItem, itemsWithKeys, lockCampaignsForShare, saveDecisions } from "../db/repos/reviews.js";
 import { type Refusal, refuse } from "../domain/refusal.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { checkReviewer, type ReviewDecision } from "../domain/review-rules.js";
-import { auditMany } from "./audit-batch.js";
 import { chunks } from "./chunks.js";
 import { type EngineDeps, inTransaction } from "./context.js";
-
-type CampaignRow = typeof reviewCampaigns.$inferSelect;
 
 /** Rows per statement where rows travel as one JSON parameter. */
 const INSERT_CHUNK = 10_000;
@@ -70,13 +63,13 @@ export async function recordDecisions(
     const reviewer = await principalById(work.tx, reviewerId);
     if (reviewer?.kind !== "user") return err(refuse("UNKNOWN_PRINCIPAL", "You are not known to PIM."));
     const groupIds = await groupsOf(work.tx, reviewer.id);
-    const items = await loadItems(
+    const items = await itemsWithKeys(
       work.tx,
       inputs.map((i) => i.itemId),
     );
-    const campaigns = await loadCampaigns(work.tx, [...new Set([...items.values()].map((i) => i.campaignId))]);
+    const campaigns = await lockCampaignsForShare(work.tx, [...new Set([...items.values()].map((i) => i.campaignId))]);
     const refused: DecisionsOutcome["refused"] = [];
-    const accepted: { input: DecisionInput; item: ItemRow }[] = [];
+    const accepted: { input: DecisionInput; item: DecisionItem }[] = [];
     for (const input of inputs) {
       const item = items.get(input.itemId);
       const campaign = item && campaigns.get(item.campaignId);
@@ -108,13 +101,7 @@ export async function recordDecisions(
         decision: input.decision,
         reason: input.reason?.trim().slice(0, REASON_MAX) || null,
       }));
-      await work.tx.execute(sql`
-        insert into review_decisions (item_id, campaign_id, reviewer_id, decision, reason, decided_at)
-        select "itemId", "campaignId", "reviewerId", decision, reason, ${work.now.toISOString()}::timestamptz
-        from json_to_recordset(${JSON.stringify(rows)}::json)
-          as x("itemId" text, "campaignId" text, "reviewerId" text, decision text, reason text)
-        on conflict (item_id) do update set decision = excluded.decision, reason = excluded.reason,
-          reviewer_id = excluded.reviewer_id, decided_at = excluded.decided_at`);
+      await saveDecisions(work.tx, rows, work.now);
     }
 
     const decided = accepted.map(({ input, item }) => ({
@@ -127,34 +114,31 @@ export async function recordDecisions(
       // The same cut as in the table: the audit log keeps what was recorded, never more.
       reason: input.reason?.trim().slice(0, REASON_MAX) || null,
     }));
-    await auditMany(work, [
-      ...(inputs.length <= ONE_EVENT_PER_DECISION_UP_TO
-        ? decided.map((d) => ({
-            event: "review.decided",
-            actor: reviewer.key,
-            subject: d.subject,
-            role: d.role,
-            scope: d.scope,
-            decision: d.decision,
-            data: { campaignId: d.campaignId, itemId: d.itemId, reason: d.reason },
-          }))
-        : chunks(decided, DECISIONS_PER_BATCH_EVENT).map((batch) => ({
-            event: "review.decided_batch",
-            actor: reviewer.key,
-            data: { decisions: batch },
-          }))),
-      ...refused.map(({ itemId, refusal }) => {
-        const item = items.get(itemId);
-        return {
-          event: "review.refused",
+    if (inputs.length <= ONE_EVENT_PER_DECISION_UP_TO)
+      for (const d of decided)
+        work.audit({
+          event: "review.decided",
           actor: reviewer.key,
-          subject: item?.principalKey ?? null,
-          role: item?.roleKey ?? null,
-          scope: item?.scope ?? null,
-          data: { campaignId: item?.campaignId ?? null, itemId, code: refusal.code, message: refusal.message },
-        };
-      }),
-    ]);
+          subject: d.subject,
+          role: d.role,
+          scope: d.scope,
+          decision: d.decision,
+          data: { campaignId: d.campaignId, itemId: d.itemId, reason: d.reason },
+        });
+    else
+      for (const batch of chunks(decided, DECISIONS_PER_BATCH_EVENT))
+        work.audit({ event: "review.decided_batch", actor: reviewer.key, data: { decisions: batch } });
+    for (const { itemId, refusal } of refused) {
+      const item = items.get(itemId);
+      work.audit({
+        event: "review.refused",
+        actor: reviewer.key,
+        subject: item?.principalKey ?? null,
+        role: item?.roleKey ?? null,
+        scope: item?.scope ?? null,
+        data: { campaignId: item?.campaignId ?? null, itemId, code: refusal.code, message: refusal.message },
+      });
+    }
     const campaignIds = [...new Set(accepted.map((a) => a.item.campaignId))];
     for (const campaignId of campaignIds)
       work.emit({
@@ -166,42 +150,4 @@ export async function recordDecisions(
     if (campaignIds.length === 0 && items.size > 0) campaignIds.push([...items.values()][0]!.campaignId);
     return ok({ recorded: accepted.length, refused, campaignIds });
   });
-}
-
-/** An item with the keys of its holder and role, as audit rows name them. */
-type ItemRow = Pick<
-  typeof reviewItems.$inferSelect,
-  "id" | "campaignId" | "principalId" | "roleId" | "scope" | "reviewers"
-> & {
-  principalKey: string;
-  roleKey: string;
-};
-
-/** `column in (…ids)` with the ids as one JSON parameter: one statement however many there are. */
-const inJsonList = (column: ReturnType<typeof sql> | typeof reviewItems.id, ids: string[]) =>
-  sql`${column} in (select json_array_elements_text(${JSON.stringify(ids)}::json))`;
-
-async function loadItems(tx: Tx, ids: string[]): Promise<Map<string, ItemRow>> {
-  const rows = await tx
-    .select({
-      id: reviewItems.id,
-      campaignId: reviewItems.campaignId,
-      principalId: reviewItems.principalId,
-      roleId: reviewItems.roleId,
-      scope: reviewItems.scope,
-      reviewers: reviewItems.reviewers,
-      principalKey: principals.key,
-      roleKey: roles.key,
-    })
-    .from(reviewItems)
-    .innerJoin(principals, eq(principals.id, reviewItems.principalId))
-    .innerJoin(roles, eq(roles.id, reviewItems.roleId))
-    .where(inJsonList(reviewItems.id, [...new Set(ids)]));
-  return new Map(rows.map((r) => [r.id, r]));
-}
-
-async function loadCampaigns(tx: Tx, ids: string[]): Promise<Map<string, CampaignRow>> {
-  if (ids.length === 0) return new Map();
-  const rows = await tx.select().from(reviewCampaigns).where(inArray(reviewCampaigns.id, ids)).for("share");
-  return new Map(rows.map((r) => [r.id, r]));
 }

@@ -1,8 +1,15 @@
 /** Reads of access reviews for chat: reviewers' pages of items, reminders, a campaign's summary. */
-import { and, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
-import { principalsByIds, resultRows, rolesByIds } from "../db/repos/directory.js";
-import { reviewCampaigns, reviewDecisions, reviewItems } from "../db/schema/reviews.js";
+import { principalsByIds, rolesByIds } from "../db/repos/directory.js";
+import {
+  type CampaignRow,
+  countUndecidedItems,
+  getCampaign,
+  itemsWithDecisions,
+  openCampaigns,
+  reviewerPairs,
+  tallyItems,
+} from "../db/repos/reviews.js";
 import type {
   CampaignSummary,
   ReviewCampaignView,
@@ -14,12 +21,11 @@ import { chunks } from "./chunks.js";
 import { person } from "./queries.js";
 
 export type { CampaignSummary, ReviewCampaignView, ReviewItemView, ReviewPage, ReviewReminder };
+export { getCampaign, openCampaigns, reviewerPairs };
 
 /** Reviewers with more items than this get batched cards; the others one card per item. */
 export const SINGLE_CARDS_UP_TO = 3;
 export const PAGE_SIZE = 10;
-
-type CampaignRow = typeof reviewCampaigns.$inferSelect;
 
 export function campaignView(row: CampaignRow): ReviewCampaignView {
   return {
@@ -37,76 +43,11 @@ export function campaignView(row: CampaignRow): ReviewCampaignView {
   };
 }
 
-export async function getCampaign(db: Executor, id: string): Promise<CampaignRow | undefined> {
-  const [row] = await db.select().from(reviewCampaigns).where(eq(reviewCampaigns.id, id));
-  return row;
-}
-
-export async function openCampaigns(db: Executor): Promise<CampaignRow[]> {
-  return db.select().from(reviewCampaigns).where(eq(reviewCampaigns.status, "open")).orderBy(reviewCampaigns.endsAt);
-}
-
-/**
- * Which users review which items: reviewer groups expanded to their (nested) members, and,
- * unless the campaign is a self-review, no user paired with an assignment they hold themselves
- * or through a group. Ordered by reviewer, then item.
- */
-export async function reviewerPairs(
-  db: Executor,
-  campaign: Pick<CampaignRow, "id" | "settings">,
-  options: { users?: string[]; items?: string[]; undecidedOnly?: boolean } = {},
-): Promise<{ itemId: string; userId: string }[]> {
-  const self = campaign.settings.reviewerMode === "self";
-  const users = oneOf(sql`e.user_id`, options.users);
-  const items = oneOf(sql`i.id`, options.items);
-  const undecided = options.undecidedOnly
-    ? sql`not exists (select 1 from review_decisions d where d.item_id = i.id)`
-    : sql`true`;
-  const rows = await db.execute(sql`
-    with recursive
-      expanded(reviewer, user_id) as (
-        select r, r from (select distinct unnest(reviewers) as r from review_items where campaign_id = ${campaign.id}) x
-        union
-        select e.reviewer, gm.member_id from expanded e
-          join group_members gm on gm.group_id = e.user_id and gm.relation = 'member'
-      ),
-      memberships(user_id, group_id) as (
-        select member_id, group_id from group_members where relation = 'member'
-        union
-        select m.user_id, gm.group_id from memberships m
-          join group_members gm on gm.member_id = m.group_id and gm.relation = 'member'
-      )
-    select distinct i.id as item_id, e.user_id
-    from review_items i
-    cross join lateral unnest(i.reviewers) as rv(id)
-    join expanded e on e.reviewer = rv.id
-    join principals p on p.id = e.user_id and p.kind = 'user' and p.retired_at is null
-    where i.campaign_id = ${campaign.id} and ${users} and ${items} and ${undecided}
-      and (${self} or (e.user_id <> i.principal_id and not exists (
-        select 1 from memberships ms where ms.user_id = e.user_id and ms.group_id = i.principal_id)))
-    order by e.user_id, i.id`);
-  return resultRows<{ item_id: string; user_id: string }>(rows).map((r) => ({ itemId: r.item_id, userId: r.user_id }));
-}
-
-/** `column in (…)`, true when no list is given, false for an empty one. */
-function oneOf(column: ReturnType<typeof sql>, values: string[] | undefined) {
-  if (values === undefined) return sql`true`;
-  if (values.length === 0) return sql`false`;
-  return sql`${column} in (${sql.join(
-    values.map((v) => sql`${v}`),
-    sql`, `,
-  )})`;
-}
-
 /** Items as cards show them. */
 export async function itemViews(db: Executor, ids: string[]): Promise<Map<string, ReviewItemView>> {
   const out = new Map<string, ReviewItemView>();
   for (const batch of chunks(ids, 2_000)) {
-    const rows = await db
-      .select({ item: reviewItems, decision: reviewDecisions })
-      .from(reviewItems)
-      .leftJoin(reviewDecisions, eq(reviewDecisions.itemId, reviewItems.id))
-      .where(inArray(reviewItems.id, batch));
+    const rows = await itemsWithDecisions(db, batch);
     const people = await principalsByIds(db, [
       ...rows.map((r) => r.item.principalId),
       ...rows.flatMap((r) => (r.decision ? [r.decision.reviewerId] : [])),
@@ -225,23 +166,7 @@ export async function undecidedByReviewer(db: Executor, campaign: CampaignRow): 
 export async function campaignSummary(db: Executor, campaignId: string): Promise<CampaignSummary | undefined> {
   const campaign = await getCampaign(db, campaignId);
   if (!campaign) return undefined;
-  const rows = await db
-    .select({
-      outcome: reviewItems.outcome,
-      outcomeBy: reviewItems.outcomeBy,
-      source: reviewItems.source,
-      decided: sql<boolean>`${reviewDecisions.itemId} is not null`,
-      n: count(),
-    })
-    .from(reviewItems)
-    .leftJoin(reviewDecisions, eq(reviewDecisions.itemId, reviewItems.id))
-    .where(eq(reviewItems.campaignId, campaignId))
-    .groupBy(
-      reviewItems.outcome,
-      reviewItems.outcomeBy,
-      reviewItems.source,
-      sql`${reviewDecisions.itemId} is not null`,
-    );
+  const rows = await tallyItems(db, campaignId);
   const sum = (pred: (r: (typeof rows)[number]) => boolean) => rows.filter(pred).reduce((n, r) => n + Number(r.n), 0);
   return {
     campaign: campaignView(campaign),
@@ -260,13 +185,6 @@ export async function campaignSummary(db: Executor, campaignId: string): Promise
 export async function reviewsInProgress(db: Executor): Promise<{ campaign: ReviewCampaignView; undecided: number }[]> {
   const campaigns = await openCampaigns(db);
   const out: { campaign: ReviewCampaignView; undecided: number }[] = [];
-  for (const c of campaigns) {
-    const [row] = await db
-      .select({ n: count() })
-      .from(reviewItems)
-      .leftJoin(reviewDecisions, eq(reviewDecisions.itemId, reviewItems.id))
-      .where(and(eq(reviewItems.campaignId, c.id), isNull(reviewDecisions.itemId)));
-    out.push({ campaign: campaignView(c), undecided: Number(row?.n ?? 0) });
-  }
+  for (const c of campaigns) out.push({ campaign: campaignView(c), undecided: await countUndecidedItems(db, c.id) });
   return out;
 }

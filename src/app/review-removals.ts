@@ -1,34 +1,22 @@
 /** Carrying out a review's removals: assignments deleted, holdings revoked, activations ended. */
-import { and, eq, inArray, sql } from "drizzle-orm";
 import { getActivation } from "../db/repos/activations.js";
-import { groupsOf, heldAssignments, resultRows } from "../db/repos/directory.js";
+import { groupsOf, heldAssignments } from "../db/repos/directory.js";
 import { holdingKey } from "../db/repos/outbox.js";
-import { activations } from "../db/schema/activations.js";
-import type { reviewCampaigns } from "../db/schema/reviews.js";
+import {
+  activeActivationsOfRoles,
+  type CampaignRow,
+  cancelJobsOfRemovedAssignments,
+  deleteRemovedAssignments,
+  enqueueRevokes,
+  type RemovedAssignment,
+} from "../db/repos/reviews.js";
 import { evaluateEligibility } from "../domain/eligibility.js";
 import { scopeCovers } from "../domain/scope.js";
 import { recordReviewRemovals } from "./admin/declared-removals.js";
-import { auditMany } from "./audit-batch.js";
 import { chunks } from "./chunks.js";
 import type { Work } from "./context.js";
 import { endOne } from "./end-activation.js";
 import { newId } from "./ids.js";
-
-type CampaignRow = typeof reviewCampaigns.$inferSelect;
-
-export interface RemovedAssignment {
-  id: string;
-  itemId: string;
-  principalId: string;
-  principalKey: string;
-  roleId: string;
-  roleKey: string;
-  scope: string;
-  kind: "eligible" | "active";
-  startsAt: Date | null;
-  source: string;
-  outcomeBy: string;
-}
 
 /**
  * Deletes every assignment the campaign decided to remove (one statement; a campaign is applied
@@ -41,48 +29,11 @@ export async function removeReviewedAssignments(
   campaign: CampaignRow,
   by: string,
 ): Promise<RemovedAssignment[]> {
-  const rows = resultRows<{
-    id: string;
-    item_id: string;
-    principal_id: string;
-    principal_key: string;
-    role_id: string;
-    role_key: string;
-    scope: string;
-    kind: "eligible" | "active";
-    starts_at: unknown;
-    source: string;
-    outcome_by: string;
-  }>(
-    await work.tx.execute(sql`
-      with removed as (
-        delete from assignments a using review_items i
-        where i.campaign_id = ${campaign.id} and i.outcome = 'remove' and a.id = i.assignment_id
-        returning a.id, i.id as item_id, a.principal_id, a.role_id, a.scope, a.kind, a.starts_at, a.source, i.outcome_by
-      )
-      select removed.*, p.key as principal_key, r.key as role_key
-      from removed join principals p on p.id = removed.principal_id join roles r on r.id = removed.role_id`),
-  );
-  const removed: RemovedAssignment[] = rows.map((r) => ({
-    id: r.id,
-    itemId: r.item_id,
-    principalId: r.principal_id,
-    principalKey: r.principal_key,
-    roleId: r.role_id,
-    roleKey: r.role_key,
-    scope: r.scope,
-    kind: r.kind,
-    startsAt: r.starts_at === null ? null : new Date(r.starts_at as string | Date),
-    source: r.source,
-    outcomeBy: r.outcome_by,
-  }));
+  const removed = await deleteRemovedAssignments(work.tx, campaign.id);
   if (removed.length === 0) return removed;
   await recordReviewRemovals(work, removed, { title: campaign.settings.title, campaignId: campaign.id });
 
-  await work.tx.execute(sql`
-    update outbox_jobs set status = 'canceled'
-    where status = 'pending' and activation_id is null and payload->>'assignmentId' in (
-      select assignment_id from review_items where campaign_id = ${campaign.id} and outcome = 'remove')`);
+  await cancelJobsOfRemovedAssignments(work.tx, campaign.id);
 
   const revokes = removed
     .filter((a) => a.kind === "active" && (a.startsAt === null || a.startsAt <= work.now))
@@ -104,16 +55,11 @@ export async function removeReviewedAssignments(
         runAt: work.now,
       };
     });
-  for (const batch of chunks(revokes, 10_000))
-    await work.tx.execute(sql`
-      insert into outbox_jobs (id, kind, key, activation_id, payload, run_at)
-      select id, kind, key, null, payload, ${work.now.toISOString()}::timestamptz
-      from json_to_recordset(${JSON.stringify(batch)}::json) as x(id text, kind text, key text, payload jsonb)`);
+  for (const batch of chunks(revokes, 10_000)) await enqueueRevokes(work.tx, batch, work.now);
   if (revokes[0]) work.emit({ type: "holding.job", jobId: revokes[0].id, runAt: work.now });
 
-  await auditMany(
-    work,
-    removed.map((a) => ({
+  for (const a of removed)
+    work.audit({
       event: "assignment.removed",
       actor: by,
       subject: a.principalKey,
@@ -128,8 +74,7 @@ export async function removeReviewedAssignments(
         outcomeBy: a.outcomeBy,
         source: a.source,
       },
-    })),
-  );
+    });
   return removed;
 }
 
@@ -146,18 +91,7 @@ export async function endReviewedActivations(
   if (eligible.length === 0) return;
   const roleIds = [...new Set(eligible.map((a) => a.roleId))];
   const live: { id: string; principalId: string; roleId: string; scope: string }[] = [];
-  for (const batch of chunks(roleIds))
-    live.push(
-      ...(await work.tx
-        .select({
-          id: activations.id,
-          principalId: activations.principalId,
-          roleId: activations.roleId,
-          scope: activations.scope,
-        })
-        .from(activations)
-        .where(and(eq(activations.status, "active"), inArray(activations.roleId, batch)))),
-    );
+  for (const batch of chunks(roleIds)) live.push(...(await activeActivationsOfRoles(work.tx, batch)));
   for (const a of live) {
     const holders = new Set([a.principalId, ...(await groupsOf(work.tx, a.principalId))]);
     const cause = eligible.find(

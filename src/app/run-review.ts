@@ -4,17 +4,25 @@
  * removed and audited one by one and active holdings revoked on their targets through the outbox.
  * Starting is in start-review.ts, decisions in review-decisions.ts.
  */
-import { and, eq, isNull, sql } from "drizzle-orm";
-import type { Tx } from "../db/client.js";
-import { principalById, resultRows } from "../db/repos/directory.js";
-import { reviewCampaigns, reviewItems } from "../db/schema/reviews.js";
+import { principalById } from "../db/repos/directory.js";
+import {
+  type CampaignRow,
+  countOutcomes,
+  lockCampaign,
+  markCampaignApplied,
+  markCampaignClosed,
+  markItemsApplied,
+  openCampaignIdsEndedBy,
+  openCampaignsAnyOrder,
+  recordRemindersSent,
+  setCampaignSummary,
+  settleItemOutcomes,
+} from "../db/repos/reviews.js";
 import { type Refusal, refuse } from "../domain/refusal.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { dueReminders } from "../domain/review-rules.js";
 import { type EngineDeps, inTransaction, type Work } from "./context.js";
 import { endReviewedActivations, removeReviewedAssignments } from "./review-removals.js";
-
-type CampaignRow = typeof reviewCampaigns.$inferSelect;
 
 // ── reminders ──────────────────────────────────────────────────────────────────────────────
 
@@ -24,22 +32,12 @@ type CampaignRow = typeof reviewCampaigns.$inferSelect;
  */
 export async function claimDueReminders(deps: EngineDeps): Promise<CampaignRow[]> {
   const now = deps.clock.now();
-  const open = await deps.db.select().from(reviewCampaigns).where(eq(reviewCampaigns.status, "open"));
+  const open = await openCampaignsAnyOrder(deps.db);
   const claimed: CampaignRow[] = [];
   for (const c of open) {
     const due = dueReminders(c.endsAt, c.settings.remindersMs, c.remindersSent, now);
     if (due.length === 0) continue;
-    const [row] = await deps.db
-      .update(reviewCampaigns)
-      .set({ remindersSent: [...c.remindersSent, ...due] })
-      .where(
-        and(
-          eq(reviewCampaigns.id, c.id),
-          eq(reviewCampaigns.status, "open"),
-          sql`${reviewCampaigns.remindersSent} = ${JSON.stringify(c.remindersSent)}::jsonb`,
-        ),
-      )
-      .returning();
+    const row = await recordRemindersSent(deps.db, c.id, c.remindersSent, [...c.remindersSent, ...due]);
     if (row) claimed.push(row);
   }
   return claimed;
@@ -49,16 +47,7 @@ export async function claimDueReminders(deps: EngineDeps): Promise<CampaignRow[]
 
 /** Campaigns whose end has come, still open. */
 export async function campaignsDue(deps: EngineDeps): Promise<string[]> {
-  const rows = await deps.db
-    .select({ id: reviewCampaigns.id })
-    .from(reviewCampaigns)
-    .where(
-      and(
-        eq(reviewCampaigns.status, "open"),
-        sql`${reviewCampaigns.endsAt} <= ${deps.clock.now().toISOString()}::timestamptz`,
-      ),
-    );
-  return rows.map((r) => r.id);
+  return openCampaignIdsEndedBy(deps.db, deps.clock.now());
 }
 
 /**
@@ -68,30 +57,18 @@ export async function campaignsDue(deps: EngineDeps): Promise<string[]> {
  */
 export async function closeReview(deps: EngineDeps, campaignId: string): Promise<boolean> {
   return inTransaction(deps, async (work) => {
-    const [campaign] = await work.tx
-      .select()
-      .from(reviewCampaigns)
-      .where(eq(reviewCampaigns.id, campaignId))
-      .for("update");
+    const campaign = await lockCampaign(work.tx, campaignId);
     if (campaign?.status !== "open") return false;
-    const policy = campaign.settings.unanswered;
     // With autoApply the items are marked applied in the same pass: one write per item, not two.
-    const applied = campaign.settings.autoApply ? work.now.toISOString() : null;
-    await work.tx.execute(sql`
-      update review_items i
-      set outcome = coalesce(x.decision, case ${policy} when 'recommendation' then i.recommendation else ${policy} end),
-          outcome_by = case when x.decision is null then 'unanswered' else 'decision' end,
-          applied_at = ${applied}::timestamptz
-      from (select i2.id, d.decision from review_items i2 left join review_decisions d on d.item_id = i2.id
-            where i2.campaign_id = ${campaignId}) x
-      where i.id = x.id`);
-    const [closed] = await work.tx
-      .update(reviewCampaigns)
-      .set({ status: "closed", closedAt: work.now })
-      .where(eq(reviewCampaigns.id, campaignId))
-      .returning();
-    const summary = await outcomeCounts(work.tx, campaignId);
-    await work.tx.update(reviewCampaigns).set({ summary }).where(eq(reviewCampaigns.id, campaignId));
+    await settleItemOutcomes(
+      work.tx,
+      campaignId,
+      campaign.settings.unanswered,
+      campaign.settings.autoApply ? work.now : null,
+    );
+    const closed = await markCampaignClosed(work.tx, campaignId, work.now);
+    const summary = await countOutcomes(work.tx, campaignId);
+    await setCampaignSummary(work.tx, campaignId, summary);
     work.audit({
       event: "review.closed",
       actor: "system",
@@ -119,11 +96,7 @@ export async function applyReview(
       });
       return err(refuse("NOT_ALLOWED", "Only PIM administrators can apply a review's results."));
     }
-    const [campaign] = await work.tx
-      .select()
-      .from(reviewCampaigns)
-      .where(eq(reviewCampaigns.id, campaignId))
-      .for("update");
+    const campaign = await lockCampaign(work.tx, campaignId);
     if (!campaign) return err(refuse("NOT_FOUND", "This review does not exist."));
     if (campaign.status !== "closed")
       return err(refuse("WRONG_STATE", "The review is still running; it can be applied once it ends."));
@@ -136,29 +109,9 @@ export async function applyReview(
 async function applyOutcomes(work: Work, campaign: CampaignRow, by: string): Promise<number> {
   const removed = await removeReviewedAssignments(work, campaign, by);
   await endReviewedActivations(work, campaign, removed);
-  await work.tx
-    .update(reviewItems)
-    .set({ appliedAt: work.now })
-    .where(and(eq(reviewItems.campaignId, campaign.id), isNull(reviewItems.appliedAt)));
-  await work.tx
-    .update(reviewCampaigns)
-    .set({ appliedAt: work.now, appliedBy: by })
-    .where(eq(reviewCampaigns.id, campaign.id));
+  await markItemsApplied(work.tx, campaign.id, work.now);
+  await markCampaignApplied(work.tx, campaign.id, work.now, by);
   work.audit({ event: "review.applied", actor: by, data: { campaignId: campaign.id, removed: removed.length } });
   work.emit({ type: "review.changed", campaignId: campaign.id, change: "applied", itemIds: [] });
   return removed.length;
-}
-
-async function outcomeCounts(tx: Tx, campaignId: string): Promise<Record<string, number>> {
-  const rows = resultRows<{ outcome: string; outcome_by: string; n: number | string }>(
-    await tx.execute(sql`
-      select outcome, outcome_by, count(*) as n from review_items where campaign_id = ${campaignId}
-      group by outcome, outcome_by`),
-  );
-  const out: Record<string, number> = { items: 0 };
-  for (const r of rows) {
-    out.items! += Number(r.n);
-    out[`${r.outcome}_${r.outcome_by}`] = Number(r.n);
-  }
-  return out;
 }

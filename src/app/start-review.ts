@@ -3,7 +3,6 @@
  * scope into an item with its usage, recommendation and reviewers, set-based (one query in, one
  * JSON-fed insert per 10,000 items out), so 50,000 assignments are a few statements.
  */
-import { inArray, sql } from "drizzle-orm";
 import type { PimReview } from "../config/pim-file.js";
 import type { Executor } from "../db/client.js";
 import {
@@ -13,11 +12,16 @@ import {
   groupRoleList,
   principalById,
   principalIdsByKeys,
-  resultRows,
 } from "../db/repos/directory.js";
 import { ownersOf } from "../db/repos/group-access.js";
-import { reviewCampaigns } from "../db/schema/reviews.js";
-import { roles } from "../db/schema/roles.js";
+import {
+  type CampaignRow,
+  findReviewCandidates,
+  insertCampaign,
+  insertReviewItems,
+  liveRoleByKeyOrName,
+  roleIdsByKeys,
+} from "../db/repos/reviews.js";
 import { DAY } from "../domain/duration.js";
 import { type Refusal, refuse } from "../domain/refusal.js";
 import { err, ok, type Result } from "../domain/result.js";
@@ -25,8 +29,6 @@ import { type ReviewSettings, recommend, reviewersFor } from "../domain/review-r
 import { chunks } from "./chunks.js";
 import { type EngineDeps, inTransaction, type Work } from "./context.js";
 import { newId } from "./ids.js";
-
-type CampaignRow = typeof reviewCampaigns.$inferSelect;
 
 export interface StartReviewInput {
   /** The pim.yaml review it runs for; null for an ad hoc review. */
@@ -50,20 +52,16 @@ export interface StartedReview {
  */
 export async function startReview(deps: EngineDeps, input: StartReviewInput): Promise<StartedReview | null> {
   return inTransaction(deps, async (work) => {
-    const [campaign] = await work.tx
-      .insert(reviewCampaigns)
-      .values({
-        id: newId("rvc"),
-        definition: input.definition,
-        occurrenceAt: input.occurrenceAt,
-        settings: input.settings,
-        status: "open",
-        startedBy: input.startedBy,
-        startsAt: work.now,
-        endsAt: new Date(work.now.getTime() + input.durationMs),
-      })
-      .onConflictDoNothing()
-      .returning();
+    const campaign = await insertCampaign(work.tx, {
+      id: newId("rvc"),
+      definition: input.definition,
+      occurrenceAt: input.occurrenceAt,
+      settings: input.settings,
+      status: "open",
+      startedBy: input.startedBy,
+      startsAt: work.now,
+      endsAt: new Date(work.now.getTime() + input.durationMs),
+    });
     if (!campaign) return null;
     const items = await snapshotItems(work, campaign);
     work.emit({ type: "review.changed", campaignId: campaign.id, change: "started", itemIds: [] });
@@ -82,107 +80,41 @@ export async function startReview(deps: EngineDeps, input: StartReviewInput): Pr
   });
 }
 
-interface Candidate {
-  id: string;
-  principal_id: string;
-  role_id: string;
-  scope: string;
-  kind: "eligible" | "active";
-  ends_at: unknown;
-  source: string;
-  since: unknown;
-  holder_kind: "user" | "group";
-  manager_id: string | null;
-  last: unknown;
-  n: number | string;
-}
-
 /** Rows per statement where rows travel as one JSON parameter (far faster than VALUES lists). */
 const INSERT_CHUNK = 10_000;
 
 async function snapshotItems(work: Work, campaign: CampaignRow): Promise<number> {
   const s = campaign.settings;
-  const now = work.now.toISOString();
-  const cutoff = new Date(work.now.getTime() - s.inactiveDays * DAY).toISOString();
-  const inList = (column: ReturnType<typeof sql>, ids: string[]) =>
-    ids.length === 0
-      ? sql`false`
-      : sql`${column} in (${sql.join(
-          ids.map((id) => sql`${id}`),
-          sql`, `,
-        )})`;
-  // Usage counts activations by the holder, or by any (nested) member of a holding group, of the
-  // same role at or below the assignment's scope.
-  const candidates = resultRows<Candidate>(
-    await work.tx.execute(sql`
-      with recursive
-        members(group_id, member_id) as (
-          select group_id, member_id from group_members where relation = 'member'
-          union
-          select m.group_id, gm.member_id from members m
-            join group_members gm on gm.group_id = m.member_id and gm.relation = 'member'
-        ),
-        scoped as (
-          select a.id, a.principal_id, a.role_id, a.scope, a.kind, a.ends_at, a.source,
-                 coalesce(a.starts_at, a.created_at) as since
-          from assignments a join roles r on r.id = a.role_id and r.retired_at is null
-          where (${inList(sql`a.role_id`, s.roleIds)} or ${inList(sql`a.principal_id`, s.groupIds)})
-            and ${inList(sql`a.kind`, s.kinds)}
-            and (a.starts_at is null or a.starts_at <= ${now}::timestamptz)
-            and (a.ends_at is null or a.ends_at > ${now}::timestamptz)
-        ),
-        usage as (
-          select s.id, max(act.activated_at) as last,
-                 count(act.activated_at) filter (where act.activated_at > ${cutoff}::timestamptz) as n
-          from scoped s
-          left join members m on m.group_id = s.principal_id
-          join activations act on act.principal_id = coalesce(m.member_id, s.principal_id)
-            and act.role_id = s.role_id and act.activated_at is not null
-            and act.activated_at <= ${now}::timestamptz
-            and (s.scope = '/' or act.scope = s.scope or act.scope like s.scope || '/%')
-          group by s.id
-        )
-      select s.*, p.kind as holder_kind, p.manager_id, u.last, coalesce(u.n, 0) as n
-      from scoped s join principals p on p.id = s.principal_id
-      left join usage u on u.id = s.id
-      order by s.id`),
+  // Activations since the inactivity window began are what counts as use.
+  const candidates = await findReviewCandidates(
+    work.tx,
+    s,
+    work.now,
+    new Date(work.now.getTime() - s.inactiveDays * DAY),
   );
   const admins = [...(await adminIds(work.tx))];
-  const ownersOfRole = await membershipOwners(work, s.reviewerMode === "self" ? [] : candidates.map((c) => c.role_id));
-  const asDate = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
-  const rows = candidates.map((c) => {
-    const since = asDate(c.since)!;
-    const lastActivatedAt = asDate(c.last);
-    return {
-      id: newId("rvi"),
-      campaignId: campaign.id,
-      assignmentId: c.id,
-      principalId: c.principal_id,
-      roleId: c.role_id,
-      scope: c.scope,
-      kind: c.kind,
-      source: c.source,
-      assignmentEndsAt: asDate(c.ends_at),
-      since,
-      lastActivatedAt,
-      activationCount: Number(c.n),
-      recommendation: recommend({ kind: c.kind, since, lastActivatedAt }, s.inactiveDays, work.now),
-      reviewers: withOwners(
-        reviewersFor({ id: c.principal_id, kind: c.holder_kind, managerId: c.manager_id }, s, admins),
-        ownersOfRole.get(c.role_id),
-        c.principal_id,
-      ),
-    };
-  });
-  for (const batch of chunks(rows, INSERT_CHUNK))
-    await work.tx.execute(sql`
-      insert into review_items (id, campaign_id, assignment_id, principal_id, role_id, scope, kind, source,
-        assignment_ends_at, since, last_activated_at, activation_count, recommendation, reviewers)
-      select id, "campaignId", "assignmentId", "principalId", "roleId", scope, kind, source,
-        "assignmentEndsAt", since, "lastActivatedAt", "activationCount", recommendation, reviewers
-      from json_to_recordset(${JSON.stringify(batch)}::json) as x(id text, "campaignId" text, "assignmentId" text,
-        "principalId" text, "roleId" text, scope text, kind text, source text, "assignmentEndsAt" timestamptz,
-        since timestamptz, "lastActivatedAt" timestamptz, "activationCount" int, recommendation text, reviewers text[])`);
+  const ownersOfRole = await membershipOwners(work, s.reviewerMode === "self" ? [] : candidates.map((c) => c.roleId));
+  const rows = candidates.map((c) => ({
+    id: newId("rvi"),
+    campaignId: campaign.id,
+    assignmentId: c.assignmentId,
+    principalId: c.principalId,
+    roleId: c.roleId,
+    scope: c.scope,
+    kind: c.kind,
+    source: c.source,
+    assignmentEndsAt: c.endsAt,
+    since: c.since,
+    lastActivatedAt: c.lastActivatedAt,
+    activationCount: c.activationCount,
+    recommendation: recommend(c, s.inactiveDays, work.now),
+    reviewers: withOwners(
+      reviewersFor({ id: c.principalId, kind: c.holderKind, managerId: c.managerId }, s, admins),
+      ownersOfRole.get(c.roleId),
+      c.principalId,
+    ),
+  }));
+  for (const batch of chunks(rows, INSERT_CHUNK)) await insertReviewItems(work.tx, batch);
   return rows.length;
 }
 
@@ -216,13 +148,9 @@ export async function declaredReviews(db: Executor): Promise<PimReview[]> {
 
 /** A pim.yaml review's settings, with keys turned into ids as the directory stands now. */
 export async function settingsOf(db: Executor, review: PimReview): Promise<ReviewSettings> {
-  const roleRows =
-    review.roles.length === 0
-      ? []
-      : await db.select({ id: roles.id }).from(roles).where(inArray(roles.key, review.roles));
   return {
     title: review.title,
-    roleIds: roleRows.map((r) => r.id),
+    roleIds: await roleIdsByKeys(db, review.roles),
     groupIds: await principalIdsByKeys(db, review.groups),
     kinds: review.kinds,
     reviewerMode: review.reviewers.mode,
@@ -286,12 +214,7 @@ export async function startReviewFromChat(
     const started = await startDeclaredReview(deps, review, deps.clock.now(), admin.key);
     return started ? ok(started) : err(refuse("WRONG_STATE", "That review was just started."));
   }
-  const [role] = await deps.db
-    .select({ id: roles.id, name: roles.name })
-    .from(roles)
-    .where(
-      sql`${roles.retiredAt} is null and (${roles.key} = ${wanted.toLowerCase()} or lower(${roles.name}) = lower(${wanted}))`,
-    );
+  const role = await liveRoleByKeyOrName(deps.db, wanted);
   if (!role)
     return err(
       refuse(
