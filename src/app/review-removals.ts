@@ -1,13 +1,11 @@
 /** Carrying out a review's removals: assignments deleted, holdings revoked, activations ended. */
 import { getActivation } from "../db/repos/activations.js";
 import { groupsOf, heldAssignments } from "../db/repos/directory.js";
-import { holdingKey } from "../db/repos/outbox.js";
 import {
   activeActivationsOfRoles,
   type CampaignRow,
   cancelJobsOfRemovedAssignments,
   deleteRemovedAssignments,
-  enqueueRevokes,
   type RemovedAssignment,
 } from "../db/repos/reviews.js";
 import { evaluateEligibility } from "../domain/eligibility.js";
@@ -16,7 +14,7 @@ import { recordReviewRemovals } from "./admin/declared-removals.js";
 import { chunks } from "./chunks.js";
 import type { Work } from "./context.js";
 import { endOne } from "./end-activation.js";
-import { newId } from "./ids.js";
+import { enqueueHoldings, type HoldingJob } from "./holdings.js";
 
 /**
  * Deletes every assignment the campaign decided to remove (one statement; a campaign is applied
@@ -35,28 +33,21 @@ export async function removeReviewedAssignments(
 
   await cancelJobsOfRemovedAssignments(work.tx, campaign.id);
 
-  const revokes = removed
+  const revokes: HoldingJob[] = removed
     .filter((a) => a.kind === "active" && (a.startsAt === null || a.startsAt <= work.now))
-    .map((a) => {
-      const payload = {
+    .map((a) => ({
+      kind: "revoke",
+      activationId: null,
+      payload: {
         principalId: a.principalId,
         roleId: a.roleId,
         scope: a.scope,
         until: null,
         assignmentId: a.id,
         reviewId: campaign.id,
-      };
-      return {
-        id: newId("job"),
-        kind: "revoke",
-        key: holdingKey(payload),
-        activationId: null,
-        payload,
-        runAt: work.now,
-      };
-    });
-  for (const batch of chunks(revokes, 10_000)) await enqueueRevokes(work.tx, batch, work.now);
-  if (revokes[0]) work.emit({ type: "holding.job", jobId: revokes[0].id, runAt: work.now });
+      },
+    }));
+  for (const batch of chunks(revokes, 10_000)) await enqueueHoldings(work, batch);
 
   for (const a of removed)
     work.audit({

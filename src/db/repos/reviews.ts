@@ -387,18 +387,6 @@ export async function cancelJobsOfRemovedAssignments(tx: Executor, campaignId: s
       select assignment_id from review_items where campaign_id = ${campaignId} and outcome = 'remove')`);
 }
 
-/** Enqueues revokes of no activation, due at `runAt`, in one statement. */
-export async function enqueueRevokes(
-  tx: Executor,
-  jobs: { id: string; kind: string; key: string; payload: Record<string, unknown> }[],
-  runAt: Date,
-): Promise<void> {
-  await tx.execute(sql`
-    insert into outbox_jobs (id, kind, key, activation_id, payload, run_at)
-    select id, kind, key, null, payload, ${runAt.toISOString()}::timestamptz
-    from json_to_recordset(${JSON.stringify(jobs)}::json) as x(id text, kind text, key text, payload jsonb)`);
-}
-
 /** Active activations of these roles. */
 export async function activeActivationsOfRoles(
   tx: Executor,
