@@ -1,6 +1,11 @@
-import { and, eq, gt, isNotNull } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
-import { mfaPasskeys, mfaTotpSecrets } from "../db/schema/mfa.js";
+import { deletePasskey, deletePasskeysOf, passkeysOf, passkeyUsableTimesAfter } from "../db/repos/passkeys.js";
+import {
+  confirmedTotpSecretsOf,
+  deleteTotpSecret,
+  deleteTotpSecretsOf,
+  totpUsableTimesAfter,
+} from "../db/repos/totp-secrets.js";
 
 export type FactorMethod = "totp" | "passkey";
 
@@ -18,13 +23,7 @@ export interface Factor {
 export type EnrolledVia = "factor" | "invitation" | "oidc" | "delay";
 
 export async function listFactors(db: Executor, principalId: string): Promise<Factor[]> {
-  const [totp, passkeys] = await Promise.all([
-    db
-      .select()
-      .from(mfaTotpSecrets)
-      .where(and(eq(mfaTotpSecrets.principalId, principalId), isNotNull(mfaTotpSecrets.confirmedAt))),
-    db.select().from(mfaPasskeys).where(eq(mfaPasskeys.principalId, principalId)),
-  ]);
+  const [totp, passkeys] = await Promise.all([confirmedTotpSecretsOf(db, principalId), passkeysOf(db, principalId)]);
   return [
     ...totp.map((t) => ({
       id: t.id,
@@ -46,21 +45,9 @@ export async function listFactors(db: Executor, principalId: string): Promise<Fa
 /** Factors set up without proof that do not count yet; the earliest time one will. */
 export async function pendingUntil(db: Executor, principalId: string, now: Date): Promise<Date | null> {
   const waiting = [
-    ...(await db
-      .select({ at: mfaTotpSecrets.usableAt })
-      .from(mfaTotpSecrets)
-      .where(
-        and(
-          eq(mfaTotpSecrets.principalId, principalId),
-          isNotNull(mfaTotpSecrets.confirmedAt),
-          gt(mfaTotpSecrets.usableAt, now),
-        ),
-      )),
-    ...(await db
-      .select({ at: mfaPasskeys.usableAt })
-      .from(mfaPasskeys)
-      .where(and(eq(mfaPasskeys.principalId, principalId), gt(mfaPasskeys.usableAt, now)))),
-  ].map((r) => r.at.getTime());
+    ...(await totpUsableTimesAfter(db, principalId, now)),
+    ...(await passkeyUsableTimesAfter(db, principalId, now)),
+  ].map((at) => at.getTime());
   return waiting.length > 0 ? new Date(Math.min(...waiting)) : null;
 }
 
@@ -68,15 +55,15 @@ export async function pendingUntil(db: Executor, principalId: string, now: Date)
 export async function removeFactor(tx: Executor, principalId: string, factorId: string): Promise<Factor | null> {
   const mine = (await listFactors(tx, principalId)).find((f) => f.id === factorId);
   if (!mine) return null;
-  if (mine.method === "totp") await tx.delete(mfaTotpSecrets).where(eq(mfaTotpSecrets.id, mine.id));
-  else await tx.delete(mfaPasskeys).where(and(eq(mfaPasskeys.id, mine.id), eq(mfaPasskeys.principalId, principalId)));
+  if (mine.method === "totp") await deleteTotpSecret(tx, mine.id);
+  else await deletePasskey(tx, principalId, mine.id);
   return mine;
 }
 
 /** Removes every factor of the person (a lost device): they need an invitation, or the IdP, to start again. */
 export async function removeAllFactors(tx: Executor, principalId: string): Promise<Factor[]> {
   const all = await listFactors(tx, principalId);
-  await tx.delete(mfaTotpSecrets).where(eq(mfaTotpSecrets.principalId, principalId));
-  await tx.delete(mfaPasskeys).where(eq(mfaPasskeys.principalId, principalId));
+  await deleteTotpSecretsOf(tx, principalId);
+  await deletePasskeysOf(tx, principalId);
   return all;
 }

@@ -1,7 +1,15 @@
-import { and, count, desc, eq, gt, isNull, max, ne } from "drizzle-orm";
 import { newId } from "../app/ids.js";
 import type { Executor } from "../db/client.js";
-import { mfaFailures, mfaLockouts, mfaTokens } from "../db/schema/mfa.js";
+import {
+  clearLockoutsInForce,
+  deleteFailures,
+  failuresSince,
+  insertFailure,
+  insertLockout,
+  type LockoutRow,
+  latestLockout,
+} from "../db/repos/mfa-lockout.js";
+import { countLinksSince } from "../db/repos/step-up-links.js";
 import { HOUR, MINUTE } from "../domain/duration.js";
 
 /** How hard guessing is made: MFA_MAX_FAILURES, MFA_FAILURE_WINDOW, MFA_LOCKOUT, MFA_LINKS_PER_HOUR. */
@@ -32,34 +40,17 @@ export function backoffMs(failures: number): number {
   return Math.min(5_000 * 2 ** (failures - 2), 5 * MINUTE);
 }
 
-type Lockout = typeof mfaLockouts.$inferSelect;
-
-async function latestLockout(db: Executor, principalId: string): Promise<Lockout | undefined> {
-  const [row] = await db
-    .select()
-    .from(mfaLockouts)
-    .where(eq(mfaLockouts.principalId, principalId))
-    .orderBy(desc(mfaLockouts.lockedAt))
-    .limit(1);
-  return row;
-}
-
 /** Failures that still count: in the window, and after the last lockout began (it paid for those before). */
 async function recentFailures(
   db: Executor,
   principalId: string,
   now: Date,
   settings: GuardSettings,
-  lockout: Lockout | undefined,
+  lockout: LockoutRow | undefined,
 ): Promise<{ failures: number; last: Date | null }> {
   const windowStart = now.getTime() - settings.windowMs;
   const since = new Date(Math.max(windowStart, lockout?.lockedAt.getTime() ?? windowStart));
-  const [row] = await db
-    .select({ n: count(), last: max(mfaFailures.at) })
-    .from(mfaFailures)
-    .where(and(eq(mfaFailures.principalId, principalId), gt(mfaFailures.at, since)));
-  const last = row?.last ? new Date(row.last as unknown as string | Date) : null;
-  return { failures: Number(row?.n ?? 0), last };
+  return failuresSince(db, principalId, since);
 }
 
 export async function standingOf(
@@ -85,11 +76,11 @@ export async function countFailure(
   now: Date,
   settings: GuardSettings,
 ): Promise<{ failures: number; locked: { id: string; until: Date } | null }> {
-  await tx.insert(mfaFailures).values({ id: newId("mfa"), principalId, method, at: now });
+  await insertFailure(tx, { id: newId("mfa"), principalId, method, at: now });
   const { failures } = await recentFailures(tx, principalId, now, settings, await latestLockout(tx, principalId));
   if (failures < settings.maxFailures) return { failures, locked: null };
   const lockout = { id: newId("mfa"), principalId, lockedAt: now, until: new Date(now.getTime() + settings.lockoutMs) };
-  await tx.insert(mfaLockouts).values(lockout);
+  await insertLockout(tx, lockout);
   return { failures, locked: { id: lockout.id, until: lockout.until } };
 }
 
@@ -103,29 +94,12 @@ export async function clearLockout(
   now: Date,
   by: string,
 ): Promise<{ lockout: boolean; failures: number }> {
-  const lifted = await tx
-    .update(mfaLockouts)
-    .set({ clearedAt: now, clearedBy: by })
-    .where(and(eq(mfaLockouts.principalId, principalId), isNull(mfaLockouts.clearedAt), gt(mfaLockouts.until, now)))
-    .returning({ id: mfaLockouts.id });
-  const forgotten = await tx
-    .delete(mfaFailures)
-    .where(eq(mfaFailures.principalId, principalId))
-    .returning({ id: mfaFailures.id });
-  return { lockout: lifted.length > 0, failures: forgotten.length };
+  const lifted = await clearLockoutsInForce(tx, principalId, now, by);
+  const forgotten = await deleteFailures(tx, principalId);
+  return { lockout: lifted > 0, failures: forgotten };
 }
 
 /** Links handed to this person in the last hour; an administrator's invitations do not count. */
 export async function linksInLastHour(tx: Executor, principalId: string, now: Date): Promise<number> {
-  const [row] = await tx
-    .select({ n: count() })
-    .from(mfaTokens)
-    .where(
-      and(
-        eq(mfaTokens.principalId, principalId),
-        ne(mfaTokens.purpose, "invite"),
-        gt(mfaTokens.createdAt, new Date(now.getTime() - HOUR)),
-      ),
-    );
-  return Number(row?.n ?? 0);
+  return countLinksSince(tx, principalId, new Date(now.getTime() - HOUR));
 }

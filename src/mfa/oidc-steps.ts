@@ -1,9 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { and, eq } from "drizzle-orm";
 import { inTransaction } from "../app/context.js";
 import type { Executor } from "../db/client.js";
 import { principalById } from "../db/repos/directory.js";
-import { mfaOidcBindings, mfaOidcFlows } from "../db/schema/mfa.js";
+import { insertOidcBinding, oidcBindingOf, principalsBoundTo } from "../db/repos/oidc-bindings.js";
+import { insertOidcFlow, lockOidcFlow, markOidcFlowUsed } from "../db/repos/oidc-flows.js";
 import { describeOidcError, judgeClaims, type OidcBinding, type StepUpClaims, subjectOf } from "./oidc.js";
 import { type MfaParts, mfaPath } from "./parts.js";
 import { attempt, auditRefusal, message, type Outcome, openGate, settle, type Verdict } from "./step-up.js";
@@ -52,7 +52,7 @@ export async function startOidc(parts: MfaParts, raw: string): Promise<Outcome> 
   return inTransaction(parts.deps, async (work) => {
     const opened = await openGate(parts, work, { by: "navigation", raw }, { method: "oidc", action: "verify" });
     if (!opened.ok) return opened.outcome;
-    await work.tx.insert(mfaOidcFlows).values({
+    await insertOidcFlow(work.tx, {
       stateHash: sha256(request.state),
       tokenId: opened.token.id,
       nonce: request.nonce,
@@ -75,11 +75,7 @@ export async function finishOidc(parts: MfaParts, currentUrl: URL, cookieHeader?
   const state = currentUrl.searchParams.get("state");
   if (!oidc || !state) return UNKNOWN_SIGN_IN;
   const flow = await inTransaction(parts.deps, async (work) => {
-    const [row] = await work.tx
-      .select()
-      .from(mfaOidcFlows)
-      .where(eq(mfaOidcFlows.stateHash, sha256(state)))
-      .for("update");
+    const row = await lockOidcFlow(work.tx, sha256(state));
     if (!row || row.usedAt || row.expiresAt <= work.now) return null;
     if (!sameBrowser(row.browserHash, cookieValue(cookieHeader))) {
       // Someone else's browser brought the callback (a link passed on, a login CSRF): the flow stays
@@ -89,7 +85,7 @@ export async function finishOidc(parts: MfaParts, currentUrl: URL, cookieHeader?
       auditRefusal(work, person, token.ok ? token.token : null, "OIDC_OTHER_BROWSER");
       return "other_browser" as const;
     }
-    await work.tx.update(mfaOidcFlows).set({ usedAt: work.now }).where(eq(mfaOidcFlows.stateHash, row.stateHash));
+    await markOidcFlowUsed(work.tx, row.stateHash, work.now);
     return row;
   });
   if (flow === "other_browser") return OTHER_BROWSER;
@@ -113,7 +109,7 @@ export async function finishOidc(parts: MfaParts, currentUrl: URL, cookieHeader?
         if (failure || !claims) return failure ?? { ok: false, message: "No sign-in.", counts: false };
         const judged = judgeClaims(claims, {
           email: person.email,
-          binding: await bindingOf(tx, person.id),
+          binding: await oidcBindingOf(tx, person.id),
           acrValues: oidc.settings.acrValues,
           startedAt: flow.createdAt,
         });
@@ -143,24 +139,11 @@ export async function finishOidc(parts: MfaParts, currentUrl: URL, cookieHeader?
   return settle(parts, null, attempted);
 }
 
-async function bindingOf(db: Executor, principalId: string): Promise<OidcBinding | null> {
-  const [row] = await db.select().from(mfaOidcBindings).where(eq(mfaOidcBindings.principalId, principalId));
-  return row ? { issuer: row.issuer, subject: row.subject } : null;
-}
-
 /** Binds the IdP account to the person; false when that account is someone else's already. */
 async function bind(db: Executor, principalId: string, binding: OidcBinding, now: Date): Promise<boolean> {
-  const taken = await db
-    .select({ principalId: mfaOidcBindings.principalId })
-    .from(mfaOidcBindings)
-    .where(and(eq(mfaOidcBindings.issuer, binding.issuer), eq(mfaOidcBindings.subject, binding.subject)));
-  if (taken.some((t) => t.principalId !== principalId)) return false;
-  const inserted = await db
-    .insert(mfaOidcBindings)
-    .values({ principalId, issuer: binding.issuer, subject: binding.subject, boundAt: now })
-    .onConflictDoNothing()
-    .returning({ principalId: mfaOidcBindings.principalId });
-  return inserted.length === 1;
+  const taken = await principalsBoundTo(db, binding);
+  if (taken.some((id) => id !== principalId)) return false;
+  return insertOidcBinding(db, principalId, binding, now);
 }
 
 const UNKNOWN_SIGN_IN = message(

@@ -1,12 +1,20 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { and, eq, gt, isNull } from "drizzle-orm";
 import { newId } from "../app/ids.js";
 import type { Executor } from "../db/client.js";
-import { mfaTokens } from "../db/schema/mfa.js";
+import {
+  expireOpenLinks,
+  insertLink,
+  linkByHash,
+  lockLinkById,
+  markLinkProven,
+  markLinkUsed,
+  type StepUpLinkRow,
+  setLinkChallenge,
+} from "../db/repos/step-up-links.js";
 
 /** `assignment`: an administrator confirms an active assignment held for their step-up (requestId: the pending assignment). */
 export type TokenPurpose = "activation" | "approval" | "enroll" | "invite" | "assignment";
-export type StepUpToken = typeof mfaTokens.$inferSelect;
+export type StepUpToken = StepUpLinkRow;
 export type TokenProblem = "unknown" | "used" | "expired" | "locked";
 
 const RAW_TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -38,35 +46,21 @@ export async function issueToken(
   now: Date,
   ttlMs: number,
 ): Promise<{ raw: string; token: StepUpToken }> {
-  await tx
-    .update(mfaTokens)
-    .set({ expiresAt: now })
-    .where(
-      and(
-        eq(mfaTokens.principalId, input.principalId),
-        eq(mfaTokens.purpose, input.purpose),
-        input.requestId ? eq(mfaTokens.requestId, input.requestId) : isNull(mfaTokens.requestId),
-        isNull(mfaTokens.usedAt),
-        gt(mfaTokens.expiresAt, now),
-      ),
-    );
+  await expireOpenLinks(tx, input, now);
   const raw = newRawToken();
-  const [token] = await tx
-    .insert(mfaTokens)
-    .values({
-      id: newId("tok"),
-      tokenHash: hashToken(raw),
-      purpose: input.purpose,
-      principalId: input.principalId,
-      requestId: input.requestId ?? null,
-      activationId: input.activationId ?? null,
-      comment: input.comment ?? null,
-      csrf: randomBytes(32).toString("base64url"),
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + ttlMs),
-    })
-    .returning();
-  return { raw, token: token! };
+  const token = await insertLink(tx, {
+    id: newId("tok"),
+    tokenHash: hashToken(raw),
+    purpose: input.purpose,
+    principalId: input.principalId,
+    requestId: input.requestId ?? null,
+    activationId: input.activationId ?? null,
+    comment: input.comment ?? null,
+    csrf: randomBytes(32).toString("base64url"),
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + ttlMs),
+  });
+  return { raw, token };
 }
 
 export type TokenCheck = { ok: true; token: StepUpToken } | { ok: false; problem: TokenProblem };
@@ -77,17 +71,11 @@ export type TokenCheck = { ok: true; token: StepUpToken } | { ok: false; problem
  */
 export async function findToken(tx: Executor, raw: string, now: Date, forUpdate = false): Promise<TokenCheck> {
   if (!RAW_TOKEN.test(raw)) return { ok: false, problem: "unknown" };
-  const query = tx
-    .select()
-    .from(mfaTokens)
-    .where(eq(mfaTokens.tokenHash, hashToken(raw)));
-  const [token] = forUpdate ? await query.for("update") : await query;
-  return checkToken(token, now);
+  return checkToken(await linkByHash(tx, hashToken(raw), forUpdate), now);
 }
 
 export async function tokenById(tx: Executor, id: string, now: Date): Promise<TokenCheck> {
-  const [token] = await tx.select().from(mfaTokens).where(eq(mfaTokens.id, id)).for("update");
-  return checkToken(token, now);
+  return checkToken(await lockLinkById(tx, id), now);
 }
 
 function checkToken(token: StepUpToken | undefined, now: Date): TokenCheck {
@@ -99,26 +87,21 @@ function checkToken(token: StepUpToken | undefined, now: Date): TokenCheck {
 
 /** Single use: only the first caller gets true, however many race for it. */
 export async function consumeToken(tx: Executor, id: string, now: Date): Promise<boolean> {
-  const rows = await tx
-    .update(mfaTokens)
-    .set({ usedAt: now, challenge: null })
-    .where(and(eq(mfaTokens.id, id), isNull(mfaTokens.usedAt)))
-    .returning({ id: mfaTokens.id });
-  return rows.length === 1;
+  return markLinkUsed(tx, id, now);
 }
 
 export async function markProven(tx: Executor, id: string, now: Date): Promise<void> {
-  await tx.update(mfaTokens).set({ provenAt: now }).where(eq(mfaTokens.id, id));
+  await markLinkProven(tx, id, now);
 }
 
 export async function setChallenge(tx: Executor, id: string, challenge: string): Promise<void> {
-  await tx.update(mfaTokens).set({ challenge }).where(eq(mfaTokens.id, id));
+  await setLinkChallenge(tx, id, challenge);
 }
 
 /** A WebAuthn challenge answers once: reading it clears it. */
 export async function takeChallenge(tx: Executor, token: StepUpToken): Promise<string | null> {
   if (!token.challenge) return null;
-  await tx.update(mfaTokens).set({ challenge: null }).where(eq(mfaTokens.id, token.id));
+  await setLinkChallenge(tx, token.id, null);
   return token.challenge;
 }
 

@@ -1,8 +1,16 @@
-import { and, eq, isNotNull, isNull, lt, lte, or } from "drizzle-orm";
 import { generateSecret, generateURI, verify } from "otplib";
 import { newId } from "../app/ids.js";
 import type { Executor } from "../db/client.js";
-import { mfaTotpSecrets } from "../db/schema/mfa.js";
+import {
+  advanceTotpTimeStep,
+  confirmTotpSecret,
+  deleteConfirmedTotpSecret,
+  hasUsableTotpSecret,
+  insertTotpSecret,
+  lockUsableTotpSecret,
+  type TotpSecretRow,
+  totpSecretOfferedOn,
+} from "../db/repos/totp-secrets.js";
 import type { SecretBox } from "./secret-box.js";
 
 /** RFC 6238 defaults every authenticator app understands: SHA-1, 6 digits, 30 seconds. */
@@ -36,8 +44,7 @@ export class TotpFactor {
    * counts only after the enrollment delay). Also true when the key is gone.
    */
   async isEnrolled(db: Executor, principalId: string, now: Date): Promise<boolean> {
-    const [row] = await db.select({ id: mfaTotpSecrets.id }).from(mfaTotpSecrets).where(usableSecret(principalId, now));
-    return row !== undefined;
+    return hasUsableTotpSecret(db, principalId, now);
   }
 
   /** The secret offered on an enrollment page; the same one on every reload of that page. */
@@ -48,10 +55,10 @@ export class TotpFactor {
     now: Date,
   ): Promise<TotpEnrollment> {
     const box = this.requireBox();
-    const [row] = await tx.select().from(mfaTotpSecrets).where(eq(mfaTotpSecrets.pendingTokenId, tokenId));
+    const row = await totpSecretOfferedOn(tx, tokenId);
     const secret = row ? box.open(row.secret, who.id) : generateSecret();
     if (!row) {
-      await tx.insert(mfaTotpSecrets).values({
+      await insertTotpSecret(tx, {
         id: newId("mfa"),
         principalId: who.id,
         secret: box.seal(secret, who.id),
@@ -74,53 +81,32 @@ export class TotpFactor {
     now: Date,
     usable: { at: Date; via: string },
   ): Promise<TotpCheck & { replaced?: boolean }> {
-    const [row] = await tx
-      .select()
-      .from(mfaTotpSecrets)
-      .where(eq(mfaTotpSecrets.pendingTokenId, tokenId))
-      .for("update");
+    const row = await totpSecretOfferedOn(tx, tokenId, true);
     if (!row) return { ok: false, reason: "not_enrolled" } as const;
     const check = await this.check(row, code, now);
     if (!check.ok) return check;
-    const replaced = await tx
-      .delete(mfaTotpSecrets)
-      .where(and(eq(mfaTotpSecrets.principalId, principalId), isNotNull(mfaTotpSecrets.confirmedAt)))
-      .returning({ id: mfaTotpSecrets.id });
-    await tx
-      .update(mfaTotpSecrets)
-      .set({
-        confirmedAt: now,
-        pendingTokenId: null,
-        lastTimeStep: check.timeStep,
-        usableAt: usable.at,
-        enrolledVia: usable.via,
-      })
-      .where(eq(mfaTotpSecrets.id, row.id));
-    return { ...check, replaced: replaced.length > 0 };
+    const replaced = await deleteConfirmedTotpSecret(tx, principalId);
+    await confirmTotpSecret(tx, row.id, {
+      confirmedAt: now,
+      lastTimeStep: check.timeStep,
+      usableAt: usable.at,
+      enrolledVia: usable.via,
+    });
+    return { ...check, replaced };
   }
 
   /** A code from the enrolled authenticator; each code (time step) works once. */
   async verifyCode(tx: Executor, principalId: string, code: string, now: Date): Promise<TotpCheck> {
     if (!this.box) return { ok: false, reason: "not_enrolled" };
-    const [row] = await tx.select().from(mfaTotpSecrets).where(usableSecret(principalId, now)).for("update");
+    const row = await lockUsableTotpSecret(tx, principalId, now);
     if (!row) return { ok: false, reason: "not_enrolled" };
     const check = await this.check(row, code, now);
     if (!check.ok) return check;
     // Conditional, so two posts of one code in the same instant cannot both pass.
-    const moved = await tx
-      .update(mfaTotpSecrets)
-      .set({ lastTimeStep: check.timeStep })
-      .where(
-        and(
-          eq(mfaTotpSecrets.id, row.id),
-          or(isNull(mfaTotpSecrets.lastTimeStep), lt(mfaTotpSecrets.lastTimeStep, check.timeStep)),
-        ),
-      )
-      .returning({ id: mfaTotpSecrets.id });
-    return moved.length === 1 ? check : { ok: false, reason: "replayed" };
+    return (await advanceTotpTimeStep(tx, row.id, check.timeStep)) ? check : { ok: false, reason: "replayed" };
   }
 
-  private async check(row: typeof mfaTotpSecrets.$inferSelect, code: string, now: Date): Promise<TotpCheck> {
+  private async check(row: TotpSecretRow, code: string, now: Date): Promise<TotpCheck> {
     const digits = code.replace(/\s+/g, "");
     if (!/^\d{6}$/.test(digits)) return { ok: false, reason: "malformed" };
     const secret = this.requireBox().open(row.secret, row.principalId);
@@ -141,12 +127,4 @@ export class TotpFactor {
       throw Object.assign(new Error("TOTP is disabled: PIM_ENCRYPTION_KEY is not set"), { code: "TOTP_OFF" });
     return this.box;
   }
-}
-
-function usableSecret(principalId: string, now: Date) {
-  return and(
-    eq(mfaTotpSecrets.principalId, principalId),
-    isNotNull(mfaTotpSecrets.confirmedAt),
-    lte(mfaTotpSecrets.usableAt, now),
-  );
 }

@@ -6,9 +6,8 @@ import type {
   VerifiedAuthenticationResponse,
   VerifiedRegistrationResponse,
 } from "@simplewebauthn/server";
-import { and, eq, lte } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
-import { mfaPasskeys } from "../db/schema/mfa.js";
+import { insertPasskey, lockUsablePasskey, passkeyIdsOf, recordPasskeyUse } from "../db/repos/passkeys.js";
 
 export interface RelyingParty {
   /** The host name of PUBLIC_URL. */
@@ -50,10 +49,7 @@ export class PasskeyFactor {
     principalId: string,
     usableAt?: Date,
   ): Promise<{ id: string; transports: string[] }[]> {
-    return db
-      .select({ id: mfaPasskeys.id, transports: mfaPasskeys.transports })
-      .from(mfaPasskeys)
-      .where(and(eq(mfaPasskeys.principalId, principalId), usableAt ? lte(mfaPasskeys.usableAt, usableAt) : undefined));
+    return passkeyIdsOf(db, principalId, usableAt);
   }
 
   async registrationOptions(
@@ -96,7 +92,7 @@ export class PasskeyFactor {
     }
     if (!verified.verified) return { ok: false, message: "The passkey could not be registered." };
     const { credential } = verified.registrationInfo;
-    await tx.insert(mfaPasskeys).values({
+    await insertPasskey(tx, {
       id: credential.id,
       principalId,
       publicKey: Buffer.from(credential.publicKey).toString("base64url"),
@@ -132,11 +128,7 @@ export class PasskeyFactor {
     const id = (response as { id?: unknown } | null)?.id;
     if (typeof id !== "string") return { ok: false, message: "The browser sent no passkey." };
     // Looked up with the principal: someone else's passkey is not one of this person's.
-    const [stored] = await tx
-      .select()
-      .from(mfaPasskeys)
-      .where(and(eq(mfaPasskeys.id, id), eq(mfaPasskeys.principalId, principalId), lte(mfaPasskeys.usableAt, now)))
-      .for("update");
+    const stored = await lockUsablePasskey(tx, id, principalId, now);
     if (!stored) return { ok: false, message: "That passkey is not registered to you." };
     const { verifyAuthenticationResponse } = await webauthn();
     let verified: VerifiedAuthenticationResponse;
@@ -158,10 +150,7 @@ export class PasskeyFactor {
       return { ok: false, message: `The passkey was not accepted: ${reason(error)}` };
     }
     if (!verified.verified) return { ok: false, message: "The passkey was not accepted." };
-    await tx
-      .update(mfaPasskeys)
-      .set({ counter: verified.authenticationInfo.newCounter, lastUsedAt: now })
-      .where(eq(mfaPasskeys.id, stored.id));
+    await recordPasskeyUse(tx, stored.id, verified.authenticationInfo.newCounter, now);
     return { ok: true, credentialId: stored.id };
   }
 }
