@@ -1,18 +1,15 @@
-import { and, count, desc, eq, inArray, ne } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
-import { alerts } from "../db/schema/alerts.js";
-import { principals } from "../db/schema/principals.js";
-import type { Severity } from "../domain/alert-rules.js";
+import { type AlertFilter, type AlertRow, getAlertRow, newestAlertRows } from "../db/repos/alerts.js";
+import { principalsByKeys } from "../db/repos/directory.js";
 import type { AlertRecord, AlertStatus } from "../domain/notices.js";
 import { person } from "./queries.js";
 
-export type { AlertRecord, AlertStatus };
-
-export type AlertRow = typeof alerts.$inferSelect;
+export { countOpenAlerts } from "../db/repos/alerts.js";
+export type { AlertFilter, AlertRecord, AlertRow, AlertStatus };
 
 export async function toAlertRecords(db: Executor, rows: AlertRow[]): Promise<AlertRecord[]> {
   const keys = [...new Set(rows.map((r) => r.acknowledgedBy).filter((k): k is string => k !== null))];
-  const people = keys.length === 0 ? [] : await db.select().from(principals).where(inArray(principals.key, keys));
+  const people = await principalsByKeys(db, keys);
   const byKey = new Map(people.map((p) => [p.key, person(p)]));
   return rows.map((r) => ({
     id: r.id,
@@ -44,40 +41,11 @@ export async function toAlertRecords(db: Executor, rows: AlertRow[]): Promise<Al
 }
 
 export async function getAlert(db: Executor, id: string): Promise<AlertRecord | undefined> {
-  const [row] = await db.select().from(alerts).where(eq(alerts.id, id));
+  const row = await getAlertRow(db, id);
   return row ? (await toAlertRecords(db, [row]))[0] : undefined;
-}
-
-export interface AlertFilter {
-  status?: AlertStatus[];
-  severity?: Severity[];
-  limit?: number;
 }
 
 /** Newest first. */
 export async function listAlerts(db: Executor, filter: AlertFilter = {}): Promise<AlertRecord[]> {
-  const rows = await db
-    .select()
-    .from(alerts)
-    .where(
-      and(
-        filter.status && filter.status.length > 0 ? inArray(alerts.status, filter.status) : undefined,
-        filter.severity && filter.severity.length > 0 ? inArray(alerts.severity, filter.severity) : undefined,
-      ),
-    )
-    .orderBy(desc(alerts.openedAt), desc(alerts.id))
-    .limit(filter.limit ?? 500);
-  return toAlertRecords(db, rows);
-}
-
-/** Unresolved alerts by severity, for the dashboard and the digest. */
-export async function countOpenAlerts(db: Executor): Promise<Record<Severity, number>> {
-  const rows = await db
-    .select({ severity: alerts.severity, n: count() })
-    .from(alerts)
-    .where(ne(alerts.status, "resolved"))
-    .groupBy(alerts.severity);
-  const out: Record<Severity, number> = { low: 0, medium: 0, high: 0 };
-  for (const r of rows) out[r.severity] = Number(r.n);
-  return out;
+  return toAlertRecords(db, await newestAlertRows(db, filter));
 }

@@ -1,11 +1,37 @@
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { PimConfig } from "../config/pim-file.js";
 import { canonicalJson } from "../db/audit-append.js";
 import type { Tx } from "../db/client.js";
-import { assignments } from "../db/schema/assignments.js";
-import { outboxJobs } from "../db/schema/outbox.js";
-import { groupMembers, principals } from "../db/schema/principals.js";
-import { policies, roles, scopes, settings } from "../db/schema/roles.js";
+import { type AssignmentRow, deleteAssignment } from "../db/repos/assignments.js";
+import {
+  allMemberships,
+  allPolicies,
+  allPrincipals,
+  allRoleRows,
+  allScopes,
+  allSettings,
+  cancelJobs,
+  declaredAssignments,
+  deleteMembership,
+  deleteScope,
+  insertDeclaredAssignment,
+  insertMembership,
+  insertPolicy,
+  insertPrincipal,
+  insertRole,
+  insertScope,
+  lockConfigApply,
+  pendingHoldingJobs,
+  renameScope,
+  retirePrincipal,
+  retireRole,
+  saveSetting,
+  setManager,
+  setPolicySettings,
+  updateAssignment,
+  updatePrincipal,
+  updateRole,
+} from "../db/repos/config-apply.js";
+import type { Principal } from "../db/repos/directory.js";
 import { isInForce } from "../domain/eligibility.js";
 import { type DeclaredRemoval, honourRemovals } from "./admin/declared-removals.js";
 import { type EngineDeps, inTransaction, type Work } from "./context.js";
@@ -31,7 +57,7 @@ export const APPLY_LOCK_KEY = 0x70696d30;
  */
 export async function applyConfig(deps: EngineDeps, config: PimConfig, actor = "system"): Promise<ApplySummary> {
   return inTransaction(deps, async (work) => {
-    await work.tx.execute(sql`select pg_advisory_xact_lock(${APPLY_LOCK_KEY})`);
+    await lockConfigApply(work.tx, APPLY_LOCK_KEY);
     const counter = new ChangeCounter(work, actor);
     const principalIds = await reconcilePrincipals(work, config, counter);
     await reconcileMembership(work.tx, config, principalIds, counter);
@@ -87,7 +113,7 @@ async function reconcilePrincipals(
   config: PimConfig,
   counter: ChangeCounter,
 ): Promise<Map<string, string>> {
-  const existing = new Map((await work.tx.select().from(principals)).map((p) => [p.key, p]));
+  const existing = new Map((await allPrincipals(work.tx)).map((p) => [p.key, p]));
   const breakGlass = new Set(config.breakGlass);
   const wanted = [
     ...config.users.map((u) => ({
@@ -118,7 +144,7 @@ async function reconcilePrincipals(
     if (row) Object.assign(w, keptLinks(row, w));
     if (!row) {
       const id = newId(w.kind === "user" ? "usr" : "grp");
-      await work.tx.insert(principals).values({ id, ...w });
+      await insertPrincipal(work.tx, { id, ...w });
       counter.record("principal.created", {
         subject: w.key,
         data: { kind: w.kind, name: w.name, admin: w.admin, breakGlass: w.breakGlass },
@@ -129,19 +155,13 @@ async function reconcilePrincipals(
     ids.set(w.key, row.id);
     const changes = diff(row, { ...w, retiredAt: null });
     if (Object.keys(changes).length > 0) {
-      await work.tx
-        .update(principals)
-        .set({ ...w, retiredAt: null })
-        .where(eq(principals.id, row.id));
+      await updatePrincipal(work.tx, row.id, { ...w, retiredAt: null });
       counter.record("principal.updated", { subject: w.key, data: { changes } });
     }
   }
   for (const row of existing.values()) {
     if (ids.has(row.key) || row.retiredAt) continue;
-    await work.tx
-      .update(principals)
-      .set({ retiredAt: work.now, admin: false, breakGlass: false, managerId: null })
-      .where(eq(principals.id, row.id));
+    await retirePrincipal(work.tx, row.id, work.now);
     counter.record("principal.retired", { subject: row.key });
   }
   // Managers refer to principals, so they are set once every principal has an id.
@@ -150,10 +170,7 @@ async function reconcilePrincipals(
     const row = existing.get(u.key);
     if (row && row.managerId === managerId) continue;
     if (!row && managerId === null) continue;
-    await work.tx
-      .update(principals)
-      .set({ managerId })
-      .where(eq(principals.id, ids.get(u.key)!));
+    await setManager(work.tx, ids.get(u.key)!, managerId);
     if (row)
       counter.record("principal.updated", {
         subject: u.key,
@@ -163,13 +180,11 @@ async function reconcilePrincipals(
   return ids;
 }
 
-type PrincipalRow = typeof principals.$inferSelect;
-
 /**
  * A platform id linked on first contact (through a confirmed e-mail) stays until the file
  * declares one for that person; a declared id always wins.
  */
-function keptLinks(row: PrincipalRow, w: { slackId: string | null; teamsId: string | null }) {
+function keptLinks(row: Principal, w: { slackId: string | null; teamsId: string | null }) {
   const slack = w.slackId === null && row.slackLinkedAt ? row.slackId : w.slackId;
   const teams = w.teamsId === null && row.teamsLinkedAt ? row.teamsId : w.teamsId;
   return {
@@ -181,7 +196,7 @@ function keptLinks(row: PrincipalRow, w: { slackId: string | null; teamsId: stri
 }
 
 /** A linked id that the file now declares for someone else is taken from whoever was linked to it. */
-async function dropLinksTakenByFile(work: Work, rows: PrincipalRow[], config: PimConfig, counter: ChangeCounter) {
+async function dropLinksTakenByFile(work: Work, rows: Principal[], config: PimConfig, counter: ChangeCounter) {
   const declared = new Map<string, string>();
   for (const u of config.users) {
     if (u.slackId) declared.set(`slack:${u.slackId}`, u.key);
@@ -195,7 +210,7 @@ async function dropLinksTakenByFile(work: Work, rows: PrincipalRow[], config: Pi
       if (!linkedAt || !owner || owner === row.key) continue;
       const cleared =
         platform === "slack" ? { slackId: null, slackLinkedAt: null } : { teamsId: null, teamsLinkedAt: null };
-      await work.tx.update(principals).set(cleared).where(eq(principals.id, row.id));
+      await updatePrincipal(work.tx, row.id, cleared);
       Object.assign(row, cleared);
       counter.record("principal.link_removed", {
         subject: row.key,
@@ -214,21 +229,13 @@ async function reconcileMembership(tx: Tx, config: PimConfig, ids: Map<string, s
     for (const o of g.owners)
       wanted.set(`${g.key}|${o}|owner`, { groupId: ids.get(g.key)!, memberId: ids.get(o)!, relation: "owner" });
   }
-  const existing = await tx.select().from(groupMembers);
+  const existing = await allMemberships(tx);
   const have = new Set<string>();
   for (const row of existing) {
     const key = `${keyOf.get(row.groupId)}|${keyOf.get(row.memberId)}|${row.relation}`;
     have.add(key);
     if (wanted.has(key)) continue;
-    await tx
-      .delete(groupMembers)
-      .where(
-        and(
-          eq(groupMembers.groupId, row.groupId),
-          eq(groupMembers.memberId, row.memberId),
-          eq(groupMembers.relation, row.relation),
-        ),
-      );
+    await deleteMembership(tx, row);
     counter.record("group.member_removed", {
       subject: keyOf.get(row.memberId) ?? row.memberId,
       data: { group: keyOf.get(row.groupId) ?? row.groupId, relation: row.relation },
@@ -236,7 +243,7 @@ async function reconcileMembership(tx: Tx, config: PimConfig, ids: Map<string, s
   }
   for (const [key, row] of wanted) {
     if (have.has(key)) continue;
-    await tx.insert(groupMembers).values(row);
+    await insertMembership(tx, row);
     counter.record("group.member_added", {
       subject: keyOf.get(row.memberId),
       data: { group: keyOf.get(row.groupId), relation: row.relation },
@@ -245,20 +252,20 @@ async function reconcileMembership(tx: Tx, config: PimConfig, ids: Map<string, s
 }
 
 async function reconcileScopes(tx: Tx, config: PimConfig, counter: ChangeCounter) {
-  const existing = new Map((await tx.select().from(scopes)).map((s) => [s.path, s]));
+  const existing = new Map((await allScopes(tx)).map((s) => [s.path, s]));
   for (const s of config.scopes) {
     const row = existing.get(s.path);
     if (!row) {
-      await tx.insert(scopes).values(s);
+      await insertScope(tx, s);
       counter.record("scope.created", { scope: s.path, data: { name: s.name } });
     } else if (row.name !== s.name) {
-      await tx.update(scopes).set({ name: s.name }).where(eq(scopes.path, s.path));
+      await renameScope(tx, s.path, s.name);
       counter.record("scope.updated", { scope: s.path, data: { changes: { name: [row.name, s.name] } } });
     }
     existing.delete(s.path);
   }
   for (const gone of existing.keys()) {
-    await tx.delete(scopes).where(eq(scopes.path, gone));
+    await deleteScope(tx, gone);
     counter.record("scope.removed", { scope: gone });
   }
 }
@@ -269,7 +276,7 @@ async function reconcileRoles(
   principalIds: Map<string, string>,
   counter: ChangeCounter,
 ): Promise<Map<string, string>> {
-  const existing = new Map((await work.tx.select().from(roles)).map((r) => [r.key, r]));
+  const existing = new Map((await allRoleRows(work.tx)).map((r) => [r.key, r]));
   const ids = new Map<string, string>();
   for (const r of config.roles) {
     const values = {
@@ -286,7 +293,7 @@ async function reconcileRoles(
     const row = existing.get(r.key);
     if (!row) {
       const id = newId("rol");
-      await work.tx.insert(roles).values({ id, ...values });
+      await insertRole(work.tx, { id, ...values });
       counter.record("role.created", { role: r.key, data: values });
       ids.set(r.key, id);
       continue;
@@ -294,23 +301,20 @@ async function reconcileRoles(
     ids.set(r.key, row.id);
     const changes = diff(row, { ...values, retiredAt: null });
     if (Object.keys(changes).length > 0) {
-      await work.tx
-        .update(roles)
-        .set({ ...values, retiredAt: null })
-        .where(eq(roles.id, row.id));
+      await updateRole(work.tx, row.id, { ...values, retiredAt: null });
       counter.record("role.updated", { role: r.key, data: { changes } });
     }
   }
   for (const row of existing.values()) {
     if (ids.has(row.key) || row.retiredAt) continue;
-    await work.tx.update(roles).set({ retiredAt: work.now }).where(eq(roles.id, row.id));
+    await retireRole(work.tx, row.id, work.now);
     counter.record("role.retired", { role: row.key });
   }
   return ids;
 }
 
 async function reconcilePolicies(tx: Tx, config: PimConfig, roleIds: Map<string, string>, counter: ChangeCounter) {
-  const existing = await tx.select().from(policies);
+  const existing = await allPolicies(tx);
   const byRole = new Map(existing.map((p) => [p.roleId, p]));
   const wanted: { roleId: string | null; settings: PimConfig["defaults"]; label: string | null }[] = [
     { roleId: null, settings: config.defaults, label: null },
@@ -319,19 +323,19 @@ async function reconcilePolicies(tx: Tx, config: PimConfig, roleIds: Map<string,
   for (const w of wanted) {
     const row = byRole.get(w.roleId);
     if (row && same(row.settings, w.settings)) continue;
-    if (row) await tx.update(policies).set({ settings: w.settings }).where(eq(policies.id, row.id));
+    if (row) await setPolicySettings(tx, row.id, w.settings);
     else
-      await tx
-        .insert(policies)
-        .values({ id: w.roleId ? `pol_${w.roleId}` : "pol_defaults", roleId: w.roleId, settings: w.settings });
+      await insertPolicy(tx, {
+        id: w.roleId ? `pol_${w.roleId}` : "pol_defaults",
+        roleId: w.roleId,
+        settings: w.settings,
+      });
     counter.record("policy.updated", {
       role: w.label,
       data: { scope: w.label ? "role" : "defaults", before: row?.settings ?? null, after: w.settings },
     });
   }
 }
-
-type AssignmentRow = typeof assignments.$inferSelect;
 
 async function reconcileAssignments(
   work: Work,
@@ -340,7 +344,7 @@ async function reconcileAssignments(
   roleIds: Map<string, string>,
   counter: ChangeCounter,
 ) {
-  const existing = await work.tx.select().from(assignments).where(eq(assignments.source, "file"));
+  const existing = await declaredAssignments(work.tx);
   const identity = (a: { principalId: string; roleId: string; scope: string; kind: string }) =>
     `${a.principalId}|${a.roleId}|${a.scope}|${a.kind}`;
   const have = new Map(existing.map((a) => [identity(a), a]));
@@ -366,7 +370,7 @@ async function reconcileAssignments(
     have.delete(identity(values));
     if (!row) {
       const created = { id: newId("asg"), ...values, source: "file" as const, createdBy: "pim.yaml" };
-      await work.tx.insert(assignments).values(created);
+      await insertDeclaredAssignment(work.tx, created);
       counter.record("assignment.created", {
         ...names({ ...created, createdAt: work.now }),
         justification: w.justification,
@@ -381,7 +385,7 @@ async function reconcileAssignments(
       justification: values.justification,
     });
     if (Object.keys(changes).length === 0) continue;
-    await work.tx.update(assignments).set(values).where(eq(assignments.id, row.id));
+    await updateAssignment(work.tx, row.id, values);
     counter.record("assignment.updated", {
       ...names(row),
       justification: w.justification,
@@ -391,7 +395,7 @@ async function reconcileAssignments(
     await scheduleActiveHolding(work, { ...row, ...values });
   }
   for (const row of have.values()) {
-    await work.tx.delete(assignments).where(eq(assignments.id, row.id));
+    await deleteAssignment(work.tx, row.id);
     counter.record("assignment.removed", { ...names(row), data: { kind: row.kind } });
     await cancelHoldingJobs(work.tx, row.id);
     if (row.kind === "active") await enqueueAssignmentJob(work, "revoke", row, work.now);
@@ -437,12 +441,9 @@ async function enqueueAssignmentJob(work: Work, kind: "grant" | "revoke", a: Ass
 }
 
 async function cancelHoldingJobs(tx: Tx, assignmentId: string) {
-  const pending = await tx
-    .select({ id: outboxJobs.id, payload: outboxJobs.payload })
-    .from(outboxJobs)
-    .where(and(eq(outboxJobs.status, "pending"), isNull(outboxJobs.activationId)));
+  const pending = await pendingHoldingJobs(tx);
   const ids = pending.filter((j) => j.payload.assignmentId === assignmentId).map((j) => j.id);
-  if (ids.length > 0) await tx.update(outboxJobs).set({ status: "canceled" }).where(inArray(outboxJobs.id, ids));
+  if (ids.length > 0) await cancelJobs(tx, ids);
 }
 
 async function reconcileSettings(tx: Tx, config: PimConfig, counter: ChangeCounter) {
@@ -452,10 +453,10 @@ async function reconcileSettings(tx: Tx, config: PimConfig, counter: ChangeCount
     reviews: config.reviews,
     administration: config.administration,
   };
-  const existing = new Map((await tx.select().from(settings)).map((s) => [s.key, s.value]));
+  const existing = new Map((await allSettings(tx)).map((s) => [s.key, s.value]));
   for (const [key, value] of Object.entries(wanted)) {
     if (existing.has(key) && same(existing.get(key), value)) continue;
-    await tx.insert(settings).values({ key, value }).onConflictDoUpdate({ target: settings.key, set: { value } });
+    await saveSetting(tx, key, value);
     counter.record("settings.updated", { data: { key, before: existing.get(key) ?? null, after: value } });
   }
 }

@@ -1,6 +1,16 @@
-import { and, eq, inArray, isNotNull, ne, sql } from "drizzle-orm";
+import {
+  acknowledgeOpenAlert,
+  insertAlerts,
+  lockAlertEvaluations,
+  markAlertsPosted,
+  markAlertsSeen,
+  postedAlertIds,
+  recordRecurrence,
+  resolveAlerts,
+  setOccurrenceKeys,
+  unresolvedAlerts,
+} from "../db/repos/alerts.js";
 import { principalById } from "../db/repos/directory.js";
-import { alerts } from "../db/schema/alerts.js";
 import {
   type AlertCondition,
   type AlertRule,
@@ -112,11 +122,7 @@ export async function acknowledgeAlert(
       });
       return err(refuse("NOT_ALLOWED", "Only PIM administrators can acknowledge alerts."));
     }
-    const [row] = await work.tx
-      .update(alerts)
-      .set({ status: "acknowledged", acknowledgedBy: who.key, acknowledgedAt: work.now })
-      .where(and(eq(alerts.id, alertId), eq(alerts.status, "open")))
-      .returning();
+    const row = await acknowledgeOpenAlert(work.tx, alertId, who.key, work.now);
     if (row) {
       work.audit({
         event: "alert.acknowledged",
@@ -132,7 +138,7 @@ export async function acknowledgeAlert(
 }
 
 async function lockAlerts(work: Work): Promise<void> {
-  await work.tx.execute(sql`select pg_advisory_xact_lock(${ALERTS_LOCK_KEY})`);
+  await lockAlertEvaluations(work.tx, ALERTS_LOCK_KEY);
 }
 
 type Details = { fields: AlertCondition["fields"]; connector?: string };
@@ -143,56 +149,37 @@ async function reconcile(
   scope: { rules: AlertRule[]; inScope?: (row: { details: Details }) => boolean },
 ): Promise<AlertOutcome> {
   const unique = new Map(conditions.map((c) => [c.id, c]));
-  const existing =
-    scope.rules.length === 0 && unique.size === 0
-      ? []
-      : await work.tx
-          .select({
-            id: alerts.id,
-            conditionKey: alerts.conditionKey,
-            rule: alerts.rule,
-            details: alerts.details,
-            status: alerts.status,
-            acknowledgedBy: alerts.acknowledgedBy,
-            occurrences: alerts.occurrences,
-            occurrenceKeys: alerts.occurrenceKeys,
-          })
-          .from(alerts)
-          .where(ne(alerts.status, "resolved"));
+  const existing = scope.rules.length === 0 && unique.size === 0 ? [] : await unresolvedAlerts(work.tx);
   const have = new Map(existing.map((e) => [e.conditionKey, e]));
 
   const opened: AlertRow[] = [];
   const fresh = [...unique.values()].filter((c) => !have.has(c.id));
   for (const batch of chunks(fresh, 1_000)) {
-    const inserted = await work.tx
-      .insert(alerts)
-      .values(
-        batch.map((c) => ({
-          id: newId("alr"),
-          rule: c.rule,
-          conditionKey: c.id,
-          severity: c.severity,
-          title: c.title,
-          text: c.text,
-          subject: c.subject,
-          details: detailsOf(c, c.occurrences?.length ?? 1),
-          status: "open" as const,
-          openedAt: work.now,
-          lastSeenAt: work.now,
-          occurrences: c.occurrences?.length || 1,
-          lastOccurredAt: c.occurrences?.length ? lastOccurrence(c.occurrences) : null,
-          occurrenceKeys: c.occurrences ? c.occurrences.map((o) => o.key) : null,
-        })),
-      )
-      .onConflictDoNothing()
-      .returning();
+    const inserted = await insertAlerts(
+      work.tx,
+      batch.map((c) => ({
+        id: newId("alr"),
+        rule: c.rule,
+        conditionKey: c.id,
+        severity: c.severity,
+        title: c.title,
+        text: c.text,
+        subject: c.subject,
+        details: detailsOf(c, c.occurrences?.length ?? 1),
+        status: "open" as const,
+        openedAt: work.now,
+        lastSeenAt: work.now,
+        occurrences: c.occurrences?.length || 1,
+        lastOccurredAt: c.occurrences?.length ? lastOccurrence(c.occurrences) : null,
+        occurrenceKeys: c.occurrences ? c.occurrences.map((o) => o.key) : null,
+      })),
+    );
     opened.push(...inserted);
   }
 
   const still = existing.filter((e) => unique.has(e.conditionKey));
   const seen = still.map((e) => e.id);
-  for (const ids of chunks(seen))
-    await work.tx.update(alerts).set({ lastSeenAt: work.now }).where(inArray(alerts.id, ids));
+  for (const ids of chunks(seen)) await markAlertsSeen(work.tx, ids, work.now);
   const recurred: { row: AlertRow; reraised: boolean; acknowledgedBy: string | null }[] = [];
   for (const e of still) {
     const condition = unique.get(e.conditionKey)!;
@@ -205,14 +192,7 @@ async function reconcile(
     .filter((e) => ruleSet.has(e.rule) && !unique.has(e.conditionKey) && (scope.inScope?.(e) ?? true))
     .map((e) => e.id);
   const resolved: AlertRow[] = [];
-  for (const ids of chunks(cleared))
-    resolved.push(
-      ...(await work.tx
-        .update(alerts)
-        .set({ status: "resolved", resolvedAt: work.now })
-        .where(and(inArray(alerts.id, ids), ne(alerts.status, "resolved")))
-        .returning()),
-    );
+  for (const ids of chunks(cleared)) resolved.push(...(await resolveAlerts(work.tx, ids, work.now)));
 
   await auditMany(work, [
     ...opened.map((a) => ({
@@ -273,27 +253,20 @@ async function recordOccurrences(
   if (!condition.occurrences) return null;
   const keys = condition.occurrences.map((o) => o.key);
   if (alert.occurrenceKeys === null) {
-    await work.tx.update(alerts).set({ occurrenceKeys: keys }).where(eq(alerts.id, alert.id));
+    await setOccurrenceKeys(work.tx, alert.id, keys);
     return null;
   }
   const fresh = newOccurrences(condition, alert.occurrenceKeys);
   if (!fresh) return null;
   const occurrences = alert.occurrences + fresh.length;
-  const [row] = await work.tx
-    .update(alerts)
-    .set({
-      title: condition.title,
-      text: condition.text,
-      details: detailsOf(condition, occurrences),
-      occurrences,
-      lastOccurredAt: lastOccurrence(condition.occurrences),
-      occurrenceKeys: keys,
-      status: "open",
-      acknowledgedBy: null,
-      acknowledgedAt: null,
-    })
-    .where(and(eq(alerts.id, alert.id), ne(alerts.status, "resolved")))
-    .returning();
+  const row = await recordRecurrence(work.tx, alert.id, {
+    title: condition.title,
+    text: condition.text,
+    details: detailsOf(condition, occurrences),
+    occurrences,
+    lastOccurredAt: lastOccurrence(condition.occurrences),
+    occurrenceKeys: keys,
+  });
   return row ?? null;
 }
 
@@ -319,19 +292,10 @@ async function announce(deps: EngineDeps, delivery: Delivery, outcome: AlertOutc
   for (const alert of outcome.recurred)
     if (await delivery.toAlertChannel({ type: "alert", alert }, { subjectId: alert.id, kind: "alert" }))
       posted.push(alert.id);
-  for (const ids of chunks(posted))
-    await deps.db
-      .update(alerts)
-      .set({ postedAt: sql`coalesce(${alerts.postedAt}, ${deps.clock.now().toISOString()}::timestamptz)` })
-      .where(inArray(alerts.id, ids));
+  for (const ids of chunks(posted)) await markAlertsPosted(deps.db, ids, deps.clock.now());
   const resolvedIds = outcome.resolved.map((a) => a.id);
   const shown = new Set<string>();
-  for (const ids of chunks(resolvedIds))
-    for (const r of await deps.db
-      .select({ id: alerts.id })
-      .from(alerts)
-      .where(and(inArray(alerts.id, ids), isNotNull(alerts.postedAt))))
-      shown.add(r.id);
+  for (const ids of chunks(resolvedIds)) for (const id of await postedAlertIds(deps.db, ids)) shown.add(id);
   for (const alert of outcome.resolved)
     if (shown.has(alert.id))
       await delivery.toAlertChannel({ type: "alert", alert }, { subjectId: alert.id, kind: "alert" });

@@ -5,7 +5,6 @@
  * notifier's job; this adds the other audiences, the expiring-soon notice and notices that must
  * go out once per cluster (claimed in notices_sent).
  */
-import { and, eq, gt, isNotNull, lte } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
 import {
   adminIds,
@@ -15,19 +14,17 @@ import {
   type Role,
   rolesByIds,
 } from "../db/repos/directory.js";
-import { activations } from "../db/schema/activations.js";
-import { noticesSent } from "../db/schema/notices.js";
-import { principals } from "../db/schema/principals.js";
-import { reviewCampaigns, reviewItems } from "../db/schema/reviews.js";
-import { roles } from "../db/schema/roles.js";
+import { activationsEndingBetween, appliedRemovalsOfReview, claimNotice } from "../db/repos/notices.js";
 import { MINUTE } from "../domain/duration.js";
 import type { ActivityKind, ActivityNotice, ExpiringNotice, RemovalsNotice } from "../domain/notices.js";
 import type { NotificationSettings, Recipient } from "../domain/policy.js";
 import type { EngineDeps, EngineEvent } from "./context.js";
 import type { Delivery } from "./delivery.js";
 import { getRequestView, type PersonView, person, type RoleInRequestView } from "./queries.js";
+import { getCampaign } from "./review-queries.js";
 
 export type { ActivityKind, ActivityNotice, ExpiringNotice, RemovalsNotice };
+export { claimNotice };
 
 export type PolicyEvent = keyof Omit<NotificationSettings, "criticalOnly">;
 
@@ -70,16 +67,6 @@ export async function audienceFor(
     .filter((p) => p.kind === "user" && !p.retiredAt)
     .map(person);
   return { people, alertChannel };
-}
-
-/** Claims a notice for this process: true once per key across the cluster. */
-export async function claimNotice(db: Executor, key: string, at: Date): Promise<boolean> {
-  const claimed = await db
-    .insert(noticesSent)
-    .values({ key, sentAt: at })
-    .onConflictDoNothing()
-    .returning({ key: noticesSent.key });
-  return claimed.length === 1;
 }
 
 // ── activations ────────────────────────────────────────────────────────────────────────────
@@ -175,22 +162,7 @@ export async function sendExpiringNotices(
   leadMs = EXPIRING_LEAD_MS,
 ): Promise<number> {
   const now = deps.clock.now();
-  const due = await deps.db
-    .select({
-      id: activations.id,
-      principalId: activations.principalId,
-      roleId: activations.roleId,
-      scope: activations.scope,
-      endsAt: activations.endsAt,
-    })
-    .from(activations)
-    .where(
-      and(
-        eq(activations.status, "active"),
-        gt(activations.endsAt, now),
-        lte(activations.endsAt, new Date(now.getTime() + leadMs)),
-      ),
-    );
+  const due = await activationsEndingBetween(deps.db, now, new Date(now.getTime() + leadMs));
   if (due.length === 0) return 0;
   const people = await principalsByIds(
     deps.db,
@@ -232,24 +204,9 @@ export async function notifyReviewRemovals(
   campaignId: string,
 ): Promise<number> {
   const { db, clock } = deps;
-  const [campaign] = await db.select().from(reviewCampaigns).where(eq(reviewCampaigns.id, campaignId));
+  const campaign = await getCampaign(db, campaignId);
   if (!campaign?.appliedAt) return 0;
-  const removed = await db
-    .select({
-      principalId: reviewItems.principalId,
-      holder: principals.name,
-      roleId: reviewItems.roleId,
-      roleName: roles.name,
-      scope: reviewItems.scope,
-      kind: reviewItems.kind,
-    })
-    .from(reviewItems)
-    .innerJoin(principals, eq(principals.id, reviewItems.principalId))
-    .innerJoin(roles, eq(roles.id, reviewItems.roleId))
-    .where(
-      and(eq(reviewItems.campaignId, campaignId), eq(reviewItems.outcome, "remove"), isNotNull(reviewItems.appliedAt)),
-    )
-    .orderBy(principals.name, roles.name);
+  const removed = await appliedRemovalsOfReview(db, campaignId);
   if (removed.length === 0) return 0;
   const byPerson = new Map<string, { person: PersonView; removals: typeof removed }>();
   const roleById = await rolesByIds(

@@ -1,12 +1,6 @@
-import { and, desc, eq, gte, inArray, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.js";
-import {
-  decisionsFor,
-  listForPrincipal,
-  listRequest,
-  type StoredActivation,
-  toActivation,
-} from "../db/repos/activations.js";
+import { activationCountsSince, awaitingApproval } from "../db/repos/activation-queries.js";
+import { decisionsFor, listForPrincipal, listRequest, type StoredActivation } from "../db/repos/activations.js";
 import {
   allRoles,
   heldAssignments,
@@ -15,7 +9,6 @@ import {
   type Role,
   rolesByIds,
 } from "../db/repos/directory.js";
-import { activations } from "../db/schema/activations.js";
 import { type ActivationStatus, describeStatus, HOLDING_STATUSES, OPEN_STATUSES } from "../domain/activation.js";
 import { DAY } from "../domain/duration.js";
 import { evaluateEligibility } from "../domain/eligibility.js";
@@ -64,7 +57,7 @@ export async function getRequestView(db: Executor, requestId: string, now: Date)
   const approverIds = [...new Set(approverSets.flatMap((s) => [...s]))];
   const people = await principalsByIds(db, [first.principalId, ...approverIds, ...decisions.map((d) => d.approverId)]);
   const since = new Date(now.getTime() - 30 * DAY);
-  const counts = await recentCounts(
+  const counts = await activationCountsSince(
     db,
     first.principalId,
     rows.map((r) => r.roleId),
@@ -126,26 +119,6 @@ function roleInRequest(
   };
 }
 
-async function recentCounts(
-  db: Executor,
-  principalId: string,
-  roleIds: string[],
-  since: Date,
-): Promise<Map<string, number>> {
-  const rows = await db
-    .select({ roleId: activations.roleId, n: sql<number>`count(*)::int` })
-    .from(activations)
-    .where(
-      and(
-        eq(activations.principalId, principalId),
-        inArray(activations.roleId, roleIds),
-        gte(activations.activatedAt, since),
-      ),
-    )
-    .groupBy(activations.roleId);
-  return new Map(rows.map((r) => [r.roleId, r.n]));
-}
-
 /** What a user may activate now, with each role's rules (for /elevate and the request form). */
 export async function eligibleRoles(db: Executor, userId: string, now: Date): Promise<EligibleRoleView[]> {
   const held = await heldAssignments(db, userId);
@@ -186,15 +159,10 @@ export async function myActivations(db: Executor, userId: string): Promise<Store
 
 /** Requests waiting for this user's decision. */
 export async function pendingForApprover(db: Executor, userId: string, now: Date, limit = 50): Promise<RequestView[]> {
-  const rows = await db
-    .select()
-    .from(activations)
-    .where(eq(activations.status, "pending_approval"))
-    .orderBy(desc(activations.requestedAt))
-    .limit(1000);
+  const waiting = await awaitingApproval(db, 1000);
   const requestIds: string[] = [];
-  const roles = await rolesByIds(db, [...new Set(rows.map((r) => r.roleId))]);
-  for (const row of rows.map(toActivation)) {
+  const roles = await rolesByIds(db, [...new Set(waiting.map((r) => r.roleId))]);
+  for (const row of waiting) {
     if (requestIds.includes(row.requestId) || row.principalId === userId) continue;
     const decided = (await decisionsFor(db, [row.id])).some((d) => d.approverId === userId);
     if (decided) continue;

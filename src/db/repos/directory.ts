@@ -104,6 +104,12 @@ export async function principalByKey(tx: Executor, key: string): Promise<Princip
   return row;
 }
 
+/** Principals by key as the transaction sees them now; no statement for no keys. */
+export async function principalsByKeys(tx: Executor, keys: string[]): Promise<Principal[]> {
+  if (keys.length === 0) return [];
+  return tx.select().from(principals).where(inArray(principals.key, keys));
+}
+
 /** Principals by id (frozen), in one read for those not already kept. */
 export async function principalsByIds(tx: Executor, ids: string[]): Promise<Map<string, Principal>> {
   const unique = [...new Set(ids)];
