@@ -24,7 +24,6 @@ import { type Refusal, refuse } from "../domain/refusal.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { alertThresholds, conditionsOf, SCHEDULED_RULES } from "./alert-facts.js";
 import { type AlertRecord, type AlertRow, getAlert, toAlertRecords } from "./alert-records.js";
-import { auditMany } from "./audit-batch.js";
 import { chunks } from "./chunks.js";
 import { type EngineDeps, type EngineEvent, inTransaction, type Work } from "./context.js";
 import type { Delivery } from "./delivery.js";
@@ -194,7 +193,7 @@ async function reconcile(
   const resolved: AlertRow[] = [];
   for (const ids of chunks(cleared)) resolved.push(...(await resolveAlerts(work.tx, ids, work.now)));
 
-  await auditMany(work, [
+  const events = [
     ...opened.map((a) => ({
       event: "alert.opened",
       actor: "system",
@@ -220,7 +219,8 @@ async function reconcile(
       subject: a.subject,
       data: { alertId: a.id, rule: a.rule, condition: a.conditionKey },
     })),
-  ]);
+  ];
+  for (const event of events) work.audit(event);
   return {
     opened: await toAlertRecords(work.tx, opened),
     recurred: await toAlertRecords(

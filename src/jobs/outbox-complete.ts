@@ -1,13 +1,11 @@
-import { eq } from "drizzle-orm";
 import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
 import { followMemberships } from "../app/group-membership.js";
 import { confirmGrants, confirmRevokes, grantFailed } from "../app/holding-results.js";
 import { enqueueHoldings, type HoldingJob } from "../app/holdings.js";
 import { endUngranted } from "../app/offboarding.js";
 import type { ConnectorResult } from "../connectors/connector.js";
+import { claimOf, failJob, finishHeldJobs, lockHeldJobs, retryJobAt } from "../db/repos/outbox-claims.js";
 import { recordTargetOutcomes, type TargetOutcome } from "../db/repos/target-health.js";
-import { outboxJobs } from "../db/schema/outbox.js";
-import { claimOf, heldClaims } from "./outbox-claim.js";
 import type { Plan } from "./outbox-plan.js";
 
 export interface RetryPolicy {
@@ -65,23 +63,9 @@ export async function completeAttempts(
 ): Promise<Completed> {
   if (attempts.length === 0) return { reconcile: 0, late: 0 };
   return inTransaction(deps, async (work) => {
-    const held = (list: Attempt[]) =>
-      heldClaims(
-        policy.workerId,
-        list.map((a) => claimOf(a.plan.job)),
-      );
+    const claims = (list: Attempt[]) => list.map((a) => claimOf(a.plan.job));
     const successes = attempts.filter((a) => a.outcome.ok);
-    const done = new Set(
-      successes.length === 0
-        ? []
-        : (
-            await work.tx
-              .update(outboxJobs)
-              .set({ status: "done", finishedAt: work.now, lockedBy: null, lockedUntil: null, lastError: null })
-              .where(held(successes))
-              .returning({ id: outboxJobs.id })
-          ).map((r) => r.id),
-    );
+    const done = new Set(await finishHeldJobs(work.tx, policy.workerId, claims(successes), work.now));
     const succeeded = successes.filter((a) => done.has(a.plan.job.id));
     for (const a of succeeded)
       auditAttempt(work, policy, a, { detail: a.outcome.ok ? (a.outcome.detail ?? null) : null });
@@ -89,13 +73,7 @@ export async function completeAttempts(
     const failures = attempts.filter((a) => !a.outcome.ok);
     const mine = new Set<string>();
     if (failures.length > 0) {
-      const owned = await work.tx
-        .select({ id: outboxJobs.id })
-        .from(outboxJobs)
-        .where(held(failures))
-        .orderBy(outboxJobs.id)
-        .for("update");
-      for (const o of owned) mine.add(o.id);
+      for (const id of await lockHeldJobs(work.tx, policy.workerId, claims(failures))) mine.add(id);
       for (const a of failures)
         if (mine.has(a.plan.job.id) && !a.outcome.ok) await recordFailure(work, policy, a, a.outcome);
     }
@@ -214,10 +192,7 @@ async function recordFailure(
   const givesUp = job.kind === "grant" && (!outcome.retryable || job.attempts >= policy.maxGrantAttempts);
   if (givesUp) {
     auditAttempt(work, policy, a, { error: outcome.error, retryable: outcome.retryable, final: true });
-    await work.tx
-      .update(outboxJobs)
-      .set({ status: "failed", finishedAt: work.now, lockedBy: null, lockedUntil: null, lastError: outcome.error })
-      .where(eq(outboxJobs.id, job.id));
+    await failJob(work.tx, job.id, outcome.error, work.now);
     await giveUpGrant(work, a, outcome.error);
     return;
   }
@@ -231,16 +206,13 @@ async function recordFailure(
     nextAttemptAt: runAt.toISOString(),
   });
   const alert = job.kind === "revoke" && job.attempts >= policy.revokeAlertAfter && !job.payload.alertedAt;
-  await work.tx
-    .update(outboxJobs)
-    .set({
-      runAt,
-      lockedBy: null,
-      lockedUntil: null,
-      lastError: outcome.error,
-      ...(alert ? { payload: { ...job.payload, alertedAt: work.now.toISOString() } } : {}),
-    })
-    .where(eq(outboxJobs.id, job.id));
+  await retryJobAt(
+    work.tx,
+    job.id,
+    runAt,
+    outcome.error,
+    alert ? { ...job.payload, alertedAt: work.now.toISOString() } : undefined,
+  );
   if (alert) {
     work.emit({
       type: "alert",

@@ -11,11 +11,10 @@ import type { ConnectorRegistry, TargetInfo } from "../connectors/registry.js";
 import type { Executor } from "../db/client.js";
 import { groupRoleList, principalKeys, principalsNow, roleTargets } from "../db/repos/directory.js";
 import { privilegedGroups } from "../db/repos/group-access.js";
-import type { HoldingJobPayload } from "../db/repos/outbox.js";
+import type { HoldingJobPayload, JobRow } from "../db/repos/outbox.js";
 import { findGrantActivations, findGrantAssignments } from "../db/repos/outbox-claims.js";
 import { isInForce } from "../domain/eligibility.js";
 import { connectorLookup, keepingReason, reasonsHeld } from "./holding-check.js";
-import type { JobRow } from "./outbox-claim.js";
 
 /**
  * Set on a job that brings a target back in line after a call made without a valid claim (or

@@ -2,8 +2,9 @@ import type { Logger } from "pino";
 import { type EngineDeps, inTransaction } from "../app/context.js";
 import { type ConnectorResult, retryable } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
+import type { JobRow } from "../db/repos/outbox.js";
+import { type Claim, claimJobs, claimOf, releaseClaims, renewClaims } from "../db/repos/outbox-claims.js";
 import { failingTargets } from "../db/repos/target-health.js";
-import { type Claim, claimJobs, claimOf, type JobRow, releaseClaims, renewClaims } from "./outbox-claim.js";
 import { type Attempt, completeAttempts, type RetryPolicy, reconcileLate } from "./outbox-complete.js";
 import { type JobPayload, type Plan, planJobs } from "./outbox-plan.js";
 

@@ -2,9 +2,9 @@ import type { Logger } from "pino";
 import type { EngineDeps, EngineEvent } from "../app/context.js";
 import { expireDueActivations } from "../app/expire-activations.js";
 import { timeOutDueRequests } from "../app/time-out.js";
+import type { JobRow } from "../db/repos/outbox.js";
 import type { LocalClaims } from "../db/unit-of-work.js";
 import { nextWakeAfter } from "./next-wake.js";
-import type { JobRow } from "./outbox-claim.js";
 import type { OutboxWorker } from "./outbox-worker.js";
 
 export interface SchedulerOptions {

@@ -148,3 +148,56 @@ export function findGrantAssignments(tx: Executor, ids: string[]): Promise<Grant
     .from(assignments)
     .where(inIds(assignments.id, ids));
 }
+
+/** Marks done the jobs this worker still holds the claims of; returns their ids. */
+export async function finishHeldJobs(
+  tx: Executor,
+  workerId: string,
+  claims: readonly Claim[],
+  now: Date,
+): Promise<string[]> {
+  if (claims.length === 0) return [];
+  const rows = await tx
+    .update(outboxJobs)
+    .set({ status: "done", finishedAt: now, lockedBy: null, lockedUntil: null, lastError: null })
+    .where(heldClaims(workerId, claims))
+    .returning({ id: outboxJobs.id });
+  return rows.map((r) => r.id);
+}
+
+/** Of these claims, the ids of the jobs this worker still holds, locked in id order. */
+export async function lockHeldJobs(tx: Executor, workerId: string, claims: readonly Claim[]): Promise<string[]> {
+  if (claims.length === 0) return [];
+  const rows = await tx
+    .select({ id: outboxJobs.id })
+    .from(outboxJobs)
+    .where(heldClaims(workerId, claims))
+    .orderBy(outboxJobs.id)
+    .for("update");
+  return rows.map((r) => r.id);
+}
+
+/** A job given up on: failed for good, with the last error. */
+export async function failJob(tx: Executor, jobId: string, error: string, now: Date): Promise<void> {
+  await tx
+    .update(outboxJobs)
+    .set({ status: "failed", finishedAt: now, lockedBy: null, lockedUntil: null, lastError: error })
+    .where(eq(outboxJobs.id, jobId));
+}
+
+/** A failed attempt: the job goes back for a claim at `runAt`, with its payload replaced when given. */
+export async function retryJobAt(
+  tx: Executor,
+  jobId: string,
+  runAt: Date,
+  error: string,
+  payload?: Record<string, unknown>,
+): Promise<void> {
+  await tx
+    .update(outboxJobs)
+    .set({ runAt, lockedBy: null, lockedUntil: null, lastError: error, ...(payload ? { payload } : {}) })
+    .where(eq(outboxJobs.id, jobId));
+}
+
+/** The claim a worker holds on a job it claimed: the job's attempt number is its fencing token. */
+export const claimOf = (job: Pick<JobRow, "id" | "attempts">): Claim => ({ id: job.id, token: job.attempts });
