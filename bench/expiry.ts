@@ -6,10 +6,10 @@
 import { randomBytes } from "node:crypto";
 import pino from "pino";
 import postgres from "postgres";
-import { applyConfig } from "../src/app/apply-config.js";
-import type { EngineDeps } from "../src/app/context.js";
-import { EventBus } from "../src/app/event-bus.js";
-import { systemClock } from "../src/app/ports.js";
+import { applyConfig } from "../src/app/admin/apply-config.js";
+import { systemClock } from "../src/app/kernel/clock.js";
+import { EventBus } from "../src/app/kernel/event-bus.js";
+import type { EngineDeps } from "../src/app/kernel/unit-of-work.js";
 import { parsePimFile } from "../src/config/pim-file.js";
 import { ConnectorRegistry } from "../src/connectors/registry.js";
 import { type DbHandle, openDatabase } from "../src/db/client.js";

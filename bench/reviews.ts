@@ -7,11 +7,11 @@
  */
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
-import type { EngineDeps } from "../src/app/context.js";
-import { systemClock } from "../src/app/ports.js";
-import { recordDecisions } from "../src/app/review-decisions.js";
-import { closeReview } from "../src/app/run-review.js";
-import { startReview } from "../src/app/start-review.js";
+import { systemClock } from "../src/app/kernel/clock.js";
+import type { EngineDeps } from "../src/app/kernel/unit-of-work.js";
+import { closeReview } from "../src/app/reviews/campaigns.js";
+import { recordDecisions } from "../src/app/reviews/decide.js";
+import { startReview } from "../src/app/reviews/start.js";
 import { openDatabase } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
 import { DAY } from "../src/domain/duration.js";

@@ -19,7 +19,7 @@ import {
   ConfigurationBotFrameworkAuthentication,
 } from "botbuilder";
 import pino from "pino";
-import { requestActivation } from "../src/app/request-activation.js";
+import { requestActivation } from "../src/app/activation/request.js";
 import { CARD_CONTENT_TYPE } from "../src/chat/teams/cards.js";
 import { activityHandler } from "../src/chat/teams/http-shim.js";
 import { cardActivity } from "../src/chat/teams/surface.js";

@@ -1,4 +1,4 @@
-import type { Clock } from "../app/ports.js";
+import type { Clock } from "../app/kernel/clock.js";
 
 /**
  * What a platform told about its users (a verified email, a resolved principal), kept by key for

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { EngineDeps } from "../app/context.js";
+import type { EngineDeps } from "../app/kernel/unit-of-work.js";
 import type { HttpServer } from "../http/server.js";
 import type { FlowContext } from "./flows/interaction.js";
 import { DEFAULT_RECORDING, type RecordingPolicy } from "./flows/recording.js";

@@ -1,5 +1,5 @@
 import type { ResolvedAuditFilter } from "../app/admin/audit-filter.js";
-import type { DownloadFile } from "../app/downloads.js";
+import type { DownloadFile } from "../app/admin/downloads.js";
 import type { Refusal } from "../domain/refusal.js";
 import type { Result } from "../domain/result.js";
 import type { AlertView } from "./views/alert.js";

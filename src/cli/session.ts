@@ -1,7 +1,7 @@
 import type { Actor } from "../app/admin/administrators.js";
-import type { EngineDeps } from "../app/context.js";
-import { noEvents } from "../app/context.js";
-import { systemClock } from "../app/ports.js";
+import { systemClock } from "../app/kernel/clock.js";
+import { noEvents } from "../app/kernel/events.js";
+import type { EngineDeps } from "../app/kernel/unit-of-work.js";
 import type { Env } from "../config/env.js";
 import { type DbHandle, openDatabase } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";

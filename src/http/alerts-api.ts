@@ -1,5 +1,5 @@
-import type { AlertRecord, AlertStatus } from "../app/alert-records.js";
-import { listAlerts } from "../app/alert-records.js";
+import type { AlertRecord, AlertStatus } from "../app/alerts/records.js";
+import { listAlerts } from "../app/alerts/records.js";
 import type { Executor } from "../db/client.js";
 import type { Severity } from "../domain/alert-rules.js";
 import { bearerCheck } from "./bearer.js";

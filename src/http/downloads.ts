@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
-import type { EngineDeps } from "../app/context.js";
-import { collectDownload } from "../app/downloads.js";
+import { collectDownload } from "../app/admin/downloads.js";
+import type { EngineDeps } from "../app/kernel/unit-of-work.js";
 import { type HttpServer, requestIdFor, sendText } from "./server.js";
 
 export const DOWNLOADS_PATH = "/downloads/";

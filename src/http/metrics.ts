@@ -6,8 +6,8 @@
  * alerts by severity and the outbox backlog. Names start with `pim_`.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { countOpenAlerts } from "../app/alert-records.js";
-import type { Clock } from "../app/ports.js";
+import { countOpenAlerts } from "../app/alerts/records.js";
+import type { Clock } from "../app/kernel/clock.js";
 import type { Database } from "../db/client.js";
 import { LIVE_STATES, liveActivationCounts, outboxBacklog } from "../db/repos/ops-figures.js";
 import type { TargetCallFigures } from "../jobs/outbox-worker.js";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { withRequestId } from "../app/trace.js";
+import { withRequestId } from "../app/kernel/request-trace.js";
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => unknown | Promise<unknown>;
 

@@ -1,6 +1,6 @@
-import type { EngineDeps } from "../app/context.js";
-import type { Delivery } from "../app/delivery.js";
-import { evaluateAlerts, syncDriftAlerts } from "../app/evaluate-alerts.js";
+import { evaluateAlerts, syncDriftAlerts } from "../app/alerts/evaluate.js";
+import type { EngineDeps } from "../app/kernel/unit-of-work.js";
+import type { Delivery } from "../app/notices/delivery.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
 import type { CronCoordinator } from "./cron-coordinator.js";
 import { detectDrift } from "./drift.js";

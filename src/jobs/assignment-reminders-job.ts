@@ -1,5 +1,5 @@
 import { sendAssignmentReminders } from "../app/admin/lifecycle.js";
-import type { EngineDeps } from "../app/context.js";
+import type { EngineDeps } from "../app/kernel/unit-of-work.js";
 import type { CronCoordinator } from "./cron-coordinator.js";
 
 /**

@@ -1,6 +1,6 @@
-import type { EngineDeps } from "../app/context.js";
-import type { Delivery } from "../app/delivery.js";
-import { sendWeeklyDigests } from "../app/digest.js";
+import type { EngineDeps } from "../app/kernel/unit-of-work.js";
+import type { Delivery } from "../app/notices/delivery.js";
+import { sendWeeklyDigests } from "../app/notices/digest.js";
 import type { CronCoordinator } from "./cron-coordinator.js";
 
 /** Mondays at 09:00 UTC, once per cluster: each administrator's weekly digest. */

@@ -1,5 +1,5 @@
-import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
-import { enqueueHoldings } from "../app/holdings.js";
+import { enqueueHoldings } from "../app/activation/holding-jobs.js";
+import { type EngineDeps, inTransaction, type Work } from "../app/kernel/unit-of-work.js";
 import { type Connector, type Holding, loginOf, targetKeyOf } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
 import { allRoleTargets, groupRoleList, principalKeysNow, type RoleTarget } from "../db/repos/directory.js";

@@ -1,6 +1,6 @@
-import type { EngineDeps } from "../app/context.js";
-import type { Delivery } from "../app/delivery.js";
-import { sendExpiringNotices } from "../app/notifications.js";
+import type { EngineDeps } from "../app/kernel/unit-of-work.js";
+import { sendExpiringNotices } from "../app/notices/activity.js";
+import type { Delivery } from "../app/notices/delivery.js";
 import type { CronCoordinator } from "./cron-coordinator.js";
 
 /**

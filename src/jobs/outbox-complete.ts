@@ -1,8 +1,8 @@
-import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
-import { followMemberships } from "../app/group-membership.js";
-import { confirmGrants, confirmRevokes, grantFailed } from "../app/holding-results.js";
-import { enqueueHoldings, type HoldingJob } from "../app/holdings.js";
-import { endUngranted } from "../app/offboarding.js";
+import { followMemberships } from "../app/activation/group-membership.js";
+import { enqueueHoldings, type HoldingJob } from "../app/activation/holding-jobs.js";
+import { endUngranted } from "../app/activation/offboarding.js";
+import { confirmGrants, confirmRevokes, grantFailed } from "../app/activation/target-outcomes.js";
+import { type EngineDeps, inTransaction, type Work } from "../app/kernel/unit-of-work.js";
 import type { ConnectorResult } from "../connectors/connector.js";
 import { claimOf, failJob, finishHeldJobs, lockHeldJobs, retryJobAt } from "../db/repos/outbox-claims.js";
 import { recordTargetOutcomes, type TargetOutcome } from "../db/repos/target-health.js";

@@ -1,5 +1,5 @@
-import type { LostBacking } from "../app/entitlement.js";
-import { lostBacking } from "../app/entitlement.js";
+import type { LostBacking } from "../app/activation/entitlement.js";
+import { lostBacking } from "../app/activation/entitlement.js";
 import {
   type Connector,
   type ConnectorResult,

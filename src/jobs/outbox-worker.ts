@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { type EngineDeps, inTransaction } from "../app/context.js";
+import { type EngineDeps, inTransaction } from "../app/kernel/unit-of-work.js";
 import { type ConnectorResult, retryable } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
 import type { JobRow } from "../db/repos/outbox.js";
@@ -207,7 +207,7 @@ export class OutboxWorker {
   }
 
   private report(job: JobRow, done: { outcome: ConnectorResult; skipped: boolean }, callSeconds: number): void {
-    // The inbound request that led to this call, when there was one (see src/app/trace.ts).
+    // The inbound request that led to this call, when there was one (see src/app/kernel/request-trace.ts).
     const requestId = (job.payload as JobPayload).httpRequestId;
     const line = { requestId, jobId: job.id, kind: job.kind, activationId: job.activationId, callSeconds };
     if (done.outcome.ok) this.log.debug(line, done.skipped ? "target call not needed" : "target called");

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
-import type { EngineDeps } from "../app/context.js";
-import { pruneFinished } from "../app/retention.js";
+import { pruneFinished } from "../app/admin/retention.js";
+import type { EngineDeps } from "../app/kernel/unit-of-work.js";
 import type { CronCoordinator } from "./cron-coordinator.js";
 
 /** Every night at 03:17, once per cluster: finished jobs and expired MFA links past RETENTION go. */

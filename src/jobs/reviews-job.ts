@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
-import type { EngineDeps } from "../app/context.js";
-import type { Delivery } from "../app/delivery.js";
-import { sendReminders } from "../app/review-prompts.js";
-import { campaignsDue, claimDueReminders, closeReview } from "../app/run-review.js";
-import { declaredReviews, startDeclaredReview } from "../app/start-review.js";
+import type { EngineDeps } from "../app/kernel/unit-of-work.js";
+import type { Delivery } from "../app/notices/delivery.js";
+import { campaignsDue, claimDueReminders, closeReview } from "../app/reviews/campaigns.js";
+import { sendReminders } from "../app/reviews/prompts.js";
+import { declaredReviews, startDeclaredReview } from "../app/reviews/start.js";
 import type { PimReview } from "../config/pim-file.js";
 import { DAY, MINUTE } from "../domain/duration.js";
 import { recurrenceCron } from "../domain/review-rules.js";

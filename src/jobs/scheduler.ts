@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
-import type { EngineDeps, EngineEvent } from "../app/context.js";
-import { expireDueActivations } from "../app/expire-activations.js";
-import { timeOutDueRequests } from "../app/time-out.js";
+import { expireDueActivations } from "../app/activation/expire.js";
+import { timeOutDueRequests } from "../app/activation/time-out.js";
+import type { EngineEvent } from "../app/kernel/events.js";
+import type { EngineDeps } from "../app/kernel/unit-of-work.js";
 import type { JobRow } from "../db/repos/outbox.js";
 import type { LocalClaims } from "../db/unit-of-work.js";
 import { nextWakeAfter } from "./next-wake.js";

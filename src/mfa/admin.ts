@@ -1,4 +1,4 @@
-import { inTransaction } from "../app/context.js";
+import { inTransaction } from "../app/kernel/unit-of-work.js";
 import { principalByKey } from "../db/repos/directory.js";
 import { type Refusal, refuse } from "../domain/refusal.js";
 import { err, ok, type Result } from "../domain/result.js";

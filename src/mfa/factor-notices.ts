@@ -1,7 +1,8 @@
-import type { EngineDeps, EngineEvent } from "../app/context.js";
-import type { Delivery, FactorNotice } from "../app/delivery.js";
-import { EventListener } from "../app/event-listener.js";
-import { person } from "../app/queries.js";
+import { person } from "../app/activation/views.js";
+import { EventListener } from "../app/kernel/event-listener.js";
+import type { EngineEvent } from "../app/kernel/events.js";
+import type { EngineDeps } from "../app/kernel/unit-of-work.js";
+import type { Delivery, FactorNotice } from "../app/notices/delivery.js";
 import { adminIds, principalById, principalsByIds } from "../db/repos/directory.js";
 
 /**

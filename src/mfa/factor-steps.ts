@@ -1,4 +1,4 @@
-import { inTransaction } from "../app/context.js";
+import { inTransaction } from "../app/kernel/unit-of-work.js";
 import { principalById } from "../db/repos/directory.js";
 import { removeFactor } from "./factors.js";
 import { standingOf } from "./lockout.js";

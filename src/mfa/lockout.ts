@@ -1,4 +1,4 @@
-import { newId } from "../app/ids.js";
+import { newId } from "../app/kernel/ids.js";
 import type { Executor } from "../db/client.js";
 import {
   clearLockoutsInForce,

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { inTransaction } from "../app/context.js";
+import { inTransaction } from "../app/kernel/unit-of-work.js";
 import type { Executor } from "../db/client.js";
 import { principalById } from "../db/repos/directory.js";
 import { insertOidcBinding, oidcBindingOf, principalsBoundTo } from "../db/repos/oidc-bindings.js";

@@ -1,6 +1,6 @@
 import QRCode from "qrcode";
-import { stepUpMethods } from "../app/approver-step-up.js";
-import { getRequestView, type RequestView } from "../app/queries.js";
+import { stepUpMethods } from "../app/activation/approver-step-up.js";
+import { getRequestView, type RequestView } from "../app/activation/views.js";
 import type { Executor, Tx } from "../db/client.js";
 import { getAssignmentRequest } from "../db/repos/assignments.js";
 import { type Principal, principalById, rolesByIds } from "../db/repos/directory.js";

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { inTransaction } from "../app/context.js";
+import { inTransaction } from "../app/kernel/unit-of-work.js";
 import { principalById } from "../db/repos/directory.js";
 import { readBody } from "../http/server.js";
 import { removeOwnFactor } from "./factor-steps.js";

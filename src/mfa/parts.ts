@@ -1,4 +1,4 @@
-import type { EngineDeps } from "../app/context.js";
+import type { EngineDeps } from "../app/kernel/unit-of-work.js";
 import type { GuardSettings } from "./lockout.js";
 import type { OidcStepUp } from "./oidc.js";
 import type { TotpFactor } from "./totp.js";

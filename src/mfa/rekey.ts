@@ -1,4 +1,4 @@
-import { type EngineDeps, inTransaction } from "../app/context.js";
+import { type EngineDeps, inTransaction } from "../app/kernel/unit-of-work.js";
 import { replaceTotpSecret, totpSecretsAfter } from "../db/repos/totp-secrets.js";
 import type { SecretBox } from "./secret-box.js";
 

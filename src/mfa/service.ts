@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import { rolesNeedingStepUp } from "../app/approver-step-up.js";
-import { approversFor } from "../app/approvers.js";
-import { type EngineDeps, inTransaction, type Work } from "../app/context.js";
+import { rolesNeedingStepUp } from "../app/activation/approver-step-up.js";
+import { approversFor } from "../app/activation/approvers.js";
+import { type EngineDeps, inTransaction, type Work } from "../app/kernel/unit-of-work.js";
 import type { Env } from "../config/env.js";
 import { decisionsFor, getActivation, listRequest } from "../db/repos/activations.js";
 import { getAssignmentRequest } from "../db/repos/assignments.js";

@@ -1,7 +1,7 @@
+import { decide } from "../app/activation/decide.js";
+import { type MfaEvidence, satisfyMfa } from "../app/activation/satisfy-mfa.js";
 import { completeAssignmentStepUp } from "../app/admin/assignments.js";
-import { inTransaction, type Work } from "../app/context.js";
-import { decide } from "../app/decide.js";
-import { type MfaEvidence, satisfyMfa } from "../app/satisfy-mfa.js";
+import { inTransaction, type Work } from "../app/kernel/unit-of-work.js";
 import type { Tx } from "../db/client.js";
 import type { StoredActivation } from "../db/repos/activations.js";
 import { type Principal, principalById, rolesByIds } from "../db/repos/directory.js";

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { newId } from "../app/ids.js";
+import { newId } from "../app/kernel/ids.js";
 import type { Executor } from "../db/client.js";
 import {
   expireOpenLinks,

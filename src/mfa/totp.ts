@@ -1,5 +1,5 @@
 import { generateSecret, generateURI, verify } from "otplib";
-import { newId } from "../app/ids.js";
+import { newId } from "../app/kernel/ids.js";
 import type { Executor } from "../db/client.js";
 import {
   advanceTotpTimeStep,

@@ -5,8 +5,8 @@
  */
 import { sql } from "drizzle-orm";
 import { afterEach, expect, it } from "vitest";
-import { applyConfig } from "../../src/app/apply-config.js";
-import { systemClock } from "../../src/app/ports.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
+import { systemClock } from "../../src/app/kernel/clock.js";
 import { parsePimFile } from "../../src/config/pim-file.js";
 import { verifyAuditChain } from "../../src/db/audit-log.js";
 import { type DbHandle, openDatabase, resultRows } from "../../src/db/client.js";

@@ -1,6 +1,6 @@
 import type { Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
-import { decide } from "../../src/app/decide.js";
+import { decide } from "../../src/app/activation/decide.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { decisionsFor, getActivation } from "../../src/db/repos/activations.js";
 import { describeWithBrowser, launchChromium } from "../support/browser.js";

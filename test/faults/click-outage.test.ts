@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import type { RecordingPolicy } from "../../src/chat/flows/recording.js";
 import { FORMS } from "../../src/chat/views/action-ids.js";
 import { queryAudit } from "../../src/db/audit-log.js";

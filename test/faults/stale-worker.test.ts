@@ -1,6 +1,6 @@
 import { afterEach, expect, it } from "vitest";
-import { deactivate } from "../../src/app/end-activation.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { deactivate } from "../../src/app/activation/end.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import type { Connector, GrantRequest, RevokeRequest } from "../../src/connectors/connector.js";
 import { LogConnector } from "../../src/connectors/log.js";
 import { queryAudit } from "../../src/db/audit-log.js";

@@ -1,7 +1,7 @@
 import { count } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cancelRequest, deactivate } from "../../src/app/end-activation.js";
+import { cancelRequest, deactivate } from "../../src/app/activation/end.js";
 import { ACTIONS } from "../../src/chat/views/action-ids.js";
 import { verifyAuditChain } from "../../src/db/audit-log.js";
 import { listForPrincipal } from "../../src/db/repos/activations.js";

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { requestActivation } from "../../src/app/activation/request.js";
 import type { Actor } from "../../src/app/admin/administrators.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
 import {
   assignRole,
   changeAssignmentEnd,
@@ -8,8 +10,6 @@ import {
 } from "../../src/app/admin/assignments.js";
 import { roleMembers } from "../../src/app/admin/members.js";
 import { revokeActivationAsAdmin } from "../../src/app/admin/revoke-activation.js";
-import { applyConfig } from "../../src/app/apply-config.js";
-import { requestActivation } from "../../src/app/request-activation.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { DAY, HOUR } from "../../src/domain/duration.js";
 import { describeEachDatabase } from "../support/databases.js";

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Actor } from "../../src/app/admin/administrators.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
 import { removeAssignment } from "../../src/app/admin/assignments.js";
 import { allowRestore, describeRemoval } from "../../src/app/admin/declared-removals.js";
 import { roleMembers } from "../../src/app/admin/members.js";
-import { applyConfig } from "../../src/app/apply-config.js";
-import { closeReview } from "../../src/app/run-review.js";
-import { startReview } from "../../src/app/start-review.js";
+import { closeReview } from "../../src/app/reviews/campaigns.js";
+import { startReview } from "../../src/app/reviews/start.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { DAY } from "../../src/domain/duration.js";
 import { describeEachDatabase } from "../support/databases.js";

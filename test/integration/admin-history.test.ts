@@ -1,9 +1,9 @@
 import { Writable } from "node:stream";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { decide } from "../../src/app/activation/decide.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import type { Actor } from "../../src/app/admin/administrators.js";
 import { auditHistory, exportAuditFor, myDecisionHistory, myRequestHistory } from "../../src/app/admin/history.js";
-import { decide } from "../../src/app/decide.js";
-import { requestActivation } from "../../src/app/request-activation.js";
 import { exportAuditCsv, queryAudit } from "../../src/db/audit-log.js";
 import { DAY, HOUR } from "../../src/domain/duration.js";
 import { describeEachDatabase } from "../support/databases.js";

@@ -5,14 +5,14 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import type { AlertRecord } from "../../src/app/alert-records.js";
-import { applyConfig } from "../../src/app/apply-config.js";
-import { type EngineDeps, inTransaction } from "../../src/app/context.js";
-import { decide } from "../../src/app/decide.js";
-import type { ChatMessage, Delivery } from "../../src/app/delivery.js";
-import { deactivate } from "../../src/app/end-activation.js";
-import { acknowledgeAlert, evaluateAlerts } from "../../src/app/evaluate-alerts.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { decide } from "../../src/app/activation/decide.js";
+import { deactivate } from "../../src/app/activation/end.js";
+import { requestActivation } from "../../src/app/activation/request.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
+import { acknowledgeAlert, evaluateAlerts } from "../../src/app/alerts/evaluate.js";
+import type { AlertRecord } from "../../src/app/alerts/records.js";
+import { type EngineDeps, inTransaction } from "../../src/app/kernel/unit-of-work.js";
+import type { ChatMessage, Delivery } from "../../src/app/notices/delivery.js";
 import { alerts } from "../../src/db/schema/alerts.js";
 import { auditEvents } from "../../src/db/schema/audit.js";
 import { DAY, HOUR, MINUTE } from "../../src/domain/duration.js";

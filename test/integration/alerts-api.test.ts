@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { applyConfig } from "../../src/app/apply-config.js";
-import { noDelivery } from "../../src/app/delivery.js";
-import { acknowledgeAlert, evaluateAlerts } from "../../src/app/evaluate-alerts.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
+import { acknowledgeAlert, evaluateAlerts } from "../../src/app/alerts/evaluate.js";
+import { noDelivery } from "../../src/app/notices/delivery.js";
 import { mountAlertsApi } from "../../src/http/alerts-api.js";
 import { HttpServer } from "../../src/http/server.js";
 import { describeEachDatabase } from "../support/databases.js";

@@ -1,10 +1,10 @@
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { applyConfig } from "../../src/app/apply-config.js";
-import type { EngineDeps } from "../../src/app/context.js";
-import type { ChatMessage, Delivery } from "../../src/app/delivery.js";
-import { evaluateAlerts } from "../../src/app/evaluate-alerts.js";
-import { declaredReviews, startDeclaredReview } from "../../src/app/start-review.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
+import { evaluateAlerts } from "../../src/app/alerts/evaluate.js";
+import type { EngineDeps } from "../../src/app/kernel/unit-of-work.js";
+import type { ChatMessage, Delivery } from "../../src/app/notices/delivery.js";
+import { declaredReviews, startDeclaredReview } from "../../src/app/reviews/start.js";
 import { type DbHandle, openDatabase } from "../../src/db/client.js";
 import { alerts } from "../../src/db/schema/alerts.js";
 import { reviewCampaigns } from "../../src/db/schema/reviews.js";

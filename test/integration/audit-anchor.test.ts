@@ -13,9 +13,9 @@ import { promisify } from "node:util";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
-import { applyConfig } from "../../src/app/apply-config.js";
-import { noEvents } from "../../src/app/context.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { requestActivation } from "../../src/app/activation/request.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
+import { noEvents } from "../../src/app/kernel/events.js";
 import {
   type Checkpoint,
   checkpointSignatureValid,

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { inTransaction } from "../../src/app/context.js";
+import { inTransaction } from "../../src/app/kernel/unit-of-work.js";
 import { type AuditEntry, appendAudit, GENESIS_HASH, hashEvent, normalizeEntry } from "../../src/db/audit-append.js";
 import {
   type AuditFilter,

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { decide } from "../../src/app/decide.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { decide } from "../../src/app/activation/decide.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import { listRequest } from "../../src/db/repos/activations.js";
 import { outboxJobs } from "../../src/db/schema/outbox.js";
 import { HOUR } from "../../src/domain/duration.js";

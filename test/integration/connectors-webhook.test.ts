@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { deactivate } from "../../src/app/end-activation.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { deactivate } from "../../src/app/activation/end.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import { signWebhook, verifyWebhookSignature } from "../../src/connectors/webhook-signature.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";

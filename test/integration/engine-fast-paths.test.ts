@@ -1,8 +1,8 @@
 import { eq, sql } from "drizzle-orm";
 import { afterEach, expect, it } from "vitest";
-import { inTransaction, type Work } from "../../src/app/context.js";
-import { decide } from "../../src/app/decide.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { decide } from "../../src/app/activation/decide.js";
+import { requestActivation } from "../../src/app/activation/request.js";
+import { inTransaction, type Work } from "../../src/app/kernel/unit-of-work.js";
 import { openDatabase } from "../../src/db/client.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { expandToUsers, principalById, principalIdsByKeys } from "../../src/db/repos/directory.js";

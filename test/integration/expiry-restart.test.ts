@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterEach, expect, it } from "vitest";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { HOUR } from "../../src/domain/duration.js";

@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { afterEach, expect, it } from "vitest";
-import { applyConfig } from "../../src/app/apply-config.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { requestActivation } from "../../src/app/activation/request.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
 import { queryAudit, verifyAuditChain } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { and, eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import { type Bot, compose } from "../../src/compose.js";
 import type { GrantRequest } from "../../src/connectors/connector.js";
 import { LogConnector } from "../../src/connectors/log.js";

@@ -1,9 +1,9 @@
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { decide } from "../../src/app/decide.js";
-import { deactivate } from "../../src/app/end-activation.js";
-import { expireDueActivations } from "../../src/app/expire-activations.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { decide } from "../../src/app/activation/decide.js";
+import { deactivate } from "../../src/app/activation/end.js";
+import { expireDueActivations } from "../../src/app/activation/expire.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";

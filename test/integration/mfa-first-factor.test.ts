@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { decide } from "../../src/app/decide.js";
+import { decide } from "../../src/app/activation/decide.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { decisionsFor, getActivation } from "../../src/db/repos/activations.js";
 import { mfaTokens } from "../../src/db/schema/mfa.js";

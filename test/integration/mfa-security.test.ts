@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { decide } from "../../src/app/decide.js";
+import { decide } from "../../src/app/activation/decide.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { mfaFailures, mfaTokens, mfaTotpSecrets } from "../../src/db/schema/mfa.js";

@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import type { EngineEvent } from "../../src/app/context.js";
+import type { EngineEvent } from "../../src/app/kernel/events.js";
 import type { MfaApp } from "../support/mfa-app.js";
 
 export { RecordingDelivery } from "../support/mfa-app.js";

@@ -1,10 +1,10 @@
 import { and, eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { decide } from "../../src/app/activation/decide.js";
+import { requestActivation } from "../../src/app/activation/request.js";
+import { satisfyMfa } from "../../src/app/activation/satisfy-mfa.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
 import { revokeActivationAsAdmin } from "../../src/app/admin/revoke-activation.js";
-import { applyConfig } from "../../src/app/apply-config.js";
-import { decide } from "../../src/app/decide.js";
-import { requestActivation } from "../../src/app/request-activation.js";
-import { satisfyMfa } from "../../src/app/satisfy-mfa.js";
 import type { PimConfig } from "../../src/config/pim-file.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { deactivate } from "../../src/app/end-activation.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { deactivate } from "../../src/app/activation/end.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { outboxJobs } from "../../src/db/schema/outbox.js";

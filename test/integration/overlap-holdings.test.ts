@@ -1,11 +1,11 @@
 import { and, eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { applyConfig } from "../../src/app/apply-config.js";
-import { decide } from "../../src/app/decide.js";
-import { deactivate } from "../../src/app/end-activation.js";
-import { expireDueActivations } from "../../src/app/expire-activations.js";
-import { requestExtension } from "../../src/app/extend-activation.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { decide } from "../../src/app/activation/decide.js";
+import { deactivate } from "../../src/app/activation/end.js";
+import { expireDueActivations } from "../../src/app/activation/expire.js";
+import { requestExtension } from "../../src/app/activation/extend.js";
+import { requestActivation } from "../../src/app/activation/request.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";

@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { afterEach, expect, it } from "vitest";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import { queryAudit, verifyAuditChain } from "../../src/db/audit-log.js";
 import { activations } from "../../src/db/schema/activations.js";
 import { outboxJobs } from "../../src/db/schema/outbox.js";

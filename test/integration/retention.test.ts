@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterEach, expect, it } from "vitest";
-import { pruneFinished } from "../../src/app/retention.js";
+import { pruneFinished } from "../../src/app/admin/retention.js";
 import { queryAudit, verifyAuditChain } from "../../src/db/audit-log.js";
 import { mfaOidcFlows, mfaTokens } from "../../src/db/schema/mfa.js";
 import { outboxJobs } from "../../src/db/schema/outbox.js";

@@ -1,11 +1,11 @@
 import { eq, sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { applyConfig } from "../../src/app/apply-config.js";
-import { noDelivery } from "../../src/app/delivery.js";
-import { requestActivation } from "../../src/app/request-activation.js";
-import { recordDecision, recordDecisions } from "../../src/app/review-decisions.js";
-import { applyReview, closeReview } from "../../src/app/run-review.js";
-import { startReview } from "../../src/app/start-review.js";
+import { requestActivation } from "../../src/app/activation/request.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
+import { noDelivery } from "../../src/app/notices/delivery.js";
+import { applyReview, closeReview } from "../../src/app/reviews/campaigns.js";
+import { recordDecision, recordDecisions } from "../../src/app/reviews/decide.js";
+import { startReview } from "../../src/app/reviews/start.js";
 import { verifyAuditChain } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { activations } from "../../src/db/schema/activations.js";

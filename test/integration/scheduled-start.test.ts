@@ -1,8 +1,8 @@
 import { and, eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { decide } from "../../src/app/decide.js";
-import { cancelRequest } from "../../src/app/end-activation.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { decide } from "../../src/app/activation/decide.js";
+import { cancelRequest } from "../../src/app/activation/end.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";

@@ -1,10 +1,10 @@
 import fc from "fast-check";
+import { decide as decideRequest } from "../../src/app/activation/decide.js";
+import { cancelRequest, deactivate } from "../../src/app/activation/end.js";
+import { requestExtension } from "../../src/app/activation/extend.js";
+import { requestActivation } from "../../src/app/activation/request.js";
+import { satisfyMfa } from "../../src/app/activation/satisfy-mfa.js";
 import { revokeActivationAsAdmin } from "../../src/app/admin/revoke-activation.js";
-import { decide as decideRequest } from "../../src/app/decide.js";
-import { cancelRequest, deactivate } from "../../src/app/end-activation.js";
-import { requestExtension } from "../../src/app/extend-activation.js";
-import { requestActivation } from "../../src/app/request-activation.js";
-import { satisfyMfa } from "../../src/app/satisfy-mfa.js";
 import { HOUR, MINUTE } from "../../src/domain/duration.js";
 import { checkInvariants, pendingJobs, syncWithModel, Violation } from "./checks.js";
 import {

@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
-import { applyConfig } from "../../src/app/apply-config.js";
-import { type EngineDeps, type EngineEvent, inTransaction, noEvents } from "../../src/app/context.js";
-import { expireDueActivations } from "../../src/app/expire-activations.js";
-import { timeOutDueRequests } from "../../src/app/time-out.js";
+import { expireDueActivations } from "../../src/app/activation/expire.js";
+import { timeOutDueRequests } from "../../src/app/activation/time-out.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
+import { type EngineEvent, noEvents } from "../../src/app/kernel/events.js";
+import { type EngineDeps, inTransaction } from "../../src/app/kernel/unit-of-work.js";
 import {
   type Connector,
   type ConnectorResult,

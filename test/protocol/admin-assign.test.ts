@@ -1,7 +1,7 @@
 import { generate } from "otplib";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { requestActivation } from "../../src/app/activation/request.js";
 import { listAllAssignments } from "../../src/app/admin/members.js";
-import { requestActivation } from "../../src/app/request-activation.js";
 import { parseAssign } from "../../src/chat/flows/admin.js";
 import { ACTIONS, FORMS } from "../../src/chat/views/action-ids.js";
 import { parseEnd } from "../../src/chat/views/admin-form.js";

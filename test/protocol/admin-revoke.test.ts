@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { requestActivation } from "../../src/app/activation/request.js";
 import { revokeActivationAsAdmin } from "../../src/app/admin/revoke-activation.js";
-import { noEvents } from "../../src/app/context.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { noEvents } from "../../src/app/kernel/events.js";
 import { splitPerson } from "../../src/chat/flows/revoke.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { getActivation } from "../../src/db/repos/activations.js";

@@ -5,12 +5,12 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { applyConfig } from "../../src/app/apply-config.js";
-import { inTransaction } from "../../src/app/context.js";
-import { decide } from "../../src/app/decide.js";
-import { deactivate } from "../../src/app/end-activation.js";
-import { evaluateAlerts } from "../../src/app/evaluate-alerts.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { decide } from "../../src/app/activation/decide.js";
+import { deactivate } from "../../src/app/activation/end.js";
+import { requestActivation } from "../../src/app/activation/request.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
+import { evaluateAlerts } from "../../src/app/alerts/evaluate.js";
+import { inTransaction } from "../../src/app/kernel/unit-of-work.js";
 import { ACTIONS } from "../../src/chat/views/action-ids.js";
 import type { PimConfig } from "../../src/config/pim-file.js";
 import { ConnectorRegistry } from "../../src/connectors/registry.js";

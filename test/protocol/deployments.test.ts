@@ -3,7 +3,7 @@
  * run on a Slack-only and on a Teams-only bot built by compose(), as main.ts builds it.
  */
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { decide } from "../../src/app/decide.js";
+import { decide } from "../../src/app/activation/decide.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
 import { describeEachDatabase } from "../support/databases.js";

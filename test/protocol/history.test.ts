@@ -7,9 +7,9 @@
  */
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { decide } from "../../src/app/decide.js";
-import { cancelRequest } from "../../src/app/end-activation.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { decide } from "../../src/app/activation/decide.js";
+import { cancelRequest } from "../../src/app/activation/end.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import { ACTIONS } from "../../src/chat/views/action-ids.js";
 import { HISTORY_SHOWN } from "../../src/chat/views/history.js";
 import { AUDIT_SHOWN } from "../../src/chat/views/history-audit.js";

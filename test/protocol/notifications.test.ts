@@ -4,15 +4,15 @@
  */
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { applyConfig } from "../../src/app/apply-config.js";
-import { sendWeeklyDigests } from "../../src/app/digest.js";
-import { deactivate } from "../../src/app/end-activation.js";
-import { evaluateAlerts } from "../../src/app/evaluate-alerts.js";
-import { EXPIRING_LEAD_MS, sendExpiringNotices } from "../../src/app/notifications.js";
-import { myActivations } from "../../src/app/queries.js";
-import { requestActivation } from "../../src/app/request-activation.js";
-import { closeReview } from "../../src/app/run-review.js";
-import { startReview } from "../../src/app/start-review.js";
+import { deactivate } from "../../src/app/activation/end.js";
+import { requestActivation } from "../../src/app/activation/request.js";
+import { myActivations } from "../../src/app/activation/views.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
+import { evaluateAlerts } from "../../src/app/alerts/evaluate.js";
+import { EXPIRING_LEAD_MS, sendExpiringNotices } from "../../src/app/notices/activity.js";
+import { sendWeeklyDigests } from "../../src/app/notices/digest.js";
+import { closeReview } from "../../src/app/reviews/campaigns.js";
+import { startReview } from "../../src/app/reviews/start.js";
 import { ACTIONS } from "../../src/chat/views/action-ids.js";
 import { reviewItems } from "../../src/db/schema/reviews.js";
 import { DAY, HOUR, MINUTE } from "../../src/domain/duration.js";

@@ -5,8 +5,8 @@
  */
 import { inArray } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { EngineDeps } from "../../src/app/context.js";
-import { cancelRequest } from "../../src/app/end-activation.js";
+import { cancelRequest } from "../../src/app/activation/end.js";
+import type { EngineDeps } from "../../src/app/kernel/unit-of-work.js";
 import { activations } from "../../src/db/schema/activations.js";
 import { slackScenarioWorld } from "../support/slack/slack-driver.js";
 import { type SlackWorld, startSlackWorld } from "../support/slack/slack-world.js";

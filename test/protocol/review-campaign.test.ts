@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import { ACTIONS, FIELDS, FORMS } from "../../src/chat/views/action-ids.js";
 import { verifyAuditChain } from "../../src/db/audit-log.js";
 import { assignments } from "../../src/db/schema/assignments.js";

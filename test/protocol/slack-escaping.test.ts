@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { getRequestView } from "../../src/app/queries.js";
+import { getRequestView } from "../../src/app/activation/views.js";
 import { TRUNCATED } from "../../src/chat/slack/blocks.js";
 import { approvalCard } from "../../src/chat/views/approval-card.js";
 import { listForPrincipal } from "../../src/db/repos/activations.js";

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { applyConfig } from "../../src/app/apply-config.js";
+import { applyConfig } from "../../src/app/admin/apply-config.js";
 import { describeChat } from "../support/databases.js";
 import { loadFixture } from "../support/engine.js";
 import type { StoredView } from "../support/slack/slack-api.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { requestActivation } from "../../src/app/activation/request.js";
 import { queryAudit } from "../../src/db/audit-log.js";
 import { listForPrincipal } from "../../src/db/repos/activations.js";
 import { principalByKey } from "../../src/db/repos/directory.js";

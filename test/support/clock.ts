@@ -1,4 +1,4 @@
-import type { Clock } from "../../src/app/ports.js";
+import type { Clock } from "../../src/app/kernel/clock.js";
 
 /** A clock that moves only when the test says so. */
 export class ManualClock implements Clock {

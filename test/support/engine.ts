@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import pino from "pino";
-import type { EngineDeps, EngineEvent } from "../../src/app/context.js";
+import type { EngineEvent } from "../../src/app/kernel/events.js";
+import type { EngineDeps } from "../../src/app/kernel/unit-of-work.js";
 import { type Bot, type ComposeOverrides, compose } from "../../src/compose.js";
 import { formatPimFileErrors, type PimConfig, parsePimFile } from "../../src/config/pim-file.js";
 import { ConnectorRegistry } from "../../src/connectors/registry.js";

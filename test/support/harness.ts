@@ -1,4 +1,5 @@
-import type { EngineDeps, EngineEvent } from "../../src/app/context.js";
+import type { EngineEvent } from "../../src/app/kernel/events.js";
+import type { EngineDeps } from "../../src/app/kernel/unit-of-work.js";
 import { formatPimFileErrors, type PimConfig, parsePimFile } from "../../src/config/pim-file.js";
 import type { ConnectorRegistry } from "../../src/connectors/registry.js";
 import { principals } from "../../src/db/schema/principals.js";

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { generate } from "otplib";
-import type { ChatMessage, Delivery } from "../../src/app/delivery.js";
-import type { PersonView } from "../../src/app/queries.js";
-import { requestActivation } from "../../src/app/request-activation.js";
+import { requestActivation } from "../../src/app/activation/request.js";
+import type { PersonView } from "../../src/app/activation/views.js";
+import type { ChatMessage, Delivery } from "../../src/app/notices/delivery.js";
 import type { Bot } from "../../src/compose.js";
 import { principals } from "../../src/db/schema/principals.js";
 import { roles } from "../../src/db/schema/roles.js";

@@ -7,9 +7,9 @@
  *   DATABASE_URL=postgres://… WORKER_ID=w1 LEASE_MS=2000 [BATCH_SIZE=50] node --import tsx test/support/worker-process.ts
  */
 import pino from "pino";
-import type { EngineDeps } from "../../src/app/context.js";
-import { EventBus } from "../../src/app/event-bus.js";
-import { systemClock } from "../../src/app/ports.js";
+import { systemClock } from "../../src/app/kernel/clock.js";
+import { EventBus } from "../../src/app/kernel/event-bus.js";
+import type { EngineDeps } from "../../src/app/kernel/unit-of-work.js";
 import { ConnectorRegistry } from "../../src/connectors/registry.js";
 import { openDatabase } from "../../src/db/client.js";
 import { newUnitSettings } from "../../src/db/unit-of-work.js";

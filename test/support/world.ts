@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { EngineDeps, EngineEvent } from "../../src/app/context.js";
+import type { EngineEvent } from "../../src/app/kernel/events.js";
+import type { EngineDeps } from "../../src/app/kernel/unit-of-work.js";
 import { type Bot, type ComposeOverrides, compose } from "../../src/compose.js";
 import { ConnectorRegistry } from "../../src/connectors/registry.js";
 import type { DbHandle } from "../../src/db/client.js";

@@ -20,7 +20,7 @@ import { isInForce } from "../../domain/eligibility.js";
 import type { Refusal } from "../../domain/refusal.js";
 import { refuse } from "../../domain/refusal.js";
 import { err, ok, type Result } from "../../domain/result.js";
-import type { Work } from "../context.js";
+import type { Work } from "../kernel/unit-of-work.js";
 
 /** Who acts: a person identified by their platform (a principal id), or the operator at the `pim` command line. */
 export type Actor = { kind: "person"; id: string } | { kind: "operator"; name: string };

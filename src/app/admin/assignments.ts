@@ -38,12 +38,12 @@ import { isInForce } from "../../domain/eligibility.js";
 import { type Refusal, refuse } from "../../domain/refusal.js";
 import { err, ok, type Result } from "../../domain/result.js";
 import { isValidScope, scopeCovers } from "../../domain/scope.js";
-import { scheduleActiveHolding } from "../apply-config.js";
-import { type EngineDeps, inTransaction, type Work } from "../context.js";
-import { enqueueHoldings } from "../holdings.js";
-import { newId } from "../ids.js";
-import type { MfaEvidence } from "../satisfy-mfa.js";
+import { enqueueHoldings } from "../activation/holding-jobs.js";
+import type { MfaEvidence } from "../activation/satisfy-mfa.js";
+import { newId } from "../kernel/ids.js";
+import { type EngineDeps, inTransaction, type Work } from "../kernel/unit-of-work.js";
 import { type Actor, type Administrator, authorizeAdministrator, refuseAdministration } from "./administrators.js";
+import { scheduleActiveHolding } from "./apply-config.js";
 import { assignmentAudience } from "./audience.js";
 import { endWhatRemovalBacked } from "./backed-access.js";
 

@@ -1,6 +1,6 @@
 import type { Executor } from "../../db/client.js";
 import type { Role } from "../../db/repos/directory.js";
-import { audienceFor } from "../notifications.js";
+import { audienceFor } from "../notices/activity.js";
 
 /**
  * Who hears of an assignment made, changed or removed: the audiences the role's

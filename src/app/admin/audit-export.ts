@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import type { DbHandle } from "../../db/client.js";
 import { type Refusal, refuse } from "../../domain/refusal.js";
 import { err, ok, type Result } from "../../domain/result.js";
-import type { EngineDeps } from "../context.js";
+import type { EngineDeps } from "../kernel/unit-of-work.js";
 import type { Actor } from "./administrators.js";
 import type { ResolvedAuditFilter } from "./audit-filter.js";
 import { exportAuditFor } from "./history.js";

@@ -15,7 +15,7 @@ import {
 import { auditEventNamesStartingWith, auditHasRole, newestAuditEvents } from "../../db/repos/history.js";
 import { type Refusal, refuse } from "../../domain/refusal.js";
 import { err, ok, type Result } from "../../domain/result.js";
-import { type EngineDeps, inTransaction, type Work } from "../context.js";
+import { type EngineDeps, inTransaction, type Work } from "../kernel/unit-of-work.js";
 import { type Actor, authorizeAuditReader, refuseAdministration } from "./administrators.js";
 import type { PersonReference } from "./revocable.js";
 

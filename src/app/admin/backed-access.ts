@@ -4,8 +4,9 @@ import { expandToUsers, heldAssignments, principalById, rolesByIds } from "../..
 import { close } from "../../domain/activation.js";
 import { evaluateEligibility } from "../../domain/eligibility.js";
 import { scopeCovers } from "../../domain/scope.js";
-import { recordTransition, type Work } from "../context.js";
-import { endOne } from "../end-activation.js";
+import { endOne } from "../activation/end.js";
+import { recordTransition } from "../activation/transitions.js";
+import type { Work } from "../kernel/unit-of-work.js";
 
 /**
  * An eligibility removed by an administrator ends what it backed, in the same transaction:

@@ -18,7 +18,7 @@ import { referencePrefix } from "../../domain/assignment-reference.js";
 import type { AssignmentSubject } from "../../domain/assignment-view.js";
 import type { Refusal } from "../../domain/refusal.js";
 import { ok, type Result } from "../../domain/result.js";
-import { type EngineDeps, inTransaction } from "../context.js";
+import { type EngineDeps, inTransaction } from "../kernel/unit-of-work.js";
 import { type Actor, authorizeAdministrator } from "./administrators.js";
 import type { PersonReference } from "./revocable.js";
 

@@ -8,7 +8,7 @@ import type { Executor } from "../../db/client.js";
 import { type AssignmentRemovalRow, deleteRemoval, listRemovals, recordRemovals } from "../../db/repos/assignments.js";
 import { type Refusal, refuse } from "../../domain/refusal.js";
 import { err, ok, type Result } from "../../domain/result.js";
-import { type EngineDeps, inTransaction, type Work } from "../context.js";
+import { type EngineDeps, inTransaction, type Work } from "../kernel/unit-of-work.js";
 import { type Actor, authorizeAdministrator, refuseAdministration } from "./administrators.js";
 
 export interface DeclaredRemoval {

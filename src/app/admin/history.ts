@@ -11,7 +11,7 @@ import { type ActivationStatus, describeStatus } from "../../domain/activation.j
 import { DAY } from "../../domain/duration.js";
 import type { Refusal } from "../../domain/refusal.js";
 import { ok, type Result } from "../../domain/result.js";
-import { type EngineDeps, inTransaction } from "../context.js";
+import { type EngineDeps, inTransaction } from "../kernel/unit-of-work.js";
 import { type Actor, authorizeAuditReader } from "./administrators.js";
 
 export const HISTORY_DAYS = 90;

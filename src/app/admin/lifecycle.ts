@@ -27,9 +27,9 @@ import {
 } from "../../domain/assignment-rules.js";
 import { type Refusal, refuse } from "../../domain/refusal.js";
 import { err, ok, type Result } from "../../domain/result.js";
-import { type EngineDeps, inTransaction, type Work } from "../context.js";
-import { newId } from "../ids.js";
-import { claimNotice } from "../notifications.js";
+import { newId } from "../kernel/ids.js";
+import { type EngineDeps, inTransaction, type Work } from "../kernel/unit-of-work.js";
+import { claimNotice } from "../notices/activity.js";
 import { type Actor, administratorIds, authorizeAdministrator, refuseAdministration } from "./administrators.js";
 import { applyNewEnd } from "./assignments.js";
 

@@ -4,7 +4,7 @@ import { isInForce } from "../../domain/eligibility.js";
 import { type Refusal, refuse } from "../../domain/refusal.js";
 import { err, ok, type Result } from "../../domain/result.js";
 import { scopeCovers } from "../../domain/scope.js";
-import { type EngineDeps, inTransaction } from "../context.js";
+import { type EngineDeps, inTransaction } from "../kernel/unit-of-work.js";
 import { type Actor, authorizeAuditReader, refuseAdministration } from "./administrators.js";
 
 export interface MemberView {

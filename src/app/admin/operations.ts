@@ -9,10 +9,10 @@ import { activationsWithNames } from "../../db/repos/history.js";
 import { describeStatus } from "../../domain/activation.js";
 import { type Refusal, refuse } from "../../domain/refusal.js";
 import { err, ok, type Result } from "../../domain/result.js";
-import { type EngineDeps, inTransaction } from "../context.js";
-import { openCampaigns } from "../review-queries.js";
-import { closeReview } from "../run-review.js";
-import { declaredReviews, type StartedReview, startAdHocRoleReview, startDeclaredReview } from "../start-review.js";
+import { type EngineDeps, inTransaction } from "../kernel/unit-of-work.js";
+import { closeReview } from "../reviews/campaigns.js";
+import { declaredReviews, type StartedReview, startAdHocRoleReview, startDeclaredReview } from "../reviews/start.js";
+import { openCampaigns } from "../reviews/views.js";
 import { type Actor, authorizeAdministrator, authorizeAuditReader } from "./administrators.js";
 
 export interface ActivationListItem {

@@ -17,7 +17,7 @@ import { activationsWithNames } from "../../db/repos/history.js";
 import { HOLDING_STATUSES } from "../../domain/activation.js";
 import { type Refusal, refuse } from "../../domain/refusal.js";
 import { err, ok, type Result } from "../../domain/result.js";
-import { type EngineDeps, inTransaction } from "../context.js";
+import { type EngineDeps, inTransaction } from "../kernel/unit-of-work.js";
 import { type Actor, authorizeAdministrator, authorizeAuditReader, refuseAdministration } from "./administrators.js";
 
 export interface HeldRole {

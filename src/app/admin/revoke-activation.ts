@@ -4,8 +4,8 @@ import { HOLDING_STATUSES } from "../../domain/activation.js";
 import { checkReason } from "../../domain/assignment-rules.js";
 import { type Refusal, refuse } from "../../domain/refusal.js";
 import { err, ok, type Result } from "../../domain/result.js";
-import { type EngineDeps, inTransaction, type Work } from "../context.js";
-import { endOne } from "../end-activation.js";
+import { endOne } from "../activation/end.js";
+import { type EngineDeps, inTransaction, type Work } from "../kernel/unit-of-work.js";
 import { type Actor, authorizeAdministrator, refuseAdministration } from "./administrators.js";
 
 /** What to revoke: one activation, or every activation a person holds of a role (at one scope, when given). */

@@ -4,12 +4,13 @@
  * approve or deny from the request card. Whether anyone may do it is the use cases' call
  * (app/admin/lifecycle.ts), and every refusal is audited there.
  */
+
+import { type AssignmentFormFacts, assignmentFormFacts, myAssignments } from "../../app/admin/assignment-views.js";
 import {
   decideAssignmentRequest,
   requestAssignmentExtension,
   requestAssignmentRenewal,
 } from "../../app/admin/lifecycle.js";
-import { type AssignmentFormFacts, assignmentFormFacts, myAssignments } from "../../app/assignment-queries.js";
 import { FIELDS } from "../views/action-ids.js";
 import { assignmentListCard } from "../views/assignment-list.js";
 import type { Card } from "../views/card.js";

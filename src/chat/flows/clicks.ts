@@ -1,8 +1,8 @@
-import { type DecideRefusal, decide } from "../../app/decide.js";
-import { cancelRequest, deactivate } from "../../app/end-activation.js";
-import { getRequestView } from "../../app/queries.js";
-import { recordDecision } from "../../app/review-decisions.js";
-import { applyReview } from "../../app/run-review.js";
+import { type DecideRefusal, decide } from "../../app/activation/decide.js";
+import { cancelRequest, deactivate } from "../../app/activation/end.js";
+import { getRequestView } from "../../app/activation/views.js";
+import { applyReview } from "../../app/reviews/campaigns.js";
+import { recordDecision } from "../../app/reviews/decide.js";
 import { ACTIONS, type ActionId } from "../views/action-ids.js";
 import { alreadyDecidedLine } from "../views/approval-card.js";
 import type { Card, Rich } from "../views/card.js";

@@ -1,4 +1,4 @@
-import { deactivate } from "../../app/end-activation.js";
+import { deactivate } from "../../app/activation/end.js";
 import {
   findHolding,
   getRequestView,
@@ -6,8 +6,8 @@ import {
   pendingForApprover,
   type RequestView,
   requestableRoles,
-} from "../../app/queries.js";
-import { declaredReviews, startReviewFromChat } from "../../app/start-review.js";
+} from "../../app/activation/views.js";
+import { declaredReviews, startReviewFromChat } from "../../app/reviews/start.js";
 import type { Card } from "../views/card.js";
 import { helpCard } from "../views/help.js";
 import { pendingListCard } from "../views/pending-list.js";

@@ -1,8 +1,8 @@
-import { activationWithRole } from "../../app/activation-lookup.js";
-import { requestExtension } from "../../app/extend-activation.js";
-import { requestableRoles } from "../../app/queries.js";
-import { requestActivation } from "../../app/request-activation.js";
-import { recordDecision } from "../../app/review-decisions.js";
+import { requestExtension } from "../../app/activation/extend.js";
+import { activationWithRole } from "../../app/activation/lookup.js";
+import { requestActivation } from "../../app/activation/request.js";
+import { requestableRoles } from "../../app/activation/views.js";
+import { recordDecision } from "../../app/reviews/decide.js";
 import { scopeCovers } from "../../domain/scope.js";
 import { parseStart } from "../../domain/start-time.js";
 import { FIELDS, scopeField } from "../views/action-ids.js";

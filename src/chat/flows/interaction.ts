@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
-import type { Principal } from "../../app/chat-identity.js";
-import type { EngineDeps } from "../../app/context.js";
+import type { Principal } from "../../app/kernel/chat-identity.js";
+import type { EngineDeps } from "../../app/kernel/unit-of-work.js";
 import type { ChatNotifier } from "../notify/notifier.js";
 import type { ChatPorts } from "../ports.js";
 import type { Card, Rich } from "../views/card.js";

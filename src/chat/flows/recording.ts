@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { isTransientFailure } from "../../app/transient.js";
+import { isTransientFailure } from "../../app/kernel/transient.js";
 
 /**
  * How a click or a form is tried again when the database fails it for a moment (a restart, a

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
-import { channelSettings } from "../../app/chat-records.js";
-import type { EngineDeps } from "../../app/context.js";
-import type { ChatMessage, Delivery, MessageKey } from "../../app/delivery.js";
+import type { EngineDeps } from "../../app/kernel/unit-of-work.js";
+import { channelSettings } from "../../app/notices/chat-messages.js";
+import type { ChatMessage, Delivery, MessageKey } from "../../app/notices/delivery.js";
 import type { PersonView } from "../../domain/request-view.js";
 import type { Card } from "../views/card.js";
 import { cardFor } from "../views/message-card.js";

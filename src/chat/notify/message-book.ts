@@ -1,5 +1,5 @@
-import { messagesAbout, recordMessage, touchMessage } from "../../app/chat-records.js";
-import type { EngineDeps } from "../../app/context.js";
+import type { EngineDeps } from "../../app/kernel/unit-of-work.js";
+import { messagesAbout, recordMessage, touchMessage } from "../../app/notices/chat-messages.js";
 import type { ChatMessageKind, MessageRef } from "../../domain/card-routing.js";
 import type { Card } from "../views/card.js";
 import type { ChatSurface } from "./surface.js";

@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
-import { channelSettings } from "../../app/chat-records.js";
-import type { EngineDeps, EngineEvent } from "../../app/context.js";
-import { requestCards } from "../../app/request-cards.js";
+import { requestCards } from "../../app/activation/request-cards.js";
+import type { EngineEvent } from "../../app/kernel/events.js";
+import type { EngineDeps } from "../../app/kernel/unit-of-work.js";
+import { channelSettings } from "../../app/notices/chat-messages.js";
 import { type CardKind, type MessageRef, routeRequestCards } from "../../domain/card-routing.js";
 import type { RequestView } from "../../domain/request-view.js";
 import type { ChatPorts } from "../ports.js";

@@ -3,7 +3,7 @@
  * by the flows when submitted, their errors shown under the fields they are about.
  */
 import type { App, ViewResponseAction, ViewSubmitAction, webApi } from "@slack/bolt";
-import { requestableRoles } from "../../app/queries.js";
+import { requestableRoles } from "../../app/activation/views.js";
 import { assignForm, removeAssignmentForm, submitAssign, submitRemoveAssignment } from "../flows/admin.js";
 import { askedReceipt, assignmentForm, type LifecycleRequest, submitAssignmentForm } from "../flows/assignments.js";
 import {

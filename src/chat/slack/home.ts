@@ -1,13 +1,13 @@
 import type { App, webApi } from "@slack/bolt";
-import type { Principal } from "../../app/chat-identity.js";
-import { assignmentCounts } from "../../app/dashboard.js";
 import {
   getRequestView,
   myActivations,
   pendingForApprover,
   type RequestView,
   requestableRoles,
-} from "../../app/queries.js";
+} from "../../app/activation/views.js";
+import { assignmentCounts } from "../../app/admin/dashboard.js";
+import type { Principal } from "../../app/kernel/chat-identity.js";
 import { type DashboardView, homeBlocks } from "../views/home.js";
 import { LIMITS, renderBlocks } from "./blocks.js";
 import type { SlackContext } from "./context.js";

@@ -1,13 +1,13 @@
 import type { AnyMiddlewareArgs, Middleware, webApi } from "@slack/bolt";
 import type { Logger } from "pino";
-import type { Principal } from "../../app/chat-identity.js";
+import type { Principal } from "../../app/kernel/chat-identity.js";
 import {
   principalOfPlatformId,
   recordRefusedSender,
   recordUnknownSender,
   resolveChatSender,
-} from "../../app/chat-identity.js";
-import type { EngineDeps } from "../../app/context.js";
+} from "../../app/kernel/chat-identity.js";
+import type { EngineDeps } from "../../app/kernel/unit-of-work.js";
 import { ExpiringCache } from "../expiring-cache.js";
 
 export interface SlackIdentityOptions {

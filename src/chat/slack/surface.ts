@@ -1,5 +1,5 @@
 import type { webApi } from "@slack/bolt";
-import type { PersonView } from "../../app/queries.js";
+import type { PersonView } from "../../app/activation/views.js";
 import type { ChatSurface } from "../notify/surface.js";
 import type { Card } from "../views/card.js";
 import { cardToMessage } from "./blocks.js";

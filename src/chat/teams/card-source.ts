@@ -1,10 +1,10 @@
 import type { TurnContext } from "botbuilder";
-import { REQUEST_CARD_KIND } from "../../app/assignment-notices.js";
-import { assignmentRequestNotice } from "../../app/assignment-queries.js";
-import { teamsCardAt } from "../../app/chat-records.js";
-import { getRequestView } from "../../app/queries.js";
-import { notifyRoleIds } from "../../app/request-cards.js";
-import { campaignSummary, reviewPages } from "../../app/review-queries.js";
+import { notifyRoleIds } from "../../app/activation/request-cards.js";
+import { getRequestView } from "../../app/activation/views.js";
+import { assignmentRequestNotice } from "../../app/admin/assignment-views.js";
+import { REQUEST_CARD_KIND } from "../../app/notices/assignments.js";
+import { teamsCardAt } from "../../app/notices/chat-messages.js";
+import { campaignSummary, reviewPages } from "../../app/reviews/views.js";
 import { listCard } from "../flows/commands.js";
 import { activationNoticeCard } from "../views/activation-notice.js";
 import { approvalCard } from "../views/approval-card.js";

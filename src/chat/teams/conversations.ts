@@ -1,5 +1,7 @@
 import type { Activity, CloudAdapter, ConversationParameters, ConversationReference } from "botbuilder";
 import type { Logger } from "pino";
+import type { PersonView } from "../../app/activation/views.js";
+import type { EngineDeps } from "../../app/kernel/unit-of-work.js";
 import {
   latestTeamsConversation,
   personalConversationOf,
@@ -8,9 +10,7 @@ import {
   type TeamsConversation,
   type TeamsConversationKind,
   teamsConversationById,
-} from "../../app/chat-records.js";
-import type { EngineDeps } from "../../app/context.js";
-import type { PersonView } from "../../app/queries.js";
+} from "../../app/notices/chat-messages.js";
 import { PUBLIC_CLOUD } from "./adapter.js";
 
 /** Where new conversations are created when no stored one tells the region (Microsoft's global endpoint). */

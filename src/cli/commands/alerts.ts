@@ -1,5 +1,5 @@
-import { listAlerts } from "../../app/alert-records.js";
-import { acknowledgeAlert } from "../../app/evaluate-alerts.js";
+import { acknowledgeAlert } from "../../app/alerts/evaluate.js";
+import { listAlerts } from "../../app/alerts/records.js";
 import { principalByKey } from "../../db/repos/directory.js";
 import { count, list, text } from "../args.js";
 import { type Command, refused } from "../command.js";

@@ -1,5 +1,5 @@
+import { applyConfig } from "../../app/admin/apply-config.js";
 import { describeRemoval } from "../../app/admin/declared-removals.js";
-import { applyConfig } from "../../app/apply-config.js";
 import { formatPimFileErrors, loadPimFile } from "../../config/pim-file.js";
 import { type AuditRow, queryAudit } from "../../db/audit-log.js";
 import { lastAuditEventId } from "../../db/repos/history.js";

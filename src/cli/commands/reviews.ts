@@ -1,5 +1,5 @@
 import { closeReviewNow, startReviewByName } from "../../app/admin/operations.js";
-import { campaignView, openCampaigns } from "../../app/review-queries.js";
+import { campaignView, openCampaigns } from "../../app/reviews/views.js";
 import { type Command, refused } from "../command.js";
 import { EXIT, json, table } from "../output.js";
 

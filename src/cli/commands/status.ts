@@ -1,7 +1,7 @@
 import { listAllAssignments } from "../../app/admin/members.js";
 import { listActivations } from "../../app/admin/operations.js";
-import { countOpenAlerts } from "../../app/alert-records.js";
-import { openCampaigns } from "../../app/review-queries.js";
+import { countOpenAlerts } from "../../app/alerts/records.js";
+import { openCampaigns } from "../../app/reviews/views.js";
 import { pendingAssignmentRequests } from "../../db/repos/assignments.js";
 import { type Command, refused } from "../command.js";
 import { EXIT, json, table } from "../output.js";

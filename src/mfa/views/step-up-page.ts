@@ -1,4 +1,4 @@
-import type { RequestView } from "../../app/queries.js";
+import type { RequestView } from "../../app/activation/views.js";
 import { formatDuration } from "../../domain/duration.js";
 import type { Factor } from "../factors.js";
 import type { Offer } from "../method-plan.js";

@@ -1,4 +1,5 @@
-import type { EngineDeps, EngineEvent } from "../../../src/app/context.js";
+import type { EngineEvent } from "../../../src/app/kernel/events.js";
+import type { EngineDeps } from "../../../src/app/kernel/unit-of-work.js";
 import type { ChatNotifier } from "../../../src/chat/notify/notifier.js";
 import type { SlackPlatform } from "../../../src/chat/slack/platform.js";
 import type { Bot } from "../../../src/compose.js";

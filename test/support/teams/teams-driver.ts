@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
-import { expireDueActivations } from "../../../src/app/expire-activations.js";
-import { satisfyMfa } from "../../../src/app/satisfy-mfa.js";
-import { timeOutDueRequests } from "../../../src/app/time-out.js";
+import { expireDueActivations } from "../../../src/app/activation/expire.js";
+import { satisfyMfa } from "../../../src/app/activation/satisfy-mfa.js";
+import { timeOutDueRequests } from "../../../src/app/activation/time-out.js";
 import { FIELDS, FORMS } from "../../../src/chat/views/action-ids.js";
 import { listForPrincipal } from "../../../src/db/repos/activations.js";
 import { logHoldings } from "../../../src/db/schema/connector-log.js";
