@@ -19,6 +19,7 @@ import { MINUTE } from "../../domain/duration.js";
 import type { ActivityKind, ActivityNotice, ExpiringNotice, RemovalsNotice } from "../../domain/notices.js";
 import type { NotificationSettings, Recipient } from "../../domain/policy.js";
 import { getRequestView, type PersonView, person, type RoleInRequestView } from "../activation/views.js";
+import { EventListener } from "../kernel/event-listener.js";
 import type { EngineEvent } from "../kernel/events.js";
 import type { EngineDeps } from "../kernel/unit-of-work.js";
 import { getCampaign } from "../reviews/views.js";
@@ -89,24 +90,17 @@ const CRITICAL: Set<ActivityKind> = new Set(["approval_needed", "failed"]);
  * denied, fails or waits for approval. The requester and the approvers already have live cards,
  * and the alert channel already has a notice for roles marked `notify`, so those are not told twice.
  */
-export class ActivityNotices {
-  private readonly pending = new Set<Promise<void>>();
-
+export class ActivityNotices extends EventListener {
   constructor(
     private readonly deps: Pick<EngineDeps, "db" | "clock">,
     private readonly delivery: Delivery,
-    private readonly onError: (error: unknown) => void,
-  ) {}
+    onError: (error: unknown) => void,
+  ) {
+    super(onError);
+  }
 
-  readonly onEvent = (event: EngineEvent): void => {
-    if (event.type !== "request.changed") return;
-    const p = this.notify(event.requestId).catch(this.onError);
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
-  };
-
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  protected handle(event: EngineEvent): Promise<void> | null {
+    return event.type === "request.changed" ? this.notify(event.requestId) : null;
   }
 
   async notify(requestId: string): Promise<void> {
