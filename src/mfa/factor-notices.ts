@@ -1,8 +1,7 @@
 import { person } from "../app/activation/views.js";
-import { EventListener } from "../app/kernel/event-listener.js";
 import type { EngineEvent } from "../app/kernel/events.js";
-import type { EngineDeps } from "../app/kernel/unit-of-work.js";
-import type { Delivery, FactorNotice } from "../app/notices/delivery.js";
+import type { FactorNotice } from "../app/notices/delivery.js";
+import { NoticeListener } from "../app/notices/notice-listener.js";
 import { adminIds, principalById, principalsByIds } from "../db/repos/directory.js";
 
 /**
@@ -10,15 +9,7 @@ import { adminIds, principalById, principalsByIds } from "../db/repos/directory.
  * factor set up without proof (it waits out MFA_ENROLLMENT_DELAY) is told to the administrators
  * too. The alert channel hears of the same change through the alerts module (`mfa_factor_changed`).
  */
-export class FactorNotices extends EventListener {
-  constructor(
-    private readonly deps: Pick<EngineDeps, "db" | "clock">,
-    private readonly delivery: Delivery,
-    onError: (error: unknown) => void,
-  ) {
-    super(onError);
-  }
-
+export class FactorNotices extends NoticeListener {
   protected handle(event: EngineEvent): Promise<void> | null {
     return event.type === "alert" && event.kind === "mfa_factor_changed" ? this.tell(event.detail) : null;
   }

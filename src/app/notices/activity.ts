@@ -19,11 +19,11 @@ import { MINUTE } from "../../domain/duration.js";
 import type { ActivityKind, ActivityNotice, ExpiringNotice, RemovalsNotice } from "../../domain/notices.js";
 import type { NotificationSettings, Recipient } from "../../domain/policy.js";
 import { getRequestView, type PersonView, person, type RoleInRequestView } from "../activation/views.js";
-import { EventListener } from "../kernel/event-listener.js";
 import type { EngineEvent } from "../kernel/events.js";
 import type { EngineDeps } from "../kernel/unit-of-work.js";
 import { getCampaign } from "../reviews/views.js";
 import type { Delivery } from "./delivery.js";
+import { NoticeListener } from "./notice-listener.js";
 
 export type { ActivityKind, ActivityNotice, ExpiringNotice, RemovalsNotice };
 export { claimNotice };
@@ -90,15 +90,7 @@ const CRITICAL: Set<ActivityKind> = new Set(["approval_needed", "failed"]);
  * denied, fails or waits for approval. The requester and the approvers already have live cards,
  * and the alert channel already has a notice for roles marked `notify`, so those are not told twice.
  */
-export class ActivityNotices extends EventListener {
-  constructor(
-    private readonly deps: Pick<EngineDeps, "db" | "clock">,
-    private readonly delivery: Delivery,
-    onError: (error: unknown) => void,
-  ) {
-    super(onError);
-  }
-
+export class ActivityNotices extends NoticeListener {
   protected handle(event: EngineEvent): Promise<void> | null {
     return event.type === "request.changed" ? this.notify(event.requestId) : null;
   }

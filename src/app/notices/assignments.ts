@@ -13,11 +13,10 @@ import type { ChatPlatformName } from "../../domain/card-routing.js";
 import type { AssignmentChangeNotice, AssignmentExpiringNotice } from "../../domain/notices.js";
 import { type PersonView, person } from "../../domain/request-view.js";
 import { assignmentRequestNotice } from "../admin/assignment-views.js";
-import { EventListener } from "../kernel/event-listener.js";
 import type { AssignmentEvent, EngineEvent } from "../kernel/events.js";
-import type { EngineDeps } from "../kernel/unit-of-work.js";
 import { messagesAbout } from "./chat-messages.js";
-import type { Delivery, MessageKey } from "./delivery.js";
+import type { MessageKey } from "./delivery.js";
+import { NoticeListener } from "./notice-listener.js";
 
 /** The kind of message that is the administrators' card of an extension or renewal request. */
 export const REQUEST_CARD_KIND = "assignment_request";
@@ -29,15 +28,7 @@ const PLATFORMS: ChatPlatformName[] = ["slack", "teams"];
 
 type Of<T extends AssignmentEvent["type"]> = Extract<AssignmentEvent, { type: T }>;
 
-export class AssignmentNotices extends EventListener {
-  constructor(
-    private readonly deps: Pick<EngineDeps, "db" | "clock">,
-    private readonly delivery: Delivery,
-    onError: (error: unknown) => void,
-  ) {
-    super(onError);
-  }
-
+export class AssignmentNotices extends NoticeListener {
   protected handle(event: EngineEvent): Promise<void> | null {
     if (event.type === "assignment.changed") return this.changed(event);
     if (event.type === "assignment.expiring") return this.expiring(event);

@@ -2,11 +2,10 @@ import { queryAudit } from "../../db/audit-log.js";
 import { getActivation } from "../../db/repos/activations.js";
 import { principalById, principalByKey, rolesByIds } from "../../db/repos/directory.js";
 import { person } from "../activation/views.js";
-import { EventListener } from "../kernel/event-listener.js";
 import type { EngineEvent } from "../kernel/events.js";
-import type { EngineDeps } from "../kernel/unit-of-work.js";
 import { claimNotice } from "./activity.js";
-import type { Delivery, RevokedNotice } from "./delivery.js";
+import type { RevokedNotice } from "./delivery.js";
+import { NoticeListener } from "./notice-listener.js";
 
 /**
  * Tells the holder, in a direct message, that an administrator revoked one of their roles: which
@@ -14,15 +13,7 @@ import type { Delivery, RevokedNotice } from "./delivery.js";
  * this process or, for one asked elsewhere (the `pim` command line), when the revoke is done.
  * Their request card is redrawn as well (it says "revoked by an administrator").
  */
-export class RevocationNotices extends EventListener {
-  constructor(
-    private readonly deps: Pick<EngineDeps, "db" | "clock">,
-    private readonly delivery: Delivery,
-    onError: (error: unknown) => void,
-  ) {
-    super(onError);
-  }
-
+export class RevocationNotices extends NoticeListener {
   protected handle(event: EngineEvent): Promise<void> | null {
     return event.type === "activation.revoked" ? this.tell(event) : null;
   }

@@ -2,7 +2,7 @@ import { and, eq, gt, inArray, lte, or, sql } from "drizzle-orm";
 import { HOLDING_STATUSES } from "../../domain/activation.js";
 import type { Executor } from "../client.js";
 import { inIds } from "../id-list.js";
-import { activations } from "../schema/activations.js";
+import { activations, holdingColumns } from "../schema/activations.js";
 import { assignments } from "../schema/assignments.js";
 import { auditEvents } from "../schema/audit.js";
 import { outboxJobs } from "../schema/outbox.js";
@@ -25,10 +25,7 @@ export interface HoldingRow {
 export function findHoldingActivations(tx: Executor, principalIds: string[]): Promise<HoldingRow[]> {
   return tx
     .select({
-      id: activations.id,
-      principalId: activations.principalId,
-      roleId: activations.roleId,
-      scope: activations.scope,
+      ...holdingColumns,
     })
     .from(activations)
     .where(and(inIds(activations.principalId, principalIds), inArray(activations.status, [...HOLDING_STATUSES])));
@@ -61,10 +58,7 @@ export function findLiveActivationsOfRoles(
 ): Promise<(HoldingRow & { status: string })[]> {
   return tx
     .select({
-      id: activations.id,
-      principalId: activations.principalId,
-      roleId: activations.roleId,
-      scope: activations.scope,
+      ...holdingColumns,
       status: activations.status,
     })
     .from(activations)

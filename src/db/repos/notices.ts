@@ -4,7 +4,7 @@
  */
 import { and, eq, gt, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import type { Executor } from "../client.js";
-import { activations } from "../schema/activations.js";
+import { activations, holdingColumns } from "../schema/activations.js";
 import { noticesSent } from "../schema/notices.js";
 import { principals } from "../schema/principals.js";
 import { reviewItems } from "../schema/reviews.js";
@@ -29,10 +29,7 @@ export async function activationsEndingBetween(
 ): Promise<{ id: string; principalId: string; roleId: string; scope: string; endsAt: Date | null }[]> {
   return tx
     .select({
-      id: activations.id,
-      principalId: activations.principalId,
-      roleId: activations.roleId,
-      scope: activations.scope,
+      ...holdingColumns,
       endsAt: activations.endsAt,
     })
     .from(activations)

@@ -6,7 +6,7 @@
 import { and, count, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { ReviewSettings } from "../../domain/review-rules.js";
 import { type Executor, resultRows } from "../client.js";
-import { activations } from "../schema/activations.js";
+import { activations, holdingColumns } from "../schema/activations.js";
 import { principals } from "../schema/principals.js";
 import { reviewCampaigns, reviewDecisions, reviewItems } from "../schema/reviews.js";
 import { roles } from "../schema/roles.js";
@@ -394,10 +394,7 @@ export async function activeActivationsOfRoles(
 ): Promise<{ id: string; principalId: string; roleId: string; scope: string }[]> {
   return tx
     .select({
-      id: activations.id,
-      principalId: activations.principalId,
-      roleId: activations.roleId,
-      scope: activations.scope,
+      ...holdingColumns,
     })
     .from(activations)
     .where(and(eq(activations.status, "active"), inArray(activations.roleId, roleIds)));

@@ -70,3 +70,11 @@ export const approvals = pgTable(
     index("approvals_request_idx").on(t.requestId),
   ],
 );
+
+/** The columns that say what an activation holds, for selects that need no more: `{ ...holdingColumns, … }`. */
+export const holdingColumns = {
+  id: activations.id,
+  principalId: activations.principalId,
+  roleId: activations.roleId,
+  scope: activations.scope,
+};
