@@ -23,6 +23,7 @@ import { slackIdOf } from "../support/slack/slack-world.js";
 import { cardOf, readCard } from "../support/teams/read-card.js";
 import { answeredCard } from "../support/teams/teams-driver.js";
 import { teamsUser } from "../support/teams/teams-world.js";
+import { typeCommand } from "../support/typed-command.js";
 import { type Platform, startWorld, type World } from "../support/world.js";
 
 /** `pim audit export`'s bytes for a filter, read now. */
@@ -82,24 +83,8 @@ for (const platform of ["slack", "teams"] as Platform[]) {
       await w.dispose();
     });
 
-    /** Types a command; returns the words of the newest thing only the typist was shown. */
-    async function type(user: string, text: string): Promise<string> {
-      if (platform === "slack") {
-        const api = w.slackApi!;
-        const before = api.ephemeralsFor(slackIdOf(user)).length;
-        expect((await w.slack!.command(slackIdOf(user), text)).status).toBe(200);
-        await w.settle();
-        const reply = api.ephemeralsFor(slackIdOf(user)).slice(before).at(-1);
-        return reply ? readBlocks(reply.blocks, (id) => api.userName(id)).text || reply.text : "";
-      }
-      const where = w.teams!.personal(teamsUser(user));
-      const before = w.connector!.inConversation(where.conversationId).length;
-      expect((await w.teams!.message(teamsUser(user), `elevate ${text}`)).status).toBe(200);
-      await w.settle();
-      const reply = w.connector!.inConversation(where.conversationId).slice(before).at(-1);
-      if (!reply) return "";
-      return readCard(cardOf(reply.activity) ?? {}).text || String(reply.activity.text ?? "");
-    }
+    /** Types a command; returns the words of what only the typist was shown. */
+    const type = async (user: string, text: string) => (await typeCommand(w, platform, user, text)).text;
 
     /** Clicks Approve on bob's approval card, with a comment typed or not; what the click answered. */
     async function approveAsBob(comment?: string): Promise<string> {
