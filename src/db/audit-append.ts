@@ -181,19 +181,22 @@ export function laneHeldBy(tx: Executor): number | undefined {
  */
 export class AuditLanes {
   private count: number | undefined;
-  private readonly busy = new Set<number>();
+  /** Lanes this process's transactions hold, and how many hold each (more than one only when all are held). */
+  private readonly holders = new Map<number, number>();
 
   async take(tx: Executor): Promise<number> {
     this.count ??= resultRows<{ n: number }>(await tx.execute(sql`select audit_lane_count() as n`))[0]!.n;
     const count = this.count;
     const free: number[] = [];
-    for (let lane = 0; lane < count; lane++) if (!this.busy.has(lane)) free.push(lane);
+    for (let lane = 0; lane < count; lane++) if (!this.holders.has(lane)) free.push(lane);
     const lane = free.length > 0 ? free[randomInt(free.length)]! : randomInt(count);
-    this.busy.add(lane);
+    this.holders.set(lane, (this.holders.get(lane) ?? 0) + 1);
     return lane;
   }
 
   release(lane: number): void {
-    this.busy.delete(lane);
+    const held = this.holders.get(lane) ?? 0;
+    if (held > 1) this.holders.set(lane, held - 1);
+    else this.holders.delete(lane);
   }
 }
