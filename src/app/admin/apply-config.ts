@@ -1,7 +1,7 @@
 import type { PimConfig } from "../../config/pim-file.js";
 import { canonicalJson } from "../../db/audit-append.js";
 import type { Tx } from "../../db/client.js";
-import { type AssignmentRow, deleteAssignment } from "../../db/repos/assignments.js";
+import { type AssignmentRow, cancelAssignmentJobs, deleteAssignment } from "../../db/repos/assignments.js";
 import {
   allMemberships,
   allPolicies,
@@ -9,7 +9,6 @@ import {
   allRoleRows,
   allScopes,
   allSettings,
-  cancelJobs,
   declaredAssignments,
   deleteMembership,
   deleteScope,
@@ -20,7 +19,6 @@ import {
   insertRole,
   insertScope,
   lockConfigApply,
-  pendingHoldingJobs,
   renameScope,
   retirePrincipal,
   retireRole,
@@ -391,13 +389,13 @@ async function reconcileAssignments(
       justification: w.justification,
       data: { kind: w.kind, changes },
     });
-    await cancelHoldingJobs(work.tx, row.id);
+    await cancelAssignmentJobs(work.tx, row.id);
     await scheduleActiveHolding(work, { ...row, ...values });
   }
   for (const row of have.values()) {
     await deleteAssignment(work.tx, row.id);
     counter.record("assignment.removed", { ...names(row), data: { kind: row.kind } });
-    await cancelHoldingJobs(work.tx, row.id);
+    await cancelAssignmentJobs(work.tx, row.id);
     if (row.kind === "active") await enqueueAssignmentJob(work, "revoke", row, work.now);
   }
 }
@@ -438,12 +436,6 @@ async function enqueueAssignmentJob(work: Work, kind: "grant" | "revoke", a: Ass
       },
     },
   ]);
-}
-
-async function cancelHoldingJobs(tx: Tx, assignmentId: string) {
-  const pending = await pendingHoldingJobs(tx);
-  const ids = pending.filter((j) => j.payload.assignmentId === assignmentId).map((j) => j.id);
-  if (ids.length > 0) await cancelJobs(tx, ids);
 }
 
 async function reconcileSettings(tx: Tx, config: PimConfig, counter: ChangeCounter) {

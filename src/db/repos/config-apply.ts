@@ -1,11 +1,10 @@
 /**
  * What applying pim.yaml reads and writes: principals and group memberships, scopes, roles and
- * their policies, the assignments the file declares, the holding jobs they scheduled, and settings.
+ * their policies, the assignments the file declares, and settings.
  */
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Executor } from "../client.js";
 import { assignments } from "../schema/assignments.js";
-import { outboxJobs } from "../schema/outbox.js";
 import { groupMembers, principals } from "../schema/principals.js";
 import { policies, roles, scopes, settings } from "../schema/roles.js";
 import type { AssignmentRow } from "./assignments.js";
@@ -118,7 +117,7 @@ export async function setPolicySettings(tx: Executor, id: string, value: PolicyR
   await tx.update(policies).set({ settings: value }).where(eq(policies.id, id));
 }
 
-// ── declared assignments and their holding jobs ─────────────────────────────────────────────
+// ── declared assignments ───────────────────────────────────────────────────────────────────────
 
 /** The assignments pim.yaml made (source "file"); those made from chat are not the file's. */
 export async function declaredAssignments(tx: Executor): Promise<AssignmentRow[]> {
@@ -134,17 +133,6 @@ export async function updateAssignment(tx: Executor, id: string, changes: Partia
 }
 
 /** Grant and revoke jobs still pending that belong to no activation (assignments' holdings). */
-export async function pendingHoldingJobs(tx: Executor): Promise<{ id: string; payload: Record<string, unknown> }[]> {
-  return tx
-    .select({ id: outboxJobs.id, payload: outboxJobs.payload })
-    .from(outboxJobs)
-    .where(and(eq(outboxJobs.status, "pending"), isNull(outboxJobs.activationId)));
-}
-
-export async function cancelJobs(tx: Executor, ids: string[]): Promise<void> {
-  await tx.update(outboxJobs).set({ status: "canceled" }).where(inArray(outboxJobs.id, ids));
-}
-
 // ── settings ────────────────────────────────────────────────────────────────────────────────
 
 export async function allSettings(tx: Executor): Promise<SettingRow[]> {
