@@ -233,7 +233,7 @@ export async function compose(
       })
     : null;
   const platforms: ChatPlatform[] = [
-    slack ?? new DisabledPlatform("Slack", slackMissing(env).join(" and ") + " not set"),
+    slack ?? new DisabledPlatform("Slack", `${slackMissing(env).join(" and ")} not set`),
     teams ??
       new DisabledPlatform(
         "Teams",

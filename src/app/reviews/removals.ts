@@ -1,8 +1,7 @@
 /** Carrying out a review's removals: assignments deleted, holdings revoked, activations ended. */
-import { getActivation } from "../../db/repos/activations.js";
+import { activeActivationsOfRoles, getActivation } from "../../db/repos/activations.js";
 import { groupsOf, heldAssignments } from "../../db/repos/directory.js";
 import {
-  activeActivationsOfRoles,
   type CampaignRow,
   cancelJobsOfRemovedAssignments,
   deleteRemovedAssignments,

@@ -12,16 +12,11 @@ import {
   groupRoleList,
   principalById,
   principalIdsByKeys,
+  roleByKeyOrName,
+  roleIdsByKeys,
 } from "../../db/repos/directory.js";
 import { ownersOf } from "../../db/repos/group-access.js";
-import {
-  type CampaignRow,
-  findReviewCandidates,
-  insertCampaign,
-  insertReviewItems,
-  liveRoleByKeyOrName,
-  roleIdsByKeys,
-} from "../../db/repos/reviews.js";
+import { type CampaignRow, findReviewCandidates, insertCampaign, insertReviewItems } from "../../db/repos/reviews.js";
 import { DAY } from "../../domain/duration.js";
 import { type Refusal, refuse } from "../../domain/refusal.js";
 import { err, ok, type Result } from "../../domain/result.js";
@@ -214,7 +209,7 @@ export async function startReviewFromChat(
     const started = await startDeclaredReview(deps, review, deps.clock.now(), admin.key);
     return started ? ok(started) : err(refuse("WRONG_STATE", "That review was just started."));
   }
-  const role = await liveRoleByKeyOrName(deps.db, wanted);
+  const role = await roleByKeyOrName(deps.db, wanted.toLowerCase());
   if (!role)
     return err(
       refuse(

@@ -2,7 +2,7 @@ import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Activation, ActivationStatus } from "../../domain/activation.js";
 import { type Executor, resultRows } from "../client.js";
 import { rowReader } from "../rows.js";
-import { activations, approvals } from "../schema/activations.js";
+import { activations, approvals, holdingColumns } from "../schema/activations.js";
 import { writeBehind } from "../unit-of-work.js";
 
 const activationRows = rowReader(activations);
@@ -295,4 +295,15 @@ export async function lockByStatus(tx: Executor, statuses: readonly string[]): P
     sql`where status in (select jsonb_array_elements_text(${JSON.stringify(statuses)}::text::jsonb)) order by id for update`,
   );
   return rows.map(toActivation);
+}
+
+/** What the active activations of these roles hold. */
+export async function activeActivationsOfRoles(
+  tx: Executor,
+  roleIds: string[],
+): Promise<{ id: string; principalId: string; roleId: string; scope: string }[]> {
+  return tx
+    .select(holdingColumns)
+    .from(activations)
+    .where(and(eq(activations.status, "active"), inArray(activations.roleId, roleIds)));
 }

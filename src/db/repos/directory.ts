@@ -343,6 +343,13 @@ export async function allRoles(tx: Executor): Promise<Role[]> {
   return [...(await loadRoles(tx, isNull(roles.retiredAt))).values()];
 }
 
+/** Ids of the roles with these keys (retired ones too). */
+export async function roleIdsByKeys(tx: Executor, keys: string[]): Promise<string[]> {
+  if (keys.length === 0) return [];
+  const rows = await tx.select({ id: roles.id }).from(roles).where(inArray(roles.key, keys));
+  return rows.map((r) => r.id);
+}
+
 export async function roleByKeyOrName(tx: Executor, text: string): Promise<Role | undefined> {
   const found = await loadRoles(
     tx,

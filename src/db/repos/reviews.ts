@@ -6,7 +6,6 @@
 import { and, count, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { ReviewSettings } from "../../domain/review-rules.js";
 import { type Executor, resultRows } from "../client.js";
-import { activations, holdingColumns } from "../schema/activations.js";
 import { principals } from "../schema/principals.js";
 import { reviewCampaigns, reviewDecisions, reviewItems } from "../schema/reviews.js";
 import { roles } from "../schema/roles.js";
@@ -385,42 +384,6 @@ export async function cancelJobsOfRemovedAssignments(tx: Executor, campaignId: s
     update outbox_jobs set status = 'canceled'
     where status = 'pending' and activation_id is null and payload->>'assignmentId' in (
       select assignment_id from review_items where campaign_id = ${campaignId} and outcome = 'remove')`);
-}
-
-/** Active activations of these roles. */
-export async function activeActivationsOfRoles(
-  tx: Executor,
-  roleIds: string[],
-): Promise<{ id: string; principalId: string; roleId: string; scope: string }[]> {
-  return tx
-    .select({
-      ...holdingColumns,
-    })
-    .from(activations)
-    .where(and(eq(activations.status, "active"), inArray(activations.roleId, roleIds)));
-}
-
-// ── roles a review names ───────────────────────────────────────────────────────────────────
-
-/** Ids of the roles with these keys (retired ones too). */
-export async function roleIdsByKeys(tx: Executor, keys: string[]): Promise<string[]> {
-  if (keys.length === 0) return [];
-  const rows = await tx.select({ id: roles.id }).from(roles).where(inArray(roles.key, keys));
-  return rows.map((r) => r.id);
-}
-
-/** A role not retired whose key is `text` in lower case, or whose name is `text` in any case. */
-export async function liveRoleByKeyOrName(
-  tx: Executor,
-  text: string,
-): Promise<{ id: string; name: string } | undefined> {
-  const [row] = await tx
-    .select({ id: roles.id, name: roles.name })
-    .from(roles)
-    .where(
-      sql`${roles.retiredAt} is null and (${roles.key} = ${text.toLowerCase()} or lower(${roles.name}) = lower(${text}))`,
-    );
-  return row;
 }
 
 // ── reads for cards and reports ────────────────────────────────────────────────────────────
