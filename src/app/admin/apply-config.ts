@@ -1,4 +1,5 @@
 import type { PimConfig } from "../../config/pim-file.js";
+import { lockForTransaction } from "../../db/advisory-lock.js";
 import { canonicalJson } from "../../db/audit-append.js";
 import type { Tx } from "../../db/client.js";
 import { type AssignmentRow, cancelAssignmentJobs, deleteAssignment } from "../../db/repos/assignments.js";
@@ -18,7 +19,6 @@ import {
   insertPrincipal,
   insertRole,
   insertScope,
-  lockConfigApply,
   renameScope,
   retirePrincipal,
   retireRole,
@@ -55,7 +55,7 @@ export const APPLY_LOCK_KEY = 0x70696d30;
  */
 export async function applyConfig(deps: EngineDeps, config: PimConfig, actor = "system"): Promise<ApplySummary> {
   return inTransaction(deps, async (work) => {
-    await lockConfigApply(work.tx, APPLY_LOCK_KEY);
+    await lockForTransaction(work.tx, APPLY_LOCK_KEY);
     const counter = new ChangeCounter(work, actor);
     const principalIds = await reconcilePrincipals(work, config, counter);
     await reconcileMembership(work.tx, config, principalIds, counter);

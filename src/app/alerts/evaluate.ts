@@ -1,7 +1,7 @@
+import { lockForTransaction } from "../../db/advisory-lock.js";
 import {
   acknowledgeOpenAlert,
   insertAlerts,
-  lockAlertEvaluations,
   markAlertsPosted,
   markAlertsSeen,
   postedAlertIds,
@@ -138,7 +138,7 @@ export async function acknowledgeAlert(
 }
 
 async function lockAlerts(work: Work): Promise<void> {
-  await lockAlertEvaluations(work.tx, ALERTS_LOCK_KEY);
+  await lockForTransaction(work.tx, ALERTS_LOCK_KEY);
 }
 
 type Details = { fields: AlertCondition["fields"]; connector?: string };

@@ -13,7 +13,7 @@ import {
   markCampaignClosed,
   markItemsApplied,
   openCampaignIdsEndedBy,
-  openCampaignsAnyOrder,
+  openCampaigns,
   recordRemindersSent,
   setCampaignSummary,
   settleItemOutcomes,
@@ -32,7 +32,7 @@ import { endReviewedActivations, removeReviewedAssignments } from "./removals.js
  */
 export async function claimDueReminders(deps: EngineDeps): Promise<CampaignRow[]> {
   const now = deps.clock.now();
-  const open = await openCampaignsAnyOrder(deps.db);
+  const open = await openCampaigns(deps.db);
   const claimed: CampaignRow[] = [];
   for (const c of open) {
     const due = dueReminders(c.endsAt, c.settings.remindersMs, c.remindersSent, now);

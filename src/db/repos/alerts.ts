@@ -18,11 +18,6 @@ export type UnresolvedAlert = Pick<
   "id" | "conditionKey" | "rule" | "details" | "status" | "acknowledgedBy" | "occurrences" | "occurrenceKeys"
 >;
 
-/** Evaluations wait for one another on this transaction-level advisory lock. */
-export async function lockAlertEvaluations(tx: Executor, key: number): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${key})`);
-}
-
 export async function getAlertRow(tx: Executor, id: string): Promise<AlertRow | undefined> {
   const [row] = await tx.select().from(alerts).where(eq(alerts.id, id));
   return row;

@@ -2,7 +2,7 @@
  * What applying pim.yaml reads and writes: principals and group memberships, scopes, roles and
  * their policies, the assignments the file declares, and settings.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Executor } from "../client.js";
 import { assignments } from "../schema/assignments.js";
 import { groupMembers, principals } from "../schema/principals.js";
@@ -18,11 +18,6 @@ export type PolicyRow = typeof policies.$inferSelect;
 export type NewPolicy = typeof policies.$inferInsert;
 export type NewAssignment = typeof assignments.$inferInsert;
 export type SettingRow = typeof settings.$inferSelect;
-
-/** Applies wait for one another on this transaction-level advisory lock. */
-export async function lockConfigApply(tx: Executor, key: number): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${key})`);
-}
 
 // ── principals and groups ───────────────────────────────────────────────────────────────────
 

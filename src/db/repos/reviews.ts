@@ -64,11 +64,6 @@ export async function openCampaigns(tx: Executor): Promise<CampaignRow[]> {
   return tx.select().from(reviewCampaigns).where(eq(reviewCampaigns.status, "open")).orderBy(reviewCampaigns.endsAt);
 }
 
-/** Open campaigns in no particular order. */
-export async function openCampaignsAnyOrder(tx: Executor): Promise<CampaignRow[]> {
-  return tx.select().from(reviewCampaigns).where(eq(reviewCampaigns.status, "open"));
-}
-
 /** Ids of the campaigns still open whose end is at or before `now`. */
 export async function openCampaignIdsEndedBy(tx: Executor, now: Date): Promise<string[]> {
   const rows = await tx
