@@ -7,9 +7,9 @@ import { prefetchDirectoryVersion } from "./repos/directory.js";
  * A unit of work on the database: one transaction, whose audit events are appended at its end.
  * Every round trip the engine saves is decided here and nowhere else (see README.md in this
  * folder): writes whose result nothing waits for go out with the next statement, the directory's
- * version travels with BEGIN, the audit lane is taken together with the last writes, COMMIT
- * follows the append without waiting where the driver pipelines, and jobs due at once are written
- * claimed by this process's worker.
+ * version travels with BEGIN, the audit events go in one statement on a lane the process chose,
+ * COMMIT follows the append without waiting where the driver pipelines, and jobs due at once are
+ * written claimed by this process's worker.
  */
 
 /** Who takes jobs as they are written, as a claim would: a worker's id and lease. */
@@ -21,8 +21,8 @@ export interface Claimant {
 /**
  * This process's outbox worker, while it runs: grants and revokes due at once are written claimed
  * by it (see insertHoldingJobs), so it runs them the moment their transaction commits, without a
- * claim round trip. Built in composition; the worker opens it when it starts and closes it when it
- * stops. While closed, jobs wait for a claim.
+ * claim round trip. Built in composition; the scheduler opens it for its worker when it starts and
+ * closes it when it stops. While closed, jobs wait for a claim.
  */
 export class LocalClaims {
   private claimant: Claimant | null = null;
@@ -86,11 +86,12 @@ export async function runUnit<T>(
         const failed = (await Promise.allSettled(unit.pending)).find((r) => r.status === "rejected");
         throw failed ? failed.reason : error;
       });
-      appended = (await appendAndCommit(tx, entries, lanes, unit.pending)).written;
+      // Set before the append takes a lane, so the lane is given back however the unit ends.
       releaseLane = () => {
         const lane = laneHeldBy(tx);
         if (lane !== undefined) lanes.release(lane);
       };
+      appended = (await appendAndCommit(tx, entries, lanes, unit.pending)).written;
       return value;
     });
     await appended;

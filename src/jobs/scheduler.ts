@@ -29,7 +29,6 @@ export class Scheduler {
   private sweepTimer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly worker: SingleFlight;
-  /** Revokes this scheduler is running itself, straight after ending their activations. */
   private readonly expiry: SingleFlight;
   private readonly claimedRunner: SingleFlight;
   /** Rounds of claimed jobs running on their own (see runSoon). */
