@@ -1,5 +1,5 @@
 import { getActivation, lockRequest, type StoredActivation } from "../../db/repos/activations.js";
-import { principalById, principalsByIds, rolesByIds } from "../../db/repos/directory.js";
+import { principalById, rolesByIds } from "../../db/repos/directory.js";
 import { withdrawScheduledGrant } from "../../db/repos/outbox.js";
 import { beginEnd, close, type EndReason, isWaitingToStart } from "../../domain/activation.js";
 import { type Refusal, refuse } from "../../domain/refusal.js";
@@ -7,7 +7,7 @@ import { err, ok, type Result } from "../../domain/result.js";
 import { auditRefused } from "../kernel/refusals.js";
 import { type EngineDeps, inTransaction, type Work } from "../kernel/unit-of-work.js";
 import { enqueueHoldings, revokeFor } from "./holding-jobs.js";
-import { recordTransition, recordTransitions } from "./transitions.js";
+import { recordTransition, recordTransitions, transitionNames } from "./transitions.js";
 
 /** The user ends their own activation early; the role is revoked on the target right away. */
 export async function deactivate(
@@ -101,26 +101,13 @@ export async function endActivations(
     return next.ok ? [{ ...item, next: next.value }] : [];
   });
   if (moves.length === 0) return [];
-  const people = moves.flatMap((m) => [m.activation.principalId, ...(m.byId === "system" ? [] : [m.byId])]);
-  const [who, roles] = await Promise.all([
-    principalsByIds(work.tx, people),
-    rolesByIds(
-      work.tx,
-      moves.map((m) => m.activation.roleId),
-    ),
-  ]);
+  const names = await transitionNames(
+    work,
+    moves.map((m) => ({ activation: m.activation, actorId: m.byId })),
+  );
   const saved = await recordTransitions(
     work,
-    moves.map((m) => ({
-      before: m.activation,
-      after: m.next,
-      names: {
-        actor: m.byId === "system" ? "system" : (who.get(m.byId)?.key ?? m.byId),
-        subject: who.get(m.activation.principalId) ?? { key: m.activation.principalId },
-        role: roles.get(m.activation.roleId) ?? { key: m.activation.roleId },
-      },
-      data: m.data ?? {},
-    })),
+    moves.map((m, i) => ({ before: m.activation, after: m.next, names: names[i]!, data: m.data ?? {} })),
   );
   await enqueueHoldings(
     work,

@@ -1,9 +1,8 @@
 import { getActivation, lockActivations, type StoredActivation } from "../../db/repos/activations.js";
-import { principalsByIds, rolesByIds } from "../../db/repos/directory.js";
 import { close, confirmGrant, confirmRevoke } from "../../domain/activation.js";
 import type { Work } from "../kernel/unit-of-work.js";
 import { endActivations } from "./end.js";
-import { recordTransition, recordTransitions, type TransitionRecord } from "./transitions.js";
+import { type KnownNames, recordTransitions, type TransitionRecord, transitionNames } from "./transitions.js";
 
 /**
  * What the outbox worker reports back, inside the transaction that completes the jobs: each a
@@ -44,11 +43,9 @@ export async function grantFailed(
   if (!next.ok) return undefined;
   work.emit({ type: "alert", kind: "grant_failed", subject: a.principalId, detail: { activationId, reason } });
   const [record] = await named(work, [{ before: a, after: next.value }]);
-  return recordTransition(work, a, next.value, record!.names, { data: { error: reason } });
+  const [saved] = await recordTransitions(work, [{ ...record!, data: { error: reason } }]);
+  return saved;
 }
-
-/** Principal and role keys the caller has already, by activation id. */
-export type KnownNames = Map<string, { subject: string; role: string }>;
 
 /** ending → ended for every activation whose revoke is confirmed. */
 export async function confirmRevokes(work: Work, activationIds: string[], known?: KnownNames): Promise<number> {
@@ -78,27 +75,10 @@ async function named(
   moves: { before: StoredActivation; after: TransitionRecord["after"] }[],
   known?: KnownNames,
 ): Promise<TransitionRecord[]> {
-  const unknown = moves.filter(({ before }) => !known?.has(before.id));
-  const [who, roles] = await Promise.all([
-    principalsByIds(
-      work.tx,
-      unknown.map(({ before }) => before.principalId),
-    ),
-    rolesByIds(
-      work.tx,
-      unknown.map(({ before }) => before.roleId),
-    ),
-  ]);
-  return moves.map(({ before, after }) => {
-    const given = known?.get(before.id);
-    return {
-      before,
-      after,
-      names: {
-        actor: "system",
-        subject: { key: given?.subject ?? who.get(before.principalId)?.key ?? before.principalId },
-        role: { key: given?.role ?? roles.get(before.roleId)?.key ?? before.roleId },
-      },
-    };
-  });
+  const names = await transitionNames(
+    work,
+    moves.map(({ before }) => ({ activation: before, actorId: "system" })),
+    known,
+  );
+  return moves.map((move, i) => ({ ...move, names: names[i]! }));
 }

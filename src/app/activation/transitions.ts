@@ -1,5 +1,5 @@
 import { type StoredActivation, saveTransitions } from "../../db/repos/activations.js";
-import type { Principal, Role } from "../../db/repos/directory.js";
+import { type Principal, principalsByIds, type Role, rolesByIds } from "../../db/repos/directory.js";
 import type { Activation } from "../../domain/activation.js";
 import type { Work } from "../kernel/unit-of-work.js";
 
@@ -67,4 +67,39 @@ export async function recordTransition(
 ): Promise<StoredActivation> {
   const [saved] = await recordTransitions(work, [{ before: stored, after: next, names, ...extra }]);
   return saved!;
+}
+
+/** Principal and role keys a caller has already, by activation id. */
+export type KnownNames = Map<string, { subject: string; role: string }>;
+
+/**
+ * The names the audit events of many transitions carry: the actor's key ("system", or the key of
+ * the principal whose id is given), the holder's and the role's, read at once for those `known`
+ * does not already name. An id no longer in the directory names itself.
+ */
+export async function transitionNames(
+  work: Work,
+  items: { activation: StoredActivation; actorId: string }[],
+  known?: KnownNames,
+): Promise<TransitionRecord["names"][]> {
+  const unknown = items.filter(({ activation }) => !known?.has(activation.id));
+  const people = [
+    ...unknown.map(({ activation }) => activation.principalId),
+    ...items.flatMap(({ actorId }) => (actorId === "system" ? [] : [actorId])),
+  ];
+  const [who, roles] = await Promise.all([
+    principalsByIds(work.tx, people),
+    rolesByIds(
+      work.tx,
+      unknown.map(({ activation }) => activation.roleId),
+    ),
+  ]);
+  return items.map(({ activation: a, actorId }) => {
+    const given = known?.get(a.id);
+    return {
+      actor: actorId === "system" ? "system" : (who.get(actorId)?.key ?? actorId),
+      subject: { key: given?.subject ?? who.get(a.principalId)?.key ?? a.principalId },
+      role: { key: given?.role ?? roles.get(a.roleId)?.key ?? a.roleId },
+    };
+  });
 }
