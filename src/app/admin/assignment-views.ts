@@ -10,7 +10,7 @@ import {
   getAssignment,
   getAssignmentRequest,
 } from "../../db/repos/assignments.js";
-import { expandToUsers, groupsOf, principalById, rolesByIds } from "../../db/repos/directory.js";
+import { expandToUsers, groupsOf, holderAndRoleNames, principalById, rolesByIds } from "../../db/repos/directory.js";
 import { checkExtendable, checkRenewable, proposedEnd, RENEW_WINDOW_MS } from "../../domain/assignment-rules.js";
 import type { AssignmentListRow } from "../../domain/assignment-view.js";
 import type { AssignmentRequestNotice } from "../../domain/notices.js";
@@ -92,10 +92,9 @@ export async function assignmentRequestNotice(
 ): Promise<AssignmentRequestNotice | undefined> {
   const row = await getAssignmentRequest(db, requestId);
   if (!row || row.type === "assign") return undefined;
-  const [requester, holder, roles, a] = await Promise.all([
+  const [requester, names, a] = await Promise.all([
     principalById(db, row.requestedBy),
-    principalById(db, row.principalId),
-    rolesByIds(db, [row.roleId]),
+    holderAndRoleNames(db, row.principalId, row.roleId),
     row.assignmentId ? getAssignment(db, row.assignmentId) : undefined,
   ]);
   if (!requester) return undefined;
@@ -105,8 +104,8 @@ export async function assignmentRequestNotice(
     request: row.type,
     status: row.status,
     requester: person(requester),
-    holder: holder?.name ?? row.principalId,
-    roleName: roles.get(row.roleId)?.name ?? row.roleId,
+    holder: names.holderName,
+    roleName: names.roleName,
     scope: row.scope,
     kind: row.kind,
     currentEnd: a?.endsAt ?? null,

@@ -8,10 +8,9 @@ import { assignmentIdsStartingWith, getAssignment, getAssignmentRequest } from "
 import {
   allRoles,
   type ChatPlatformName,
-  principalById,
+  holderAndRoleNames,
   principalByKey,
   principalByPlatformId,
-  rolesByIds,
   userByEmail,
 } from "../../db/repos/directory.js";
 import { referencePrefix } from "../../domain/assignment-reference.js";
@@ -81,14 +80,11 @@ export async function assignmentSubject(
 ): Promise<AssignmentSubject | undefined> {
   const row = await getAssignment(deps.db, assignmentId);
   if (!row) return undefined;
-  const [principal, roles] = await Promise.all([
-    principalById(deps.db, row.principalId),
-    rolesByIds(deps.db, [row.roleId]),
-  ]);
+  const { holderName, roleName } = await holderAndRoleNames(deps.db, row.principalId, row.roleId);
   return {
     assignmentId,
-    principalName: principal?.name ?? row.principalId,
-    roleName: roles.get(row.roleId)?.name ?? row.roleId,
+    principalName: holderName,
+    roleName,
     scope: row.scope,
     kind: row.kind,
     startsAt: row.startsAt,
@@ -103,13 +99,10 @@ export async function pendingAssignmentSubject(
 ): Promise<{ principalName: string; roleName: string; scope: string } | undefined> {
   const row = await getAssignmentRequest(deps.db, pendingId);
   if (!row) return undefined;
-  const [principal, roles] = await Promise.all([
-    principalById(deps.db, row.principalId),
-    rolesByIds(deps.db, [row.roleId]),
-  ]);
+  const { holderName, roleName } = await holderAndRoleNames(deps.db, row.principalId, row.roleId);
   return {
-    principalName: principal?.name ?? row.principalId,
-    roleName: roles.get(row.roleId)?.name ?? row.roleId,
+    principalName: holderName,
+    roleName,
     scope: row.scope,
   };
 }

@@ -6,8 +6,8 @@ import type { Executor } from "../../db/client.js";
 import { getActivation, listForPrincipal } from "../../db/repos/activations.js";
 import {
   type ChatPlatformName,
+  holderAndRoleNames,
   type Principal,
-  principalById,
   principalByKey,
   principalByPlatformId,
   rolesByIds,
@@ -139,10 +139,8 @@ export async function revocationSubject(
 ): Promise<{ holderName: string; roleName: string; scope: string; held: boolean } | undefined> {
   const a = await getActivation(db, activationId);
   if (!a) return undefined;
-  const [holder, roles] = await Promise.all([principalById(db, a.principalId), rolesByIds(db, [a.roleId])]);
   return {
-    holderName: holder?.name ?? a.principalId,
-    roleName: roles.get(a.roleId)?.name ?? a.roleId,
+    ...(await holderAndRoleNames(db, a.principalId, a.roleId)),
     scope: a.scope,
     held: a.status === "active" || a.status === "activating",
   };

@@ -8,7 +8,7 @@
  */
 import type { Executor } from "../../db/client.js";
 import { getAssignment } from "../../db/repos/assignments.js";
-import { principalById, principalByKey, principalsByIds, rolesByIds } from "../../db/repos/directory.js";
+import { holderAndRoleNames, principalByKey, principalsByIds } from "../../db/repos/directory.js";
 import type { ChatPlatformName } from "../../domain/card-routing.js";
 import type { AssignmentChangeNotice, AssignmentExpiringNotice } from "../../domain/notices.js";
 import { type PersonView, person } from "../../domain/request-view.js";
@@ -41,16 +41,15 @@ export class AssignmentNotices extends NoticeListener {
     // An assignment waiting for its administrator's step-up has not happened yet; they were told where they made it.
     if (event.change === "pending_step_up") return;
     const { db, clock } = this.deps;
-    const [holder, roles, people] = await Promise.all([
-      principalById(db, event.principalId),
-      rolesByIds(db, [event.roleId]),
+    const [names, people] = await Promise.all([
+      holderAndRoleNames(db, event.principalId, event.roleId),
       usersToTell(db, event.audienceIds),
     ]);
     const notice: AssignmentChangeNotice = {
       change: event.change,
       assignmentId: event.assignmentId,
-      holder: holder?.name ?? event.principalId,
-      roleName: roles.get(event.roleId)?.name ?? event.roleId,
+      holder: names.holderName,
+      roleName: names.roleName,
       scope: event.scope,
       kind: event.kind,
       endsAt: event.endsAt,
@@ -65,10 +64,9 @@ export class AssignmentNotices extends NoticeListener {
   /** The holder's reminder (Extend where chat may change it) and the administrators' copy. */
   private async expiring(event: Of<"assignment.expiring">): Promise<void> {
     const { db, clock } = this.deps;
-    const [a, holder, roles, holders, admins] = await Promise.all([
+    const [a, names, holders, admins] = await Promise.all([
       getAssignment(db, event.assignmentId),
-      principalById(db, event.principalId),
-      rolesByIds(db, [event.roleId]),
+      holderAndRoleNames(db, event.principalId, event.roleId),
       usersToTell(db, event.holderIds),
       usersToTell(
         db,
@@ -77,8 +75,8 @@ export class AssignmentNotices extends NoticeListener {
     ]);
     const notice: AssignmentExpiringNotice = {
       assignmentId: event.assignmentId,
-      holder: holder?.name ?? event.principalId,
-      roleName: roles.get(event.roleId)?.name ?? event.roleId,
+      holder: names.holderName,
+      roleName: names.roleName,
       scope: event.scope,
       kind: event.kind,
       endsAt: event.endsAt,

@@ -343,6 +343,16 @@ export async function allRoles(tx: Executor): Promise<Role[]> {
   return [...(await loadRoles(tx, isNull(roles.retiredAt))).values()];
 }
 
+/** A holder's and a role's display names, by id; an id no longer in the directory names itself. */
+export async function holderAndRoleNames(
+  tx: Executor,
+  principalId: string,
+  roleId: string,
+): Promise<{ holderName: string; roleName: string }> {
+  const [holder, roles] = await Promise.all([principalById(tx, principalId), rolesByIds(tx, [roleId])]);
+  return { holderName: holder?.name ?? principalId, roleName: roles.get(roleId)?.name ?? roleId };
+}
+
 /** Ids of the roles with these keys (retired ones too). */
 export async function roleIdsByKeys(tx: Executor, keys: string[]): Promise<string[]> {
   if (keys.length === 0) return [];
