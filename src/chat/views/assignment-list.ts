@@ -39,23 +39,14 @@ export function assignmentListCard(rows: AssignmentListRow[], now: Date): Card {
 }
 
 function buttonFor(r: AssignmentListRow): Button | null {
-  if (r.may === "extend")
-    return {
-      kind: "action",
-      action: ACTIONS.assignmentExtend,
-      value: r.id,
-      label: `Extend ${r.roleName}`,
-      style: "primary",
-    };
-  if (r.may === "renew")
-    return {
-      kind: "action",
-      action: ACTIONS.assignmentRenew,
-      value: r.id,
-      label: `Renew ${r.roleName}`,
-      style: "primary",
-    };
-  return null;
+  if (!r.may) return null;
+  return {
+    kind: "action",
+    action: r.may === "extend" ? ACTIONS.assignmentExtend : ACTIONS.assignmentRenew,
+    value: r.id,
+    label: `${r.may === "extend" ? "Extend" : "Renew"} ${r.roleName}`,
+    style: "primary",
+  };
 }
 
 function line(r: AssignmentListRow, now: Date): Rich {

@@ -86,16 +86,7 @@ export function requestHistoryCard(items: RequestHistoryRow[], days: number, com
     blocks.push({ type: "text", text });
   }
   if (items.length > HISTORY_SHOWN)
-    blocks.push({
-      type: "context",
-      lines: [
-        [
-          `${items.length - HISTORY_SHOWN} more requests are not shown. The audit log keeps them all: an administrator or auditor can export them with `,
-          { code: `${command} audit export person:<you>` },
-          ".",
-        ],
-      ],
-    });
+    blocks.push(notShown(items.length, "requests", `${command} audit export person:<you>`));
   return {
     header,
     tone: items.length === 0 ? "muted" : "info",
@@ -127,20 +118,25 @@ export function decisionHistoryCard(items: DecisionHistoryRow[], days: number, c
     blocks.push({ type: "text", text });
   }
   if (items.length > HISTORY_SHOWN)
-    blocks.push({
-      type: "context",
-      lines: [
-        [
-          `${items.length - HISTORY_SHOWN} more decisions are not shown. The audit log keeps them all: an administrator or auditor can export them with `,
-          { code: `${command} audit export person:<you> event:approval` },
-          ".",
-        ],
-      ],
-    });
+    blocks.push(notShown(items.length, "decisions", `${command} audit export person:<you> event:approval`));
   return {
     header,
     tone: items.length === 0 ? "muted" : "info",
     summary: `${items.length} decisions in ${days} days`,
     blocks,
+  };
+}
+
+/** What a history leaves out beyond HISTORY_SHOWN, and the export that has it all. */
+function notShown(count: number, what: string, exportCommand: string): Block {
+  return {
+    type: "context",
+    lines: [
+      [
+        `${count - HISTORY_SHOWN} more ${what} are not shown. The audit log keeps them all: an administrator or auditor can export them with `,
+        { code: exportCommand },
+        ".",
+      ],
+    ],
   };
 }
