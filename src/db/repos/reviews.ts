@@ -6,6 +6,7 @@
 import { and, count, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { ReviewSettings } from "../../domain/review-rules.js";
 import { type Executor, resultRows } from "../client.js";
+import { inIds } from "../id-list.js";
 import { principals } from "../schema/principals.js";
 import { reviewCampaigns, reviewDecisions, reviewItems } from "../schema/reviews.js";
 import { roles } from "../schema/roles.js";
@@ -26,10 +27,6 @@ function oneOf(column: SQL, values: readonly string[] | undefined): SQL {
     sql`, `,
   )})`;
 }
-
-/** `column in (…ids)` with the ids as one JSON parameter: one statement however many there are. */
-const inJsonList = (column: SQL | typeof reviewItems.id, ids: string[]) =>
-  sql`${column} in (select json_array_elements_text(${JSON.stringify(ids)}::json))`;
 
 const asDate = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
 
@@ -249,7 +246,7 @@ export async function itemsWithKeys(tx: Executor, ids: string[]): Promise<Map<st
     .from(reviewItems)
     .innerJoin(principals, eq(principals.id, reviewItems.principalId))
     .innerJoin(roles, eq(roles.id, reviewItems.roleId))
-    .where(inJsonList(reviewItems.id, [...new Set(ids)]));
+    .where(inIds(reviewItems.id, [...new Set(ids)]));
   return new Map(rows.map((r) => [r.id, r]));
 }
 
