@@ -1,6 +1,7 @@
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Activation, ActivationStatus } from "../../domain/activation.js";
 import { type Executor, resultRows } from "../client.js";
+import { inIds } from "../id-list.js";
 import { rowReader } from "../rows.js";
 import { activations, approvals, holdingColumns } from "../schema/activations.js";
 import { writeBehind } from "../unit-of-work.js";
@@ -216,7 +217,7 @@ export async function lockActivations(tx: Executor, ids: readonly string[]): Pro
   if (ids.length === 0) return [];
   const rows = await activationRows.select(
     tx,
-    sql`where id in (select jsonb_array_elements_text(${JSON.stringify([...new Set(ids)])}::text::jsonb)) order by id for update`,
+    sql`where ${inIds(activations.id, [...new Set(ids)])} order by id for update`,
   );
   return rows.map(toActivation);
 }
