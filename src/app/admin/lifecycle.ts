@@ -15,6 +15,7 @@ import {
   pendingRequestFor,
 } from "../../db/repos/assignments.js";
 import { expandToUsers, principalById, rolesByIds } from "../../db/repos/directory.js";
+import { claimNotice } from "../../db/repos/notices.js";
 import {
   checkExtendable,
   checkNewEnd,
@@ -29,7 +30,6 @@ import { type Refusal, refuse } from "../../domain/refusal.js";
 import { err, ok, type Result } from "../../domain/result.js";
 import { newId } from "../kernel/ids.js";
 import { type EngineDeps, inTransaction, type Work } from "../kernel/unit-of-work.js";
-import { claimNotice } from "../notices/activity.js";
 import { type Actor, administratorIds, authorizeAdministrator, refuseAdministration } from "./administrators.js";
 import { applyNewEnd } from "./assignments.js";
 

@@ -26,7 +26,6 @@ import type { Delivery } from "./delivery.js";
 import { NoticeListener } from "./notice-listener.js";
 
 export type { ActivityKind, ActivityNotice, ExpiringNotice, RemovalsNotice };
-export { claimNotice };
 
 export type PolicyEvent = keyof Omit<NotificationSettings, "criticalOnly">;
 

@@ -1,9 +1,9 @@
 import { queryAudit } from "../../db/audit-log.js";
 import { getActivation } from "../../db/repos/activations.js";
 import { principalById, principalByKey, rolesByIds } from "../../db/repos/directory.js";
+import { claimNotice } from "../../db/repos/notices.js";
 import { person } from "../activation/views.js";
 import type { EngineEvent } from "../kernel/events.js";
-import { claimNotice } from "./activity.js";
 import type { RevokedNotice } from "./delivery.js";
 import { NoticeListener } from "./notice-listener.js";
 

@@ -49,7 +49,7 @@ export interface Claim {
 }
 
 /** The jobs of these claims that `workerId` still holds. */
-export function heldClaims(workerId: string, claims: readonly Claim[]): SQL {
+function heldClaims(workerId: string, claims: readonly Claim[]): SQL {
   const list = JSON.stringify(claims.map((c) => ({ id: c.id, n: c.token })));
   return and(
     eq(outboxJobs.lockedBy, workerId),
