@@ -121,11 +121,12 @@ export class Scheduler {
   sweep(): Promise<void> {
     this.sweeping ??= (async () => {
       try {
+        const began = this.deps.clock.now();
         await this.expireNow();
         const timedOut = await timeOutDueRequests(this.deps);
         if (timedOut > 0) this.log.info({ timedOut }, "requests timed out");
         this.kickWorker();
-        await this.planNextWake();
+        await this.planNextWake(began);
       } catch (error) {
         this.log.error({ err: error }, "sweep failed; it will run again");
       }
@@ -186,17 +187,23 @@ export class Scheduler {
     this.wakeTimer = undefined;
     this.wakeAt = undefined;
     try {
+      const began = this.deps.clock.now();
       await this.expireNow();
       await timeOutDueRequests(this.deps);
       this.kickWorker();
-      await this.planNextWake();
+      await this.planNextWake(began);
     } catch (error) {
       this.log.error({ err: error }, "timed wake-up failed; the sweep will catch up");
     }
   }
 
-  private async planNextWake(): Promise<void> {
-    const next = await nextWakeAfter(this.deps.db, this.deps.clock.now());
+  /**
+   * Arms the timer for the first thing due after `began`, the instant the pass that handled what
+   * was due started: whatever fell due while the pass ran (or was not yet due when a timer fired a
+   * moment early) is after it, so it gets a timer, at once if its time has passed.
+   */
+  private async planNextWake(began: Date): Promise<void> {
+    const next = await nextWakeAfter(this.deps.db, began);
     if (next) this.wakeBy(next);
   }
 }

@@ -111,6 +111,40 @@ describeEachDatabase("precise expiry", (driver) => {
     expect(await held(h, users[0]!)).toBe(false);
   });
 
+  it("arms a timer for an end that fell due while a pass was running", async () => {
+    const { yaml, users } = crowdPolicy(2, "{ type: log }");
+    const h = await harness(driver, parseConfig(yaml));
+    const first = await activate(h, users[0]!, HOUR);
+    h.clock.advance(1);
+    const second = await activate(h, users[1]!, HOUR);
+    const ends = async (a: { id: string }) => {
+      const row = await getActivation(h.deps.db, a.id);
+      if (row?.status !== "active") throw new Error(`expected active, got ${row?.status}`);
+      return row.endsAt;
+    };
+    const secondEnds = await ends(second);
+    h.clock.set(await ends(first));
+    // The pass ends the first; by the time it looks for the next thing due, the second's end
+    // (a millisecond after the first's) has passed too.
+    let moved = false;
+    h.subscribe((event) => {
+      if (moved || event.type !== "request.changed" || event.requestId !== first.requestId) return;
+      moved = true;
+      h.clock.set(new Date(secondEnds.getTime() + 5));
+    });
+    await startScheduler(h).start();
+    expect(moved).toBe(true);
+    const ended = await eventually(
+      async () => {
+        const row = await getActivation(h.deps.db, second.id);
+        return row!.status === "ended" ? row : undefined;
+      },
+      5_000,
+      "the second activation to end without waiting for the next sweep",
+    );
+    expect(ended.status === "ended" && ended.reason).toBe("expired");
+  });
+
   it("arms the end of an activation as soon as its grant is confirmed", async () => {
     const { yaml, users } = crowdPolicy(2, "{ type: log }");
     const h = await harness(driver, parseConfig(yaml));
