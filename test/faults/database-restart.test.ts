@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { requestActivation } from "../../src/app/activation/request.js";
 import { systemClock } from "../../src/app/kernel/clock.js";
 import type { EngineDeps } from "../../src/app/kernel/unit-of-work.js";
-import { type DbHandle, openDatabase } from "../../src/db/client.js";
+import { type DbHandle, isTransientError, openDatabase } from "../../src/db/client.js";
 import { principals } from "../../src/db/schema/principals.js";
 import { roles } from "../../src/db/schema/roles.js";
 import { HOUR } from "../../src/domain/duration.js";
@@ -80,8 +80,13 @@ describeWithThrowawayServer("the bot across database restarts", () => {
     }
   }
 
-  /** An error of the server being away, here or in its cause, as opposed to a bug. */
+  /**
+   * An error of the server being away, here or in its cause, as opposed to a bug: what the bot
+   * itself takes for one (a socket error such as a write on a connection the restart closed, a
+   * shutdown SQLSTATE), or the driver's words for it.
+   */
   function outage(error: unknown): boolean {
+    if (isTransientError(error)) return true;
     for (let e = error; e instanceof Error; e = e.cause)
       if (
         /refused|closed|terminat|ECONN|CONNECT|shutting down|starting up/i.test(
