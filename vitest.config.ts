@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
-import { isWriteOnLostDatabaseConnection } from "./src/db/lost-connection.js";
+import { isUnownedDriverRejection } from "./src/db/lost-connection.js";
 
 export default defineConfig({
   test: {
@@ -16,9 +16,9 @@ export default defineConfig({
     // once even on two cores keeps both busy.
     maxWorkers: Math.max(3, availableParallelism() - 1),
     globalSetup: ["test/global-setup.ts"],
-    // The one rejection no code of ours can catch: the driver's write on a connection the server
-    // has just closed, in the database-restart faults (main.ts logs it in production).
-    onUnhandledError: (error) => !isWriteOnLostDatabaseConnection(error),
+    // The rejections no code of ours can catch: the driver's own, on a connection the server has
+    // just closed, in the database-restart faults (main.ts logs them in production).
+    onUnhandledError: (error) => !isUnownedDriverRejection(error),
     setupFiles: ["test/setup-databases.ts"],
   },
 });

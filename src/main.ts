@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { compose, StartupError } from "./compose.js";
-import { isWriteOnLostDatabaseConnection } from "./db/lost-connection.js";
+import { isUnownedDriverRejection } from "./db/lost-connection.js";
 
 export { StartupError };
 
@@ -22,13 +22,13 @@ const isEntryPoint = process.argv[1] && fileURLToPath(import.meta.url) === proce
 if (isEntryPoint) {
   start(process.env).then(
     (running) => {
-      // The PostgreSQL driver can reject a write on a connection the server has just closed
-      // without handing the error to any query (see isWriteOnLostDatabaseConnection): the unit of
-      // work that owned it has failed and answered already, so it is logged, not fatal. Any other
-      // unhandled rejection is thrown on, and ends the process as Node would.
+      // The PostgreSQL driver can reject a promise of its own, on a connection the server has
+      // just closed, without handing the error to any query (see isUnownedDriverRejection): no
+      // unit of work is left waiting on it, so it is logged, not fatal. Any other unhandled
+      // rejection is thrown on, and ends the process as Node would.
       process.on("unhandledRejection", (reason) => {
-        if (!isWriteOnLostDatabaseConnection(reason)) throw reason;
-        running.log.warn({ err: reason }, "a write on a lost database connection failed; the driver reconnects");
+        if (!isUnownedDriverRejection(reason)) throw reason;
+        running.log.warn({ err: reason }, "the database closed a connection under the driver; it reconnects");
       });
       const shutdown = () => void running.stop().then(() => process.exit(0));
       process.once("SIGTERM", shutdown);

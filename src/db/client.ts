@@ -23,7 +23,7 @@ export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelati
 export type Executor = Database | Tx;
 
 export type DatabaseTarget =
-  | { driver: "postgres"; url: string; poolSize?: number }
+  | { driver: "postgres"; url: string; poolSize?: number; connectionWaitMs?: number; statementAnswerMs?: number }
   | {
       driver: "pglite";
       dataDir: string | null /* null: in memory */;
@@ -49,12 +49,15 @@ export interface DbHandle {
 
 export async function openDatabase(target: DatabaseTarget): Promise<DbHandle> {
   return target.driver === "postgres"
-    ? openPostgres(target.url, target.poolSize ?? 10)
+    ? openPostgres(target.url, target.poolSize ?? 10, {
+        connectionWaitMs: target.connectionWaitMs ?? CONNECTION_WAIT_MS,
+        answerMs: target.statementAnswerMs ?? STATEMENT_ANSWER_MS,
+      })
     : openPglite(target.dataDir, target.loadFrom, target.template);
 }
 
-function openPostgres(url: string, poolSize: number): DbHandle {
-  const connections = new ConnectionWatch();
+function openPostgres(url: string, poolSize: number, waits: { connectionWaitMs: number; answerMs: number }): DbHandle {
+  const connections = new ConnectionWatch(waits.connectionWaitMs, waits.answerMs);
   const sql = postgres(url, {
     max: poolSize,
     onnotice: () => {},
@@ -113,6 +116,13 @@ interface DriverConnection {
 class ConnectionWatch {
   private readonly watched = new Map<number, () => void>();
 
+  constructor(
+    /** How long a unit waits for a connection of its own (see CONNECTION_WAIT_MS). */
+    readonly waitMs: number,
+    /** How long a statement outside a transaction may go unanswered (see STATEMENT_ANSWER_MS). */
+    readonly answerMs: number,
+  ) {}
+
   watch(id: number, onClose: () => void): () => void {
     this.watched.set(id, onClose);
     return () => {
@@ -132,6 +142,12 @@ interface WatchedReservation {
   /** Whether the connection has closed since it was reserved. */
   dead(): boolean;
   /**
+   * Rejects when the connection closes. postgres.js 3.4 can leave statements on a reserved
+   * connection unanswered for good when it closes (those still queued behind one in flight), so
+   * whoever waits on them races this instead of waiting for ever.
+   */
+  lost: Promise<never>;
+  /**
    * Sends the first statement, which tells which connection it went out on; it must be sent
    * before anything else awaits, while the connection is still known to be open.
    */
@@ -147,13 +163,51 @@ export class ConnectionLostError extends Error {
   }
 }
 
+/** A connection the pool could not hand out in time: the database is away or overloaded; try again. */
+export class ConnectionWaitError extends Error {
+  readonly code = "CONNECTION_WAIT_TIMEOUT";
+  constructor(waitedMs: number) {
+    super(`no database connection was free within ${waitedMs / 1000} s`);
+  }
+}
+
+/**
+ * How long a unit of work waits for a connection of its own before it fails as the database being
+ * away (and is tried again like one). Besides a pool busy for that long, it covers a postgres.js 3.4
+ * fault: a reservation whose new connection is closed while the driver asks it for the server's
+ * array types (a restart, a failover, at that moment) is dropped by the driver and never answered,
+ * and the unit waiting on it, with whatever waits on that unit (a worker round, a sweep), would wait
+ * for good. A reservation answered after the deadline is given straight back.
+ */
+export const CONNECTION_WAIT_MS = 10_000;
+
 async function reserveWatched(client: postgres.Sql, connections: ConnectionWatch): Promise<WatchedReservation> {
-  const reserved = await client.reserve();
+  const { waitMs } = connections;
+  const reserving = client.reserve();
+  let timer: NodeJS.Timeout | undefined;
+  const reserved = await Promise.race([
+    reserving,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reserving.then(
+          (late) => late.release(),
+          () => {},
+        );
+        reject(new ConnectionWaitError(waitMs));
+      }, waitMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
   let dead = false;
   let unwatch = () => {};
+  let onLost = () => {};
+  const lost = new Promise<never>((_, reject) => {
+    onLost = () => reject(new ConnectionLostError());
+  });
+  lost.catch(() => {}); // raced by whoever uses the reservation
   const watching = (c: DriverConnection) => {
     unwatch = connections.watch(c.id, () => {
       dead = true;
+      onLost();
     });
     return true; // keep pipelining
   };
@@ -174,6 +228,7 @@ async function reserveWatched(client: postgres.Sql, connections: ConnectionWatch
   return {
     sql: guarded,
     dead: () => dead,
+    lost,
     first(statement, params = []) {
       // onexecute is how sql.begin itself learns its connection; postgres.js passes it the connection.
       return reserved.unsafe(statement, params, { onexecute: watching } as postgres.UnsafeQueryOptions);
@@ -198,8 +253,10 @@ function preparing(client: postgres.Sql, connections: ConnectionWatch, inTransac
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === "unsafe")
-        return (query: string, params?: postgres.ParameterOrJSON<never>[], options?: postgres.UnsafeQueryOptions) =>
-          target.unsafe(query, params, { ...options, prepare: true });
+        return (query: string, params?: postgres.ParameterOrJSON<never>[], options?: postgres.UnsafeQueryOptions) => {
+          const statement = target.unsafe(query, params, { ...options, prepare: true });
+          return inTransaction ? statement : new AnsweredWithin(statement, connections.answerMs);
+        };
       if (property === "begin" && !inTransaction)
         return (...args: unknown[]) => pipelinedTransaction(target, connections, args);
       if (property === "savepoint" && inTransaction)
@@ -220,6 +277,51 @@ function preparing(client: postgres.Sql, connections: ConnectionWatch, inTransac
   });
 }
 
+/** A statement the database did not answer in time: it is away, or the driver lost the statement. */
+export class NoAnswerError extends Error {
+  readonly code = "CONNECTION_NO_ANSWER";
+  constructor(waitedMs: number) {
+    super(`the database did not answer a statement within ${waitedMs / 1000} s`);
+  }
+}
+
+/**
+ * How long a statement outside any transaction may go unanswered before it fails as the database
+ * being away. Such statements share the pool's connections and are pipelined on them, and
+ * postgres.js 3.4 can lose one whose connection is closed at the wrong moment (a restart, a
+ * failover): whatever awaited it (a sweep, a worker round) would wait for good. Transactions
+ * need no such bound: they fail as soon as their own connection closes (see WatchedReservation.lost).
+ */
+export const STATEMENT_ANSWER_MS = 30_000;
+
+/** A statement as drizzle sends it (awaited as it is, or through `.values()`), with a deadline. */
+class AnsweredWithin implements PromiseLike<unknown> {
+  constructor(
+    private readonly statement: postgres.PendingQuery<(postgres.Row & Iterable<postgres.Row>)[]>,
+    private readonly withinMs: number,
+  ) {}
+
+  values(): this {
+    this.statement.values();
+    return this;
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: drizzle awaits what the client's unsafe returns, as postgres.js's own statements are awaited
+  then<A = unknown, B = never>(
+    onFulfilled?: ((value: unknown) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NoAnswerError(this.withinMs)), this.withinMs);
+    });
+    this.statement.catch(() => {}); // past the deadline its end is nobody's
+    return Promise.race([this.statement, deadline])
+      .finally(() => clearTimeout(timer))
+      .then(onFulfilled, onRejected);
+  }
+}
+
 /**
  * sql.begin, one round trip shorter: BEGIN goes out with the transaction's first query instead of
  * ahead of it, on a connection reserved for the transaction. PostgreSQL runs them in order, and
@@ -238,10 +340,14 @@ async function pipelinedTransaction(
     const begun = reserved.first(`begin ${options}`);
     begun.catch(() => {}); // reported by the first query, which fails with it
     try {
-      const result = await fn(preparing(reserved.sql, connections, true));
-      await begun;
-      await reserved.sql.unsafe("commit");
-      return result;
+      const body = (async () => {
+        const result = await fn(preparing(reserved.sql, connections, true));
+        await begun;
+        await reserved.sql.unsafe("commit");
+        return result;
+      })();
+      body.catch(() => {}); // when the connection was lost first, the body's own end is nobody's
+      return await Promise.race([body, reserved.lost]);
     } catch (error) {
       // On a closed connection the server has rolled back already; sending anything would crash.
       if (!reserved.dead()) await reserved.sql.unsafe("rollback").catch(() => {});

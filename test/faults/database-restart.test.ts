@@ -105,11 +105,18 @@ describeWithThrowawayServer("the bot across database restarts", () => {
     let seen = "nothing read yet";
     await eventually(
       async () => {
-        const probe = postgres(server.url("pim"), { max: 1, connect_timeout: 2, onnotice: () => {} });
+        // Like the bot's clients, it asks no type question on connect (see src/db/client.ts).
+        const probe = postgres(server.url("pim"), {
+          max: 1,
+          connect_timeout: 2,
+          onnotice: () => {},
+          fetch_types: false,
+        });
         try {
           const rows = await probe<{ status: string }[]>`select status from activations where id in ${probe(ids)}`;
           const active = rows.filter((r) => r.status === "active").length;
           seen = `${active} of ${ids.length} active`;
+          if (active < ids.length) seen += `; not yet: ${JSON.stringify(await stuck(probe, ids))}`;
           return active === ids.length;
         } catch (error) {
           seen = `reading failed: ${(error as Error).message}`;
@@ -123,9 +130,17 @@ describeWithThrowawayServer("the bot across database restarts", () => {
       200,
     ).catch((error: Error) => {
       throw new Error(
-        `${error.message} (${seen}; the bot is ${bot.alive() ? "running" : "gone"}): ${bot.output().slice(-1500)}`,
+        `${error.message} (${seen}; the bot is ${bot.alive() ? "running" : "gone"}): ${bot.output().slice(-4000)}`,
       );
     });
+  }
+
+  /** The activations not yet active, each with its jobs, to say where their grant stands. */
+  function stuck(probe: postgres.Sql, ids: string[]) {
+    return probe`
+      select a.id, a.status, j.kind, j.status as job, j.attempts, j.run_at, j.locked_until, j.locked_by, j.last_error
+      from activations a left join outbox_jobs j on j.activation_id = a.id
+      where a.id in ${probe(ids)} and a.status <> 'active'`;
   }
 
   it("keeps running when the server restarts under load, and grants everything asked for", async () => {

@@ -1,5 +1,9 @@
 import { expect, it } from "vitest";
-import { isWriteOnLostDatabaseConnection } from "../../src/db/lost-connection.js";
+import {
+  isTypeQuestionOnLostConnection,
+  isUnownedDriverRejection,
+  isWriteOnLostDatabaseConnection,
+} from "../../src/db/lost-connection.js";
 
 const socketError = (code: string, syscall: string, frame: string) =>
   Object.assign(new Error(`${syscall} ${code}`), {
@@ -18,4 +22,24 @@ it("recognises only the driver's write on a connection the server closed", () =>
   ).toBe(false);
   expect(isWriteOnLostDatabaseConnection(new TypeError("x is not a function"))).toBe(false);
   expect(isWriteOnLostDatabaseConnection(undefined)).toBe(false);
+});
+
+it("recognises the driver's array-type question failed by its connection closing, and nothing else", () => {
+  const question = `
+      select b.oid, b.typarray
+      from pg_catalog.pg_type a
+      left join pg_catalog.pg_type b on b.oid = a.typelem
+      where a.typcategory = 'A'
+      group by b.oid, b.typarray
+      order by b.oid
+    `;
+  const failed = (code: string, query: string) => Object.assign(new Error(`write ${code}`), { code, query });
+  expect(isTypeQuestionOnLostConnection(failed("CONNECTION_CLOSED", question))).toBe(true);
+  expect(isTypeQuestionOnLostConnection(failed("ECONNRESET", question))).toBe(true);
+  expect(isTypeQuestionOnLostConnection(failed("57P01", question))).toBe(true);
+  expect(isUnownedDriverRejection(failed("57P01", question))).toBe(true);
+  // The same question failing for a reason of its own, or another statement losing its connection.
+  expect(isTypeQuestionOnLostConnection(failed("42501", question))).toBe(false);
+  expect(isTypeQuestionOnLostConnection(failed("CONNECTION_CLOSED", "select 1"))).toBe(false);
+  expect(isUnownedDriverRejection(failed("CONNECTION_CLOSED", "select 1"))).toBe(false);
 });

@@ -62,9 +62,15 @@ export class ThrowawayPostgres {
     );
   }
 
-  /** Fast shutdown: the server ends every session, as on a restart or a failover. */
+  /**
+   * Fast shutdown: the server ends every session, as on a restart or a failover. A backend writing
+   * to a client that is not reading (a paused bot) can hold a fast shutdown up; past 20 s the server
+   * is stopped at once instead, as a crash or a failover would, which is no kinder to the bot.
+   */
   async stop(): Promise<void> {
-    await this.asPostgres(`${this.bin}/pg_ctl -D ${this.data} -m fast -w -t 30 stop >/dev/null`);
+    await this.asPostgres(`${this.bin}/pg_ctl -D ${this.data} -m fast -w -t 20 stop >/dev/null`).catch(() =>
+      this.asPostgres(`${this.bin}/pg_ctl -D ${this.data} -m immediate -w -t 20 stop >/dev/null`),
+    );
   }
 
   async restart(): Promise<void> {
