@@ -3,7 +3,7 @@ import { afterEach, expect, it } from "vitest";
 import { requestActivation } from "../../src/app/activation/request.js";
 import { applyConfig } from "../../src/app/admin/apply-config.js";
 import { queryAudit, verifyAuditChain } from "../../src/db/audit-log.js";
-import { getActivation } from "../../src/db/repos/activations.js";
+import { getActivation, type StoredActivation } from "../../src/db/repos/activations.js";
 import { logHoldings } from "../../src/db/schema/connector-log.js";
 import { HOUR } from "../../src/domain/duration.js";
 import { Scheduler } from "../../src/jobs/scheduler.js";
@@ -48,6 +48,18 @@ describeEachDatabase("precise expiry", (driver) => {
     if (!r.ok) throw new Error(r.error.message);
     if (drain) await h.worker.drain();
     return r.value.activations[0]!;
+  }
+
+  /** The activation once it has reached `status`, within 5 s. */
+  function reachesStatus(h: Harness, id: string, status: StoredActivation["status"], what: string) {
+    return eventually(
+      async () => {
+        const row = await getActivation(h.deps.db, id);
+        return row!.status === status ? row : undefined;
+      },
+      5_000,
+      what,
+    );
   }
 
   async function held(h: Harness, login: string) {
@@ -96,14 +108,7 @@ describeEachDatabase("precise expiry", (driver) => {
     if (active?.status !== "active") throw new Error(`expected active, got ${active?.status}`);
     expect(scheduler!.nextWake).toEqual(active.endsAt);
 
-    const ended = await eventually(
-      async () => {
-        const row = await getActivation(h.deps.db, a.id);
-        return row!.status === "ended" ? row : undefined;
-      },
-      5_000,
-      "the activation to end",
-    );
+    const ended = await reachesStatus(h, a.id, "ended", "the activation to end");
     if (ended.status !== "ended") throw new Error("unreachable");
     const lag = ended.closedAt.getTime() - ended.endsAt.getTime();
     expect(lag).toBeGreaterThanOrEqual(0);
@@ -134,14 +139,7 @@ describeEachDatabase("precise expiry", (driver) => {
     });
     await startScheduler(h).start();
     expect(moved).toBe(true);
-    const ended = await eventually(
-      async () => {
-        const row = await getActivation(h.deps.db, second.id);
-        return row!.status === "ended" ? row : undefined;
-      },
-      5_000,
-      "the second activation to end without waiting for the next sweep",
-    );
+    const ended = await reachesStatus(h, second.id, "ended", "the second activation to end without the next sweep");
     expect(ended.status === "ended" && ended.reason).toBe("expired");
   });
 
@@ -158,15 +156,7 @@ describeEachDatabase("precise expiry", (driver) => {
     // No manual drain here: the scheduler's own worker, woken by the new jobs, grants both.
     const later = await activate(h, users[0]!, 2 * HOUR, false);
     const sooner = await activate(h, users[1]!, HOUR, false);
-    const active = (id: string) =>
-      eventually(
-        async () => {
-          const row = await getActivation(h.deps.db, id);
-          return row!.status === "active" ? row : undefined;
-        },
-        5_000,
-        `activation ${id} to be active`,
-      );
+    const active = (id: string) => reachesStatus(h, id, "active", `activation ${id} to be active`);
     await active(later.id);
     const b = await active(sooner.id);
     if (b.status !== "active") throw new Error("unreachable");
