@@ -102,6 +102,8 @@ function reconnectDelaySeconds(failures: number): number {
 /** A connection as postgres.js hands it to a query's `onexecute`: its id is what `onclose` reports. */
 interface DriverConnection {
   id: number;
+  /** Fails whatever it has in flight and closes its socket; the pool opens it again when needed. */
+  terminate(): void;
 }
 
 /**
@@ -147,6 +149,11 @@ interface WatchedReservation {
    * whoever waits on them races this instead of waiting for ever.
    */
   lost: Promise<never>;
+  /**
+   * Closes a connection that stopped answering, so it neither holds the transaction open on the
+   * server (closing it rolls back) nor goes back to the pool to hold up the next one.
+   */
+  abandon(): Promise<void>;
   /**
    * Sends the first statement, which tells which connection it went out on; it must be sent
    * before anything else awaits, while the connection is still known to be open.
@@ -204,7 +211,9 @@ async function reserveWatched(client: postgres.Sql, connections: ConnectionWatch
     onLost = () => reject(new ConnectionLostError());
   });
   lost.catch(() => {}); // raced by whoever uses the reservation
+  let connection: DriverConnection | undefined;
   const watching = (c: DriverConnection) => {
+    connection = c;
     unwatch = connections.watch(c.id, () => {
       dead = true;
       onLost();
@@ -229,6 +238,15 @@ async function reserveWatched(client: postgres.Sql, connections: ConnectionWatch
     sql: guarded,
     dead: () => dead,
     lost,
+    async abandon() {
+      dead = true;
+      connection?.terminate();
+      // Back among the pool's closed connections before the unit's failure is told: a connection
+      // asked for meanwhile would be handed to a reopened one, which postgres.js 3.4 can drop.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([lost.catch(() => {}), new Promise((r) => (timer = setTimeout(r, 1_000)))]);
+      clearTimeout(timer);
+    },
     first(statement, params = []) {
       // onexecute is how sql.begin itself learns its connection; postgres.js passes it the connection.
       return reserved.unsafe(statement, params, { onexecute: watching } as postgres.UnsafeQueryOptions);
@@ -255,7 +273,7 @@ function preparing(client: postgres.Sql, connections: ConnectionWatch, inTransac
       if (property === "unsafe")
         return (query: string, params?: postgres.ParameterOrJSON<never>[], options?: postgres.UnsafeQueryOptions) => {
           const statement = target.unsafe(query, params, { ...options, prepare: true });
-          return inTransaction ? statement : new AnsweredWithin(statement, connections.answerMs);
+          return new AnsweredWithin(statement, connections.answerMs);
         };
       if (property === "begin" && !inTransaction)
         return (...args: unknown[]) => pipelinedTransaction(target, connections, args);
@@ -286,11 +304,12 @@ export class NoAnswerError extends Error {
 }
 
 /**
- * How long a statement outside any transaction may go unanswered before it fails as the database
- * being away. Such statements share the pool's connections and are pipelined on them, and
- * postgres.js 3.4 can lose one whose connection is closed at the wrong moment (a restart, a
- * failover): whatever awaited it (a sweep, a worker round) would wait for good. Transactions
- * need no such bound: they fail as soon as their own connection closes (see WatchedReservation.lost).
+ * How long a statement may go unanswered before it fails as the database being away.
+ * postgres.js 3.4 can lose a statement whose connection is closed at the wrong moment (a restart, a
+ * failover), or leave a connection it reopened answering nothing: whatever awaited it (a sweep, a
+ * worker round) would wait for good. In a transaction, the connection that did not answer is
+ * closed (WatchedReservation.abandon), which rolls the transaction back; a transaction whose
+ * connection closes fails at once anyway (WatchedReservation.lost).
  */
 export const STATEMENT_ANSWER_MS = 30_000;
 
@@ -343,12 +362,14 @@ async function pipelinedTransaction(
       const body = (async () => {
         const result = await fn(preparing(reserved.sql, connections, true));
         await begun;
-        await reserved.sql.unsafe("commit");
+        await new AnsweredWithin(reserved.sql.unsafe("commit"), connections.answerMs);
         return result;
       })();
       body.catch(() => {}); // when the connection was lost first, the body's own end is nobody's
       return await Promise.race([body, reserved.lost]);
     } catch (error) {
+      // A statement the connection never answered: ROLLBACK would only queue behind it.
+      if (causedBy(error, NoAnswerError)) await reserved.abandon();
       // On a closed connection the server has rolled back already; sending anything would crash.
       if (!reserved.dead()) await reserved.sql.unsafe("rollback").catch(() => {});
       throw reserved.dead() && !isConnectionError(error) ? new ConnectionLostError(error) : error;
@@ -356,6 +377,16 @@ async function pipelinedTransaction(
   } finally {
     reserved.release();
   }
+}
+
+/** Whether `error`, or an error it was caused by (drizzle wraps the driver's), is a `type`. */
+function causedBy(error: unknown, type: new (...args: never[]) => Error): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
+    if (e instanceof type) return true;
+    e = (e as Error).cause;
+  }
+  return false;
 }
 
 /** Errors of the connection itself, as postgres.js reports them, rather than of a statement. */

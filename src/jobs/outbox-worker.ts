@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { isTransientFailure } from "../app/kernel/transient.js";
 import { type EngineDeps, inTransaction } from "../app/kernel/unit-of-work.js";
 import { type ConnectorResult, retryable } from "../connectors/connector.js";
 import type { ConnectorRegistry } from "../connectors/registry.js";
@@ -346,10 +347,12 @@ export class OutboxWorker {
       // scheduler runs (see enqueueHoldings), or by a claim round now.
       if (done.reconcile > 0) this.inBackground(this.runOnce({ patienceMs: 0 }));
     } catch (error) {
-      if (batch.length === 1) {
+      if (batch.length === 1 || isTransientFailure(error)) {
+        // The database away is no bad row: recording them one by one would only wait on it once
+        // per job while their claims are kept alive. They run again after their lease instead.
         this.log.error(
-          { err: error, jobId: batch[0]!.plan.job.id },
-          "could not record an outbox job's outcome; it runs again after its lease",
+          { err: error, jobs: batch.map((a) => a.plan.job.id) },
+          "could not record outbox jobs' outcomes; they run again after their lease",
         );
       } else {
         // One bad row must not hold back the rest: record them one by one.

@@ -8,6 +8,7 @@ import {
   NoAnswerError,
   openDatabase,
   resultRows,
+  type Tx,
 } from "../../src/db/client.js";
 import { isTypeQuestionOnLostConnection, isUnownedDriverRejection } from "../../src/db/lost-connection.js";
 import { describeOnPostgres, TEST_DATABASE_URL } from "../support/databases.js";
@@ -118,5 +119,33 @@ describeOnPostgres("a connection lost while the driver opens it", () => {
     let cause: unknown = failed;
     while (cause instanceof Error && !(cause instanceof NoAnswerError)) cause = cause.cause;
     expect(cause).toBeInstanceOf(NoAnswerError);
+  });
+
+  it("fails a transaction whose connection stops answering, closes that connection, and the next one runs", async () => {
+    handle = await openDatabase({
+      driver: "postgres",
+      url: await cuttingRelay(0),
+      poolSize: 1,
+      statementAnswerMs: 300,
+    });
+    const count = (tx: Tx) => tx.execute(sql`select count(*)::int as n from pg_stat_activity`);
+    await handle.db.transaction(count);
+
+    silent = true;
+    const failed = await handle.db
+      .transaction(async (tx) => {
+        silent = true;
+        return count(tx);
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(isTransientError(failed)).toBe(true);
+
+    // The one connection of the pool was closed, not given back stuck: the next unit gets a new one.
+    silent = false;
+    const rows = resultRows<{ n: number }>(await handle.db.transaction(count));
+    expect(rows[0]!.n).toBeGreaterThan(0);
   });
 });
