@@ -14,6 +14,13 @@ import { isTypeQuestionOnLostConnection, isUnownedDriverRejection } from "../../
 import { describeOnPostgres, TEST_DATABASE_URL } from "../support/databases.js";
 import { eventually } from "../support/harness.js";
 
+/** What a promise failed with, or undefined when it did not fail. */
+const failureOf = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+
 /**
  * The real server behind a loopback relay that cuts a connection the moment the driver sends its
  * array-type question: what a restart does to a connection being opened, at exactly the wrong time.
@@ -82,10 +89,7 @@ describeOnPostgres("a connection lost while the driver opens it", () => {
     // A transaction needs a connection of its own. The first two opened for it are cut while the
     // driver asks them for the server's types, and the driver drops the reservation: the unit
     // fails as the database being away, within the wait, instead of waiting for good.
-    const failed = await answer().then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const failed = await failureOf(answer());
     expect(failed).toBeInstanceOf(ConnectionWaitError);
     expect(isTransientError(failed)).toBe(true);
     // Tried again, as the callers of a unit of work do, it runs on the connection the pool reopened.
@@ -110,10 +114,7 @@ describeOnPostgres("a connection lost while the driver opens it", () => {
 
     silent = true;
     const started = Date.now();
-    const failed = await one().then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const failed = await failureOf(one());
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(isTransientError(failed)).toBe(true);
     let cause: unknown = failed;
@@ -132,15 +133,12 @@ describeOnPostgres("a connection lost while the driver opens it", () => {
     await handle.db.transaction(count);
 
     silent = true;
-    const failed = await handle.db
-      .transaction(async (tx) => {
+    const failed = await failureOf(
+      handle.db.transaction(async (tx) => {
         silent = true;
         return count(tx);
-      })
-      .then(
-        () => undefined,
-        (error: unknown) => error,
-      );
+      }),
+    );
     expect(isTransientError(failed)).toBe(true);
 
     // The one connection of the pool was closed, not given back stuck: the next unit gets a new one.
