@@ -371,7 +371,21 @@ async function pipelinedTransaction(
       // A statement the connection never answered: ROLLBACK would only queue behind it.
       if (causedBy(error, NoAnswerError)) await reserved.abandon();
       // On a closed connection the server has rolled back already; sending anything would crash.
-      if (!reserved.dead()) await reserved.sql.unsafe("rollback").catch(() => {});
+      // A connection closing meanwhile never answers a ROLLBACK queued on it: the close ends the
+      // wait. One that did not roll back is closed rather than given back to the pool.
+      if (!reserved.dead()) {
+        const rolledBack = await Promise.race([
+          new AnsweredWithin(reserved.sql.unsafe("rollback"), connections.answerMs).then(
+            () => true,
+            () => false,
+          ),
+          reserved.lost.then(
+            () => false,
+            () => false,
+          ),
+        ]);
+        if (!rolledBack) await reserved.abandon();
+      }
       throw reserved.dead() && !isConnectionError(error) ? new ConnectionLostError(error) : error;
     }
   } finally {

@@ -48,7 +48,15 @@ describeWithThrowawayServer("the bot across database restarts", () => {
       LOG_LEVEL: "info",
     });
     await bot.waitFor(/pim-bot is running/, 90_000);
-    handle = await openDatabase({ driver: "postgres", url: server.url("pim"), poolSize: 4 });
+    // The test's own client gives up on a lost connection sooner than the bot, so that its
+    // requests are tried again well within the test's patience.
+    handle = await openDatabase({
+      driver: "postgres",
+      url: server.url("pim"),
+      poolSize: 4,
+      connectionWaitMs: 2_000,
+      statementAnswerMs: 5_000,
+    });
     deps = { db: handle.db, clock: systemClock, events: { publish: () => {} } };
     [{ id: roleId }] = (await handle.db.select({ id: roles.id }).from(roles).where(eq(roles.key, "app-admin"))) as [
       { id: string },
