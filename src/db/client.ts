@@ -121,7 +121,7 @@ class ConnectionWatch {
   constructor(
     /** How long a unit waits for a connection of its own (see CONNECTION_WAIT_MS). */
     readonly waitMs: number,
-    /** How long a statement outside a transaction may go unanswered (see STATEMENT_ANSWER_MS). */
+    /** How long a statement may go unanswered (see STATEMENT_ANSWER_MS). */
     readonly answerMs: number,
   ) {}
 
@@ -191,19 +191,13 @@ export const CONNECTION_WAIT_MS = 10_000;
 async function reserveWatched(client: postgres.Sql, connections: ConnectionWatch): Promise<WatchedReservation> {
   const { waitMs } = connections;
   const reserving = client.reserve();
-  let timer: NodeJS.Timeout | undefined;
-  const reserved = await Promise.race([
-    reserving,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reserving.then(
-          (late) => late.release(),
-          () => {},
-        );
-        reject(new ConnectionWaitError(waitMs));
-      }, waitMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  const reserved = await orAfter(reserving, waitMs, () => {
+    reserving.then(
+      (late) => late.release(),
+      () => {},
+    );
+    throw new ConnectionWaitError(waitMs);
+  });
   let dead = false;
   let unwatch = () => {};
   let onLost = () => {};
@@ -243,9 +237,11 @@ async function reserveWatched(client: postgres.Sql, connections: ConnectionWatch
       connection?.terminate();
       // Back among the pool's closed connections before the unit's failure is told: a connection
       // asked for meanwhile would be handed to a reopened one, which postgres.js 3.4 can drop.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([lost.catch(() => {}), new Promise((r) => (timer = setTimeout(r, 1_000)))]);
-      clearTimeout(timer);
+      await orAfter(
+        lost.catch(() => {}),
+        1_000,
+        () => {},
+      );
     },
     first(statement, params = []) {
       // onexecute is how sql.begin itself learns its connection; postgres.js passes it the connection.
@@ -330,14 +326,10 @@ class AnsweredWithin implements PromiseLike<unknown> {
     onFulfilled?: ((value: unknown) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new NoAnswerError(this.withinMs)), this.withinMs);
-    });
     this.statement.catch(() => {}); // past the deadline its end is nobody's
-    return Promise.race([this.statement, deadline])
-      .finally(() => clearTimeout(timer))
-      .then(onFulfilled, onRejected);
+    return orAfter(this.statement, this.withinMs, () => {
+      throw new NoAnswerError(this.withinMs);
+    }).then(onFulfilled, onRejected);
   }
 }
 
@@ -390,6 +382,25 @@ async function pipelinedTransaction(
     }
   } finally {
     reserved.release();
+  }
+}
+
+/** `promise`, or after `ms` what `expired` returns or throws; the timer goes either way. */
+async function orAfter<T, U>(promise: PromiseLike<T>, ms: number, expired: () => U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<U>((resolve, reject) => {
+    timer = setTimeout(() => {
+      try {
+        resolve(expired());
+      } catch (error) {
+        reject(error);
+      }
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
